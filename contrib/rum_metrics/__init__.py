@@ -1,0 +1,1 @@
+"""Rum metrics plugin (in progress)."""

@@ -1,0 +1,1 @@
+"""Rum ratelimit plugin (in progress)."""

@@ -1,0 +1,296 @@
+"""The application: plugins + configuration + router, and the request dispatch path."""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+import logging
+import os
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+from rum import context as _ctx
+from rum import coreplugin
+from rum.auth import Authentication
+from rum.config import Config
+from rum.errorpage import error_response
+from rum.errors import ConfigError, HTTPError, RumError
+from rum.log import _request_id
+from rum.middleware import Middleware, run_middleware
+from rum.plugins import Plugins
+from rum.routing import Route, Router
+
+if TYPE_CHECKING:
+    from rum.request import Request
+    from rum.response import Response
+    from rum.testclient import TestClient
+
+logger = logging.getLogger("rum.app")
+_NOT_SET: Any = object()
+
+
+class App:
+    """A Rum application.
+
+    ``App(routes=[Index.route("/")])`` loads ``Rum.toml`` from ``root`` (default: the current
+    directory), the plugins it enables, and builds the router from ``routes`` plus what plugins
+    contribute. Then:
+
+    - ``await app.serve()`` serves it over HTTP (needs the ``http`` plugin);
+    - ``async with app.running():`` starts plugins (pools, workers) without a server, for
+      embedding Rum in another trio program;
+    - ``app.test_client()`` answers requests in-process, for tests.
+
+    ``plugins`` lists entry-point names and/or plugin objects to load in addition to
+    ``[plugins] enabled``; with neither, every installed plugin is loaded. ``config`` values
+    override the files and environment.
+    """
+
+    def __init__(
+        self,
+        routes: Iterable[Route] = (),
+        *,
+        plugins: Iterable[str | object] | None = None,
+        config: Config | Mapping[str, Mapping[str, Any]] | None = None,
+        root: str | Path | None = None,
+        env: str | None = None,
+        middleware: Sequence[Middleware] = (),
+    ) -> None:
+        if isinstance(config, Config):
+            self.config = config
+        else:
+            self.config = Config.load(root, env=env, overrides=config)
+        self.root = self.config.root
+        self.extensions: dict[str, Any] = {}
+        self.plugins = Plugins()
+        self.plugins.register(coreplugin, "rum")
+        self.plugins.load(self.config, plugins)
+        hook = self.plugins.hook
+        schema: dict[str, dict[str, Any]] = {}
+        for part in hook.rum_config_schema():
+            for section, keys in (part or {}).items():
+                schema.setdefault(section, {}).update(keys)
+        self.config.validate(schema, self.plugins.disabled_sections())
+        self.debug = self.config.get("general", "debug")
+        if self.debug is None:
+            self.debug = self.config.env == "development"
+        hook.rum_configure(config=self.config, app=self)
+
+        self.auth_handlers: dict[str, Any] = self.plugins.call_merged("rum_auth_handlers",
+                                                                      app=self)
+        self.router = Router()
+        for route in [*routes, *self.plugins.call_list("rum_routes", app=self)]:
+            if isinstance(route.auth, str):
+                route.auth = self.auth_handler(route.auth)
+            self.router.add(route)
+        self.middleware: list[Middleware] = [
+            *middleware, *self.plugins.call_list("rum_middleware", app=self)]
+
+        self._request_hooks = [_by_name(fn, names) for fn, names in
+                               self.plugins.impls("rum_request")]
+        self._auth_hooks = [_by_name(fn, names) for fn, names in
+                            self.plugins.impls("rum_authenticate")]
+        self._response_hooks = [_by_name(fn, names) for fn, names in
+                                reversed(self.plugins.impls("rum_response"))]
+        self._ids = itertools.count(1)
+        self._id_prefix = f"{os.getpid():x}-"
+        self._storage: Any = _NOT_SET
+        self._jobs: Any = _NOT_SET
+        self.nursery: trio.Nursery | None = None
+        self.started = False
+
+    # -- plugin-provided services ---------------------------------------------------------------
+
+    @property
+    def storage(self) -> Any:
+        """The database backend a plugin provides through ``rum_storage`` (the ORM's pool)."""
+        if self._storage is _NOT_SET:
+            self._storage = self.plugins.hook.rum_storage(app=self)
+        if self._storage is None:
+            raise RumError("no storage plugin is enabled: add \"orm\" to [plugins] enabled in "
+                           f"{self.config.describe_file()}")
+        return self._storage
+
+    @property
+    def jobs(self) -> Any:
+        """The job backend a plugin provides through ``rum_job_backend``."""
+        if self._jobs is _NOT_SET:
+            self._jobs = self.plugins.hook.rum_job_backend(app=self)
+        if self._jobs is None:
+            raise RumError("no job backend is enabled: add \"jobs\" to [plugins] enabled in "
+                           f"{self.config.describe_file()}")
+        return self._jobs
+
+    def auth_handler(self, name: str, **kwargs: Any) -> Authentication:
+        """Build the authentication handler registered under ``name``."""
+        try:
+            factory = self.auth_handlers[name]
+        except KeyError:
+            known = ", ".join(sorted(self.auth_handlers)) or "none (enable \"auth\"/\"sessions\")"
+            raise ConfigError(f"unknown authentication handler {name!r}; known: {known}") from None
+        return factory(**kwargs) if callable(factory) else factory
+
+    def url_for(self, name: str, **params: Any) -> str:
+        """The path of the route named ``name``."""
+        return self.router.url_for(name, **params)
+
+    # -- request dispatch (the hot path) ----------------------------------------------------------
+
+    async def handle(self, request: Request) -> Response:
+        """Answer one request: hooks, routing, auth, middleware, controller, error pages.
+
+        Never raises for errors in user code: they become error responses. The order is
+        documented in ``docs/ARCHITECTURE.md``.
+        """
+        request.app = self
+        rid = request.headers.get("x-request-id") or f"{self._id_prefix}{next(self._ids)}"
+        request.id = rid
+        rid_token = _request_id.set(rid)
+        req_token = _ctx._request.set(request)
+        try:
+            try:
+                response = await self._dispatch(request)
+            except BaseException as exc:
+                if not isinstance(exc, Exception):
+                    raise
+                response = await self._error(request, exc)
+            for fn in self._response_hooks:
+                try:
+                    new = await fn(request=request, response=response)
+                except Exception as exc:
+                    new = await self._error(request, exc)
+                if new is not None:
+                    response = new
+            return response
+        finally:
+            _ctx._request.reset(req_token)
+            _request_id.reset(rid_token)
+
+    async def _dispatch(self, request: Request) -> Response:
+        for fn in self._request_hooks:
+            answer = await fn(request=request)
+            if answer is not None:
+                return answer
+        if self.middleware:
+            return await run_middleware(self.middleware, request, self._route)
+        return await self._route(request)
+
+    async def _route(self, request: Request) -> Response:
+        route, params = self.router.match(request.method, request.path)
+        request.route = route
+        request.path_params = params
+        for fn in self._auth_hooks:
+            user = await fn(request=request)
+            if user is not None:
+                request.user = user
+                break
+        auth = route.auth
+        if auth is not None and not await auth.authorize(request):
+            return await auth.denied(request)
+        if route.middleware:
+            return await run_middleware(route.middleware, request, route.controller.handle)
+        return await route.controller.handle(request)
+
+    async def _error(self, request: Request, exc: Exception) -> Response:
+        try:
+            custom = await self.plugins.acall_first("rum_exception", request=request, exc=exc)
+        except Exception:
+            logger.exception("rum_exception hook failed while handling %r", exc)
+            custom = None
+        if custom is not None:
+            return custom
+        if isinstance(exc, HTTPError):
+            return error_response(request, exc.status, exc.detail, data=exc.data,
+                                  headers=exc.headers)
+        logger.error("unhandled error in %s %s", request.method, request.path, exc_info=exc)
+        detail = f"{type(exc).__name__}: {exc}" if self.debug else "Something went wrong."
+        return error_response(request, 500, detail, exc=exc, debug=self.debug)
+
+    # -- lifecycle --------------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[App]:
+        """Start the app's plugins (``rum_startup``, ``rum_schedule``) and stop them on exit.
+
+        Use it to embed Rum in a trio program without the HTTP server::
+
+            async with app.running():
+                users = await User.all().fetch_all()
+        """
+        if self.started:
+            yield self
+            return
+        app_token = _ctx._app.set(self)
+        try:
+            async with trio.open_nursery() as nursery:
+                self.nursery = nursery
+                try:
+                    for fn, argnames in self.plugins.impls("rum_startup"):
+                        result = fn(*[self for _ in argnames])
+                        if inspect.isawaitable(result):
+                            await result
+                    for item in self.plugins.call_list("rum_schedule", app=self):
+                        if callable(item):
+                            nursery.start_soon(item)
+                    self.started = True
+                    yield self
+                finally:
+                    self.started = False
+                    await self._shutdown()
+                    nursery.cancel_scope.cancel()
+        finally:
+            self.nursery = None
+            _ctx._app.reset(app_token)
+
+    async def _shutdown(self) -> None:
+        with trio.CancelScope(shield=True):
+            for fn, argnames in reversed(self.plugins.impls("rum_shutdown")):
+                try:
+                    result = fn(*[self for _ in argnames])
+                    if inspect.isawaitable(result):
+                        with trio.move_on_after(30):
+                            await result
+                except Exception:
+                    logger.exception("rum_shutdown hook %s failed", fn.__module__)
+
+    async def serve(self, host: str | None = None, port: int | None = None,
+                    **options: Any) -> None:
+        """Serve the app over HTTP until cancelled (or SIGINT/SIGTERM); needs a server plugin."""
+        async with self.running():
+            served = await self.plugins.acall_first("rum_serve", app=self, host=host,
+                                                    port=port, options=options)
+        if not served:
+            raise RumError("no HTTP server plugin is enabled: add \"http\" to [plugins] "
+                           f"enabled in {self.config.describe_file()}")
+
+    def run(self, host: str | None = None, port: int | None = None, **options: Any) -> None:
+        """Blocking ``serve()``: ``trio.run(app.serve)``."""
+        trio.run(lambda: self.serve(host, port, **options))
+
+    def test_client(self, **kwargs: Any) -> TestClient:
+        """An in-process client (no socket): ``async with app.test_client() as client:``."""
+        from rum.testclient import TestClient
+
+        return TestClient(self, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<App root={str(self.root)!r} env={self.config.env!r}>"
+
+
+def _by_name(fn: Any, argnames: tuple[str, ...]) -> Any:
+    """Adapt a hook implementation so it can be called with keyword arguments it may not take.
+
+    On the request path this avoids pluggy's generic dispatch; implementations that take every
+    argument are returned unchanged.
+    """
+    if len(argnames) == 2 or argnames == ("request",):
+        return fn
+
+    def call(**kwargs: Any) -> Any:
+        return fn(*[kwargs[a] for a in argnames])
+
+    return call

@@ -1,0 +1,212 @@
+"""The ``rum`` command: ``run``, ``plugins``, ``routes``, ``config`` and plugin subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import inspect
+import json
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import trio
+
+from rum.app import App
+from rum.errors import RumError
+from rum.log import setup_logging
+
+
+@dataclass
+class Command:
+    """A ``rum`` subcommand contributed by the kernel or a plugin (``rum_cli_commands``).
+
+    ``configure(parser)`` adds arguments; ``run(args, app)`` does the work and may be
+    ``async`` (it then runs under trio) and return an exit code. ``needs_app`` commands fail
+    with a clear message outside a project; others get ``app=None`` there.
+    """
+
+    name: str
+    help: str
+    run: Callable[[argparse.Namespace, App | None], Any]
+    configure: Callable[[argparse.ArgumentParser], None] = field(default=lambda p: None)
+    needs_app: bool = True
+
+
+def load_app(root: Path | None = None, env: str | None = None) -> App:
+    """Find the project's app in ``root``: ``[general] app = "module:attr"``, else ``app:app``
+    if ``app.py`` exists, else an app built from ``Rum.toml`` and plugin routes alone."""
+    root = (root or Path.cwd()).resolve()
+    from rum.config import Config
+
+    config = Config.load(root, env=env)
+    spec = config.data.get("general", {}).get("app")
+    if spec is None and (root / "app.py").exists():
+        spec = "app:app"
+    if spec is None:
+        return App(config=config)
+    module_name, _, attr = str(spec).partition(":")
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        raise RumError(f"cannot import the app module {module_name!r} named by [general] app "
+                       f"in {config.describe_file()}: {exc}") from exc
+    target = getattr(module, attr or "app", None)
+    if target is None:
+        raise RumError(f"module {module_name!r} has no attribute {attr or 'app'!r} "
+                       f"(set [general] app = \"module:attribute\" in Rum.toml)")
+    app = target() if callable(target) and not isinstance(target, App) else target
+    if not isinstance(app, App):
+        raise RumError(f"{spec} is {type(app).__name__}, not a rum.App")
+    return app
+
+
+# -- the kernel's own commands --------------------------------------------------------------------
+
+
+def _run(args: argparse.Namespace, app: App) -> Any:
+    options = {"workers": args.workers} if args.workers else {}
+    return app.serve(args.host, args.port, **options)
+
+
+def _configure_run(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--host", help="address to bind (default: [http] host, 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port to bind (default: [http] port, 8000)")
+    p.add_argument("--workers", type=int, help="processes sharing the port (SO_REUSEPORT)")
+
+
+def _plugins(args: argparse.Namespace, app: App) -> int:
+    infos = app.plugins.describe()
+    if args.json:
+        print(json.dumps([info.__dict__ for info in infos], indent=2))
+        return 0
+    for info in infos:
+        print(f"{info.name}  ({info.module}; {info.distribution} {info.version})")
+        for hook in info.hooks:
+            print(f"    {hook}")
+    return 0
+
+
+def _routes(args: argparse.Namespace, app: App) -> int:
+    for route in app.router.routes:
+        methods = ",".join(sorted(route.methods or ()))
+        controller = type(route.controller).__qualname__
+        auth = f"  auth={type(route.auth).__name__}" if route.auth is not None else ""
+        name = f"  name={route.name}" if route.name else ""
+        print(f"{methods:<40} {route.path:<30} {controller}{auth}{name}")
+    return 0
+
+
+def _config(args: argparse.Namespace, app: App) -> int:
+    import tomlkit
+
+    print(f"# environment: {app.config.env}; file: {app.config.describe_file()}")
+    effective = {s: {k: v for k, v in t.items() if v is not None}
+                 for s, t in app.config.effective().items()}
+    print(tomlkit.dumps({s: t for s, t in effective.items() if t}))
+    return 0
+
+
+def _json_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+
+KERNEL_COMMANDS = [
+    Command("run", "serve the app in the current directory", _run, _configure_run),
+    Command("plugins", "list loaded plugins and the hooks they implement", _plugins, _json_flag),
+    Command("routes", "list the app's routes", _routes),
+    Command("config", "print the effective configuration after overlays", _config),
+]
+
+
+# -- entry point ----------------------------------------------------------------------------------
+
+
+def build_parser(app: App | None) -> tuple[argparse.ArgumentParser, dict[str, Command]]:
+    """The argument parser with kernel and plugin commands."""
+    parser = argparse.ArgumentParser(prog="rum", description="Rum web framework")
+    parser.add_argument("--root", type=Path, help="project directory (default: current)")
+    parser.add_argument("--env", help="environment (default: RUM_ENV or development)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands: dict[str, Command] = {}
+    plugin_commands: list[Command] = []
+    if app is not None:
+        plugin_commands = app.plugins.call_list("rum_cli_commands", app=app)
+    else:
+        from rum.plugins import Plugins
+
+        fallback = Plugins()
+        try:
+            from rum.config import Config
+
+            fallback.load(Config())
+            plugin_commands = fallback.call_list("rum_cli_commands", app=None)
+        except RumError:
+            plugin_commands = []
+    for command in [*KERNEL_COMMANDS, *plugin_commands]:
+        if command.name in commands:
+            continue
+        p = sub.add_parser(command.name, help=command.help, description=command.help)
+        command.configure(p)
+        commands[command.name] = command
+    return parser, commands
+
+
+def _pre_args(argv: Sequence[str]) -> argparse.Namespace:
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--root", type=Path)
+    pre.add_argument("--env")
+    args, _ = pre.parse_known_args(argv)
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``rum`` command line."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    pre = _pre_args(argv)
+    root = (pre.root or Path.cwd()).resolve()
+    app: App | None = None
+    load_error: RumError | None = None
+    if (root / "Rum.toml").exists() or (root / "app.py").exists():
+        try:
+            app = load_app(root, pre.env)
+        except RumError as exc:
+            load_error = exc
+    parser, commands = build_parser(app)
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return 2 if load_error is None else _fail(load_error)
+    command = commands[args.command]
+    if command.needs_app and app is None:
+        if load_error is not None:
+            return _fail(load_error)
+        try:
+            app = load_app(root, pre.env)
+        except RumError as exc:
+            return _fail(exc)
+    if app is not None:
+        setup_logging(app.config.get("general", "log_level") or "info",
+                      app.config.get("general", "log_format") or "text")
+    try:
+        result = command.run(args, app)
+        if inspect.iscoroutine(result):
+            result = trio.run(lambda: result)
+    except RumError as exc:
+        return _fail(exc)
+    except KeyboardInterrupt:
+        return 130
+    return int(result or 0)
+
+
+def _fail(exc: BaseException) -> int:
+    print(f"rum: error: {exc}", file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

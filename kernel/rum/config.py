@@ -1,0 +1,316 @@
+"""``Rum.toml``: loading, environment overlays, environment variables and typed access.
+
+Sources, later ones winning:
+
+1. ``Rum.toml`` in the project root;
+2. the table named after the environment inside it (``[production.general]``) and the file
+   ``Rum.<env>.toml`` beside it; the environment is ``RUM_ENV``, else ``[general] env``, else
+   ``development``;
+3. environment variables ``RUM_<SECTION>__<KEY>`` (``RUM_GENERAL__LOG_QUERIES=true``);
+4. values passed in code (``App(config={...})``).
+
+Plugins declare their settings through the ``rum_config_schema`` hook; :meth:`Config.validate`
+then refuses unknown keys and wrong types with a message naming the key, the file and a fix.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import tomlkit
+from tomlkit.exceptions import ParseError
+
+from rum.errors import ConfigError
+
+ENVIRONMENTS = ("development", "test", "staging", "production")
+ENV_PREFIX = "RUM_"
+
+_TYPE_NAMES: dict[type, str] = {
+    bool: "a boolean (true or false)",
+    int: "an integer",
+    float: "a number",
+    str: "a string",
+    list: "a list",
+    dict: "a table",
+}
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One declared setting: its default, its type and a line of documentation.
+
+    ``type`` defaults to the default value's type; ``choices`` restricts strings.
+    """
+
+    default: Any = None
+    type: type | None = None
+    doc: str = ""
+    choices: tuple[str, ...] | None = None
+
+    @property
+    def kind(self) -> type | None:
+        """The expected Python type (``None``: anything)."""
+        if self.type is not None:
+            return self.type
+        return None if self.default is None else type(self.default)
+
+
+def _as_setting(value: Any) -> Setting:
+    return value if isinstance(value, Setting) else Setting(default=value)
+
+
+def _plain(value: Any) -> Any:
+    """tomlkit items to plain Python values."""
+    unwrap = getattr(value, "unwrap", None)
+    return unwrap() if callable(unwrap) else value
+
+
+def _merge(into: dict[str, dict[str, Any]], tables: Mapping[str, Any], source: str,
+           sources: dict[tuple[str, str], str]) -> None:
+    for section, table in tables.items():
+        if not isinstance(table, Mapping):
+            raise ConfigError(f"{source}: {section} = {table!r} must be a table "
+                              f"([{section}] followed by key = value lines)")
+        target = into.setdefault(section, {})
+        for key, value in table.items():
+            target[key] = value
+            sources[(section, key)] = source
+
+
+class Config:
+    """The effective configuration of one app.
+
+    Read values with :meth:`get` or a typed getter (:meth:`get_bool`, :meth:`get_int`, ...);
+    :meth:`section` returns a whole table with defaults filled in.
+    """
+
+    def __init__(self, data: Mapping[str, Mapping[str, Any]] | None = None, *,
+                 path: Path | None = None, env: str = "development",
+                 root: Path | None = None) -> None:
+        self.path = path
+        self.env = env
+        self.root = root or (path.parent if path else Path.cwd())
+        self.data: dict[str, dict[str, Any]] = {s: dict(t) for s, t in (data or {}).items()}
+        self.sources: dict[tuple[str, str], str] = {
+            (s, k): "code" for s, t in self.data.items() for k in t
+        }
+        self.schema: dict[str, dict[str, Setting]] = {}
+
+    # -- loading --------------------------------------------------------------------------------
+
+    @classmethod
+    def load(cls, root: Path | str | None = None, *, env: str | None = None,
+             environ: Mapping[str, str] | None = None,
+             overrides: Mapping[str, Mapping[str, Any]] | None = None) -> Config:
+        """Read ``Rum.toml`` (if any) from ``root`` and apply overlays; see the module doc."""
+        root = Path(root or Path.cwd()).resolve()
+        environ = os.environ if environ is None else environ
+        path = root / "Rum.toml"
+        data: dict[str, dict[str, Any]] = {}
+        sources: dict[tuple[str, str], str] = {}
+        base = _read_toml(path) if path.exists() else {}
+        overlays = {name: base.pop(name) for name in ENVIRONMENTS if name in base}
+        _merge(data, base, path.name, sources)
+        env = (env or environ.get("RUM_ENV") or data.get("general", {}).get("env")
+               or "development")
+        if env in overlays:
+            _merge(data, overlays[env], f"{path.name} [{env}]", sources)
+        env_file = root / f"Rum.{env}.toml"
+        if env_file.exists():
+            _merge(data, _read_toml(env_file), env_file.name, sources)
+        for name, raw in environ.items():
+            if not name.startswith(ENV_PREFIX) or "__" not in name:
+                continue
+            section, _, key = name[len(ENV_PREFIX):].partition("__")
+            if section and key:
+                section, key = section.lower(), key.lower()
+                data.setdefault(section, {})[key] = _EnvValue(raw)
+                sources[(section, key)] = f"environment variable {name}"
+        if overrides:
+            _merge(data, overrides, "code", sources)
+        config = cls(path=path if path.exists() else None, env=env, root=root)
+        config.data = data
+        config.sources = sources
+        return config
+
+    # -- validation -----------------------------------------------------------------------------
+
+    def validate(self, schema: Mapping[str, Mapping[str, Any]],
+                 ignore_sections: frozenset[str] = frozenset()) -> None:
+        """Check every key against ``schema``; coerce environment variables to their types.
+
+        Sections in ``ignore_sections`` (those of installed but disabled plugins) are skipped.
+        """
+        self.schema = {s: {k: _as_setting(v) for k, v in keys.items()}
+                       for s, keys in schema.items()}
+        for section, table in self.data.items():
+            known = self.schema.get(section)
+            if known is None:
+                if section in ignore_sections:
+                    continue
+                close = difflib.get_close_matches(section, self.schema, n=1)
+                hint = (f"; did you mean [{close[0]}]?" if close else
+                        "; is the plugin that reads it enabled in [plugins]?")
+                src = self._first_source(section)
+                raise ConfigError(f"{src}: unknown section [{section}]{hint}")
+            for key, value in list(table.items()):
+                setting = known.get(key)
+                if setting is None:
+                    if section == "plugins" and isinstance(value, Mapping):
+                        continue  # [plugins.NAME] tables, read by the plugin loader
+                    close = difflib.get_close_matches(key, known, n=1)
+                    hint = f"; did you mean {close[0]!r}?" if close else ""
+                    choices = ", ".join(sorted(known)) or "none"
+                    raise ConfigError(f"{self.sources.get((section, key), 'config')}: "
+                                      f"unknown key {key!r} in [{section}]{hint} "
+                                      f"(known keys: {choices})")
+                table[key] = self._check(section, key, value, setting)
+
+    def _first_source(self, section: str) -> str:
+        for (s, _), src in self.sources.items():
+            if s == section:
+                return src
+        return "config"
+
+    def _check(self, section: str, key: str, value: Any, setting: Setting) -> Any:
+        kind = setting.kind
+        where = self.sources.get((section, key), "config")
+        if isinstance(value, _EnvValue):
+            value = value.coerce(kind, f"{where}: [{section}] {key}")
+        value = _plain(value)
+        if kind is not None and value is not None and not _is_type(value, kind):
+            raise ConfigError(f"{where}: [{section}] {key} must be {_TYPE_NAMES.get(kind, kind)}"
+                              f", got {value!r} ({type(value).__name__})")
+        if kind is float and isinstance(value, int):
+            value = float(value)
+        if setting.choices and value not in setting.choices:
+            raise ConfigError(f"{where}: [{section}] {key} must be one of "
+                              f"{', '.join(map(repr, setting.choices))}, got {value!r}")
+        return value
+
+    # -- access ---------------------------------------------------------------------------------
+
+    def get(self, section: str, key: str, default: Any = None) -> Any:
+        """The value of ``[section] key``: set, else declared default, else ``default``."""
+        table = self.data.get(section)
+        if table is not None and key in table:
+            value = table[key]
+            if isinstance(value, _EnvValue):
+                return str(value)
+            return _plain(value)
+        setting = self.schema.get(section, {}).get(key)
+        if setting is not None and setting.default is not None:
+            return setting.default
+        return default
+
+    def section(self, name: str) -> dict[str, Any]:
+        """A copy of table ``[name]`` with declared defaults filled in."""
+        out = {k: s.default for k, s in self.schema.get(name, {}).items()}
+        for key in self.data.get(name, {}):
+            out[key] = self.get(name, key)
+        return out
+
+    def _typed(self, section: str, key: str, default: Any, kind: type) -> Any:
+        value = self.get(section, key, default)
+        if isinstance(value, _EnvValue):
+            value = value.coerce(kind, f"{self.sources[(section, key)]}: [{section}] {key}")
+        if value is not None and not _is_type(value, kind):
+            where = self.sources.get((section, key), "config")
+            raise ConfigError(f"{where}: [{section}] {key} must be {_TYPE_NAMES[kind]}, "
+                              f"got {value!r} ({type(value).__name__})")
+        return float(value) if kind is float and value is not None else value
+
+    def get_str(self, section: str, key: str, default: str | None = None) -> str | None:
+        """A string setting."""
+        return self._typed(section, key, default, str)
+
+    def get_bool(self, section: str, key: str, default: bool = False) -> bool:
+        """A boolean setting."""
+        return bool(self._typed(section, key, default, bool))
+
+    def get_int(self, section: str, key: str, default: int | None = None) -> int | None:
+        """An integer setting."""
+        return self._typed(section, key, default, int)
+
+    def get_float(self, section: str, key: str, default: float | None = None) -> float | None:
+        """A number setting (integers accepted)."""
+        return self._typed(section, key, default, float)
+
+    def get_list(self, section: str, key: str, default: list[Any] | None = None) -> list[Any]:
+        """A list setting."""
+        return list(self._typed(section, key, default or [], list))
+
+    def get_path(self, section: str, key: str, default: str | None = None) -> Path | None:
+        """A path setting, resolved against the project root."""
+        value = self.get_str(section, key, default)
+        return None if value is None else (self.root / value).resolve()
+
+    @property
+    def is_production(self) -> bool:
+        """True when the environment is ``production``."""
+        return self.env == "production"
+
+    @property
+    def is_development(self) -> bool:
+        """True when the environment is ``development``."""
+        return self.env == "development"
+
+    def describe_file(self) -> str:
+        """The config file's name for messages (``Rum.toml`` or "no Rum.toml")."""
+        return str(self.path) if self.path else f"{self.root / 'Rum.toml'} (not present)"
+
+    def effective(self) -> dict[str, dict[str, Any]]:
+        """Every section with defaults filled in (what ``rum config`` prints)."""
+        names = list(self.schema) + [s for s in self.data if s not in self.schema]
+        return {name: self.section(name) for name in names}
+
+
+def _is_type(value: Any, kind: type) -> bool:
+    if kind is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, kind)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return _plain(tomlkit.parse(path.read_text(encoding="utf-8")))
+    except ParseError as exc:
+        raise ConfigError(f"{path}:{exc.line}:{exc.col}: not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+
+
+class _EnvValue(str):
+    """A string from an environment variable, converted to the declared type on validation."""
+
+    __slots__ = ()
+
+    def coerce(self, kind: type | None, where: str) -> Any:
+        raw = str(self)
+        if kind is None or kind is str:
+            return raw
+        if kind is bool:
+            low = raw.strip().lower()
+            if low in ("1", "true", "yes", "on"):
+                return True
+            if low in ("0", "false", "no", "off", ""):
+                return False
+            raise ConfigError(f"{where} must be {_TYPE_NAMES[bool]}, got {raw!r}")
+        if kind in (int, float):
+            try:
+                return kind(raw)
+            except ValueError:
+                raise ConfigError(f"{where} must be {_TYPE_NAMES[kind]}, got {raw!r}") from None
+        if kind is list:
+            try:
+                return _plain(tomlkit.parse(f"v = {raw}"))["v"]
+            except ParseError:
+                return [part.strip() for part in raw.split(",") if part.strip()]
+        return raw

@@ -1,0 +1,90 @@
+"""Controllers: the C of MVC. One instance serves every request to its routes."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rum.context import current_app
+from rum.errors import MethodNotAllowed, RumError
+
+if TYPE_CHECKING:
+    from rum.auth import Authentication
+    from rum.middleware import Middleware
+    from rum.request import Request
+    from rum.response import Response
+    from rum.routing import Route
+
+HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+class _ClassOrInstanceMethod:
+    """Bind to the instance when there is one, else to a fresh instance of the class."""
+
+    def __init__(self, func: Any) -> None:
+        self.func = func
+        self.__doc__ = func.__doc__
+
+    def __get__(self, obj: Any, owner: type) -> Any:
+        def bound(*args: Any, **kwargs: Any) -> Any:
+            return self.func(obj if obj is not None else owner(), *args, **kwargs)
+
+        bound.__doc__ = self.func.__doc__
+        return bound
+
+
+class Controller:
+    """Handles requests routed to it.
+
+    Either override :meth:`handle` (called for every method), or define any of ``get``,
+    ``post``, ``put``, ``patch``, ``delete``, ``options`` as ``async def get(self, request)``;
+    other methods then get a 405. ``HEAD`` is answered by ``get`` without the body.
+
+    Override :meth:`auth` to protect the controller with an authentication handler and
+    :meth:`middleware` to wrap it in middleware; both are read once, when the route is made.
+    """
+
+    async def handle(self, request: Request) -> Response:
+        """Answer ``request``. The default calls the method named after the HTTP method."""
+        method = request.method
+        if method == "HEAD":
+            method = "GET"
+        fn = getattr(self, method.lower(), None)
+        if fn is None:
+            raise MethodNotAllowed(request.method, sorted(self.allowed_methods()))
+        return await fn(request)
+
+    def allowed_methods(self) -> frozenset[str]:
+        """Methods this controller answers: all when ``handle`` is overridden."""
+        if type(self).handle is not Controller.handle:
+            return frozenset((*HTTP_METHODS, "HEAD"))
+        return frozenset(m for m in HTTP_METHODS if callable(getattr(self, m.lower(), None)))
+
+    def auth(self) -> Authentication | str | None:
+        """The authentication handler guarding this controller (``None``: allow everyone).
+
+        May be a handler instance (``BasicAuth(user=..., password=...)``) or the name of one
+        registered by a plugin (``"session"``).
+        """
+        return None
+
+    def middleware(self) -> list[Middleware]:
+        """Middleware wrapping this controller, applied in list order to requests."""
+        return []
+
+    @_ClassOrInstanceMethod
+    def route(self, path: str, *, name: str | None = None,
+              methods: list[str] | None = None) -> Route:
+        """Bind this controller to ``path``: ``Index.route("/")`` or ``Index(...).route("/")``."""
+        from rum.routing import Route
+
+        return Route(path, self, frozenset(methods) if methods else None, name,
+                     self.auth(), list(self.middleware()))
+
+    async def render(self, template: str, /, **context: Any) -> Response:
+        """Render ``template`` with ``context`` into an HTML response (templates plugin)."""
+        app = current_app()
+        render = app.extensions.get("render") if app is not None else None
+        if render is None:
+            raise RumError("Controller.render() needs the templates plugin: add \"templates\" "
+                           "to [plugins] enabled in Rum.toml")
+        return await render(template, context)

@@ -1,0 +1,32 @@
+"""The kernel's own settings, declared through the same hook plugins use."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rum.config import Setting
+from rum.hookspecs import hookimpl
+
+name = "rum"
+
+
+@hookimpl
+def rum_config_schema() -> dict[str, dict[str, Any]]:
+    """``[general]`` and ``[plugins]``: the settings every Rum app has."""
+    return {
+        "general": {
+            "env": Setting(None, str, "environment name (RUM_ENV wins)"),
+            "app": Setting(None, str, "the app object, as module:attribute (default app:app)"),
+            "secret_key": Setting(None, str, "32 bytes, hex or base64: signs and encrypts"),
+            "log_level": Setting("info", str, "root level of the rum loggers",
+                                 ("debug", "info", "warning", "error", "critical")),
+            "log_format": Setting("text", str, "text or json log lines", ("text", "json")),
+            "log_queries": Setting(False, bool, "log every SQL query with its duration"),
+            "cache_templates": Setting(None, bool,
+                                       "keep compiled templates (default: outside development)"),
+            "debug": Setting(None, bool, "show tracebacks on error pages (default: development)"),
+        },
+        "plugins": {
+            "enabled": Setting(None, list, "entry-point names of the plugins to load"),
+        },
+    }

@@ -1,0 +1,229 @@
+"""The HTTP request as plain data: the server plugin fills it in, controllers read it."""
+
+from __future__ import annotations
+
+import json
+from http.cookies import CookieError, SimpleCookie
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, unquote
+
+from rum.errors import BadRequest, RumError
+from rum.headers import Headers
+
+if TYPE_CHECKING:
+    from rum.app import App
+    from rum.response import Response
+
+
+class QueryParams(dict[str, str]):
+    """Query-string or form values: ``params["q"]`` is the last value, ``getall`` every one."""
+
+    def __init__(self, pairs: list[tuple[str, str]]) -> None:
+        super().__init__(pairs)
+        self._pairs = pairs
+
+    def getall(self, key: str) -> list[str]:
+        """Every value given for ``key``, in order (``?tag=a&tag=b``)."""
+        return [v for k, v in self._pairs if k == key]
+
+
+class UploadedFile:
+    """One file part of a ``multipart/form-data`` body."""
+
+    __slots__ = ("content", "content_type", "filename", "name")
+
+    def __init__(self, name: str, filename: str, content_type: str, content: bytes) -> None:
+        self.name = name
+        self.filename = filename
+        self.content_type = content_type
+        self.content = content
+
+    def __repr__(self) -> str:
+        return f"<UploadedFile {self.name}={self.filename!r} {len(self.content)} bytes>"
+
+
+class Request:
+    """An HTTP request.
+
+    Attributes set by the server: ``method`` (upper case), ``path`` (percent-decoded),
+    ``query_string``, ``headers`` (:class:`~rum.Headers`), ``body`` (bytes, already limited
+    to ``[http] max_body_size``), ``client`` (``(host, port)`` or ``None``), ``scheme``,
+    ``http_version``. The kernel adds ``app``, ``path_params`` (typed values captured by the
+    route), ``route``, ``id`` (the request id used in logs) and ``user`` (see
+    :func:`rum.hookspecs.rum_authenticate`). Plugins add their own attributes, e.g.
+    ``session``; ``state`` is a free namespace for per-request data.
+    """
+
+    session: Any = None
+    user: Any = None
+
+    def __init__(
+        self,
+        method: str,
+        path: str,
+        query_string: str = "",
+        headers: Headers | dict[str, str] | list[tuple[str, str]] | None = None,
+        body: bytes = b"",
+        *,
+        client: tuple[str, int] | None = None,
+        scheme: str = "http",
+        http_version: str = "1.1",
+        app: App | None = None,
+        raw_path: str | None = None,
+    ) -> None:
+        self.method = method
+        self.path = path
+        self.raw_path = raw_path if raw_path is not None else path
+        self.query_string = query_string
+        self.headers = headers if isinstance(headers, Headers) else Headers(headers)
+        self.body = body
+        self.client = client
+        self.scheme = scheme
+        self.http_version = http_version
+        self.app = app
+        self.path_params: dict[str, Any] = {}
+        self.route: Any = None
+        self.id: str = ""
+        self._query: QueryParams | None = None
+        self._cookies: dict[str, str] | None = None
+        self._state: SimpleNamespace | None = None
+        self._form: QueryParams | None = None
+        self._files: dict[str, UploadedFile] | None = None
+
+    @classmethod
+    def from_target(cls, method: str, target: str, **kwargs: Any) -> Request:
+        """Build a request from a raw request target such as ``/users/1?page=2``."""
+        raw_path, _, query = target.partition("?")
+        return cls(method, unquote(raw_path), query, raw_path=raw_path, **kwargs)
+
+    # -- derived values (parsed lazily, once) ---------------------------------------------------
+
+    @property
+    def query(self) -> QueryParams:
+        """Parsed query string; ``request.query.getall("tag")`` for repeated keys."""
+        if self._query is None:
+            self._query = QueryParams(parse_qsl(self.query_string, keep_blank_values=True))
+        return self._query
+
+    @property
+    def cookies(self) -> dict[str, str]:
+        """Cookies sent by the client. A malformed ``Cookie`` header yields what parses."""
+        if self._cookies is None:
+            jar: dict[str, str] = {}
+            for header in self.headers.getall("cookie"):
+                for part in header.split(";"):
+                    name, sep, value = part.strip().partition("=")
+                    if not sep or not name:
+                        continue
+                    if value.startswith('"') and value.endswith('"') and len(value) > 1:
+                        try:
+                            c: SimpleCookie = SimpleCookie()
+                            c.load(f"{name}={value}")
+                            value = c[name].value
+                        except (CookieError, KeyError):
+                            value = value[1:-1]
+                    jar.setdefault(name, value)
+            self._cookies = jar
+        return self._cookies
+
+    @property
+    def state(self) -> SimpleNamespace:
+        """A free namespace for per-request data shared by middleware and the controller."""
+        if self._state is None:
+            self._state = SimpleNamespace()
+        return self._state
+
+    @property
+    def content_type(self) -> str:
+        """The media type of the body, without parameters, lower case (``""`` when absent)."""
+        return (self.headers.get("content-type") or "").split(";", 1)[0].strip().lower()
+
+    @property
+    def host(self) -> str:
+        """The ``Host`` header (``""`` when absent)."""
+        return self.headers.get("host") or ""
+
+    @property
+    def url(self) -> str:
+        """The full URL the client asked for."""
+        q = f"?{self.query_string}" if self.query_string else ""
+        return f"{self.scheme}://{self.host}{self.raw_path}{q}"
+
+    def accepts(self, media_type: str) -> bool:
+        """True if the ``Accept`` header names ``media_type`` (or its ``type/*``)."""
+        accept = self.headers.get("accept") or ""
+        major = media_type.split("/", 1)[0]
+        return media_type in accept or f"{major}/*" in accept
+
+    @property
+    def wants_json(self) -> bool:
+        """True when the client prefers JSON over HTML (API clients, ``fetch``)."""
+        accept = self.headers.get("accept") or ""
+        if "application/json" in accept and "text/html" not in accept:
+            return True
+        return not accept and self.content_type == "application/json"
+
+    # -- body decoding --------------------------------------------------------------------------
+
+    def text(self) -> str:
+        """The body decoded as UTF-8; a body that is not UTF-8 is a 400."""
+        try:
+            return self.body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise BadRequest(f"request body is not valid UTF-8: {exc}") from None
+
+    def json(self) -> Any:
+        """The body parsed as JSON; invalid JSON is a 400 saying where it broke."""
+        try:
+            return json.loads(self.body)
+        except json.JSONDecodeError as exc:
+            raise BadRequest(f"invalid JSON body: {exc.msg} at line {exc.lineno} "
+                             f"column {exc.colno}") from None
+        except UnicodeDecodeError as exc:
+            raise BadRequest(f"request body is not valid UTF-8: {exc}") from None
+
+    def form(self) -> QueryParams:
+        """Fields of an urlencoded or multipart form body; files are in :attr:`files`."""
+        if self._form is None:
+            ctype = self.content_type
+            if ctype == "multipart/form-data":
+                from rum.multipart import parse_multipart
+
+                fields, self._files = parse_multipart(self.headers.get("content-type") or "",
+                                                      self.body)
+                self._form = QueryParams(fields)
+            elif ctype in ("application/x-www-form-urlencoded", ""):
+                self._form = QueryParams(parse_qsl(self.text(), keep_blank_values=True))
+                self._files = {}
+            else:
+                raise BadRequest(f"expected a form body, got content type {ctype!r}")
+        return self._form
+
+    @property
+    def files(self) -> dict[str, UploadedFile]:
+        """Files uploaded in a ``multipart/form-data`` body, by field name."""
+        self.form()
+        assert self._files is not None
+        return self._files
+
+    # -- sessions (answered by the sessions plugin through the kernel's auth hooks) -------------
+
+    async def login(self, user_id: Any, response: Response | None = None) -> Response:
+        """Log ``user_id`` in and return ``response`` (default: empty 200) carrying the session."""
+        return await self._session_hook("rum_login", user_id=user_id, response=response)
+
+    async def logout(self, response: Response | None = None) -> Response:
+        """Log the current user out and return a response that clears the session."""
+        return await self._session_hook("rum_logout", response=response)
+
+    async def _session_hook(self, name: str, **kwargs: Any) -> Response:
+        if self.app is not None:
+            result = await self.app.plugins.acall_first(name, request=self, **kwargs)
+            if result is not None:
+                return result
+        raise RumError(f"request.{name[4:]}() needs a sessions plugin: add \"sessions\" to "
+                       "[plugins] enabled in Rum.toml")
+
+    def __repr__(self) -> str:
+        return f"<Request {self.method} {self.raw_path}>"

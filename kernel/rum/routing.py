@@ -1,0 +1,183 @@
+"""Paths with typed parameters, matched to controllers; 404 and 405 with helpful messages."""
+
+from __future__ import annotations
+
+import difflib
+import re
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from rum.errors import MethodNotAllowed, NotFound
+
+if TYPE_CHECKING:
+    from rum.auth import Authentication
+    from rum.controller import Controller
+    from rum.middleware import Middleware
+
+
+@dataclass(frozen=True)
+class Converter:
+    """How one ``<kind:name>`` path parameter is matched (``regex``) and typed (``convert``)."""
+
+    regex: str
+    convert: Callable[[str], Any]
+    format: Callable[[Any], str] = str
+
+
+CONVERTERS: dict[str, Converter] = {
+    "str": Converter(r"[^/]+", str),
+    "int": Converter(r"-?[0-9]+", int),
+    "float": Converter(r"-?[0-9]+(?:\.[0-9]+)?", float),
+    "uuid": Converter(r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?"
+                      r"[0-9a-fA-F]{12}", uuid.UUID),
+    "slug": Converter(r"[-a-zA-Z0-9_]+", str),
+    "path": Converter(r".*", str),
+}
+
+_PARAM = re.compile(r"<(?:(?P<kind>[a-z]+):)?(?P<name>[A-Za-z_][A-Za-z0-9_]*)>")
+
+
+@dataclass
+class Route:
+    """One path bound to one controller.
+
+    ``methods`` limits the HTTP methods (``None``: what the controller implements);
+    ``name`` lets :meth:`Router.url_for` build its URL. ``auth`` and ``middleware`` are taken
+    from the controller once, when the route is made.
+    """
+
+    path: str
+    controller: Controller
+    methods: frozenset[str] | None = None
+    name: str | None = None
+    auth: Authentication | str | None = None
+    middleware: list[Middleware] = field(default_factory=list)
+    regex: re.Pattern[str] | None = field(default=None, repr=False)
+    converters: dict[str, Converter] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.path.startswith("/"):
+            raise ValueError(f"route path {self.path!r} must start with '/'")
+        if self.methods is None:
+            self.methods = self.controller.allowed_methods()
+        self.methods = frozenset(m.upper() for m in self.methods)
+        if "GET" in self.methods:
+            self.methods |= {"HEAD"}
+        if _PARAM.search(self.path):
+            self.regex, self.converters = _compile(self.path)
+
+    @property
+    def is_static(self) -> bool:
+        """True when the path has no parameters (matched by a dict lookup)."""
+        return self.regex is None
+
+    def match(self, path: str) -> dict[str, Any] | None:
+        """The typed parameters if ``path`` matches this route, else ``None``."""
+        if self.regex is None:
+            return {} if path == self.path else None
+        m = self.regex.fullmatch(path)
+        if m is None:
+            return None
+        try:
+            return {k: self.converters[k].convert(v) for k, v in m.groupdict().items()}
+        except ValueError:
+            return None
+
+    def url(self, **params: Any) -> str:
+        """This route's path with ``params`` filled in."""
+        def fill(m: re.Match[str]) -> str:
+            name = m.group("name")
+            if name not in params:
+                raise KeyError(f"route {self.path!r} needs parameter {name!r}")
+            conv = CONVERTERS[m.group("kind") or "str"]
+            return conv.format(params[name])
+
+        return _PARAM.sub(fill, self.path)
+
+
+def _compile(path: str) -> tuple[re.Pattern[str], dict[str, Converter]]:
+    pattern, pos, converters = "", 0, {}
+    for m in _PARAM.finditer(path):
+        kind = m.group("kind") or "str"
+        if kind not in CONVERTERS:
+            close = difflib.get_close_matches(kind, CONVERTERS, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ValueError(f"unknown path parameter type {kind!r} in route {path!r}{hint} "
+                             f"(known: {', '.join(CONVERTERS)})")
+        name = m.group("name")
+        if name in converters:
+            raise ValueError(f"parameter {name!r} appears twice in route {path!r}")
+        converters[name] = CONVERTERS[kind]
+        pattern += re.escape(path[pos:m.start()]) + f"(?P<{name}>{CONVERTERS[kind].regex})"
+        pos = m.end()
+    pattern += re.escape(path[pos:])
+    return re.compile(pattern), converters
+
+
+class Router:
+    """Finds the route for a method and path.
+
+    Static paths are a dictionary lookup; paths with parameters are tried in the order they
+    were added. A path that matches but not for the method raises
+    :class:`~rum.errors.MethodNotAllowed` (405 with ``Allow``); no match raises
+    :class:`~rum.errors.NotFound`, whose message suggests the closest known path.
+    """
+
+    def __init__(self, routes: Iterable[Route] = ()) -> None:
+        self.routes: list[Route] = []
+        self._static: dict[str, list[Route]] = {}
+        self._dynamic: list[Route] = []
+        self._names: dict[str, Route] = {}
+        for route in routes:
+            self.add(route)
+
+    def add(self, route: Route) -> None:
+        """Register ``route``; a second route with the same name is an error."""
+        if route.name:
+            if route.name in self._names:
+                raise ValueError(f"two routes are named {route.name!r}: "
+                                 f"{self._names[route.name].path!r} and {route.path!r}")
+            self._names[route.name] = route
+        self.routes.append(route)
+        if route.is_static:
+            self._static.setdefault(route.path, []).append(route)
+        else:
+            self._dynamic.append(route)
+
+    def match(self, method: str, path: str) -> tuple[Route, dict[str, Any]]:
+        """Return ``(route, params)`` or raise NotFound / MethodNotAllowed."""
+        candidates = self._static.get(path)
+        if candidates is not None:
+            for route in candidates:
+                if method in route.methods:  # type: ignore[operator]
+                    return route, {}
+            allowed = {m for r in candidates for m in r.methods}  # type: ignore[union-attr]
+        else:
+            allowed = set()
+        for route in self._dynamic:
+            params = route.match(path)
+            if params is not None:
+                if method in route.methods:  # type: ignore[operator]
+                    return route, params
+                allowed |= route.methods  # type: ignore[arg-type]
+        if allowed:
+            raise MethodNotAllowed(method, sorted(allowed))
+        raise NotFound(self._not_found_message(path))
+
+    def _not_found_message(self, path: str) -> str:
+        known = [r.path for r in self.routes]
+        close = difflib.get_close_matches(path, known, n=1, cutoff=0.75)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        return f"no route matches {path}{hint}"
+
+    def url_for(self, name: str, **params: Any) -> str:
+        """The path of the route called ``name`` with ``params`` filled in."""
+        try:
+            route = self._names[name]
+        except KeyError:
+            close = difflib.get_close_matches(name, self._names, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise KeyError(f"no route is named {name!r}{hint}") from None
+        return route.url(**params)

@@ -1,0 +1,1 @@
+"""Rum auth plugin (in progress)."""

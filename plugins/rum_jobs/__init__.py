@@ -1,0 +1,1 @@
+"""Rum jobs plugin (in progress)."""

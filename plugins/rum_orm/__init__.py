@@ -1,0 +1,1 @@
+"""Rum orm plugin (in progress)."""

@@ -1,0 +1,1 @@
+"""PostgreSQL fixtures for tests (in progress)."""

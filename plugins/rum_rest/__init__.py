@@ -1,0 +1,1 @@
+"""Rum rest plugin (in progress)."""

@@ -1,0 +1,1 @@
+"""Rum sessions plugin (in progress)."""

@@ -1,0 +1,1 @@
+"""Rum static plugin (in progress)."""

@@ -1,0 +1,1 @@
+"""Rum templates plugin (in progress)."""

@@ -1,0 +1,1 @@
+"""Rum turbo plugin (in progress)."""

@@ -1,0 +1,1 @@
+"""Rum websockets plugin (in progress)."""
