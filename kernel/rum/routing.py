@@ -167,9 +167,20 @@ class Router:
         raise NotFound(self._not_found_message(path))
 
     def _not_found_message(self, path: str) -> str:
-        known = [r.path for r in self.routes]
-        close = difflib.get_close_matches(path, known, n=1, cutoff=0.75)
-        hint = f"; did you mean {close[0]}?" if close else ""
+        # Compare with each route's path with its parameters filled from the request, so that
+        # "/userz/1" is close to "/users/<int:id>".
+        parts = path.split("/")
+        filled: dict[str, str] = {}
+        for route in self.routes:
+            tmpl = route.path.split("/")
+            if len(tmpl) == len(parts):
+                candidate = "/".join(p if _PARAM.search(t) else t for t, p in zip(tmpl, parts,
+                                                                                   strict=True))
+            else:
+                candidate = route.path
+            filled.setdefault(candidate, route.path)
+        close = difflib.get_close_matches(path, filled, n=1, cutoff=0.75)
+        hint = f"; did you mean {filled[close[0]]}?" if close else ""
         return f"no route matches {path}{hint}"
 
     def url_for(self, name: str, **params: Any) -> str:
