@@ -62,7 +62,7 @@ def test_wrong_type_names_key_file_and_type(tmp_path):
 
 def test_bad_env_var_names_the_variable(tmp_path):
     config = Config.load(tmp_path, environ={"RUM_GENERAL__LOG_QUERIES": "maybe"})
-    with pytest.raises(ConfigError, match="RUM_GENERAL__LOG_QUERIES.*boolean"):
+    with pytest.raises(ConfigError, match=r"RUM_GENERAL__LOG_QUERIES.*boolean"):
         config.validate(SCHEMA)
 
 

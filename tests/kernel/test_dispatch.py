@@ -50,7 +50,7 @@ def test_typed_path_parameters():
 
 
 def test_route_errors_are_explicit():
-    with pytest.raises(ValueError, match="unknown path parameter type 'itn'.*did you mean 'int'"):
+    with pytest.raises(ValueError, match=r"unknown path parameter type 'itn'.*did you mean 'int'"):
         Echo.route("/users/<itn:id>")
     with pytest.raises(ValueError, match="must start with '/'"):
         Echo.route("users")

@@ -28,7 +28,7 @@ def test_query_cookies_and_target():
 
 def test_json_body_errors_are_400_with_position():
     r = Request("POST", "/", body=b'{"a": ')
-    with pytest.raises(BadRequest, match="invalid JSON body: .* line 1 column 7"):
+    with pytest.raises(BadRequest, match=r"invalid JSON body: .* line 1 column 7"):
         r.json()
     assert Request("POST", "/", body=b'{"a": 1}').json() == {"a": 1}
 
