@@ -1,0 +1,127 @@
+"""The PostgreSQL fixtures of ``rum_orm.testing``: real server, real databases, real pytest runs."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import asyncpg
+import pytest
+
+from rum_orm.testing import with_database
+
+
+def _fetch(url: str, sql: str) -> list:
+    async def run() -> list:
+        conn = await asyncpg.connect(url)
+        try:
+            return await conn.fetch(sql)
+        finally:
+            await conn.close()
+
+    return asyncio.run(run())
+
+
+def _dead_url() -> str:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"postgresql://postgres@127.0.0.1:{port}/postgres"
+
+
+def _pytest(tmp_path: Path, test_body: str, env: dict[str, str], conftest: str = "") -> str:
+    """Run a one-test pytest session in ``tmp_path``; return its combined output."""
+    (tmp_path / "test_inner.py").write_text(textwrap.dedent(test_body))
+    (tmp_path / "conftest.py").write_text(textwrap.dedent(conftest))
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
+         str(tmp_path)],
+        cwd=tmp_path, env={**os.environ, **env}, capture_output=True, text=True, timeout=120)
+    return f"exit={proc.returncode}\n{proc.stdout}{proc.stderr}"
+
+
+INNER = """
+    from pathlib import Path
+
+    def test_inner(postgres_url, database_url):
+        Path("urls.txt").write_text(postgres_url + "\\n" + database_url)
+"""
+
+
+def test_database_url_is_fresh_empty_and_distinct(postgres_url: str, database_url: str) -> None:
+    name = urlsplit(database_url).path.lstrip("/")
+    assert name != urlsplit(postgres_url).path.lstrip("/")
+    rows = _fetch(database_url, "SELECT current_database() AS db, (SELECT count(*) FROM "
+                                "pg_tables WHERE schemaname = 'public') AS tables")
+    assert rows[0]["db"] == name
+    assert rows[0]["tables"] == 0
+
+
+def test_each_test_gets_its_own_database(database_url: str, postgres_url: str) -> None:
+    _fetch(database_url, "CREATE TABLE leftovers (id int)")
+    other = with_database(postgres_url, "rum_fixture_probe_does_not_exist")
+    assert other != database_url
+
+
+def test_database_url_honours_environment_and_drops_database(tmp_path: Path,
+                                                             postgres_url: str) -> None:
+    parts = urlsplit(postgres_url)
+    # Same server, another spelling: "localhost" and an explicit query parameter.
+    respelled = postgres_url.replace(parts.hostname or "", "localhost", 1)
+    respelled += ("&" if parts.query else "?") + "application_name=rum_fixture_test"
+    out = _pytest(tmp_path, INNER, {"DATABASE_URL": respelled})
+    assert "1 passed" in out, out
+    server, database = (tmp_path / "urls.txt").read_text().splitlines()
+    assert server == respelled
+    assert urlsplit(database).hostname == "localhost"
+    name = urlsplit(database).path.lstrip("/")
+    rows = _fetch(postgres_url, f"SELECT 1 FROM pg_database WHERE datname = '{name}'")
+    assert rows == [], f"database {name} was not dropped after the test"
+
+
+def test_unreachable_database_url_fails_clearly(tmp_path: Path) -> None:
+    dead = _dead_url()
+    out = _pytest(tmp_path, INNER, {"DATABASE_URL": dead})
+    assert "exit=1" in out
+    assert f"DATABASE_URL={dead} does not answer" in out, out
+    assert not (tmp_path / "urls.txt").exists()
+
+
+def test_no_server_and_no_initdb_fails_with_instructions(tmp_path: Path) -> None:
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    conftest = f"""
+        import rum_orm.testing as t
+        t.DEFAULT_LOCAL_URL = {_dead_url()!r}
+        t.PG_BIN_GLOBS = []
+    """
+    env = {"DATABASE_URL": "", "PATH": str(empty)}
+    out = _pytest(tmp_path, INNER, env, conftest)
+    assert "exit=1" in out
+    assert "no PostgreSQL server for the tests" in out, out
+    assert "Set DATABASE_URL" in out and "install PostgreSQL" in out
+
+
+@pytest.mark.slow
+def test_starts_a_throwaway_cluster_when_nothing_answers(tmp_path: Path) -> None:
+    from rum_orm.testing import find_pg_bin
+
+    if find_pg_bin("initdb") is None:
+        pytest.skip("initdb is not installed here")
+    conftest = f"""
+        import rum_orm.testing as t
+        t.DEFAULT_LOCAL_URL = {_dead_url()!r}
+    """
+    out = _pytest(tmp_path, INNER, {"DATABASE_URL": ""}, conftest)
+    assert "1 passed" in out, out
+    server, _ = (tmp_path / "urls.txt").read_text().splitlines()
+    assert urlsplit(server).port != 5432
+    with pytest.raises((OSError, asyncpg.PostgresError)):
+        _fetch(server, "SELECT 1")  # stopped at the end of the session
