@@ -1,1 +1,107 @@
-"""Hook implementations of the sessions plugin (in progress)."""
+"""Hook implementations of the sessions plugin: cookie sessions, login/logout, CSRF."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING, Any
+
+from rum import hookimpl
+from rum.cli import Command
+from rum.config import Setting
+from rum_sessions.auth import SessionAuth
+from rum_sessions.csrf import LazyToken, check, csrf_input, csrf_token
+from rum_sessions.keys import generate_secret_key
+from rum_sessions.manager import SessionManager
+
+if TYPE_CHECKING:
+    from rum.app import App
+    from rum.config import Config
+    from rum.request import Request
+    from rum.response import Response
+
+name = "sessions"
+
+
+@hookimpl
+def rum_config_schema() -> dict[str, dict[str, Any]]:
+    """``[sessions]``; the key itself is the kernel's ``[general] secret_key``."""
+    return {"sessions": {
+        "cookie_name": Setting("rum_session", str, "name of the session cookie"),
+        "max_age": Setting(4 * 24 * 3600, int, "seconds a session stays valid without use"),
+        "renew_after": Setting(3600, int, "re-issue a used session's cookie after this many "
+                                          "seconds (0: on every request)"),
+        "old_secret_keys": Setting([], list, "previous secret keys still accepted (rotation)"),
+        "secure": Setting(None, bool, "Secure cookie flag (default: outside development)"),
+        "domain": Setting(None, str, "cookie Domain attribute (default: the request host)"),
+        "anonymous": Setting(True, bool, "give visitors who are not logged in a session cookie"),
+        "csrf": Setting(True, bool, "check CSRF tokens on unsafe requests with a session"),
+        "csrf_field": Setting("csrf_token", str, "form field carrying the CSRF token"),
+        "login_url": Setting(None, str, "where the \"session\" auth handler redirects"),
+    }}
+
+
+@hookimpl
+def rum_configure(config: Config, app: App) -> None:
+    app.extensions["sessions"] = SessionManager.from_config(config)
+
+
+@hookimpl
+def rum_auth_handlers(app: App) -> dict[str, Any]:
+    manager: SessionManager = app.extensions["sessions"]
+
+    def session(redirect_to: str | None = None) -> SessionAuth:
+        return SessionAuth(redirect_to=redirect_to or manager.login_url)
+
+    return {"session": session}
+
+
+@hookimpl(tryfirst=True)
+async def rum_request(request: Request) -> None:
+    request.session = request.app.extensions["sessions"].load(request)
+
+
+@hookimpl(tryfirst=True)
+async def rum_authenticate(request: Request) -> Any:
+    session = request.session
+    if session is None:
+        return None
+    manager: SessionManager = request.app.extensions["sessions"]
+    if manager.csrf:
+        check(request, session, manager.csrf_field)
+    return session.user_id
+
+
+@hookimpl
+async def rum_login(request: Request, user_id: Any, response: Response | None) -> Response:
+    return request.app.extensions["sessions"].login(request, user_id, response)
+
+
+@hookimpl
+async def rum_logout(request: Request, response: Response | None) -> Response:
+    return request.app.extensions["sessions"].logout(request, response)
+
+
+@hookimpl(tryfirst=True)
+async def rum_response(request: Request, response: Response) -> None:
+    session = request.session
+    if session is not None:
+        request.app.extensions["sessions"].save(session, response)
+
+
+@hookimpl
+def rum_template_globals(app: App, request: Request | None) -> dict[str, Any]:
+    if request is None or request.session is None:
+        return {}
+    return {"csrf_token": LazyToken(request, csrf_token),
+            "csrf_input": LazyToken(request, csrf_input)}
+
+
+def _print_key(args: argparse.Namespace, app: App | None) -> int:
+    print(generate_secret_key())
+    return 0
+
+
+@hookimpl
+def rum_cli_commands(app: App | None) -> list[Command]:
+    return [Command("secret-key", "print a new random [general] secret_key for Rum.toml",
+                    _print_key, needs_app=False)]

@@ -1,0 +1,45 @@
+"""``SessionAuth``: let logged-in sessions through, redirect or refuse everyone else."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rum.auth import Authentication
+from rum.errors import Forbidden, RumError
+from rum.response import Response
+
+if TYPE_CHECKING:
+    from rum.request import Request
+
+
+class SessionAuth(Authentication):
+    """Allows requests whose session has a logged-in user (see ``request.login``).
+
+    ``SessionAuth()`` answers anonymous visitors with ``403 Forbidden``;
+    ``SessionAuth.redirect("/login")`` sends them to the login page instead. Registered as the
+    handler ``"session"`` (which redirects to ``[sessions] login_url`` when that is set).
+    """
+
+    def __init__(self, redirect_to: str | None = None) -> None:
+        self.redirect_to = redirect_to
+
+    @classmethod
+    def redirect(cls, location: str) -> SessionAuth:
+        """A handler that redirects visitors who are not logged in to ``location``."""
+        return cls(redirect_to=location)
+
+    async def authorize(self, request: Request) -> bool:
+        session = request.session
+        if session is None:
+            raise RumError("SessionAuth needs request.session: add \"sessions\" to [plugins] "
+                           "enabled in Rum.toml")
+        return getattr(session, "user_id", None) is not None
+
+    async def denied(self, request: Request) -> Response:
+        if self.redirect_to is not None:
+            return Response.redirect(self.redirect_to, 302)
+        raise Forbidden("you need to log in to see this page")
+
+    def __repr__(self) -> str:
+        target = f" redirect_to={self.redirect_to!r}" if self.redirect_to else ""
+        return f"<SessionAuth{target}>"

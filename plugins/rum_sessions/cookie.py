@@ -1,0 +1,76 @@
+"""Session cookies: JSON sealed with pynacl's SecretBox (XSalsa20-Poly1305), base64url-encoded.
+
+The cookie is encrypted *and* authenticated: the browser can neither read nor change it.
+Decoding never raises: a tampered, truncated, expired or foreign cookie yields ``None``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from nacl.secret import SecretBox
+
+from rum.errors import RumError
+from rum_sessions.session import Session
+
+FORMAT_VERSION = 1
+#: Browsers drop cookies over 4096 bytes (name, value and attributes together).
+MAX_COOKIE_BYTES = 4096
+
+
+class SessionCodec:
+    """Seals sessions with the first key; opens them with any key (rotation)."""
+
+    def __init__(self, keys: Sequence[bytes]) -> None:
+        if not keys:
+            raise ValueError("SessionCodec needs at least one key")
+        self._boxes = [SecretBox(k) for k in keys]
+
+    def encode(self, session: Session) -> str:
+        """The cookie value for ``session``; raises a RumError naming unserializable data."""
+        payload = [FORMAT_VERSION, session.id, session.user_id, session.data, session._csrf,
+                   int(session.expires_at)]
+        try:
+            plain = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+        except (TypeError, ValueError) as exc:
+            raise RumError(f"request.session holds a value that is not JSON-serializable "
+                           f"({exc}); store ids, strings, numbers, lists or dicts only") from None
+        sealed = self._boxes[0].encrypt(plain.encode("utf-8"))
+        return base64.urlsafe_b64encode(bytes(sealed)).rstrip(b"=").decode("ascii")
+
+    def decode(self, value: str, now: float) -> Session | None:
+        """The session in cookie ``value``, or ``None`` if it is invalid or expired."""
+        try:
+            sealed = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+        except Exception:
+            return None
+        if len(sealed) < SecretBox.NONCE_SIZE + SecretBox.MACBYTES:
+            return None
+        for index, box in enumerate(self._boxes):
+            try:
+                plain = box.decrypt(sealed)
+            except Exception:
+                continue
+            session = _from_payload(plain, now)
+            if session is not None and index > 0:
+                session.reissue = True  # sealed with an old key: move it to the current one
+            return session
+        return None
+
+
+def _from_payload(plain: bytes, now: float) -> Session | None:
+    try:
+        payload: Any = json.loads(plain)
+        version, sid, user_id, data, csrf, expires_at = payload
+    except (ValueError, TypeError):
+        return None
+    if (version != FORMAT_VERSION or not isinstance(sid, str) or not isinstance(data, dict)
+            or not isinstance(expires_at, int) or not (csrf is None or isinstance(csrf, str))):
+        return None
+    if expires_at <= now:
+        return None
+    return Session(id=sid, user_id=user_id, data=data, csrf=csrf, expires_at=expires_at,
+                   is_new=False, had_cookie=True)

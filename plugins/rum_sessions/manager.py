@@ -1,0 +1,187 @@
+"""Per-app session handling: settings, the cookie codec, loading and issuing cookies."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from rum.errors import ConfigError, RumError
+from rum.response import Response
+from rum_sessions.cookie import MAX_COOKIE_BYTES, SessionCodec
+from rum_sessions.keys import HOW_TO_GENERATE, generate_secret_key, parse_secret_key
+from rum_sessions.session import Session
+
+if TYPE_CHECKING:
+    from rum.config import Config
+    from rum.request import Request
+
+logger = logging.getLogger("rum.sessions")
+
+#: Environments where a missing ``secret_key`` is an error rather than a generated key.
+STRICT_ENVIRONMENTS = ("production", "staging")
+_EXPIRED = "Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"
+
+
+class SessionManager:
+    """Everything the sessions plugin keeps for one app (``app.extensions["sessions"]``).
+
+    ``clock`` returns the current Unix time; tests may replace it to move time forward.
+    """
+
+    def __init__(self, *, keys: list[bytes], cookie_name: str = "rum_session",
+                 max_age: int = 4 * 24 * 3600, renew_after: int = 3600, secure: bool = True,
+                 anonymous: bool = True, csrf: bool = True, csrf_field: str = "csrf_token",
+                 login_url: str | None = None, domain: str | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.codec = SessionCodec(keys)
+        self.cookie_name = cookie_name
+        self.max_age = max_age
+        self.renew_after = renew_after
+        self.anonymous = anonymous
+        self.csrf = csrf
+        self.csrf_field = csrf_field
+        self.login_url = login_url
+        self.clock = clock
+        attrs = ["Path=/"]
+        if domain:
+            attrs.append(f"Domain={domain}")
+        if secure:
+            attrs.append("Secure")
+        attrs += ["HttpOnly", "SameSite=Lax"]
+        self._attrs = "; ".join(attrs)
+        self._prefix = cookie_name + "="
+
+    @classmethod
+    def from_config(cls, config: Config) -> SessionManager:
+        """Build the manager from ``[general] secret_key`` and ``[sessions]``."""
+        keys = [_current_key(config)]
+        for i, old in enumerate(config.get_list("sessions", "old_secret_keys")):
+            where = config.sources.get(("sessions", "old_secret_keys"), "config")
+            keys.append(parse_secret_key(str(old), f"{where}: [sessions] old_secret_keys[{i}]"))
+        max_age = config.get_int("sessions", "max_age")
+        renew_after = config.get_int("sessions", "renew_after")
+        assert max_age is not None and renew_after is not None
+        if max_age <= 0:
+            raise ConfigError(f"{config.describe_file()}: [sessions] max_age must be a positive "
+                              f"number of seconds, got {max_age}")
+        if not 0 <= renew_after < max_age:
+            raise ConfigError(f"{config.describe_file()}: [sessions] renew_after must be between "
+                              f"0 and max_age ({max_age}) seconds, got {renew_after}")
+        secure = config.get("sessions", "secure")
+        if secure is None:
+            secure = not config.is_development
+        name = config.get_str("sessions", "cookie_name") or "rum_session"
+        if not name or any(c in name for c in " ;,=\t\r\n\"") or not name.isascii():
+            raise ConfigError(f"{config.describe_file()}: [sessions] cookie_name {name!r} is not "
+                              "a valid cookie name; use letters, digits, '-' and '_'")
+        return cls(keys=keys, cookie_name=name, max_age=max_age, renew_after=renew_after,
+                   secure=bool(secure), anonymous=config.get_bool("sessions", "anonymous", True),
+                   csrf=config.get_bool("sessions", "csrf", True),
+                   csrf_field=config.get_str("sessions", "csrf_field") or "csrf_token",
+                   login_url=config.get_str("sessions", "login_url"),
+                   domain=config.get_str("sessions", "domain"))
+
+    # -- per request ----------------------------------------------------------------------------
+
+    def load(self, request: Request) -> Session:
+        """The session in the request's cookie, or a fresh anonymous one."""
+        raw = request.cookies.get(self.cookie_name) if "cookie" in request.headers else None
+        if raw:
+            session = self.codec.decode(raw, self.clock())
+            if session is not None:
+                return session
+        return self.new_session(had_cookie=raw is not None)
+
+    def new_session(self, *, had_cookie: bool = False, **fields: Any) -> Session:
+        """A new session that expires ``max_age`` seconds from now."""
+        return Session(expires_at=self.clock() + self.max_age, had_cookie=had_cookie, **fields)
+
+    def save(self, session: Session, response: Response) -> None:
+        """Put the session's ``Set-Cookie`` on ``response`` if it changed or is due for renewal.
+
+        Called for every response; the common case (an unchanged session) does no crypto.
+        """
+        now = self.clock()
+        if session.modified or session.reissue or (session.is_new and self.anonymous) or (
+                session.expires_at - now < self.max_age - self.renew_after
+                and not session.deleted):
+            session.expires_at = now + self.max_age
+            header = self.cookie_header(session)
+            session.modified = session.reissue = session.is_new = session.deleted = False
+            session._header = header
+        elif session.deleted and session._header is None:
+            session._header = f"{self.cookie_name}=; {_EXPIRED}; {self._attrs}"
+        header = session._header
+        if header is None:
+            return
+        existing = response.headers.getall("set-cookie")
+        if header in existing:
+            return
+        if any(h.startswith(self._prefix) for h in existing):
+            kept = [(k, v) for k, v in response.headers.raw()
+                    if not (k == "set-cookie" and v.startswith(self._prefix))]
+            response.headers.raw()[:] = kept
+        response.headers.add("set-cookie", header)
+
+    def cookie_header(self, session: Session) -> str:
+        """The ``Set-Cookie`` value carrying ``session``."""
+        value = self.codec.encode(session)
+        max_age = max(0, int(session.expires_at - self.clock()))
+        header = f"{self.cookie_name}={value}; Max-Age={max_age}; {self._attrs}"
+        if len(header) > MAX_COOKIE_BYTES:
+            raise RumError(f"the session cookie is {len(header)} bytes, over the "
+                           f"{MAX_COOKIE_BYTES}-byte limit browsers accept (keys: "
+                           f"{', '.join(sorted(session.data)) or 'none'}); keep large data in "
+                           "the database and store only its id in request.session")
+        return header
+
+    # -- login / logout -------------------------------------------------------------------------
+
+    def login(self, request: Request, user_id: Any, response: Response | None) -> Response:
+        """Start a logged-in session for ``user_id`` and put its cookie on ``response``.
+
+        The session gets a new id and a new CSRF secret (no session fixation); data of an
+        anonymous session is kept (a cart survives logging in), data of another user's is not.
+        """
+        old: Session | None = request.session
+        keep = old is not None and (old.user_id is None or old.user_id == user_id)
+        session = self.new_session(user_id=user_id,
+                                   data=dict(old.data) if keep and old is not None else {},
+                                   had_cookie=old.had_cookie if old is not None else False)
+        session.modified = True
+        request.session = session
+        request.user = user_id
+        response = response if response is not None else Response.empty(200)
+        self.save(session, response)
+        return response
+
+    def logout(self, request: Request, response: Response | None) -> Response:
+        """Replace the session with an empty anonymous one and delete the cookie."""
+        old: Session | None = request.session
+        session = self.new_session(had_cookie=old.had_cookie if old is not None else False)
+        session.is_new = False
+        session.deleted = True
+        request.session = session
+        request.user = None
+        response = response if response is not None else Response.empty(200)
+        self.save(session, response)
+        return response
+
+
+def _current_key(config: Config) -> bytes:
+    value = config.get_str("general", "secret_key")
+    if value:
+        where = config.sources.get(("general", "secret_key"), "config")
+        return parse_secret_key(value, f"{where}: [general] secret_key")
+    if config.env in STRICT_ENVIRONMENTS:
+        raise ConfigError(
+            f"[general] secret_key is not set in {config.describe_file()}; the sessions plugin "
+            f"needs it in {config.env} to encrypt cookies. {HOW_TO_GENERATE[0].upper()}"
+            f"{HOW_TO_GENERATE[1:]} and add it under [general] (or set the environment "
+            "variable RUM_GENERAL__SECRET_KEY); never commit production keys.")
+    logger.warning("[general] secret_key is not set in %s: using a random key, so sessions "
+                   "end when the process restarts (and are not shared between workers); %s",
+                   config.describe_file(), HOW_TO_GENERATE)
+    return bytes.fromhex(generate_secret_key())
