@@ -1,1 +1,92 @@
-"""Hook implementations of the metrics plugin (in progress)."""
+"""Hook implementations of the metrics plugin: time every request, serve ``/metrics``."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from rum import App, Controller, Request, Response, Setting, hookimpl
+from rum.config import Config
+from rum.errors import ConfigError
+from rum_metrics.metrics import Metrics
+from rum_metrics.registry import CONTENT_TYPE, DEFAULT_BUCKETS
+
+name = "metrics"
+access_logger = logging.getLogger("rum.access")
+
+
+class MetricsController(Controller):
+    """Answers ``GET /metrics`` with the app's metrics in Prometheus text format."""
+
+    async def get(self, request: Request) -> Response:
+        metrics: Metrics = request.app.extensions["metrics"]
+        return Response(metrics.render(), content_type=CONTENT_TYPE)
+
+
+@hookimpl
+def rum_config_schema() -> dict[str, dict[str, Any]]:
+    """``[metrics]``: where metrics are served, histogram buckets, access log."""
+    return {"metrics": {
+        "path": Setting("/metrics", str, "path of the Prometheus scrape endpoint"),
+        "buckets": Setting(list(DEFAULT_BUCKETS), list,
+                           "request latency histogram buckets, in seconds"),
+        "job_buckets": Setting(list(DEFAULT_BUCKETS), list,
+                               "job duration histogram buckets, in seconds"),
+        "access_log": Setting(False, bool, "log one line per request on the rum.access logger "
+                                           "(structured fields; JSON with log_format = json)"),
+    }}
+
+
+def _buckets(config: Config, key: str) -> list[float]:
+    raw = config.get_list("metrics", key)
+    if not raw or not all(isinstance(b, int | float) and not isinstance(b, bool) and b > 0
+                          for b in raw):
+        raise ConfigError(f"{config.sources.get(('metrics', key), 'config')}: [metrics] {key} "
+                          f"must be a non-empty list of positive numbers (seconds), got {raw!r}")
+    return [float(b) for b in raw]
+
+
+@hookimpl
+def rum_configure(config: Config, app: App) -> None:
+    """Create the app's :class:`~rum_metrics.metrics.Metrics` in ``app.extensions``."""
+    path = config.get_str("metrics", "path") or "/metrics"
+    if not path.startswith("/"):
+        raise ConfigError(f"{config.sources.get(('metrics', 'path'), 'config')}: [metrics] path "
+                          f"must start with '/', got {path!r}")
+    metrics = Metrics(app, _buckets(config, "buckets"), _buckets(config, "job_buckets"))
+    metrics.access_log = config.get_bool("metrics", "access_log")
+    app.extensions["metrics"] = metrics
+
+
+@hookimpl
+def rum_routes(app: App) -> list[Any]:
+    """The scrape endpoint."""
+    path = app.config.get_str("metrics", "path") or "/metrics"
+    return [MetricsController.route(path, name="metrics")]
+
+
+@hookimpl(tryfirst=True)
+async def rum_request(request: Request) -> None:
+    """Note when the request arrived (this hook runs before every other plugin's)."""
+    request.state.metrics_started = time.perf_counter()
+
+
+@hookimpl(tryfirst=True)
+async def rum_response(request: Request, response: Response) -> None:
+    """Record the request (this hook runs after every other plugin's ``rum_response``)."""
+    started = getattr(request.state, "metrics_started", None)
+    if started is None:
+        return
+    seconds = time.perf_counter() - started
+    app = request.app
+    route = request.route.path if request.route is not None else None
+    metrics: Metrics = app.extensions["metrics"]
+    metrics.observe_request(request.method, route, response.status, seconds)
+    if metrics.access_log:
+        access_logger.info(
+            "%s %s %d %.1fms", request.method, request.raw_path, response.status,
+            seconds * 1000.0,
+            extra={"method": request.method, "path": request.raw_path, "route": route,
+                   "status": response.status, "duration_ms": round(seconds * 1000.0, 3),
+                   "client": request.client[0] if request.client else None})

@@ -1,0 +1,214 @@
+"""The metrics plugin: /metrics over a real socket, parsed by prometheus-client's parser."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from rum import App, ConfigError, Controller, Request, Response, hookimpl
+from rum.log import setup_logging
+from rum_metrics import Registry
+
+
+class UserController(Controller):
+    async def get(self, request: Request) -> Response:
+        return Response.json({"id": request.path_params["id"]})
+
+
+class Boom(Controller):
+    async def get(self, request: Request) -> Response:
+        raise RuntimeError("boom")
+
+
+def make_app(tmp_path: Path, **config: Any) -> App:
+    return App([UserController.route("/users/<int:id>"), Boom.route("/boom")],
+               plugins=["metrics"], root=tmp_path, config=config or None)
+
+
+@asynccontextmanager
+async def served(app: App) -> AsyncIterator[httpx.AsyncClient]:
+    try:
+        from rum_http.testing import serve_app
+    except ImportError:  # the http plugin has not landed yet: serve through hypercorn
+        serve_app = _hypercorn
+
+    async with serve_app(app) as base, httpx.AsyncClient(base_url=base) as client:
+        yield client
+
+
+@asynccontextmanager
+async def _hypercorn(app: App) -> AsyncIterator[str]:
+    from functools import partial
+
+    import trio
+    from hypercorn.config import Config as HypercornConfig
+    from hypercorn.trio import serve
+
+    from rum.asgi import asgi_app
+
+    config = HypercornConfig()
+    config.bind = ["127.0.0.1:0"]
+    config.accesslog = config.errorlog = None
+    stop = trio.Event()
+    async with trio.open_nursery() as nursery:
+        binds = await nursery.start(partial(serve, asgi_app(app), config,
+                                            shutdown_trigger=stop.wait))
+        yield binds[0]
+        stop.set()
+
+
+def families(text: str) -> dict[str, Any]:
+    return {f.name: f for f in text_string_to_metric_families(text)}
+
+
+def sample(fams: dict[str, Any], family: str, name: str, **labels: str) -> float:
+    for s in fams[family].samples:
+        if s.name == name and all(s.labels.get(k) == v for k, v in labels.items()):
+            return s.value
+    raise AssertionError(f"no sample {name}{labels} in {fams[family].samples}")
+
+
+async def test_metrics_endpoint_counts_requests_by_route_template(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with served(app) as client:
+        for uid in (1, 2, 3):
+            assert (await client.get(f"/users/{uid}")).status_code == 200
+        assert (await client.get("/users/nope")).status_code == 404
+        assert (await client.get("/boom")).status_code == 500
+        assert (await client.post("/users/1")).status_code == 405
+        r = await client.get("/metrics")
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8"
+    fams = families(r.text)
+
+    assert fams["rum_http_requests"].type == "counter"
+    total = "rum_http_requests_total"
+    assert sample(fams, "rum_http_requests", total, method="GET", route="/users/<int:id>",
+                  status="200") == 3
+    assert sample(fams, "rum_http_requests", total, method="GET", route="<unmatched>",
+                  status="404") == 1
+    assert sample(fams, "rum_http_requests", total, method="GET", route="/boom",
+                  status="500") == 1
+    assert sample(fams, "rum_http_requests", total, method="POST", route="<unmatched>",
+                  status="405") == 1
+    # raw paths never become label values
+    assert not any(s.labels.get("route") == "/users/1"
+                   for s in fams["rum_http_requests"].samples)
+
+    hist = fams["rum_http_request_duration_seconds"]
+    assert hist.type == "histogram"
+    labels = {"method": "GET", "route": "/users/<int:id>", "status": "200"}
+    assert sample(fams, hist.name, hist.name + "_count", **labels) == 3
+    assert sample(fams, hist.name, hist.name + "_bucket", le="+Inf", **labels) == 3
+    assert 0 < sample(fams, hist.name, hist.name + "_sum", **labels) < 3
+    buckets = [s.value for s in hist.samples if s.name.endswith("_bucket")
+               and s.labels["route"] == "/users/<int:id>" and s.labels["status"] == "200"]
+    assert buckets == sorted(buckets)  # cumulative
+
+
+async def test_jobs_api_and_two_apps_do_not_share_numbers(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    app_a, app_b = make_app(tmp_path / "a"), make_app(tmp_path / "b")
+    app_a.extensions["metrics"].observe_job("SendEmail", "succeeded", 0.02)
+    app_a.extensions["metrics"].observe_job("SendEmail", "succeeded", 0.2)
+    app_a.extensions["metrics"].observe_job("SendEmail", "failed", 1.5)
+    async with app_a.test_client() as client:
+        await client.get("/users/1")
+    fams_a = families(app_a.extensions["metrics"].render())
+    fams_b = families(app_b.extensions["metrics"].render())
+    assert sample(fams_a, "rum_jobs", "rum_jobs_total", job="SendEmail",
+                  status="succeeded") == 2
+    assert sample(fams_a, "rum_jobs", "rum_jobs_total", job="SendEmail", status="failed") == 1
+    assert sample(fams_a, "rum_job_duration_seconds", "rum_job_duration_seconds_bucket",
+                  job="SendEmail", status="succeeded", le="0.025") == 1
+    assert fams_b["rum_jobs"].samples == []
+    assert fams_b["rum_http_requests"].samples == []
+
+
+async def test_pool_stats_from_storage_and_custom_path(tmp_path: Path) -> None:
+    class Storage:
+        def pool_stats(self) -> dict[str, int]:
+            return {"size": 4, "idle": 3, "in_use": 1, "max_size": 10}
+
+    class StoragePlugin:
+        name = "fake_storage"
+
+        @hookimpl
+        def rum_storage(self, app: App) -> Storage:
+            return Storage()
+
+    app = App([], plugins=["metrics", StoragePlugin()], root=tmp_path,
+              config={"metrics": {"path": "/internal/metrics", "buckets": [0.1, 1]}})
+    async with app.test_client() as client:
+        r = await client.get("/internal/metrics")
+    fams = families(r.text_body())
+    assert sample(fams, "rum_db_pool_connections", "rum_db_pool_connections",
+                  state="in_use") == 1
+    assert sample(fams, "rum_db_pool_connections", "rum_db_pool_connections",
+                  state="max_size") == 10
+
+    no_storage = make_app(tmp_path)
+    assert families(no_storage.extensions["metrics"].render())[
+        "rum_db_pool_connections"].samples == []
+
+
+def test_bad_config_names_the_key(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"\[metrics\] buckets must be a non-empty list"):
+        make_app(tmp_path, metrics={"buckets": []})
+    with pytest.raises(ConfigError, match=r"\[metrics\] path must start with '/'"):
+        make_app(tmp_path, metrics={"path": "metrics"})
+
+
+def test_registry_escapes_labels_and_refuses_wrong_labels() -> None:
+    reg = Registry()
+    c = reg.counter("odd_total", 'help with "quotes"\nand a newline', ("v",))
+    c.inc(v='a "quoted" \\ back\nslash')
+    g = reg.gauge("temp", "a gauge")
+    g.set(-1.5)
+    fams = families(reg.render())
+    assert fams["odd"].samples[0].labels == {"v": 'a "quoted" \\ back\nslash'}
+    assert fams["odd"].documentation == 'help with "quotes"\nand a newline'
+    assert fams["temp"].samples[0].value == -1.5
+    with pytest.raises(ValueError, match=r"takes labels \['v'\]"):
+        c.inc(w="x")
+    with pytest.raises(ValueError, match="cannot decrease"):
+        c.inc(-1, v="x")
+
+
+async def test_json_access_log_lines(tmp_path: Path) -> None:
+    """``[general] log_format = "json"`` + ``[metrics] access_log``: one JSON object per line."""
+    app = make_app(tmp_path, general={"log_format": "json"}, metrics={"access_log": True})
+    buf = io.StringIO()
+    setup_logging(app.config.get("general", "log_level"), app.config.get("general", "log_format"),
+                  stream=buf)
+    try:
+        async with app.test_client() as client:
+            await client.get("/users/7", headers={"x-request-id": "req-42"})
+            await client.get("/boom")
+    finally:
+        root = logging.getLogger()
+        for handler in [h for h in root.handlers if getattr(h, "_rum", False)]:
+            root.removeHandler(handler)
+    lines = [json.loads(line) for line in buf.getvalue().splitlines()]
+    access = [line for line in lines if line["logger"] == "rum.access"]
+    assert access[0]["message"].startswith("GET /users/7 200 ")
+    assert access[0]["request_id"] == "req-42"
+    assert access[0]["route"] == "/users/<int:id>"
+    assert access[0]["status"] == 200
+    assert access[0]["method"] == "GET"
+    assert access[0]["duration_ms"] >= 0
+    assert access[0]["level"] == "info"
+    error = next(line for line in lines if line["logger"] == "rum.app")
+    assert error["level"] == "error"
+    assert "RuntimeError: boom" in error["exc"]
+    assert access[1]["status"] == 500
