@@ -1,1 +1,30 @@
-"""Placeholder."""
+"""The ``http`` plugin: Rum's HTTP/1.1 server on trio (``rum run``, ``app.serve()``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from rum import App, hookimpl
+from rum_http.server import HTTPServer
+from rum_http.settings import SCHEMA, SECTION, ServerSettings
+
+
+@hookimpl
+def rum_config_schema() -> dict[str, Any]:
+    """Declare ``[http]``: address, workers, limits, timeouts and the access log."""
+    return {SECTION: SCHEMA}
+
+
+@hookimpl
+async def rum_serve(app: App, host: str | None, port: int | None,
+                    options: Mapping[str, Any]) -> bool:
+    """Serve ``app`` until SIGINT/SIGTERM (or cancellation); ``True`` when done."""
+    settings = ServerSettings.from_config(app.config, host, port, options)
+    if settings.workers > 1:
+        from rum_http.workers import serve_with_workers
+
+        await serve_with_workers(app, settings)
+    else:
+        await HTTPServer(app, settings).serve()
+    return True

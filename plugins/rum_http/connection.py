@@ -1,0 +1,416 @@
+"""One HTTP/1.1 connection: httptools parses, the app answers, responses are written back.
+
+The parser's callbacks only collect data; complete requests go into a queue that the
+connection's single task answers in order, so pipelined requests are answered in order and
+nothing is read while a response is being produced. Limits raise :class:`Reject` from inside
+the callbacks; the rejection is queued after any complete requests before it.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections import deque
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
+
+import httptools
+import trio
+
+from rum.headers import Headers
+from rum.request import Request
+from rum.response import Response
+
+if TYPE_CHECKING:
+    from rum_http.server import HTTPServer
+
+access_logger = logging.getLogger("rum.access")
+logger = logging.getLogger("rum.http")
+
+RECEIVE_SIZE = 65536
+_METHODS = {m.encode(): m for m in (
+    "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE")}
+_NO_BODY_STATUSES = frozenset({204, 304})
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+
+
+def _status_line(status: int) -> str:
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = ""
+    return f"HTTP/1.1 {status} {phrase}\r\n"
+
+
+STATUS_LINES: dict[int, str] = {s.value: _status_line(s.value) for s in HTTPStatus}
+
+
+class Reject(Exception):
+    """A request the server refuses before the app sees it (400, 408, 413, 431)."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+
+
+class _Message:
+    """A complete request as parsed, before it becomes a :class:`rum.Request`."""
+
+    __slots__ = ("body", "headers", "keep_alive", "leftover", "method", "url", "version")
+
+    def __init__(self, method: str, url: bytes, headers: list[tuple[str, str]], body: bytes,
+                 version: str, keep_alive: bool) -> None:
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.version = version
+        self.keep_alive = keep_alive
+        self.leftover: bytes | None = None
+
+
+class Connection:
+    """Serves the requests of one client connection until it closes or times out."""
+
+    def __init__(self, server: HTTPServer, stream: trio.SocketStream) -> None:
+        self.server = server
+        self.settings = server.settings
+        self.stream = stream
+        try:
+            peer = stream.socket.getpeername()
+            self.client: tuple[str, int] | None = (peer[0], peer[1])
+        except OSError:
+            self.client = None
+        self.parser = httptools.HttpRequestParser(self)
+        self.queue: deque[_Message | Reject] = deque()
+        # the message being parsed
+        self._in_message = False
+        self._in_head = False
+        self._url = b""
+        self._headers: list[tuple[str, str]] = []
+        self._head_size = 0
+        self._head_raw = 0
+        self._body: list[bytes] = []
+        self._body_size = 0
+        self._content_length = -1
+        self._expect_continue = False
+        self._deadline = math.inf
+        # connection state
+        self.idle = True
+        self.upgraded = False
+        self._broken = False
+        self._read_scope: trio.CancelScope | None = None
+
+    # -- httptools callbacks -------------------------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        self._in_message = True
+        self._in_head = True
+        self._url = b""
+        self._headers = []
+        self._head_size = 0
+        self._head_raw = 0
+        self._body = []
+        self._body_size = 0
+        self._content_length = -1
+        self._expect_continue = False
+
+    def on_url(self, url: bytes) -> None:
+        self._url += url
+        self._head_size += len(url)
+        if self._head_size > self.settings.max_header_size:
+            raise Reject(414 if len(self._url) > self.settings.max_header_size else 431,
+                         "request head too large")
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        headers = self._headers
+        key = name.lower().decode("latin-1")
+        headers.append((key, value.decode("latin-1")))
+        self._head_size += len(name) + len(value) + 4
+        if self._head_size > self.settings.max_header_size:
+            raise Reject(431, f"request headers larger than {self.settings.max_header_size} "
+                              "bytes")
+        if len(headers) > self.settings.max_headers:
+            raise Reject(431, f"more than {self.settings.max_headers} request headers")
+        if key == "content-length":
+            try:
+                length = int(value)
+            except ValueError:
+                raise Reject(400, "invalid Content-Length") from None
+            if length > self.settings.max_body_size:
+                raise Reject(413, f"request body of {length} bytes is larger than the limit "
+                                  f"of {self.settings.max_body_size} bytes")
+            self._content_length = length
+        elif key == "expect" and value.lower() == b"100-continue":
+            self._expect_continue = True
+
+    def on_headers_complete(self) -> None:
+        self._in_head = False
+        if self._expect_continue and self._content_length == 0:
+            self._expect_continue = False
+
+    def on_body(self, body: bytes) -> None:
+        self._body_size += len(body)
+        if self._body_size > self.settings.max_body_size:
+            raise Reject(413, f"request body larger than {self.settings.max_body_size} bytes")
+        self._body.append(body)
+        self._expect_continue = False
+
+    def on_message_complete(self) -> None:
+        parser = self.parser
+        method = parser.get_method()
+        body = self._body
+        self.queue.append(_Message(
+            _METHODS.get(method) or method.decode("latin-1"),
+            self._url,
+            self._headers,
+            b"" if not body else body[0] if len(body) == 1 else b"".join(body),
+            parser.get_http_version(),
+            parser.should_keep_alive(),
+        ))
+        self._in_message = False
+        self._in_head = False
+        self._expect_continue = False
+        self._deadline = math.inf
+
+    # -- the connection loop --------------------------------------------------------------------
+
+    async def serve(self) -> None:
+        """Answer requests until the client closes, a limit is hit or the server stops."""
+        try:
+            await self._serve()
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            pass
+        except OSError as exc:
+            logger.debug("connection from %s failed: %s", self.client, exc)
+        finally:
+            self.idle = False
+            if not self.upgraded:
+                with trio.CancelScope(shield=True):
+                    await self._close()
+
+    async def _serve(self) -> None:
+        queue = self.queue
+        server = self.server
+        while True:
+            if queue:
+                item = queue.popleft()
+                if isinstance(item, Reject):
+                    await self.send_error(item.status, item.detail)
+                    return
+                self.idle = False
+                keep_alive = await self.respond(item)
+                if not keep_alive or self.upgraded:
+                    return
+                continue
+            if self._broken:
+                return
+            if server.closing and not self._in_message:
+                return
+            data = await self._receive()
+            if data is None:
+                return
+            self._feed(data)
+
+    async def _receive(self) -> bytes | None:
+        """Read the next bytes, within the idle or request deadline; ``None``: stop."""
+        if self._in_message:
+            if self._expect_continue:
+                self._expect_continue = False
+                await self.stream.send_all(_CONTINUE)
+            if self._deadline == math.inf:
+                self._deadline = trio.current_time() + self.settings.request_timeout
+            deadline = self._deadline
+            self.idle = False
+        else:
+            deadline = trio.current_time() + self.settings.keep_alive_timeout
+            self.idle = True
+        with trio.CancelScope(deadline=deadline) as scope:
+            self._read_scope = scope
+            data = await self.stream.receive_some(RECEIVE_SIZE)
+        self._read_scope = None
+        self.idle = False
+        if scope.cancelled_caught:
+            if self._in_message and not self.server.closing:
+                await self.send_error(408, "the request did not arrive in time")
+            return None
+        if not data:
+            return None
+        return data
+
+    def _feed(self, data: bytes) -> None:
+        if self._in_message and self._deadline == math.inf:
+            self._deadline = trio.current_time() + self.settings.request_timeout
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade as exc:
+            offset = exc.args[0] if exc.args else len(data)
+            if self.queue and isinstance(self.queue[-1], _Message):
+                self.queue[-1].leftover = data[offset:]
+            self._broken = True  # the parser cannot go on after an upgrade request
+        except httptools.HttpParserCallbackError as exc:
+            cause = exc.__context__
+            if isinstance(cause, Reject):
+                self.queue.append(cause)
+            else:
+                logger.error("HTTP parser callback failed", exc_info=cause)
+                self.queue.append(Reject(500, "internal server error"))
+            self._broken = True
+        except httptools.HttpParserError as exc:
+            self.queue.append(Reject(400, f"malformed request: {exc}"))
+            self._broken = True
+        else:
+            if self._in_message and self._deadline == math.inf:
+                self._deadline = trio.current_time() + self.settings.request_timeout
+            if self._in_head:
+                # bytes of a head still incomplete (over-counts at most this chunk's prefix)
+                self._head_raw += len(data)
+                if self._head_raw > self.settings.max_header_size + RECEIVE_SIZE:
+                    self.queue.append(Reject(431, "request head too large"))
+                    self._broken = True
+
+    # -- answering ------------------------------------------------------------------------------
+
+    def build_request(self, msg: _Message) -> Request:
+        """The kernel request for a parsed message."""
+        url = msg.url
+        raw, _, query = url.partition(b"?")
+        if raw[:1] != b"/" and raw != b"*":
+            try:
+                parsed = httptools.parse_url(url)
+                raw = parsed.path or b"/"
+                query = parsed.query or b""
+            except httptools.HttpParserInvalidURLError:
+                pass
+        raw_path = raw.decode("latin-1")
+        path = unquote(raw_path) if "%" in raw_path else raw_path
+        return Request(msg.method, path, query.decode("latin-1"),
+                       Headers.from_lowercase(msg.headers), msg.body, client=self.client,
+                       scheme="http", http_version=msg.version, raw_path=raw_path)
+
+    async def respond(self, msg: _Message) -> bool:
+        """Answer one request; return whether the connection stays open."""
+        server = self.server
+        started = time.perf_counter()
+        request = self.build_request(msg)
+        try:
+            response = await server.app.handle(request)
+        except Exception:
+            logger.exception("app.handle failed for %s %s", msg.method, request.raw_path)
+            response = Response.text("Internal Server Error", 500)
+        keep_alive = msg.keep_alive and not server.closing and msg.leftover is None
+        if response.upgrade is not None:
+            head, _ = self.server.head(response, keep_alive=False, upgrade=True,
+                                       version=msg.version)
+            await self.stream.send_all(head)
+            self.upgraded = True
+            self._access(request, response.status, 0, started)
+            handler = response.upgrade
+            try:
+                await handler(self.stream, msg.leftover or b"")
+            finally:
+                with trio.CancelScope(shield=True):
+                    await self._close()
+            return False
+        is_head = msg.method == "HEAD"
+        status = response.status
+        no_body = is_head or status in _NO_BODY_STATUSES or status < 200
+        if response.stream is None:
+            body = response.body
+            head, keep_alive = server.head(response, keep_alive, version=msg.version,
+                                           length=len(body), no_body=no_body)
+            if no_body:
+                await self.stream.send_all(head)
+                sent = 0
+            else:
+                await self.stream.send_all(head + body)
+                sent = len(body)
+        else:
+            chunked = msg.version == "1.1"
+            if not chunked:
+                keep_alive = False
+            head, keep_alive = server.head(response, keep_alive, version=msg.version,
+                                           chunked=chunked and not no_body, no_body=no_body)
+            sent = await self._send_stream(head, response.stream, chunked, no_body)
+            if sent < 0:
+                return False
+        self._access(request, status, sent, started)
+        return keep_alive
+
+    async def _send_stream(self, head: bytes, stream: Any, chunked: bool, no_body: bool) -> int:
+        """Write a streamed body; return bytes sent, or -1 when the stream failed mid-way."""
+        send_all = self.stream.send_all
+        sent = 0
+        try:
+            if no_body:
+                await send_all(head)
+                return 0
+            pending = head
+            async for chunk in stream:
+                if isinstance(chunk, str):
+                    chunk = chunk.encode("utf-8")
+                if not chunk:
+                    continue
+                sent += len(chunk)
+                if chunked:
+                    await send_all(b"%s%x\r\n%s\r\n" % (pending, len(chunk), chunk))
+                else:
+                    await send_all(pending + chunk)
+                pending = b""
+            await send_all(pending + b"0\r\n\r\n" if chunked else pending)
+            return sent
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            raise
+        except Exception:
+            logger.exception("streaming response body failed after %d bytes", sent)
+            return -1
+        finally:
+            aclose = getattr(stream, "aclose", None)
+            if aclose is not None:
+                with trio.CancelScope(shield=True):
+                    try:
+                        await aclose()
+                    except Exception:
+                        logger.exception("closing the streamed response body failed")
+
+    def _access(self, request: Request, status: int, sent: int, started: float) -> None:
+        if self.settings.access_log and access_logger.isEnabledFor(logging.INFO):
+            ms = (time.perf_counter() - started) * 1000
+            access_logger.info(
+                '%s - "%s %s HTTP/%s" %d %d %.1fms [%s]', self.client[0] if self.client else "-",
+                request.method, request.raw_path, request.http_version, status, sent, ms,
+                request.id,
+                extra={"method": request.method, "path": request.raw_path, "status": status,
+                       "bytes": sent, "duration_ms": round(ms, 2), "client": self.client,
+                       "rid": request.id})
+
+    async def send_error(self, status: int, detail: str) -> None:
+        """Answer a rejected request with a short plain-text page and stop reading."""
+        body = f"{HTTPStatus(status).phrase}: {detail}\n".encode()
+        head = (STATUS_LINES.get(status) or _status_line(status)) + self.server.date_line() + (
+            f"content-type: text/plain; charset=utf-8\r\ncontent-length: {len(body)}\r\n"
+            "connection: close\r\n\r\n")
+        if self.settings.access_log and access_logger.isEnabledFor(logging.INFO):
+            access_logger.info('%s - rejected: %d %s', self.client[0] if self.client else "-",
+                               status, detail)
+        with trio.move_on_after(1):
+            try:
+                await self.stream.send_all(head.encode("latin-1") + body)
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                pass
+
+    async def _close(self) -> None:
+        try:
+            with trio.move_on_after(1):
+                await self.stream.aclose()
+        except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+            pass
+
+    def stop_if_idle(self) -> None:
+        """Close the connection now if it waits for a next request (graceful shutdown)."""
+        scope = self._read_scope
+        if scope is not None and self.idle and not self._in_message:
+            scope.cancel()

@@ -1,0 +1,235 @@
+"""The listening side: bind, accept, one task per connection, graceful shutdown."""
+
+from __future__ import annotations
+
+import errno
+import logging
+import signal
+import socket
+import time
+from collections.abc import Callable
+from email.utils import formatdate
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+from rum.errors import RumError
+from rum_http.connection import STATUS_LINES, Connection, _status_line
+from rum_http.settings import ServerSettings
+
+if TYPE_CHECKING:
+    from rum.app import App
+    from rum.response import Response
+
+logger = logging.getLogger("rum.http")
+
+_ACCEPT_RETRY = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS})
+
+
+class HeaderError(ValueError):
+    """A response header that cannot be written (a line break in a value)."""
+
+
+class HTTPServer:
+    """Serves one :class:`rum.App` over HTTP/1.1 on one listening socket.
+
+    ``await server.serve()`` runs until :meth:`shutdown` (or SIGINT/SIGTERM when
+    ``settings.handle_signals``) and returns once in-flight requests are answered or
+    ``settings.shutdown_timeout`` has passed. With ``nursery.start(server.serve)`` the start
+    value is the bound port.
+    """
+
+    def __init__(self, app: App, settings: ServerSettings) -> None:
+        self.app = app
+        self.settings = settings
+        self.connections: set[Connection] = set()
+        self.closing = False
+        self.port: int | None = None
+        #: Called with the signal number for each SIGINT/SIGTERM (the worker parent forwards).
+        self.on_signal: Callable[[int], None] | None = None
+        self._accept_scope: trio.CancelScope | None = None
+        self._conn_scope: trio.CancelScope | None = None
+        self._drained = trio.Event()
+        self._stopped = trio.Event()
+        self._date_second = -1
+        self._date_line = ""
+        server = settings.server_header
+        self._server_line = f"server: {server}\r\n" if server else ""
+
+    # -- response heads ---------------------------------------------------------------------------
+
+    def date_line(self) -> str:
+        """``date`` and ``server`` header lines, the date formatted once per second."""
+        now = int(time.time())
+        if now != self._date_second:
+            self._date_second = now
+            self._date_line = f"date: {formatdate(now, usegmt=True)}\r\n{self._server_line}"
+        return self._date_line
+
+    def head(self, response: Response, keep_alive: bool, *, version: str, length: int = 0,
+             chunked: bool = False, no_body: bool = False,
+             upgrade: bool = False) -> tuple[bytes, bool]:
+        """The response head as bytes, and whether the connection stays open after it."""
+        status = response.status
+        lines = [STATUS_LINES.get(status) or _status_line(status), self.date_line()]
+        has_length = False
+        for name, value in response.headers._list:
+            if name == "content-length":
+                if chunked:
+                    continue
+                has_length = True
+            elif name == "connection" and not upgrade:
+                if value.lower() == "close":
+                    keep_alive = False
+                continue
+            elif name == "transfer-encoding" and not upgrade:
+                continue
+            lines.append(f"{name}: {value}\r\n")
+        if not upgrade:
+            if chunked:
+                lines.append("transfer-encoding: chunked\r\n")
+            elif (not has_length and status >= 200 and status != 204 and status != 304
+                  and response.stream is None):
+                lines.append(f"content-length: {length}\r\n")
+            if not keep_alive:
+                lines.append("connection: close\r\n")
+            elif version == "1.0":
+                lines.append("connection: keep-alive\r\n")
+        lines.append("\r\n")
+        text = "".join(lines)
+        if text.count("\n") != len(lines) + 1:
+            raise HeaderError("a response header value contains a line break")
+        try:
+            return text.encode("latin-1"), keep_alive
+        except UnicodeEncodeError:
+            return text.encode("utf-8"), keep_alive
+
+    # -- serving ----------------------------------------------------------------------------------
+
+    async def bind(self) -> trio.socket.SocketType:
+        """Create, bind and listen on the server socket."""
+        settings = self.settings
+        try:
+            infos = socket.getaddrinfo(settings.host, settings.port, type=socket.SOCK_STREAM,
+                                       flags=socket.AI_PASSIVE)
+        except socket.gaierror as exc:
+            raise RumError(f"cannot resolve [http] host {settings.host!r}: {exc}") from None
+        family, type_, proto, _, addr = infos[0]
+        sock = trio.socket.socket(family, type_, proto)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if settings.reuse_port or settings.workers > 1:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            await sock.bind(addr)
+            sock.listen(settings.backlog)
+        except OSError as exc:
+            sock.close()
+            hint = (" (is another server running there? pick another --port)"
+                    if exc.errno == errno.EADDRINUSE else "")
+            raise RumError(f"cannot listen on {settings.host}:{settings.port}: "
+                           f"{exc.strerror}{hint}") from None
+        self.port = sock.getsockname()[1]
+        return sock
+
+    async def serve(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        """Serve until shut down; see the class documentation."""
+        sock = await self.bind()
+        listener = trio.SocketListener(sock)
+        self.app.extensions["http"] = self
+        logger.info("serving on http://%s:%s", self.settings.host, self.port)
+        try:
+            async with trio.open_nursery() as outer:
+                if self.settings.handle_signals:
+                    await outer.start(self._watch_signals)
+                async with trio.open_nursery() as connections:
+                    self._conn_scope = connections.cancel_scope
+                    with trio.CancelScope() as accept_scope:
+                        self._accept_scope = accept_scope
+                        if self.closing:
+                            accept_scope.cancel()
+                        task_status.started(self.port)
+                        await self._accept(listener, connections)
+                    await listener.aclose()
+                    await self._drain()
+                    connections.cancel_scope.cancel()
+                outer.cancel_scope.cancel()
+        finally:
+            with trio.CancelScope(shield=True):
+                await listener.aclose()
+            self._stopped.set()
+            logger.info("server on port %s stopped", self.port)
+
+    async def _accept(self, listener: trio.SocketListener, nursery: trio.Nursery) -> None:
+        while True:
+            try:
+                stream = await listener.accept()
+            except OSError as exc:
+                if exc.errno in _ACCEPT_RETRY:
+                    logger.error("accept() failed: %s; retrying in 100 ms", exc)
+                    await trio.sleep(0.1)
+                    continue
+                raise
+            nursery.start_soon(self._connection, stream)
+
+    async def _connection(self, stream: trio.SocketStream) -> None:
+        conn = Connection(self, stream)
+        self.connections.add(conn)
+        try:
+            await conn.serve()
+        except Exception:
+            logger.exception("connection from %s failed", conn.client)
+        finally:
+            self.connections.discard(conn)
+            if self.closing and not self.connections:
+                self._drained.set()
+
+    async def _drain(self) -> None:
+        """Close idle connections; give busy ones ``shutdown_timeout`` to finish."""
+        for conn in list(self.connections):
+            conn.stop_if_idle()
+        if not self.connections:
+            return
+        logger.info("waiting up to %ss for %d open connection(s)",
+                    self.settings.shutdown_timeout, len(self.connections))
+        with trio.move_on_after(self.settings.shutdown_timeout) as scope:
+            while self.connections:
+                for conn in list(self.connections):
+                    conn.stop_if_idle()
+                with trio.move_on_after(0.05):
+                    await self._drained.wait()
+        if scope.cancelled_caught:
+            logger.warning("shutdown timeout: closing %d connection(s) still busy",
+                           len(self.connections))
+
+    def shutdown(self) -> None:
+        """Stop accepting, finish in-flight requests, close idle connections, then return."""
+        if self.closing:
+            return
+        self.closing = True
+        if self._accept_scope is not None:
+            self._accept_scope.cancel()
+
+    def abort(self) -> None:
+        """Close every connection now (a second SIGINT)."""
+        self.shutdown()
+        if self._conn_scope is not None:
+            self._conn_scope.cancel()
+
+    async def wait_stopped(self) -> None:
+        """Wait until :meth:`serve` has returned."""
+        await self._stopped.wait()
+
+    async def _watch_signals(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            task_status.started()
+            async for signum in signals:
+                if self.on_signal is not None:
+                    self.on_signal(signum)
+                if not self.closing:
+                    logger.info("%s: shutting down gracefully (again to force)",
+                                signal.Signals(signum).name)
+                    self.shutdown()
+                else:
+                    logger.warning("%s again: closing every connection now",
+                                   signal.Signals(signum).name)
+                    self.abort()

@@ -1,0 +1,98 @@
+"""The ``[http]`` settings: their schema and the resolved values one server runs with."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+from rum.config import Config, Setting
+from rum.errors import ConfigError
+
+SECTION = "http"
+
+SCHEMA: dict[str, Setting] = {
+    "host": Setting("127.0.0.1", str, "address to bind (0.0.0.0 for every interface)"),
+    "port": Setting(8000, int, "TCP port to bind (0: any free port)"),
+    "workers": Setting(1, int, "processes sharing the port through SO_REUSEPORT"),
+    "max_body_size": Setting(1024 * 1024, int,
+                             "largest request body in bytes; larger ones get 413"),
+    "max_header_size": Setting(64 * 1024, int,
+                               "largest request line + headers in bytes; larger ones get 431"),
+    "max_headers": Setting(100, int, "most header lines in one request; more get 431"),
+    "keep_alive_timeout": Setting(5.0, float,
+                                  "seconds an idle keep-alive connection is kept open"),
+    "request_timeout": Setting(10.0, float,
+                               "seconds the whole request head and body must arrive in; "
+                               "slower clients get 408"),
+    "shutdown_timeout": Setting(10.0, float,
+                                "seconds in-flight requests get to finish on SIGINT/SIGTERM"),
+    "access_log": Setting(True, bool, "log each request to the rum.access logger"),
+    "backlog": Setting(1024, int, "listen() backlog of the server socket"),
+    "reuse_port": Setting(False, bool,
+                          "set SO_REUSEPORT on the socket (automatic with workers > 1)"),
+    "server_header": Setting("rum", str, "value of the Server header (empty: none)"),
+}
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """The values one :class:`~rum_http.server.HTTPServer` runs with."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    max_body_size: int = 1024 * 1024
+    max_header_size: int = 64 * 1024
+    max_headers: int = 100
+    keep_alive_timeout: float = 5.0
+    request_timeout: float = 10.0
+    shutdown_timeout: float = 10.0
+    access_log: bool = True
+    backlog: int = 1024
+    reuse_port: bool = False
+    server_header: str = "rum"
+    #: Install SIGINT/SIGTERM handlers (off for servers embedded in tests).
+    handle_signals: bool = True
+
+    @classmethod
+    def from_config(cls, config: Config, host: str | None = None, port: int | None = None,
+                    options: Mapping[str, Any] | None = None) -> ServerSettings:
+        """Settings from ``[http]``, overridden by ``host``/``port`` and ``options``."""
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name in SCHEMA:
+                value = config.get(SECTION, f.name)
+                if value is not None:
+                    values[f.name] = value
+        if host is not None:
+            values["host"] = host
+        if port is not None:
+            values["port"] = port
+        known = {f.name for f in fields(cls)}
+        for key, value in (options or {}).items():
+            if value is None:
+                continue
+            if key not in known:
+                raise ConfigError(f"unknown HTTP server option {key!r}; known options: "
+                                  f"{', '.join(sorted(known))}")
+            values[key] = value
+        settings = cls(**values)
+        settings.check()
+        return settings
+
+    def with_options(self, **options: Any) -> ServerSettings:
+        """A copy with some values replaced."""
+        return replace(self, **options)
+
+    def check(self) -> None:
+        """Refuse values the server cannot run with, naming the ``[http]`` key."""
+        for key in ("max_body_size", "max_header_size", "max_headers", "workers"):
+            if getattr(self, key) < 1:
+                raise ConfigError(f"[http] {key} must be at least 1, got {getattr(self, key)}")
+        for key in ("keep_alive_timeout", "request_timeout", "shutdown_timeout"):
+            if getattr(self, key) <= 0:
+                raise ConfigError(f"[http] {key} must be a positive number of seconds, "
+                                  f"got {getattr(self, key)}")
+        if not 0 <= self.port <= 65535:
+            raise ConfigError(f"[http] port must be between 0 and 65535, got {self.port}")
