@@ -26,7 +26,7 @@ def parse_secret_key(value: str, where: str) -> bytes:
     """
     text = value.strip()
     raw: bytes | None = None
-    if len(text) == 2 * KEY_BYTES:
+    if text and len(text) % 2 == 0 and all(c in "0123456789abcdefABCDEF" for c in text):
         try:
             raw = bytes.fromhex(text)
         except ValueError:

@@ -61,11 +61,13 @@ class SessionManager:
             where = config.sources.get(("sessions", "old_secret_keys"), "config")
             keys.append(parse_secret_key(str(old), f"{where}: [sessions] old_secret_keys[{i}]"))
         max_age = config.get_int("sessions", "max_age")
-        renew_after = config.get_int("sessions", "renew_after")
-        assert max_age is not None and renew_after is not None
+        assert max_age is not None
         if max_age <= 0:
             raise ConfigError(f"{config.describe_file()}: [sessions] max_age must be a positive "
                               f"number of seconds, got {max_age}")
+        renew_after = config.get_int("sessions", "renew_after")
+        if renew_after is None:
+            renew_after = min(3600, max_age // 4)
         if not 0 <= renew_after < max_age:
             raise ConfigError(f"{config.describe_file()}: [sessions] renew_after must be between "
                               f"0 and max_age ({max_age}) seconds, got {renew_after}")

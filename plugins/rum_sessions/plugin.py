@@ -28,8 +28,9 @@ def rum_config_schema() -> dict[str, dict[str, Any]]:
     return {"sessions": {
         "cookie_name": Setting("rum_session", str, "name of the session cookie"),
         "max_age": Setting(4 * 24 * 3600, int, "seconds a session stays valid without use"),
-        "renew_after": Setting(3600, int, "re-issue a used session's cookie after this many "
-                                          "seconds (0: on every request)"),
+        "renew_after": Setting(None, int, "re-issue a used session's cookie after this many "
+                                          "seconds (default: an hour, or max_age/4 if shorter;"
+                                          " 0: on every request)"),
         "old_secret_keys": Setting([], list, "previous secret keys still accepted (rotation)"),
         "secure": Setting(None, bool, "Secure cookie flag (default: outside development)"),
         "domain": Setting(None, str, "cookie Domain attribute (default: the request host)"),
