@@ -1,5 +1,5 @@
 """Prometheus metrics for Rum apps: request counts and latency by route and status, job
-counts and durations, database pool stats at ``/metrics``; an optional structured access log.
+counts and durations, database pool stats at ``/metrics``.
 
 Enable with ``[plugins] enabled = [..., "metrics"]``; see ``docs/metrics.md``.
 """

@@ -32,8 +32,6 @@ class Metrics:
     def __init__(self, app: App, buckets: Sequence[float] = DEFAULT_BUCKETS,
                  job_buckets: Sequence[float] = DEFAULT_BUCKETS) -> None:
         self.app = app
-        #: Log one structured line per request on ``rum.access`` (``[metrics] access_log``).
-        self.access_log = False
         self.registry = Registry()
         self.requests = self.registry.counter(
             "rum_http_requests_total", "HTTP requests answered, by method, route and status.",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import time
 from typing import Any
 
@@ -13,7 +12,6 @@ from rum_metrics.metrics import Metrics
 from rum_metrics.registry import CONTENT_TYPE, DEFAULT_BUCKETS
 
 name = "metrics"
-access_logger = logging.getLogger("rum.access")
 
 
 class MetricsController(Controller):
@@ -26,15 +24,13 @@ class MetricsController(Controller):
 
 @hookimpl
 def rum_config_schema() -> dict[str, dict[str, Any]]:
-    """``[metrics]``: where metrics are served, histogram buckets, access log."""
+    """``[metrics]``: where metrics are served and the histogram buckets."""
     return {"metrics": {
         "path": Setting("/metrics", str, "path of the Prometheus scrape endpoint"),
         "buckets": Setting(list(DEFAULT_BUCKETS), list,
                            "request latency histogram buckets, in seconds"),
         "job_buckets": Setting(list(DEFAULT_BUCKETS), list,
                                "job duration histogram buckets, in seconds"),
-        "access_log": Setting(False, bool, "log one line per request on the rum.access logger "
-                                           "(structured fields; JSON with log_format = json)"),
     }}
 
 
@@ -55,7 +51,6 @@ def rum_configure(config: Config, app: App) -> None:
         raise ConfigError(f"{config.sources.get(('metrics', 'path'), 'config')}: [metrics] path "
                           f"must start with '/', got {path!r}")
     metrics = Metrics(app, _buckets(config, "buckets"), _buckets(config, "job_buckets"))
-    metrics.access_log = config.get_bool("metrics", "access_log")
     app.extensions["metrics"] = metrics
 
 
@@ -81,12 +76,4 @@ async def rum_response(request: Request, response: Response) -> None:
     seconds = time.perf_counter() - started
     app = request.app
     route = request.route.path if request.route is not None else None
-    metrics: Metrics = app.extensions["metrics"]
-    metrics.observe_request(request.method, route, response.status, seconds)
-    if metrics.access_log:
-        access_logger.info(
-            "%s %s %d %.1fms", request.method, request.raw_path, response.status,
-            seconds * 1000.0,
-            extra={"method": request.method, "path": request.raw_path, "route": route,
-                   "status": response.status, "duration_ms": round(seconds * 1000.0, 3),
-                   "client": request.client[0] if request.client else None})
+    app.extensions["metrics"].observe_request(request.method, route, response.status, seconds)

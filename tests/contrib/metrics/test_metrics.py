@@ -16,6 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from rum import App, ConfigError, Controller, Request, Response, hookimpl
 from rum.log import setup_logging
+from rum_http.testing import serve_app
 from rum_metrics import Registry
 
 
@@ -36,34 +37,8 @@ def make_app(tmp_path: Path, **config: Any) -> App:
 
 @asynccontextmanager
 async def served(app: App) -> AsyncIterator[httpx.AsyncClient]:
-    try:
-        from rum_http.testing import serve_app
-    except ImportError:  # the http plugin has not landed yet: serve through hypercorn
-        serve_app = _hypercorn
-
     async with serve_app(app) as base, httpx.AsyncClient(base_url=base) as client:
         yield client
-
-
-@asynccontextmanager
-async def _hypercorn(app: App) -> AsyncIterator[str]:
-    from functools import partial
-
-    import trio
-    from hypercorn.config import Config as HypercornConfig
-    from hypercorn.trio import serve
-
-    from rum.asgi import asgi_app
-
-    config = HypercornConfig()
-    config.bind = ["127.0.0.1:0"]
-    config.accesslog = config.errorlog = None
-    stop = trio.Event()
-    async with trio.open_nursery() as nursery:
-        binds = await nursery.start(partial(serve, asgi_app(app), config,
-                                            shutdown_trigger=stop.wait))
-        yield binds[0]
-        stop.set()
 
 
 def families(text: str) -> dict[str, Any]:
@@ -185,14 +160,14 @@ def test_registry_escapes_labels_and_refuses_wrong_labels() -> None:
         c.inc(-1, v="x")
 
 
-async def test_json_access_log_lines(tmp_path: Path) -> None:
-    """``[general] log_format = "json"`` + ``[metrics] access_log``: one JSON object per line."""
-    app = make_app(tmp_path, general={"log_format": "json"}, metrics={"access_log": True})
+async def test_json_log_lines(tmp_path: Path) -> None:
+    """``[general] log_format = "json"``: the access log and errors as one JSON object a line."""
+    app = make_app(tmp_path, general={"log_format": "json"}, http={"access_log": True})
     buf = io.StringIO()
     setup_logging(app.config.get("general", "log_level"), app.config.get("general", "log_format"),
                   stream=buf)
     try:
-        async with app.test_client() as client:
+        async with served(app) as client:
             await client.get("/users/7", headers={"x-request-id": "req-42"})
             await client.get("/boom")
     finally:
@@ -201,14 +176,15 @@ async def test_json_access_log_lines(tmp_path: Path) -> None:
             root.removeHandler(handler)
     lines = [json.loads(line) for line in buf.getvalue().splitlines()]
     access = [line for line in lines if line["logger"] == "rum.access"]
-    assert access[0]["message"].startswith("GET /users/7 200 ")
-    assert access[0]["request_id"] == "req-42"
-    assert access[0]["route"] == "/users/<int:id>"
-    assert access[0]["status"] == 200
-    assert access[0]["method"] == "GET"
-    assert access[0]["duration_ms"] >= 0
+    assert access[0]["message"].startswith('127.0.0.1 - "GET /users/7 HTTP/1.1" 200 ')
     assert access[0]["level"] == "info"
+    assert access[0]["method"] == "GET"
+    assert access[0]["path"] == "/users/7"
+    assert access[0]["status"] == 200
+    assert access[0]["duration_ms"] >= 0
+    assert access[0]["rid"] == "req-42"
     error = next(line for line in lines if line["logger"] == "rum.app")
     assert error["level"] == "error"
     assert "RuntimeError: boom" in error["exc"]
+    assert error["request_id"] != "-"
     assert access[1]["status"] == 500
