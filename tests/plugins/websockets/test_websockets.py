@@ -1,0 +1,205 @@
+"""WebSocket controllers over real sockets: echo, binary, ping, limits, origins, sessions."""
+
+from __future__ import annotations
+
+import trio
+
+from rum import Controller, Response
+from rum_http.testing import serve_app
+from rum_websockets import WebSocketController
+
+
+class Echo(WebSocketController):
+    async def websocket(self, ws):
+        async for message in ws:
+            await ws.send(message)
+
+
+class Callbacks(WebSocketController):
+    events: list = []
+
+    async def connect(self, ws):
+        await ws.send_text("welcome")
+
+    async def receive(self, ws, message):
+        if message == "bye":
+            await ws.close(4000, "asked to leave")
+            return
+        await ws.send_text(f"got {message}")
+
+    async def disconnect(self, ws, code):
+        type(self).events.append(code)
+
+
+class Small(WebSocketController):
+    max_message_size = 1000
+
+    async def websocket(self, ws):
+        async for message in ws:
+            await ws.send(message)
+
+
+def make_app(rum_app_factory, toml=""):
+    return rum_app_factory([Echo.route("/echo"), Callbacks.route("/cb"), Small.route("/small")],
+                           plugins=["http", "websockets"], toml=toml)
+
+
+async def test_echo_text_and_binary(rum_app_factory, ws_connect):
+    app = make_app(rum_app_factory)
+    async with serve_app(app) as url, ws_connect(url, "/echo") as ws:
+        await ws.send("hello")
+        assert await ws.receive() == "hello"
+        await ws.send(b"\x00\x01\xff")
+        assert await ws.receive() == b"\x00\x01\xff"
+        big = "é" * 100_000  # several frames on the wire
+        await ws.send(big)
+        assert await ws.receive() == big
+        await ws.close()
+
+
+async def test_ping_is_answered(rum_app_factory, ws_connect):
+    app = make_app(rum_app_factory)
+    async with serve_app(app) as url, ws_connect(url, "/echo") as ws:
+        assert await ws.ping(b"are you there") == b"are you there"
+
+
+async def test_callbacks_and_server_close(rum_app_factory, ws_connect, Closed):
+    Callbacks.events = []
+    app = make_app(rum_app_factory)
+    async with serve_app(app) as url, ws_connect(url, "/cb") as ws:
+        assert await ws.receive() == "welcome"
+        await ws.send("one")
+        assert await ws.receive() == "got one"
+        await ws.send("bye")
+        try:
+            await ws.receive()
+        except Closed as closed:
+            assert closed.code == 4000
+            assert closed.reason == "asked to leave"
+        else:
+            raise AssertionError("the server did not close")
+        with trio.fail_after(5):
+            while not Callbacks.events:
+                await trio.sleep(0.01)
+    assert Callbacks.events == [4000]
+
+
+async def test_oversized_message_closes_with_1009(rum_app_factory, ws_connect, Closed):
+    app = make_app(rum_app_factory, toml="[websockets]\nmax_message_size = 5000\n")
+    async with serve_app(app) as url:
+        async with ws_connect(url, "/small") as ws:  # class attribute: 1000 bytes
+            await ws.send("x" * 1000)
+            assert await ws.receive() == "x" * 1000
+            await ws.send("x" * 1001)
+            try:
+                await ws.receive()
+            except Closed as closed:
+                assert closed.code == 1009
+            else:
+                raise AssertionError("oversized message was accepted")
+        async with ws_connect(url, "/echo") as ws:  # config: 5000 bytes
+            await ws.send(b"y" * 5000)
+            assert await ws.receive() == b"y" * 5000
+            await ws.send(b"y" * 5001)
+            try:
+                await ws.receive()
+            except Closed as closed:
+                assert closed.code == 1009
+
+
+async def test_origin_checks(rum_app_factory, ws_connect, Rejected):
+    app = make_app(rum_app_factory,
+                   toml='[websockets]\nallowed_origins = ["https://friend.example"]\n')
+    async with serve_app(app) as url:
+        host = url.removeprefix("http://")
+        async with ws_connect(url, "/echo", headers={"origin": f"http://{host}"}) as ws:
+            await ws.send("same origin")
+            assert await ws.receive() == "same origin"
+        async with ws_connect(url, "/echo", headers={"origin": "https://friend.example"}) as ws:
+            await ws.send("listed")
+            assert await ws.receive() == "listed"
+        try:
+            async with ws_connect(url, "/echo", headers={"origin": "https://evil.example"}):
+                raise AssertionError("a foreign origin was accepted")
+        except Rejected as rejected:
+            assert rejected.status == 403
+            assert b"allowed_origins" in rejected.body
+
+
+async def test_plain_http_request_gets_426(rum_app_factory):
+    import httpx
+
+    app = make_app(rum_app_factory)
+    async with serve_app(app) as url, httpx.AsyncClient() as client:
+        r = await client.get(f"{url}/echo")
+        post = await client.post(f"{url}/echo")
+    assert r.status_code == 426
+    assert "WebSocket endpoint" in r.text
+    assert r.headers["upgrade"] == "websocket"
+    assert post.status_code == 405
+
+
+async def test_auth_runs_before_upgrade(rum_app_factory, ws_connect, Rejected):
+    from rum import Authentication
+
+    class TokenQuery(Authentication):
+        async def authorize(self, request):
+            return request.query.get("token") == "sesame"
+
+    class Guarded(Echo):
+        def auth(self):
+            return TokenQuery()
+
+    app = rum_app_factory([Guarded.route("/guarded")], plugins=["http", "websockets"])
+    async with serve_app(app) as url:
+        try:
+            async with ws_connect(url, "/guarded"):
+                raise AssertionError("upgrade without credentials")
+        except Rejected as rejected:
+            assert rejected.status in (401, 403)
+        async with ws_connect(url, "/guarded?token=sesame") as ws:
+            await ws.send("in")
+            assert await ws.receive() == "in"
+
+
+async def test_session_visible_on_socket(rum_app_factory, ws_connect):
+    import httpx
+
+    class Login(Controller):
+        async def post(self, request):
+            request.session["name"] = "ada"
+            return Response.text("ok")
+
+    class Whoami(WebSocketController):
+        async def websocket(self, ws):
+            await ws.send_text(str(ws.session.get("name")))
+
+    app = rum_app_factory([Login.route("/login"), Whoami.route("/whoami")],
+                          plugins=["http", "sessions", "websockets"],
+                          toml='[general]\nsecret_key = "' + "ab" * 32 + '"\n')
+    async with serve_app(app) as url:
+        async with httpx.AsyncClient(base_url=url) as client:
+            r = await client.post("/login")
+            assert r.status_code == 200
+            cookie = r.headers["set-cookie"].split(";", 1)[0]
+        async with ws_connect(url, "/whoami", headers={"cookie": cookie}) as ws:
+            assert await ws.receive() == "ada"
+
+
+async def test_shutdown_closes_with_1001(rum_app_factory, ws_connect, Closed):
+    app = make_app(rum_app_factory)
+    async with serve_app(app) as url:
+        ws_cm = ws_connect(url, "/echo")
+        ws = await ws_cm.__aenter__()
+        await ws.send("still here")
+        assert await ws.receive() == "still here"
+        server = app.extensions["http"]
+        server.shutdown()
+        try:
+            await ws.receive(timeout=5)
+        except Closed as closed:
+            assert closed.code == 1001
+        else:
+            raise AssertionError("no close frame on shutdown")
+        await ws_cm.__aexit__(None, None, None)
+
