@@ -41,6 +41,7 @@ CREATE TABLE IF NOT EXISTS rum_broadcasts (
 )"""
 
 Message = str | bytes
+_UNRESOLVED: Any = object()
 
 
 class PubSub:
@@ -53,12 +54,17 @@ class PubSub:
         self._listening = False
         self._listen_lock = trio.Lock()
         self._table_ready = False
+        self._db: Any = _UNRESOLVED
 
     def _database(self) -> Any:
-        try:
-            return self.app.storage
-        except RumError:
-            return None
+        """The app's storage, or ``None`` without one (then messages stay in this process)."""
+        if self._db is _UNRESOLVED:
+            try:
+                self._db = self.app.storage
+            except RumError as exc:
+                logger.info("broadcasts stay in this process: %s", exc)
+                self._db = None
+        return self._db
 
     # -- publishing -----------------------------------------------------------------------------
 

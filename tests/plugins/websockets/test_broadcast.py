@@ -1,0 +1,73 @@
+"""Broadcasts between server processes through PostgreSQL LISTEN/NOTIFY."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+import trio
+
+from rum import jsonutil
+from rum_websockets import PubSub
+
+pytestmark = pytest.mark.postgres
+SERVER = Path(__file__).with_name("broadcast_server.py")
+
+
+@asynccontextmanager
+async def server_process(database_url: str, root: Path) -> AsyncIterator[str]:
+    """Run broadcast_server.py in a child process; yield its base URL."""
+    proc = await trio.lowlevel.open_process(
+        [sys.executable, str(SERVER), database_url, str(root)],
+        stdout=subprocess.PIPE, cwd=str(Path(__file__).parents[3]))
+    try:
+        line = b""
+        with trio.fail_after(30):
+            while not line.endswith(b"\n"):
+                chunk = await proc.stdout.receive_some(1024)
+                if not chunk:
+                    raise RuntimeError(f"{SERVER.name} exited before serving")
+                line += chunk
+        yield line.decode().strip()
+    finally:
+        proc.terminate()
+        with trio.CancelScope(shield=True):
+            await proc.wait()
+        await proc.stdout.aclose()
+
+
+async def test_broadcast_reaches_clients_of_another_process(database_url, db, tmp_path,
+                                                             ws_connect):
+    async with server_process(database_url, tmp_path) as url_a, \
+            server_process(database_url, tmp_path) as url_b:
+        assert url_a != url_b
+        async with ws_connect(url_a, "/room") as alice, ws_connect(url_b, "/room") as bob:
+            assert await alice.receive() == "subscribed"
+            assert await bob.receive() == "subscribed"
+            await alice.send("hello from A")
+            assert await bob.receive() == "hello from A"
+            assert await alice.receive() == "hello from A"
+            await bob.send(b"\x00binary from B")
+            assert await alice.receive() == b"\x00binary from B"
+            assert await bob.receive() == b"\x00binary from B"
+            big = "z" * 20_000  # over the NOTIFY payload limit: goes through the table
+            await bob.send(big)
+            assert await alice.receive(timeout=10) == big
+            assert await bob.receive(timeout=10) == big
+    assert await db.fetchval("SELECT count(*) FROM rum_broadcasts") == 1
+
+
+async def test_hub_without_storage_stays_local(rum_app_factory):
+    app = rum_app_factory(plugins=["websockets"])
+    hub = PubSub(app)
+    async with app.running(), hub.subscribe("news") as messages:
+        await hub.broadcast("news", "local only")
+        await hub.broadcast("other", "not for us")
+        await hub.broadcast("news", {"n": 1})
+        with trio.fail_after(2):
+            assert await messages.receive() == "local only"
+            assert await messages.receive() == jsonutil.dumps({"n": 1})
