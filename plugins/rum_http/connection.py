@@ -47,6 +47,10 @@ def _status_line(status: int) -> str:
 STATUS_LINES: dict[int, str] = {s.value: _status_line(s.value) for s in HTTPStatus}
 
 
+class HeaderError(ValueError):
+    """A response header that cannot be written (a line break in a value)."""
+
+
 class Reject(Exception):
     """A request the server refuses before the app sees it (400, 408, 413, 431)."""
 
@@ -301,6 +305,17 @@ class Connection:
         except Exception:
             logger.exception("app.handle failed for %s %s", msg.method, request.raw_path)
             response = Response.text("Internal Server Error", 500)
+        try:
+            return await self._write(msg, request, response, started)
+        except HeaderError as exc:
+            logger.error("cannot send the response to %s %s: %s", msg.method,
+                         request.raw_path, exc)
+            await self.send_error(500, "the response had an invalid header")
+            return False
+
+    async def _write(self, msg: _Message, request: Request, response: Response,
+                     started: float) -> bool:
+        server = self.server
         keep_alive = msg.keep_alive and not server.closing and msg.leftover is None
         if response.upgrade is not None:
             head, _ = self.server.head(response, keep_alive=False, upgrade=True,
@@ -399,7 +414,20 @@ class Connection:
         with trio.move_on_after(1):
             try:
                 await self.stream.send_all(head.encode("latin-1") + body)
-            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                # a lingering close: closing with unread input would reset the connection and
+                # could destroy the answer before the client reads it
+                await self.stream.send_eof()
+            except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+                return
+        with trio.move_on_after(0.2):
+            try:
+                drained = 0
+                while drained < 4 * RECEIVE_SIZE:
+                    data = await self.stream.receive_some(RECEIVE_SIZE)
+                    if not data:
+                        break
+                    drained += len(data)
+            except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
                 pass
 
     async def _close(self) -> None:

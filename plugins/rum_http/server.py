@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from rum.errors import RumError
-from rum_http.connection import STATUS_LINES, Connection, _status_line
+from rum_http.connection import STATUS_LINES, Connection, HeaderError, _status_line
 from rum_http.settings import ServerSettings
 
 if TYPE_CHECKING:
@@ -24,10 +24,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger("rum.http")
 
 _ACCEPT_RETRY = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS})
-
-
-class HeaderError(ValueError):
-    """A response header that cannot be written (a line break in a value)."""
 
 
 class HTTPServer:
