@@ -1,1 +1,53 @@
-"""Rum jobs plugin (in progress)."""
+"""Rum's jobs plugin: a durable PostgreSQL job queue, workers and the cron clock.
+
+::
+
+    from rum_jobs import Job, Worker
+
+    class SendEmail(Job):
+        async def execute(self, args):
+            ...
+
+    await SendEmail.enqueue({"to": "a@b.c"})
+    await Worker(jobs=[SendEmail], db=db).run()
+"""
+
+from __future__ import annotations
+
+from rum_jobs.clock import Clock, CronEntry
+from rum_jobs.job import Job, enqueue_many
+from rum_jobs.pruner import Pruner
+from rum_jobs.records import JobRecord
+from rum_jobs.results import Cancel, Discard, Done, Retry, Snooze
+from rum_jobs.schema import drop_schema, ensure_schema, migrations_dir
+from rum_jobs.store import NewJob, cancel_job, count_jobs, get_job, list_jobs, prune, retry_job
+from rum_jobs.unique import ACTIVE_STATUSES, ALL_STATUSES, Unique
+from rum_jobs.worker import Worker
+
+__all__ = [
+    "ACTIVE_STATUSES",
+    "ALL_STATUSES",
+    "Cancel",
+    "Clock",
+    "CronEntry",
+    "Discard",
+    "Done",
+    "Job",
+    "JobRecord",
+    "NewJob",
+    "Pruner",
+    "Retry",
+    "Snooze",
+    "Unique",
+    "Worker",
+    "cancel_job",
+    "count_jobs",
+    "drop_schema",
+    "enqueue_many",
+    "ensure_schema",
+    "get_job",
+    "list_jobs",
+    "migrations_dir",
+    "prune",
+    "retry_job",
+]

@@ -1,0 +1,196 @@
+"""Enqueueing, history, retries, cancellation and pruning: the queue's SQL-backed operations.
+
+Every function takes ``db``: a ``rum_orm.Database`` (or a connection/transaction from it).
+Called on the database itself inside ``async with db.transaction()``, queries join that
+transaction, so jobs enqueued there are only visible (and only run) if it commits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from rum.jsonutil import dumps
+from rum_jobs import sql
+from rum_jobs.records import JobRecord
+from rum_jobs.unique import ALL_STATUSES, Unique
+
+TERMINAL_STATUSES = ("complete", "failed", "cancelled", "discarded")
+
+
+@dataclass
+class NewJob:
+    """One job to insert (built by ``Job.enqueue``)."""
+
+    job: str
+    args: Any = None
+    queue: str = "default"
+    priority: int = 0
+    max_attempts: int = 5
+    run_at: dt.datetime | None = None
+    run_in: float | None = None
+    tags: Sequence[str] = ()
+    channel: str | None = None
+    timeout: float | None = None
+    unique: Unique | None = None
+
+    def as_row(self) -> dict[str, Any]:
+        """The JSON object the INSERT statement reads."""
+        args_json = dumps({} if self.args is None else self.args)
+        if self.run_at is not None and self.run_at.tzinfo is None:
+            raise ValueError(f"run_at={self.run_at!r} for job {self.job!r} has no timezone; "
+                             "pass an aware datetime (e.g. datetime.now(UTC) + ...)")
+        return {
+            "job": self.job, "queue": self.queue, "args": json.loads(args_json),
+            "priority": self.priority, "max_attempts": self.max_attempts,
+            "run_at": self.run_at.isoformat() if self.run_at else None,
+            "run_in": self.run_in, "tags": list(self.tags),
+            "unique_key": (self.unique.key_for(self.job, _canonical(args_json), self.queue)
+                           if self.unique else None),
+            "channel": self.channel, "timeout": self.timeout,
+        }
+
+
+def _canonical(args_json: str) -> str:
+    return json.dumps(json.loads(args_json), sort_keys=True, separators=(",", ":"))
+
+
+async def insert_jobs(db: Any, jobs: Sequence[NewJob]) -> list[int]:
+    """Insert ``jobs``; return their ids in order (existing ids for unique conflicts).
+
+    Jobs without uniqueness rules go in one statement (one round trip); unique ones are
+    checked and inserted one by one under an advisory lock, in a transaction.
+    """
+    if not jobs:
+        return []
+    if not any(j.unique for j in jobs):
+        rows = await db.fetch(sql.INSERT, dumps([j.as_row() for j in jobs]))
+        return [r["id"] for r in rows]
+    transaction = getattr(db, "transaction", None)
+    if transaction is None:
+        return [await _insert_unique(db, j) for j in jobs]
+    async with transaction():
+        return [await _insert_unique(db, j) for j in jobs]
+
+
+async def _insert_unique(db: Any, job: NewJob) -> int:
+    row = job.as_row()
+    if job.unique is None:
+        return (await db.fetch(sql.INSERT, dumps([row])))[0]["id"]
+    key = row["unique_key"]
+    await db.fetchval(sql.UNIQUE_LOCK, key)
+    existing = await db.fetchrow(sql.UNIQUE_FIND, key, list(job.unique.statuses),
+                                 job.unique.within_seconds)
+    if existing is None:
+        return (await db.fetch(sql.INSERT, dumps([row])))[0]["id"]
+    if job.unique.on_conflict == "replace":
+        await db.execute(sql.UNIQUE_REPLACE, existing["id"], dumps(row))
+    return existing["id"]
+
+
+# -- history --------------------------------------------------------------------------------
+
+
+async def get_job(db: Any, job_id: int) -> JobRecord | None:
+    """The job with ``job_id`` (any status), or ``None``."""
+    row = await db.fetchrow(sql.GET, job_id)
+    return None if row is None else JobRecord.from_row(row)
+
+
+async def list_jobs(db: Any, *, status: str | Iterable[str] | None = None,
+                    job: str | type | Iterable[str | type] | None = None,
+                    queue: str | None = None, tag: str | None = None,
+                    limit: int = 100, newest_first: bool = True) -> list[JobRecord]:
+    """Jobs filtered by status(es), job name(s)/class(es), queue and tag."""
+    where, params = [], []
+    if status is not None:
+        statuses = [status] if isinstance(status, str) else list(status)
+        _check_statuses(statuses)
+        params.append(statuses)
+        where.append(f"status = ANY(${len(params)}::text[])")
+    if job is not None:
+        names = job_names(job)
+        params.append(names)
+        where.append(f"job = ANY(${len(params)}::text[])")
+    if queue is not None:
+        params.append(queue)
+        where.append(f"queue = ${len(params)}")
+    if tag is not None:
+        params.append(tag)
+        where.append(f"${len(params)} = ANY(tags)")
+    params.append(limit)
+    order = "DESC" if newest_first else "ASC"
+    query = (f"SELECT {sql.RETURNING} FROM rum_jobs"
+             f"{' WHERE ' + ' AND '.join(where) if where else ''}"
+             f" ORDER BY id {order} LIMIT ${len(params)}")
+    return [JobRecord.from_row(r) for r in await db.fetch(query, *params)]
+
+
+async def count_jobs(db: Any) -> dict[str, int]:
+    """How many jobs are in each status."""
+    rows = await db.fetch("SELECT status, count(*) AS n FROM rum_jobs GROUP BY status")
+    return {r["status"]: r["n"] for r in rows}
+
+
+def job_names(job: Any) -> list[str]:
+    """Names from a job class, a name, or an iterable of those."""
+    if isinstance(job, (str, type)):
+        job = [job]
+    return [j if isinstance(j, str) else j.name for j in job]
+
+
+def _check_statuses(statuses: Iterable[str]) -> None:
+    wrong = [s for s in statuses if s not in ALL_STATUSES]
+    if wrong:
+        raise ValueError(f"unknown job status {wrong[0]!r}; known: {', '.join(ALL_STATUSES)}")
+
+
+# -- operations -----------------------------------------------------------------------------
+
+
+async def retry_job(db: Any, job_id: int) -> bool:
+    """Run a finished (failed/cancelled/discarded) or waiting job again now.
+
+    Grants one more attempt when it had used them all. False when the job is running,
+    complete or missing.
+    """
+    return await db.fetchval(sql.RETRY, job_id) is not None
+
+
+async def cancel_job(db: Any, job_id: int, reason: str = "cancelled by an operator") -> bool:
+    """Cancel a job that has not started (scheduled or waiting to retry)."""
+    return await db.fetchval(sql.CANCEL, job_id, reason) is not None
+
+
+async def prune(db: Any, *, max_age: dict[str, float | dt.timedelta] | None = None,
+                max_count: dict[str, int] | None = None,
+                jobs: Iterable[str | type] | None = None) -> int:
+    """Delete finished jobs: older than ``max_age[status]`` and/or beyond the newest
+    ``max_count[status]``; ``jobs`` limits it to some job classes/names. Returns how many."""
+    names = job_names(jobs) if jobs is not None else None
+    deleted = 0
+    for status, age in (max_age or {}).items():
+        _check_prunable(status)
+        secs = age.total_seconds() if isinstance(age, dt.timedelta) else float(age)
+        deleted += _count(await db.execute(sql.PRUNE_AGE, status, secs, names))
+    for status, keep in (max_count or {}).items():
+        _check_prunable(status)
+        deleted += _count(await db.execute(sql.PRUNE_COUNT, status, int(keep), names))
+    return deleted
+
+
+def _check_prunable(status: str) -> None:
+    if status not in TERMINAL_STATUSES:
+        raise ValueError(f"cannot prune jobs with status {status!r}: only finished jobs "
+                         f"({', '.join(TERMINAL_STATUSES)}) are pruned")
+
+
+def _count(tag: Any) -> int:
+    """Rows affected from a command tag like ``DELETE 3``."""
+    try:
+        return int(str(tag).rsplit(" ", 1)[-1])
+    except ValueError:
+        return 0

@@ -1,0 +1,442 @@
+"""``Worker``: claims due jobs from PostgreSQL and runs them in a trio nursery.
+
+One worker runs up to ``concurrency`` jobs at a time. It claims them in batches with
+``FOR UPDATE SKIP LOCKED`` (fairly across its queues), wakes on ``LISTEN rum_jobs`` within
+milliseconds of a commit and polls every ``poll_interval`` as a fallback. Each claimed job has
+a lease that a heartbeat renews; jobs whose worker died are released by any worker once their
+lease expires. Successful runs are marked complete in batches (one statement for many jobs).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+import os
+import socket
+import traceback
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+from rum.jsonutil import dumps
+from rum_jobs import sql
+from rum_jobs.context import current_db, resolve_db
+from rum_jobs.job import Job, jobs_by_name
+from rum_jobs.records import Claimed
+from rum_jobs.results import Cancel, Discard, Done, Retry, Snooze, seconds
+
+if TYPE_CHECKING:
+    from rum_jobs.clock import CronEntry
+    from rum_jobs.pruner import Pruner
+
+logger = logging.getLogger("rum.jobs")
+
+
+class _Running:
+    __slots__ = ("cancel_reason", "run", "scope")
+
+    def __init__(self, run: Claimed) -> None:
+        self.run = run
+        self.scope = trio.CancelScope()
+        self.cancel_reason: str | None = None
+
+
+class Worker:
+    """Runs jobs of the given classes from the given queues until stopped.
+
+    ``Worker(jobs=[SendEmail], queues=["default", "mail"], concurrency=10, db=db)``; start it
+    with ``await worker.run()`` (or ``nursery.start(worker.run)``), stop it gracefully with
+    :meth:`stop`. ``queues=None`` takes jobs from every queue. ``schedules`` are clock entries
+    (``SendEmail.schedule(...)``) this worker also fires; ``pruner`` prunes history
+    periodically. :meth:`drain` runs every due job inline and returns (for tests and scripts).
+    """
+
+    def __init__(
+        self,
+        jobs: Iterable[type[Job]] | Mapping[str, type[Job]],
+        *,
+        db: Any = None,
+        queues: Sequence[str] | None = ("default",),
+        concurrency: int = 10,
+        poll_interval: float = 1.0,
+        lease: float = 30.0,
+        batch_size: int | None = None,
+        schedules: Iterable[CronEntry] = (),
+        pruner: Pruner | None = None,
+        shutdown_timeout: float = 30.0,
+        listen: bool = True,
+        name: str | None = None,
+    ) -> None:
+        self.jobs = jobs_by_name(jobs)
+        schedules = list(schedules)
+        for entry in schedules:
+            self.jobs.setdefault(entry.job.name, entry.job)
+        if not self.jobs:
+            raise ValueError("Worker needs at least one job class: Worker(jobs=[SendEmail])")
+        if concurrency < 1:
+            raise ValueError(f"Worker concurrency must be at least 1, got {concurrency}")
+        if lease <= 0:
+            raise ValueError(f"Worker lease must be positive seconds, got {lease}")
+        self._db = db
+        self.queues = list(queues) if queues is not None else None
+        if self.queues is not None and not self.queues:
+            raise ValueError("Worker queues is empty: name at least one queue, or None for all")
+        self.concurrency = concurrency
+        self.poll_interval = poll_interval
+        self.lease = lease
+        self.batch_size = batch_size or concurrency
+        self.schedules = schedules
+        self.pruner = pruner
+        self.shutdown_timeout = shutdown_timeout
+        self.listen = listen
+        self.id = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._names = list(self.jobs)
+        self._running: dict[int, _Running] = {}
+        self._wake = trio.Event()
+        self._stopping = False
+        self._stopped = trio.Event()
+        self._done: list[dict[str, Any]] = []
+        self._done_ready = trio.Event()
+        self._flushing = 0
+        self._flushed = trio.Event()
+        self.started = trio.Event()
+        self._services: trio.Nursery | None = None
+        self.stats = {"claimed": 0, "complete": 0, "retried": 0, "failed": 0}
+
+    @property
+    def db(self) -> Any:
+        """The database this worker uses (resolved when it starts)."""
+        if self._db is None:
+            self._db = resolve_db()
+        return self._db
+
+    @property
+    def running(self) -> list[int]:
+        """Ids of the jobs running right now."""
+        return list(self._running)
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        """Run until :meth:`stop` (graceful) or cancellation."""
+        token = current_db.set(self.db)
+        try:
+            async with trio.open_nursery() as services:
+                self._services = services
+                services.start_soon(self._completer)
+                services.start_soon(self._heartbeat)
+                services.start_soon(self._rescuer)
+                if self.listen:
+                    await services.start(self._listener)
+                if self.schedules:
+                    from rum_jobs.clock import Clock
+
+                    services.start_soon(Clock(self.schedules, db=self.db).run)
+                if self.pruner is not None:
+                    services.start_soon(self.pruner.run, self.db)
+                async with trio.open_nursery() as jobs:
+                    self.started.set()
+                    task_status.started(self)
+                    await self._claim_loop(jobs)
+                    with trio.move_on_after(self.shutdown_timeout):
+                        while self._running:
+                            await self._wait_wake()
+                    for entry in self._running.values():
+                        entry.cancel_reason = "shutdown"
+                        entry.scope.cancel()
+                with trio.CancelScope(shield=True), trio.move_on_after(10):
+                    await self._flush_all()
+                services.cancel_scope.cancel()
+        finally:
+            self._services = None
+            current_db.reset(token)
+            self._stopped.set()
+
+    def stop(self) -> None:
+        """Stop claiming; running jobs get ``shutdown_timeout`` seconds to finish, then are
+        interrupted and released for another worker (without using up an attempt)."""
+        self._stopping = True
+        self._wake.set()
+
+    async def wait_stopped(self) -> None:
+        """Wait until :meth:`run` has returned."""
+        await self._stopped.wait()
+
+    async def drain(self, *, max_runs: int = 100_000) -> int:
+        """Run every job that is due now (and those that become due while draining, like
+        immediate retries and follow-up jobs), then return how many runs happened."""
+        token = current_db.set(self.db)
+        runs = 0
+        try:
+            while runs < max_runs:
+                rows = await self._claim(min(self.concurrency, max_runs - runs))
+                if not rows:
+                    break
+                async with trio.open_nursery() as nursery:
+                    for run in rows:
+                        nursery.start_soon(self._run_job, run)
+                await self._flush_all()
+                runs += len(rows)
+        finally:
+            current_db.reset(token)
+        return runs
+
+    # -- claiming ---------------------------------------------------------------------------
+
+    async def _claim(self, n: int) -> list[Claimed]:
+        if self.queues is None:
+            rows = await self.db.fetch(sql.CLAIM_ANY, None, n, self._names, self.id,
+                                       self.lease)
+        else:
+            per_queue = max(1, math.ceil(n / len(self.queues)))
+            rows = await self.db.fetch(sql.CLAIM_FAIR, self.queues, per_queue, self._names,
+                                       self.id, self.lease)
+        self.stats["claimed"] += len(rows)
+        return [Claimed.from_row(r) for r in rows]
+
+    async def _claim_loop(self, nursery: trio.Nursery) -> None:
+        while not self._stopping:
+            self._wake = trio.Event()
+            free = self.concurrency - len(self._running)
+            if free <= 0:
+                await self._wake.wait()
+                continue
+            try:
+                runs = await self._claim(min(free, self.batch_size))
+            except Exception:
+                logger.exception("worker %s: claiming jobs failed; retrying in %.1fs",
+                                 self.id, self.poll_interval)
+                runs = []
+            for run in runs:
+                self._running[run.id] = _Running(run)
+                nursery.start_soon(self._run_job, run)
+            if not runs:
+                with trio.move_on_after(self.poll_interval):
+                    await self._wake.wait()
+
+    async def _wait_wake(self) -> None:
+        self._wake = trio.Event()
+        await self._wake.wait()
+
+    def _wake_after(self, delay: float) -> None:
+        """Claim again after ``delay`` (a retry/snooze due before the next poll)."""
+        services = self._services
+        if services is None or self._stopping or delay >= self.poll_interval:
+            return
+
+        async def later() -> None:
+            await trio.sleep(delay)
+            self._wake.set()
+
+        services.start_soon(later)
+
+    async def _listener(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        listen = getattr(self.db, "listen", None)
+        if listen is None:
+            task_status.started()
+            return
+        while True:
+            try:
+                async with listen("rum_jobs") as notes:
+                    task_status.started()
+                    task_status = trio.TASK_STATUS_IGNORED
+                    async for queue in notes:
+                        if self.queues is None or queue in self.queues:
+                            self._wake.set()
+            except Exception:
+                logger.exception("worker %s: LISTEN rum_jobs failed; polling every %.1fs "
+                                 "until it reconnects", self.id, self.poll_interval)
+                task_status.started()
+                task_status = trio.TASK_STATUS_IGNORED
+                await trio.sleep(max(self.poll_interval, 1.0))
+
+    # -- leases -----------------------------------------------------------------------------
+
+    async def _heartbeat(self) -> None:
+        interval = self.lease / 3
+        while True:
+            await trio.sleep(interval)
+            ids = list(self._running)
+            if not ids:
+                continue
+            try:
+                kept = {r["id"] for r in await self.db.fetch(sql.HEARTBEAT, ids, self.id,
+                                                               self.lease)}
+            except Exception:
+                logger.exception("worker %s: renewing leases failed", self.id)
+                continue
+            for job_id in ids:
+                entry = self._running.get(job_id)
+                if job_id not in kept and entry is not None:
+                    logger.warning("worker %s lost the lease of job %s; interrupting it",
+                                   self.id, job_id)
+                    entry.cancel_reason = "lease_lost"
+                    entry.scope.cancel()
+
+    async def _rescuer(self) -> None:
+        interval = min(max(self.lease / 4, 0.25), 15.0)
+        while True:
+            try:
+                rescued = await self.db.fetch(sql.RESCUE)
+            except Exception:
+                logger.exception("worker %s: releasing expired leases failed", self.id)
+                rescued = []
+            if rescued:
+                logger.warning("released %d job(s) whose worker stopped renewing its lease: %s",
+                               len(rescued), [r["id"] for r in rescued])
+                self._wake.set()
+            await trio.sleep(interval)
+
+    # -- running one job --------------------------------------------------------------------
+
+    async def _run_job(self, run: Claimed) -> None:
+        entry = self._running.get(run.id)
+        if entry is None:
+            entry = self._running[run.id] = _Running(run)
+        try:
+            await self._execute(entry)
+        finally:
+            self._running.pop(run.id, None)
+            self._wake.set()
+
+    async def _execute(self, entry: _Running) -> None:
+        run = entry.run
+        job = self.jobs[run.job]()
+        job._bind(run, self)
+        timeout = run.timeout
+        try:
+            with entry.scope:
+                if timeout:
+                    with trio.fail_after(timeout):
+                        value = await job.execute(run.args)
+                else:
+                    value = await job.execute(run.args)
+        except trio.TooSlowError:
+            await self._failed(job, run, f"TimeoutError: attempt {run.attempt} exceeded the "
+                                         f"job's timeout of {timeout:g}s", None)
+            return
+        except trio.Cancelled:
+            with trio.CancelScope(shield=True), trio.move_on_after(5):
+                await self._release(run, "the worker was cancelled while the job ran")
+            raise
+        except Exception as exc:
+            tb = "".join(traceback.format_exception(exc))
+            logger.warning("job %s #%s attempt %d/%d failed: %r", run.job, run.id,
+                           run.attempt, run.max_attempts, exc)
+            await self._failed(job, run, f"{type(exc).__name__}: {exc}", tb)
+            return
+        if entry.scope.cancelled_caught:
+            if entry.cancel_reason == "shutdown":
+                await self._release(run, "the worker shut down before the job finished")
+            return  # lease lost: another worker owns the job now
+        await self._outcome(job, run, value)
+
+    async def _outcome(self, job: Job, run: Claimed, value: Any) -> None:
+        if isinstance(value, Retry):
+            await self._failed(job, run, value.error, None, retry_after=seconds(value.after))
+        elif isinstance(value, Snooze):
+            delay = seconds(value.after) or 0.0
+            await self._finish(run, "scheduled", delay, None, refund=1)
+            self._wake_after(delay)
+        elif isinstance(value, Cancel):
+            await self._finish(run, "cancelled", None, self._entry(run, value.reason,
+                                                                    kind="cancelled"))
+        elif isinstance(value, Discard):
+            await self._finish(run, "discarded", None, self._entry(run, value.reason,
+                                                                    kind="discarded"))
+        else:
+            result = value.result if isinstance(value, Done) else value
+            try:
+                encoded = None if result is None else dumps(result)
+            except TypeError:
+                logger.warning("job %s #%s returned %r, which is not JSON; storing its repr",
+                               run.job, run.id, result)
+                encoded = dumps(repr(result))
+            self._done.append({"id": run.id, "attempt": run.attempt,
+                               "result": None if encoded is None else _Raw(encoded)})
+            self._done_ready.set()
+            self.stats["complete"] += 1
+
+    async def _failed(self, job: Job, run: Claimed, message: str, tb: str | None, *,
+                      retry_after: float | None = None) -> None:
+        entry = self._entry(run, message, tb=tb)
+        if run.attempt >= run.max_attempts:
+            self.stats["failed"] += 1
+            logger.error("job %s #%s failed for good after %d attempt(s): %s", run.job, run.id,
+                         run.attempt, message)
+            await self._finish(run, "failed", None, entry)
+            return
+        delay = retry_after if retry_after is not None else job.retry_delay(run.attempt)
+        self.stats["retried"] += 1
+        await self._finish(run, "retryable", delay, entry)
+        self._wake_after(delay)
+
+    async def _release(self, run: Claimed, why: str) -> None:
+        await self._finish(run, "retryable", 0.0,
+                           self._entry(run, why, kind="interrupted"), refund=1)
+
+    def _entry(self, run: Claimed, message: str, *, tb: str | None = None,
+               kind: str = "error") -> dict[str, Any]:
+        return {"attempt": run.attempt, "at": dt.datetime.now(dt.UTC).isoformat(),
+                "worker": self.id, "kind": kind, "error": message, "traceback": tb}
+
+    async def _finish(self, run: Claimed, status: str, delay: float | None,
+                      entry: dict[str, Any] | None, *, refund: int = 0) -> None:
+        try:
+            await self.db.fetchrow(sql.FINISH, run.id, run.attempt, self.id, status, delay,
+                                   None if entry is None else dumps(entry), refund)
+        except Exception:
+            logger.exception("worker %s: recording the end of job %s failed; it will be "
+                             "retried when its lease expires", self.id, run.id)
+
+    # -- batched completion -----------------------------------------------------------------
+
+    async def _completer(self) -> None:
+        while True:
+            await self._done_ready.wait()
+            self._done_ready = trio.Event()
+            await self._flush()
+
+    async def _flush(self) -> None:
+        if not self._done:
+            return
+        batch, self._done = self._done, []
+        self._flushing += 1
+        try:
+            payload = "[" + ",".join(_encode_done(d) for d in batch) + "]"
+            for attempt in range(3):
+                try:
+                    await self.db.fetchrow(sql.COMPLETE, payload, self.id)
+                    break
+                except Exception:
+                    logger.exception("worker %s: marking %d job(s) complete failed (try %d)",
+                                     self.id, len(batch), attempt + 1)
+                    await trio.sleep(0.1 * (attempt + 1))
+        finally:
+            self._flushing -= 1
+            self._flushed.set()
+            self._flushed = trio.Event()
+
+    async def _flush_all(self) -> None:
+        await self._flush()
+        while self._flushing:
+            await self._flushed.wait()
+            await self._flush()
+
+
+class _Raw:
+    """Already-encoded JSON spliced into the completion payload."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+def _encode_done(item: dict[str, Any]) -> str:
+    result = item["result"]
+    return (f'{{"id":{item["id"]},"attempt":{item["attempt"]},'
+            f'"result":{"null" if result is None else result.text}}}')
