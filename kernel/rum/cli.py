@@ -14,6 +14,7 @@ from typing import Any
 
 import trio
 
+from rum import scaffold
 from rum.app import App
 from rum.errors import RumError
 from rum.log import setup_logging
@@ -120,6 +121,8 @@ KERNEL_COMMANDS = [
     Command("plugins", "list loaded plugins and the hooks they implement", _plugins, _json_flag),
     Command("routes", "list the app's routes", _routes),
     Command("config", "print the effective configuration after overlays", _config),
+    Command("new", "generate a plugin distribution or an app: rum new plugin|app NAME",
+            scaffold.run, scaffold.configure, needs_app=False),
 ]
 
 

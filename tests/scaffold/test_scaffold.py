@@ -1,0 +1,103 @@
+"""``rum new plugin`` and ``rum new app``: generated code installs, is discovered and answers.
+
+The generated plugin is pip-installed (editable, no build isolation) into a throwaway virtual
+environment layered on this one with ``--system-site-packages``, so the shared environment,
+where other test runs load "every installed plugin", never sees it.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rum.cli import main
+from rum.errors import RumError
+from rum.scaffold import generate
+
+
+def overlay_venv(root: Path) -> Path:
+    venv = root / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", "--system-site-packages",
+                    str(venv)], check=True)
+    return venv / "bin" / "python"
+
+
+def test_rum_new_plugin_writes_an_installable_distribution(tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]
+                                                           ) -> None:
+    target = tmp_path / "rum-audit-log"
+    assert main(["new", "plugin", "audit_log", "--dir", str(target)]) == 0
+    out = capsys.readouterr().out
+    assert "pip install -e ." in out
+    files = sorted(p.relative_to(target).as_posix() for p in target.rglob("*") if p.is_file())
+    assert files == ["README.md", "pyproject.toml", "src/rum_audit_log/__init__.py",
+                     "src/rum_audit_log/plugin.py", "tests/test_plugin.py"]
+    pyproject = (target / "pyproject.toml").read_text()
+    assert 'name = "rum-audit-log"' in pyproject
+    assert '[project.entry-points."rum.plugins"]\naudit_log = "rum_audit_log.plugin"' in pyproject
+    for py in target.rglob("*.py"):
+        compile(py.read_text(), str(py), "exec")
+
+
+def test_names_and_targets_are_checked(tmp_path: Path) -> None:
+    with pytest.raises(RumError, match="must be a lower-case Python identifier"):
+        generate("plugin", "Bad-Name", tmp_path / "x")
+    with pytest.raises(RumError, match="must be a lower-case Python identifier"):
+        generate("app", "class", tmp_path / "x")
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "keep.txt").write_text("mine")
+    with pytest.raises(RumError, match="is not empty; choose another --dir or pass --force"):
+        generate("app", "blog", tmp_path / "full")
+    generate("app", "blog", tmp_path / "full", force=True)
+    assert (tmp_path / "full" / "keep.txt").read_text() == "mine"
+    assert main(["new", "plugin", "Bad-Name", "--dir", str(tmp_path / "y")]) == 1
+
+
+def test_generated_plugin_installs_is_discovered_and_its_tests_pass(tmp_path: Path) -> None:
+    plugin_dir = tmp_path / "rum-hello"
+    generate("plugin", "hello", plugin_dir)
+    python = overlay_venv(tmp_path)
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "-q",
+                    "--no-deps", "--no-build-isolation", "--no-index", "-e", str(plugin_dir)],
+                   check=True, capture_output=True)
+
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "Rum.toml").write_text('[plugins]\nenabled = ["hello"]\n\n'
+                                      '[hello]\ngreeting = "Hi from Rum.toml"\n')
+    out = subprocess.run([str(python), "-m", "rum.cli", "--root", str(project), "plugins",
+                          "--json"], check=True, capture_output=True, text=True)
+    infos = {info["name"]: info for info in json.loads(out.stdout)}
+    assert infos["hello"]["distribution"] == "rum-hello"
+    assert infos["hello"]["module"] == "rum_hello.plugin"
+    assert set(infos["hello"]["hooks"]) == {"rum_config_schema", "rum_configure",
+                                            "rum_response", "rum_routes"}
+    routes = subprocess.run([str(python), "-m", "rum.cli", "--root", str(project), "routes"],
+                            check=True, capture_output=True, text=True)
+    assert "/hello" in routes.stdout and "GreetingController" in routes.stdout
+
+    # a request through the app Rum.toml configures, in the environment that has the plugin
+    script = ("import trio\nfrom rum import App\n"
+              f"app = App(root={str(project)!r})\n"
+              "async def main():\n"
+              "    async with app.test_client() as c:\n"
+              "        r = await c.get('/hello')\n"
+              "        print(r.status, r.headers['x-hello'], r.text_body())\n"
+              "trio.run(main)\n")
+    answer = subprocess.run([str(python), "-c", script], check=True, capture_output=True,
+                            text=True)
+    assert answer.stdout.strip() == '200 1 {"greeting":"Hi from Rum.toml","hits":1}'
+
+    tests = subprocess.run([str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+                           cwd=plugin_dir, capture_output=True, text=True)
+    assert tests.returncode == 0, tests.stdout + tests.stderr
+    assert "2 passed" in tests.stdout
+
+    # the shared environment never saw it
+    plain = subprocess.run([sys.executable, "-m", "rum.cli", "--root", str(project), "plugins"],
+                           capture_output=True, text=True)
+    assert "plugin 'hello' is enabled but not installed" in plain.stderr
