@@ -1,1 +1,35 @@
-"""Hook implementations of the templates plugin (in progress)."""
+"""Hook implementations of the templates plugin: settings and the ``render`` extension."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rum import Setting, hookimpl
+from rum_templates.engine import Templates
+
+if TYPE_CHECKING:
+    from rum.app import App
+    from rum.config import Config
+
+name = "templates"
+
+
+@hookimpl
+def rum_config_schema() -> dict[str, dict[str, Any]]:
+    """``[templates]``: where templates live and how code lines are trimmed."""
+    return {
+        "templates": {
+            "path": Setting("templates", str, "template directory, relative to the project"),
+            "extra_paths": Setting([], list, "more template directories, searched after path"),
+            "trim_code_lines": Setting(True, bool,
+                                       "drop lines that hold only a <% %> code tag"),
+        },
+    }
+
+
+@hookimpl
+def rum_configure(config: Config, app: App) -> None:
+    """Build the app's engine; ``Controller.render`` finds it in ``app.extensions``."""
+    engine = Templates.for_app(app)
+    app.extensions["templates"] = engine
+    app.extensions["render"] = engine.render_response

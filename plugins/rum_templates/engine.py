@@ -1,0 +1,221 @@
+"""The per-app template engine: lookup, caching, context building, rendering, error mapping."""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import jinja2
+
+from rum.context import current_request
+from rum.errors import HTTPError, RumError
+from rum.response import Response
+from rum_templates.environment import (
+    RumLoader,
+    TemplateNotFoundError,
+    content_type_for,
+    make_environment,
+)
+from rum_templates.errors import (
+    TemplateError,
+    TemplateNotFound,
+    TemplateRenderError,
+    TemplateSyntaxError,
+)
+from rum_templates.translator import translate
+
+if TYPE_CHECKING:
+    from rum.app import App
+
+_UNDEFINED_NAME = re.compile(r"^'([A-Za-z_][A-Za-z0-9_]*)' is undefined$")
+
+
+class Templates:
+    """Renders an app's templates; lives in ``app.extensions["templates"]``.
+
+    ``dirs`` are searched in order, then ``root`` (so paths like ``"templates/index.html"``
+    work too). With ``cache`` compiled templates stay in memory; without it a template is
+    recompiled whenever its file (or a file it includes) changed.
+    """
+
+    def __init__(self, dirs: list[Path], *, root: Path | None = None, cache: bool = False,
+                 trim: bool = True, app: App | None = None) -> None:
+        self.app = app
+        self.dirs = [Path(d).resolve() for d in dirs]
+        self.root = Path(root).resolve() if root is not None else Path.cwd()
+        self.cache = cache
+        self.trim = trim
+        self._names: dict[str, str] = {}
+        self._columns: dict[str, dict[int, list[int]]] = {}
+        self.loader = RumLoader(self.dirs, fallback=self.root, trim=trim,
+                                on_load=self._loaded)
+        self.env = make_environment(self.loader, cache=cache)
+        self.env.globals["url_for"] = app.url_for if app is not None else _no_url_for
+        self._compiled: dict[str, jinja2.Template] = {}
+        self._hooks: list[tuple[Any, tuple[str, ...]]] | None = None if app is not None else []
+
+    @classmethod
+    def for_app(cls, app: App) -> Templates:
+        """The engine configured by ``app``'s ``[templates]`` and ``[general]`` settings."""
+        config = app.config
+        dirs = [config.get_path("templates", "path", "templates")]
+        dirs += [(config.root / p).resolve() for p in config.get_list("templates", "extra_paths")]
+        cache = config.get("general", "cache_templates")
+        if cache is None:
+            cache = not config.is_development
+        trim = config.get_bool("templates", "trim_code_lines", True)
+        return cls([d for d in dirs if d is not None], root=config.root, cache=bool(cache),
+                   trim=trim, app=app)
+
+    # -- lookup ---------------------------------------------------------------------------------
+
+    def _loaded(self, filename: str, name: str, columns: dict[int, list[int]]) -> None:
+        self._names[filename] = name
+        self._columns[filename] = columns
+
+    def get(self, name: str) -> jinja2.Template:
+        """The compiled template ``name`` (cached, or recompiled if changed, by the settings)."""
+        template = self._compiled.get(name)
+        if template is not None:
+            return template
+        try:
+            template = self.env.get_template(name)
+        except TemplateNotFoundError as exc:
+            raise TemplateNotFound(exc.message or f"template {name!r} not found",
+                                   name) from None
+        except jinja2.TemplateSyntaxError as exc:
+            raise self._syntax_error(exc) from None
+        if self.cache:
+            self._compiled[name] = template
+        return template
+
+    def name_for_path(self, path: str | Path) -> str:
+        """The template name of a file path (relative to the project root, or absolute)."""
+        full = (self.root / path).resolve()
+        for directory in self.dirs:
+            if full.is_relative_to(directory):
+                return full.relative_to(directory).as_posix()
+        if full.is_relative_to(self.root):
+            return full.relative_to(self.root).as_posix()
+        raise TemplateNotFound(f"template file {str(full)!r} is outside the project root "
+                               f"{str(self.root)!r} and the template directories", str(path))
+
+    def from_string(self, source: str, name: str = "<string>", *,
+                    native: bool = False) -> jinja2.Template:
+        """Compile template ``source`` (Rum syntax unless ``native``)."""
+        columns: dict[int, list[int]] = {}
+        if not native:
+            translation = translate(source, name, trim=self.trim)
+            source, columns = translation.source, translation.columns
+        self._loaded(name, name, columns)
+        try:
+            code = self.env.compile(source, name, name)
+        except jinja2.TemplateSyntaxError as exc:
+            raise self._syntax_error(exc) from None
+        return self.env.template_class.from_code(self.env, code, self.env.make_globals(None))
+
+    # -- rendering ------------------------------------------------------------------------------
+
+    def variables(self, context: Any) -> dict[str, Any]:
+        """The names a template sees: ``request``, plugin globals, then ``context``."""
+        request = current_request()
+        names: dict[str, Any] = {"request": request}
+        hooks = self._hooks
+        if hooks is None:
+            hooks = self._hooks = self._global_hooks()
+        for fn, argnames in hooks:
+            result = fn(*[request if a == "request" else self.app for a in argnames])
+            if result:
+                names.update(result)
+        if context:
+            names.update(context if type(context) is dict else as_mapping(context))
+        return names
+
+    def _global_hooks(self) -> list[tuple[Any, tuple[str, ...]]]:
+        assert self.app is not None
+        # Merged in registration order, so later plugins win.
+        return list(reversed(self.app.plugins.impls("rum_template_globals")))
+
+    def render_template(self, template: jinja2.Template, context: Any = None) -> str:
+        """Render a compiled template; errors name the template, line and column."""
+        variables = self.variables(context)
+        try:
+            return template.render(variables)
+        except (TemplateError, HTTPError):
+            raise
+        except jinja2.TemplateSyntaxError as exc:
+            raise self._syntax_error(exc) from None
+        except TemplateNotFoundError as exc:
+            raise self._runtime_error(exc, template, variables) from None
+        except Exception as exc:
+            raise self._runtime_error(exc, template, variables) from exc
+
+    def render(self, name: str, context: Any = None) -> str:
+        """Render template ``name`` with ``context`` (dict, dataclass or object) to a string."""
+        return self.render_template(self.get(name), context)
+
+    async def render_response(self, name: str, context: Any = None) -> Response:
+        """Render ``name`` into a :class:`~rum.Response` whose content type follows the
+        extension (``.html`` -> ``text/html``, ``.css``, ``.js``, ``.json``, ``.txt``...)."""
+        template = self._compiled.get(name) or self.get(name)
+        body = self.render_template(template, context)
+        return Response(body, content_type=content_type_for(name))
+
+    # -- errors ---------------------------------------------------------------------------------
+
+    def _syntax_error(self, exc: jinja2.TemplateSyntaxError) -> TemplateSyntaxError:
+        name = exc.name or self._names.get(exc.filename or "", exc.filename or "<string>")
+        column = self._column(exc.filename or name, exc.lineno)
+        return TemplateSyntaxError(exc.message or str(exc), name, exc.lineno, column)
+
+    def _column(self, filename: str, line: int | None) -> int | None:
+        if line is None:
+            return None
+        cols = self._columns.get(filename, {}).get(line, [])
+        return cols[0] if len(cols) == 1 else None
+
+    def _runtime_error(self, exc: Exception, template: jinja2.Template,
+                       variables: Mapping[str, Any]) -> TemplateRenderError:
+        filename, line = template.filename or template.name or "<string>", None
+        tb = exc.__traceback__
+        while tb is not None:
+            if "__jinja_exception__" in tb.tb_frame.f_globals:
+                filename, line = tb.tb_frame.f_code.co_filename, tb.tb_lineno
+            tb = tb.tb_next
+        name = self._names.get(filename, template.name or filename)
+        message = exc.message if isinstance(exc, jinja2.TemplateError) and exc.message \
+            else f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, jinja2.UndefinedError):
+            m = _UNDEFINED_NAME.match(message)
+            if m:
+                close = difflib.get_close_matches(m.group(1), list(variables), n=1)
+                hint = f"did you mean {close[0]!r}? " if close else ""
+                message += (f"; {hint}pass it in the render context "
+                            f"(known names: {', '.join(sorted(variables))})")
+        return TemplateRenderError(message, name, line, self._column(filename, line))
+
+
+def as_mapping(context: Any) -> Mapping[str, Any]:
+    """A render context as a mapping: dicts as they are, dataclasses by field, other objects
+    by their public attributes (properties included)."""
+    if isinstance(context, Mapping):
+        return context
+    if dataclasses.is_dataclass(context) and not isinstance(context, type):
+        return {f.name: getattr(context, f.name) for f in dataclasses.fields(context)}
+    out: dict[str, Any] = {}
+    for attr in dir(context):
+        if attr.startswith("_"):
+            continue
+        try:
+            out[attr] = getattr(context, attr)
+        except Exception:
+            continue
+    return out
+
+
+def _no_url_for(name: str, **params: Any) -> str:
+    raise RumError(f"url_for({name!r}) needs an app: render inside a Rum app")

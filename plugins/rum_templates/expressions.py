@@ -1,0 +1,612 @@
+"""Rum expressions: tokenizer, recursive-descent parser and Jinja2 emitter.
+
+Grammar (loosest binding first)::
+
+    expr     := or ('?' expr ':' expr)?
+    or       := and (('or' | '||') and)*
+    and      := not (('and' | '&&') not)*
+    not      := 'not' not | compare
+    compare  := range (('==' | '!=' | '<' | '>' | '<=' | '>=' | 'in') range)*
+    range    := sum (('..' | '...') sum)?
+    sum      := product (('+' | '-') product)*
+    product  := unary (('*' | '/' | '//' | '%') unary)*
+    unary    := ('-' | '+' | '!') unary | postfix
+    postfix  := primary ('.' NAME['?'] ['(' args ')'] | '[' expr ']' | '(' args ')')*
+    primary  := number | string | :symbol | true | false | nil | NAME
+              | '[' items ']' | '{' pairs '}' | '(' expr ')'
+
+Every node knows its offset in the template, so errors point at the right line and column.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from rum_templates.errors import TemplateSyntaxError
+from rum_templates.methods import METHODS
+
+# -- tokens -----------------------------------------------------------------------------------
+
+NUM, STR, ISTR, SYM, NAME, OP, EOF = "number", "string", "istring", "symbol", "name", "op", "end"
+
+_OPS = sorted(["...", "..", "**", "//", "==", "!=", "<=", ">=", "&&", "||", "=>", "+=", "-=",
+               "*=", "<", ">", "+", "-", "*", "/", "%", "!", "=", ".", ",", "(", ")", "[",
+               "]", "{", "}", "?", ":", "|"], key=len, reverse=True)
+_NUMBER = re.compile(r"\d[\d_]*(\.\d[\d_]*)?([eE][+-]?\d+)?")
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "\\": "\\", '"': '"', "'": "'",
+            "#": "#", "e": "\x1b", "s": " "}
+#: Names Jinja2 reads as operators; they cannot be template variables.
+RESERVED = frozenset({"and", "or", "not", "in", "is", "if", "else", "elif", "true", "false",
+                      "none", "True", "False", "None"})
+KEYWORDS = frozenset({"if", "unless", "elsif", "else", "end", "for", "while", "until", "do",
+                      "case", "when", "then", "begin", "rescue", "def", "class", "module"})
+
+
+@dataclass
+class Token:
+    """One token: ``kind``, ``value`` (decoded for strings), source ``offset``, and whether
+    whitespace preceded it (``a ? b : c`` vs ``key: value``)."""
+
+    kind: str
+    value: Any
+    offset: int
+    space_before: bool = True
+
+
+ErrorFn = Callable[[str, int], TemplateSyntaxError]
+
+
+def tokenize(source: str, start: int, end: int, error: ErrorFn) -> list[Token]:
+    """Tokens of ``source[start:end]`` (offsets stay absolute), ending with an ``EOF`` token."""
+    tokens: list[Token] = []
+    i = start
+    space = True
+    while i < end:
+        ch = source[i]
+        if ch in " \t\r\n":
+            i += 1
+            space = True
+            continue
+        if ch.isdigit():
+            m = _NUMBER.match(source, i, end)
+            assert m is not None
+            text = m.group().replace("_", "")
+            tokens.append(Token(NUM, text, i, space))
+            i = m.end()
+        elif ch in "\"'":
+            tok, i = _string(source, i, end, error)
+            tok.space_before = space
+            tokens.append(tok)
+        elif ch.isalpha() or ch == "_":
+            m = _IDENT.match(source, i, end)
+            assert m is not None
+            word = m.group()
+            i = m.end()
+            after_dot = bool(tokens) and tokens[-1].kind == OP and tokens[-1].value == "."
+            if after_dot and i < end and source[i] in "?!" and source[i + 1:i + 2] != "=":
+                word += source[i]
+                i += 1
+            tokens.append(Token(NAME, word, m.start(), space))
+        elif (ch == ":" and i + 1 < end and (source[i + 1].isalpha() or source[i + 1] == "_")
+              and (space or (tokens and tokens[-1].value in ("(", "[", "{", ",")))):
+            m = _IDENT.match(source, i + 1, end)
+            assert m is not None
+            tokens.append(Token(SYM, m.group(), i, space))
+            i = m.end()
+        else:
+            for op in _OPS:
+                if source.startswith(op, i) and i + len(op) <= end:
+                    tokens.append(Token(OP, op, i, space))
+                    i += len(op)
+                    break
+            else:
+                raise error(f"unexpected character {ch!r} in expression", i)
+        space = False
+    tokens.append(Token(EOF, None, end, space))
+    return tokens
+
+
+def _string(source: str, i: int, end: int, error: ErrorFn) -> tuple[Token, int]:
+    """A quoted string at ``i``: single quotes are literal, double quotes allow escapes and
+    ``#{expr}`` interpolation."""
+    quote = source[i]
+    start = i
+    i += 1
+    parts: list[Any] = []
+    buf: list[str] = []
+    while True:
+        if i >= end:
+            raise error(f"string starting here is never closed: expected {quote}", start)
+        ch = source[i]
+        if ch == quote:
+            i += 1
+            break
+        if ch == "\\" and i + 1 < end:
+            nxt = source[i + 1]
+            if quote == "'":
+                buf.append(nxt if nxt in "'\\" else "\\" + nxt)
+            else:
+                buf.append(_ESCAPES.get(nxt, "\\" + nxt))
+            i += 2
+            continue
+        if quote == '"' and ch == "#" and source.startswith("#{", i):
+            close = _matching_brace(source, i + 2, end)
+            if close < 0:
+                raise error("`#{` in this string is never closed: expected `}`", i)
+            if buf:
+                parts.append("".join(buf))
+                buf = []
+            parts.append((i + 2, close))
+            i = close + 1
+            continue
+        buf.append(ch)
+        i += 1
+    if buf or not parts:
+        parts.append("".join(buf))
+    if len(parts) == 1 and isinstance(parts[0], str):
+        return Token(STR, parts[0], start), i
+    return Token(ISTR, parts, start), i
+
+
+def _matching_brace(source: str, i: int, end: int) -> int:
+    depth = 0
+    quote = ""
+    while i < end:
+        ch = source[i]
+        if quote:
+            if ch == "\\":
+                i += 1
+            elif ch == quote:
+                quote = ""
+        elif ch in "\"'":
+            quote = ch
+        elif ch == "{":
+            depth += 1
+        elif ch == "}":
+            if depth == 0:
+                return i
+            depth -= 1
+        i += 1
+    return -1
+
+
+# -- syntax tree --------------------------------------------------------------------------------
+
+
+@dataclass
+class Node:
+    """Base of expression nodes; ``offset`` is where the node starts in the template."""
+
+    offset: int
+
+
+@dataclass
+class Lit(Node):
+    src: str  # Jinja2 source of the literal
+
+
+@dataclass
+class Name(Node):
+    id: str
+
+
+@dataclass
+class Attr(Node):
+    """``obj.name`` or ``obj.name(args)``: a Rum method when ``name`` is one, else an
+    attribute / Python method."""
+
+    obj: Node
+    name: str
+    args: list[Node] | None = None
+    kwargs: list[tuple[str, Node]] = field(default_factory=list)
+
+
+@dataclass
+class Call(Node):
+    func: Node
+    args: list[Node]
+    kwargs: list[tuple[str, Node]]
+
+
+@dataclass
+class Index(Node):
+    obj: Node
+    key: Node
+
+
+@dataclass
+class Unary(Node):
+    op: str
+    operand: Node
+
+
+@dataclass
+class Binary(Node):
+    op: str
+    left: Node
+    right: Node
+
+
+@dataclass
+class Ternary(Node):
+    cond: Node
+    yes: Node
+    no: Node
+
+
+@dataclass
+class ListLit(Node):
+    items: list[Node]
+
+
+@dataclass
+class DictLit(Node):
+    pairs: list[tuple[Node, Node]]
+
+
+@dataclass
+class Range(Node):
+    lo: Node
+    hi: Node
+    exclusive: bool
+
+
+@dataclass
+class Interp(Node):
+    parts: list[Any]  # str or Node
+
+
+# -- parser -------------------------------------------------------------------------------------
+
+_COMPARE = ("==", "!=", "<", ">", "<=", ">=")
+_BINARY_JINJA = {"&&": "and", "||": "or", "and": "and", "or": "or"}
+
+
+class Parser:
+    """Parses the tokens of one tag. The translator drives it statement by statement."""
+
+    def __init__(self, source: str, start: int, end: int, error: ErrorFn) -> None:
+        self.source = source
+        self.error = error
+        self.tokens = tokenize(source, start, end, error)
+        self.i = 0
+
+    # token helpers
+    @property
+    def tok(self) -> Token:
+        return self.tokens[self.i]
+
+    def peek(self, ahead: int = 1) -> Token:
+        return self.tokens[min(self.i + ahead, len(self.tokens) - 1)]
+
+    def next(self) -> Token:
+        tok = self.tokens[self.i]
+        if tok.kind != EOF:
+            self.i += 1
+        return tok
+
+    def at(self, value: str, kind: str = OP) -> bool:
+        return self.tok.kind == kind and self.tok.value == value
+
+    def accept(self, value: str, kind: str = OP) -> bool:
+        if self.at(value, kind):
+            self.next()
+            return True
+        return False
+
+    def expect(self, value: str, what: str) -> Token:
+        if not self.at(value) and not self.at(value, NAME):
+            raise self.error(f"expected `{value}` {what}, found {describe(self.tok)}",
+                             self.tok.offset)
+        return self.next()
+
+    def expect_name(self, what: str) -> Token:
+        if self.tok.kind != NAME:
+            raise self.error(f"expected {what}, found {describe(self.tok)}", self.tok.offset)
+        return self.next()
+
+    def expect_end(self, what: str = "") -> None:
+        if self.tok.kind != EOF:
+            hint = ""
+            if self.tok.kind in (STR, ISTR, NUM, NAME) and self.i > 0:
+                hint = " (missing an operator or a comma? method arguments need parentheses:" \
+                       " `.join(\", \")`)"
+            raise self.error(f"expected `%>`{what}, found {describe(self.tok)}{hint}",
+                             self.tok.offset)
+
+    # grammar
+    def expression(self) -> Node:
+        if self.tok.kind == EOF:
+            raise self.error("expected an expression, found `%>`", self.tok.offset)
+        node = self.or_expr()
+        if self.at("?"):
+            self.next()
+            yes = self.expression()
+            self.expect(":", "in `cond ? a : b`")
+            no = self.expression()
+            node = Ternary(node.offset, node, yes, no)
+        return node
+
+    def or_expr(self) -> Node:
+        node = self.and_expr()
+        while self.at("||") or self.at("or", NAME):
+            op = self.next()
+            node = Binary(op.offset, "or", node, self.and_expr())
+        return node
+
+    def and_expr(self) -> Node:
+        node = self.not_expr()
+        while self.at("&&") or self.at("and", NAME):
+            op = self.next()
+            node = Binary(op.offset, "and", node, self.not_expr())
+        return node
+
+    def not_expr(self) -> Node:
+        if self.at("not", NAME):
+            op = self.next()
+            return Unary(op.offset, "not", self.not_expr())
+        return self.compare()
+
+    def compare(self) -> Node:
+        node = self.range_expr()
+        while (self.tok.kind == OP and self.tok.value in _COMPARE) or self.at("in", NAME):
+            op = self.next()
+            node = Binary(op.offset, op.value, node, self.range_expr())
+        return node
+
+    def range_expr(self) -> Node:
+        node = self.sum_expr()
+        if self.at("..") or self.at("..."):
+            op = self.next()
+            node = Range(node.offset, node, self.sum_expr(), op.value == "...")
+        return node
+
+    def sum_expr(self) -> Node:
+        node = self.product()
+        while self.at("+") or self.at("-"):
+            op = self.next()
+            node = Binary(op.offset, op.value, node, self.product())
+        return node
+
+    def product(self) -> Node:
+        node = self.unary()
+        while self.tok.kind == OP and self.tok.value in ("*", "/", "//", "%", "**"):
+            op = self.next()
+            node = Binary(op.offset, op.value, node, self.unary())
+        return node
+
+    def unary(self) -> Node:
+        if self.tok.kind == OP and self.tok.value in ("-", "+", "!"):
+            op = self.next()
+            return Unary(op.offset, "not" if op.value == "!" else op.value, self.unary())
+        return self.postfix()
+
+    def postfix(self) -> Node:
+        node = self.primary()
+        while True:
+            tok = self.tok
+            if self.at("."):
+                self.next()
+                name = self.expect_name("a method or attribute name after `.`")
+                node = Attr(name.offset, node, name.value)
+                if self.at("(") and not self.tok.space_before:
+                    self.next()
+                    node.args, node.kwargs = self.arguments(")")
+            elif self.at("[") and not tok.space_before:
+                self.next()
+                key = self.expression()
+                self.expect("]", "to close `[`")
+                node = Index(tok.offset, node, key)
+            elif self.at("(") and not tok.space_before and isinstance(node, Name):
+                self.next()
+                args, kwargs = self.arguments(")")
+                node = Call(node.offset, node, args, kwargs)
+            else:
+                return node
+
+    def arguments(self, close: str) -> tuple[list[Node], list[tuple[str, Node]]]:
+        """``a, b, key: c`` up to ``close`` (consumed)."""
+        args: list[Node] = []
+        kwargs: list[tuple[str, Node]] = []
+        while not self.at(close):
+            if self.tok.kind == NAME and self.peek().kind == OP and self.peek().value == ":" \
+                    and not self.peek().space_before:
+                key = self.next().value
+                self.next()
+                kwargs.append((key, self.expression()))
+            elif kwargs:
+                raise self.error("positional argument after keyword arguments",
+                                 self.tok.offset)
+            else:
+                args.append(self.expression())
+            if not self.accept(","):
+                break
+        if not self.at(close):
+            raise self.error(f"expected `,` or `{close}` in the argument list, found "
+                             f"{describe(self.tok)}", self.tok.offset)
+        self.next()
+        return args, kwargs
+
+    def primary(self) -> Node:
+        tok = self.next()
+        if tok.kind == NUM:
+            return Lit(tok.offset, tok.value)
+        if tok.kind == STR:
+            return Lit(tok.offset, _jinja_string(tok.value))
+        if tok.kind == SYM:
+            return Lit(tok.offset, _jinja_string(tok.value))
+        if tok.kind == ISTR:
+            parts: list[Any] = []
+            for part in tok.value:
+                if isinstance(part, str):
+                    parts.append(part)
+                else:
+                    sub = Parser(self.source, part[0], part[1], self.error)
+                    parts.append(sub.expression())
+                    sub.expect_end(" in `#{...}`")
+            return Interp(tok.offset, parts)
+        if tok.kind == NAME:
+            word = tok.value
+            if word in ("true", "false"):
+                return Lit(tok.offset, word)
+            if word == "nil":
+                return Lit(tok.offset, "none")
+            if word in KEYWORDS or word in RESERVED:
+                raise self.error(f"unexpected keyword `{word}` in an expression", tok.offset)
+            return Name(tok.offset, word)
+        if tok.kind == OP:
+            if tok.value == "(":
+                node = self.expression()
+                self.expect(")", "to close `(`")
+                return node
+            if tok.value == "[":
+                items, kwargs = self.arguments("]")
+                if kwargs:
+                    raise self.error("`key: value` belongs in a hash `{...}`, not a list",
+                                     tok.offset)
+                return ListLit(tok.offset, items)
+            if tok.value == "{":
+                return self.hash_literal(tok)
+        raise self.error(f"expected a value, found {describe(tok)}", tok.offset)
+
+    def hash_literal(self, open_tok: Token) -> Node:
+        pairs: list[tuple[Node, Node]] = []
+        while not self.at("}"):
+            if self.tok.kind == NAME and self.peek().value == ":" and self.peek().kind == OP:
+                key_tok = self.next()
+                self.next()
+                key: Node = Lit(key_tok.offset, _jinja_string(key_tok.value))
+            else:
+                key = self.expression()
+                self.expect("=>", "between a hash key and its value")
+            pairs.append((key, self.expression()))
+            if not self.accept(","):
+                break
+        self.expect("}", "to close the hash `{`")
+        return DictLit(open_tok.offset, pairs)
+
+
+def describe(tok: Token) -> str:
+    """A token as an error message shows it."""
+    if tok.kind == EOF:
+        return "`%>`"
+    if tok.kind in (STR, ISTR):
+        return "a string"
+    if tok.kind == SYM:
+        return f"`:{tok.value}`"
+    return f"`{tok.value}`"
+
+
+def _jinja_string(value: str) -> str:
+    return repr(value)
+
+
+# -- emitter ------------------------------------------------------------------------------------
+
+
+class Emitter:
+    """Turns expression nodes into Jinja2 expression source."""
+
+    def __init__(self, error: ErrorFn) -> None:
+        self.error = error
+
+    def emit(self, node: Node) -> str:
+        method = getattr(self, "_" + type(node).__name__.lower())
+        return method(node)
+
+    def _lit(self, node: Lit) -> str:
+        return node.src
+
+    def _name(self, node: Name) -> str:
+        if node.id == "super":
+            return "super()"
+        if node.id in ("render", "yield", "include"):
+            raise self.error(f"`{node.id}` outputs a template: write it alone in an output tag, "
+                             f"e.g. `<%= {node.id} \"partial.html\" %>`", node.offset)
+        return node.id
+
+    def _call(self, node: Call) -> str:
+        if isinstance(node.func, Name) and node.func.id == "super":
+            return "super()"
+        return f"{self.emit(node.func)}({self._args(node.args, node.kwargs)})"
+
+    def _args(self, args: list[Node], kwargs: list[tuple[str, Node]]) -> str:
+        parts = [self.emit(a) for a in args]
+        parts += [f"{k}={self.emit(v)}" for k, v in kwargs]
+        return ", ".join(parts)
+
+    def _attr(self, node: Attr) -> str:
+        obj = self.emit(node.obj)
+        spec = METHODS.get(node.name)
+        if spec is None:
+            if node.name[-1] in "?!":
+                raise self.error(f"unknown method `.{node.name}`{suggest_method(node.name)}",
+                                 node.offset)
+            if node.args is None:
+                return f"{obj}.{node.name}"
+            return f"{obj}.{node.name}({self._args(node.args, node.kwargs)})"
+        args = node.args or []
+        if node.kwargs:
+            raise self.error(f"`.{node.name}` takes no keyword arguments", node.offset)
+        if not spec.min_args <= len(args) <= spec.max_args:
+            want = (f"{spec.min_args}" if spec.min_args == spec.max_args
+                    else f"{spec.min_args} to {spec.max_args}")
+            raise self.error(f"`.{node.name}` takes {want} argument"
+                             f"{'' if want == '1' else 's'}, got {len(args)}", node.offset)
+        rendered = [self.emit(a) for a in args]
+        if spec.kind == "filter":
+            call = f"({', '.join(rendered)})" if rendered else ""
+            return f"({obj}|{spec.target}{call})"
+        if spec.kind == "test":
+            return f"({obj} is {spec.target})"
+        if spec.kind == "contains":
+            return f"({rendered[0]} in {obj})"
+        if spec.kind == "slice":
+            return f"{obj}[:{rendered[0]}]" if spec.target == "take" else f"{obj}[{rendered[0]}:]"
+        return f"{obj}.{spec.target}({', '.join(rendered)})"
+
+    def _index(self, node: Index) -> str:
+        if isinstance(node.key, Range):
+            hi = self.emit(node.key.hi)
+            hi = hi if node.key.exclusive else f"({hi}) + 1"
+            return f"{self.emit(node.obj)}[{self.emit(node.key.lo)}:{hi}]"
+        return f"{self.emit(node.obj)}[{self.emit(node.key)}]"
+
+    def _unary(self, node: Unary) -> str:
+        if node.op == "not":
+            return f"(not {self.emit(node.operand)})"
+        return f"({node.op}{self.emit(node.operand)})"
+
+    def _binary(self, node: Binary) -> str:
+        op = _BINARY_JINJA.get(node.op, node.op)
+        return f"({self.emit(node.left)} {op} {self.emit(node.right)})"
+
+    def _ternary(self, node: Ternary) -> str:
+        return f"({self.emit(node.yes)} if {self.emit(node.cond)} else {self.emit(node.no)})"
+
+    def _listlit(self, node: ListLit) -> str:
+        return "[" + ", ".join(self.emit(i) for i in node.items) + "]"
+
+    def _dictlit(self, node: DictLit) -> str:
+        return "{" + ", ".join(f"{self.emit(k)}: {self.emit(v)}" for k, v in node.pairs) + "}"
+
+    def _range(self, node: Range) -> str:
+        hi = self.emit(node.hi)
+        return f"range({self.emit(node.lo)}, {hi if node.exclusive else f'({hi}) + 1'})"
+
+    def _interp(self, node: Interp) -> str:
+        parts = [_jinja_string(p) if isinstance(p, str) else self.emit(p) for p in node.parts]
+        return "(" + " ~ ".join(parts) + ")"
+
+
+def suggest_method(name: str) -> str:
+    """``"; did you mean `.upcase`?"`` for a close Rum method name, else a pointer to the list."""
+    close = difflib.get_close_matches(name, METHODS, n=1, cutoff=0.6)
+    if close:
+        return f"; did you mean `.{close[0]}`?"
+    return " (see the method list in docs/templates.md)"

@@ -1,0 +1,193 @@
+"""Rum's method-style calls (``name.upcase``) and the Jinja2 filters they compile to.
+
+Each method maps to a Jinja2 filter (built in, or one of the ``rum_*`` filters below), a test,
+a membership check or a Python method, so translated templates are as direct as hand-written
+Jinja2: ``user.name.upcase`` becomes ``user.name|upper``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from jinja2 import Undefined
+
+
+@dataclass(frozen=True)
+class Method:
+    """How one Rum method compiles.
+
+    ``kind`` is ``"filter"`` (``obj|target(args)``), ``"test"`` (``obj is target``),
+    ``"contains"`` (``arg in obj``), ``"python"`` (``obj.target(args)``) or ``"slice"``
+    (``obj[:n]`` for ``take``, ``obj[n:]`` for ``drop``).
+    """
+
+    kind: str
+    target: str
+    min_args: int = 0
+    max_args: int = 0
+    doc: str = ""
+
+
+def _f(target: str, doc: str, min_args: int = 0, max_args: int = 0) -> Method:
+    return Method("filter", target, min_args, max_args, doc)
+
+
+METHODS: dict[str, Method] = {
+    # strings
+    "upcase": _f("upper", "upper case"),
+    "downcase": _f("lower", "lower case"),
+    "capitalize": _f("capitalize", "first letter upper case, the rest lower case"),
+    "titleize": _f("title", "Every Word Capitalized"),
+    "strip": _f("trim", "without leading and trailing whitespace"),
+    "lstrip": _f("rum_lstrip", "without leading whitespace"),
+    "rstrip": _f("rum_rstrip", "without trailing whitespace"),
+    "truncate": _f("truncate", "shortened to n characters, ending in ...", 1, 2),
+    "gsub": _f("replace", "every occurrence of a replaced by b (plain text, not a regex)", 2, 2),
+    "split": Method("python", "split", 0, 1, "list of the parts between separators"),
+    "start_with?": Method("python", "startswith", 1, 1, "starts with the prefix"),
+    "end_with?": Method("python", "endswith", 1, 1, "ends with the suffix"),
+    "escape": _f("escape", "HTML-escaped (marks the result safe)"),
+    "html_safe": _f("safe", "marked safe: printed without escaping"),
+    "to_json": _f("tojson", "JSON, safe to embed in HTML and <script>"),
+    # conversions
+    "to_s": _f("rum_to_s", "as a string (nil: empty string)"),
+    "to_i": _f("int", "as an integer (0 when not a number)"),
+    "to_f": _f("float", "as a float (0.0 when not a number)"),
+    "to_a": _f("list", "as a list"),
+    # collections
+    "length": _f("length", "number of items or characters"),
+    "size": _f("length", "number of items or characters"),
+    "count": _f("length", "number of items or characters"),
+    "first": _f("first", "first item (or character)"),
+    "last": _f("last", "last item (or character)"),
+    "reverse": _f("rum_reverse", "items or characters in reverse order"),
+    "join": _f("join", "items joined with the separator (default: none), escaped", 0, 1),
+    "sort": _f("sort", "sorted items"),
+    "uniq": _f("unique", "items without duplicates"),
+    "min": _f("min", "smallest item"),
+    "max": _f("max", "largest item"),
+    "sum": _f("sum", "sum of the items"),
+    "keys": _f("rum_keys", "a hash's keys"),
+    "values": _f("rum_values", "a hash's values"),
+    "take": Method("slice", "take", 1, 1, "the first n items"),
+    "drop": Method("slice", "drop", 1, 1, "all but the first n items"),
+    # numbers
+    "abs": _f("abs", "absolute value"),
+    "round": _f("round", "rounded to n decimals (default 0)", 0, 1),
+    "even?": Method("test", "even", 0, 0, "is even"),
+    "odd?": Method("test", "odd", 0, 0, "is odd"),
+    "zero?": _f("rum_zero", "equals 0"),
+    # predicates
+    "empty?": _f("rum_empty", "has no items / characters (nil counts as empty)"),
+    "any?": _f("rum_any", "has at least one item"),
+    "nil?": _f("rum_nil", "is nil (or undefined)"),
+    "blank?": _f("rum_blank", "nil, false, empty or only whitespace"),
+    "present?": _f("rum_present", "not blank?"),
+    "include?": Method("contains", "in", 1, 1, "contains the item / substring / key"),
+    "key?": Method("contains", "in", 1, 1, "the hash has the key"),
+    "has_key?": Method("contains", "in", 1, 1, "the hash has the key"),
+}
+
+
+# -- filters behind the rum_* names ---------------------------------------------------------
+
+
+def rum_to_s(value: Any) -> str:
+    """``to_s``: ``str(value)``, but ``nil`` is the empty string."""
+    if value is None:
+        return ""
+    return str(value)
+
+
+def rum_reverse(value: Any) -> Any:
+    """``reverse``: a reversed string or list (never a lazy iterator)."""
+    if isinstance(value, str):
+        return value[::-1]
+    return list(value)[::-1]
+
+
+def rum_empty(value: Any) -> bool:
+    """``empty?``: ``nil`` or no items."""
+    return value is None or len(value) == 0
+
+
+def rum_any(value: Any) -> bool:
+    """``any?``: at least one truthy item (or any character in a string)."""
+    if value is None:
+        return False
+    if isinstance(value, str | Mapping):
+        return len(value) > 0
+    return any(value)
+
+
+def rum_nil(value: Any) -> bool:
+    """``nil?``: ``None`` or undefined."""
+    return value is None or isinstance(value, Undefined)
+
+
+def rum_blank(value: Any) -> bool:
+    """``blank?``: nil, false, empty, or a string of whitespace."""
+    if value is None or value is False or isinstance(value, Undefined):
+        return True
+    if isinstance(value, str):
+        return not value.strip()
+    try:
+        return len(value) == 0
+    except TypeError:
+        return False
+
+
+def rum_present(value: Any) -> bool:
+    """``present?``: not ``blank?``."""
+    return not rum_blank(value)
+
+
+def rum_zero(value: Any) -> bool:
+    """``zero?``: equals 0."""
+    return value == 0
+
+
+def rum_lstrip(value: Any) -> str:
+    """``lstrip``: no leading whitespace."""
+    return str(value).lstrip()
+
+
+def rum_rstrip(value: Any) -> str:
+    """``rstrip``: no trailing whitespace."""
+    return str(value).rstrip()
+
+
+def rum_keys(value: Mapping[Any, Any]) -> list[Any]:
+    """``keys``: a list of the mapping's keys."""
+    return list(value.keys())
+
+
+def rum_values(value: Mapping[Any, Any]) -> list[Any]:
+    """``values``: a list of the mapping's values."""
+    return list(value.values())
+
+
+def rum_pairs(value: Any) -> Iterable[Any]:
+    """Iterate a mapping's items in ``for key, value in hash``; other iterables unchanged."""
+    if isinstance(value, Mapping):
+        return value.items()
+    return value
+
+
+FILTERS = {
+    "rum_to_s": rum_to_s,
+    "rum_reverse": rum_reverse,
+    "rum_empty": rum_empty,
+    "rum_any": rum_any,
+    "rum_nil": rum_nil,
+    "rum_blank": rum_blank,
+    "rum_present": rum_present,
+    "rum_zero": rum_zero,
+    "rum_lstrip": rum_lstrip,
+    "rum_rstrip": rum_rstrip,
+    "rum_keys": rum_keys,
+    "rum_values": rum_values,
+    "rum_pairs": rum_pairs,
+}

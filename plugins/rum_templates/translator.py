@@ -1,0 +1,443 @@
+"""Translate Rum template source into Jinja2 source.
+
+The output keeps every newline of the input on the same line, so Jinja2's line numbers (in
+syntax errors and tracebacks) are Rum line numbers. Code tags alone on their line are trimmed
+(the line vanishes from the output) by moving the line's whitespace inside the Jinja2 tag.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from rum_templates.errors import TemplateSyntaxError
+from rum_templates.expressions import (
+    EOF,
+    NAME,
+    OP,
+    STR,
+    SYM,
+    Attr,
+    DictLit,
+    Emitter,
+    Lit,
+    Node,
+    Parser,
+    describe,
+)
+from rum_templates.lexer import CODE, COMMENT, RAW, TEXT, Positions, Segment, split
+
+_JINJA_OPEN = re.compile(r"\{(?=[{%#]|$)")
+_BLOCK_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_UNSUPPORTED = {
+    "while": "loop over a list with `for item in list`",
+    "until": "loop over a list with `for item in list`",
+    "case": "use `if` / `elsif` / `else`",
+    "when": "use `if` / `elsif` / `else`",
+    "begin": "templates cannot rescue errors; compute the value in the controller",
+    "def": "define helpers in Python and pass them in the context or a template global",
+    "loop": "loop over a list with `for item in list`",
+}
+_OPENERS = ("if", "unless", "for", "block")
+
+
+@dataclass
+class Translation:
+    """Jinja2 ``source`` and, per line, the columns of the tags on it (for error messages)."""
+
+    source: str
+    columns: dict[int, list[int]] = field(default_factory=dict)
+
+
+@dataclass
+class _Open:
+    kind: str
+    line: int
+    column: int
+    has_else: bool = False
+
+
+class _Translator:
+    def __init__(self, source: str, name: str, trim: bool) -> None:
+        self.source = source
+        self.name = name
+        self.trim = trim
+        self.pos = Positions(source)
+        self.stack: list[_Open] = []
+        self.out: list[str] = []
+        self.columns: dict[int, list[int]] = {}
+
+    def error(self, message: str, offset: int) -> TemplateSyntaxError:
+        line, column = self.pos(offset)
+        return TemplateSyntaxError(message, self.name, line, column)
+
+    # -- driver -------------------------------------------------------------------------------
+
+    def run(self) -> Translation:
+        segments = split(self.source, self.name, self.pos)
+        leads, trails = self._trim(segments)
+        for index, seg in enumerate(segments):
+            if seg.kind == TEXT:
+                self.out.append(_JINJA_OPEN.sub('{{ "{" }}', seg.text))
+                continue
+            line, column = self.pos(seg.start)
+            self.columns.setdefault(line, []).append(column)
+            inner_ws = "\n" * seg.text.count("\n")
+            lead, trail = leads.get(index, ""), trails.get(index, "")
+            if seg.kind == COMMENT:
+                self.out.append(f"{{#{lead}{inner_ws}{trail}#}}" if lead + inner_ws + trail
+                                else "")
+                continue
+            tags = self._code(seg) if seg.kind == CODE else self._output(seg)
+            if not tags:
+                tags = [("#", "")]
+            first_kind, first_body = tags[0]
+            tags[0] = (first_kind, lead + first_body)
+            last_kind, last_body = tags[-1]
+            tags[-1] = (last_kind, last_body + inner_ws + trail)
+            self.out.append("".join(_tag(kind, body) for kind, body in tags))
+        if self.stack:
+            top = self.stack[-1]
+            last_line = self.pos(len(self.source))[0]
+            raise TemplateSyntaxError(
+                f"`<% end %>` missing for `{top.kind}` opened at line {top.line} "
+                f"(the template ends at line {last_line})", self.name, top.line, top.column)
+        return Translation("".join(self.out), self.columns)
+
+    def _trim(self, segments: list[Segment]) -> tuple[dict[int, str], dict[int, str]]:
+        """Move the whitespace around line-alone code tags (and after ``-%>``) into the tags."""
+        leads: dict[int, str] = {}
+        trails: dict[int, str] = {}
+        src = self.source
+        for index, seg in enumerate(segments):
+            if seg.kind == TEXT:
+                continue
+            prev = segments[index - 1] if index > 0 else None
+            nxt = segments[index + 1] if index + 1 < len(segments) else None
+            if self.trim and seg.kind in (CODE, COMMENT):
+                line_start = src.rfind("\n", 0, seg.start) + 1
+                line_end = src.find("\n", seg.end)
+                line_end = len(src) if line_end < 0 else line_end + 1
+                before, after = src[line_start:seg.start], src[seg.end:line_end]
+                alone = not before.strip() and not after.strip()
+                if alone and (not before or (prev is not None and prev.kind == TEXT)) and \
+                        (not after or (nxt is not None and nxt.kind == TEXT)):
+                    if before:
+                        assert prev is not None
+                        prev.text = prev.text[:-len(before)]
+                        leads[index] = before
+                    if after:
+                        assert nxt is not None
+                        nxt.text = nxt.text[len(after):]
+                        trails[index] = after
+                    continue
+            if seg.trim_newline and nxt is not None and nxt.kind == TEXT:
+                for newline in ("\r\n", "\n"):
+                    if nxt.text.startswith(newline):
+                        nxt.text = nxt.text[len(newline):]
+                        trails[index] = newline
+                        break
+        return leads, trails
+
+    # -- output tags ----------------------------------------------------------------------------
+
+    def _output(self, seg: Segment) -> list[tuple[str, str]]:
+        parser = Parser(self.source, seg.code_start, seg.code_start + len(seg.text), self.error)
+        emitter = Emitter(self.error)
+        tok = parser.tok
+        if tok.kind == NAME and tok.value in ("render", "include") and not (
+                parser.peek().kind == OP and parser.peek().value in (".", "[", "=")):
+            return self._render(parser, emitter)
+        if tok.kind == NAME and tok.value == "yield":
+            parser.next()
+            block = "content"
+            if parser.tok.kind != EOF:
+                arg = parser.next()
+                if arg.kind not in (SYM, STR) or not _BLOCK_NAME.match(arg.value):
+                    raise self.error("`yield` takes a block name: `<%= yield %>` or "
+                                     "`<%= yield :title %>`", arg.offset)
+                block = arg.value
+            parser.expect_end()
+            return [("%", f"block {block}"), ("%", "endblock")]
+        node = parser.expression()
+        parser.expect_end()
+        expr = emitter.emit(node)
+        if seg.kind == RAW:
+            expr = f"({expr})|safe"
+        return [("{", expr)]
+
+    def _render(self, parser: Parser, emitter: Emitter) -> list[tuple[str, str]]:
+        keyword = parser.next()
+        if parser.at("(") and not parser.tok.space_before:
+            parser.next()
+            args, kwargs = parser.arguments(")")
+        else:
+            args, kwargs = self._command_args(parser)
+        parser.expect_end()
+        if not args:
+            raise self.error(f"`{keyword.value}` needs a template name: "
+                             f"`<%= {keyword.value} \"partial.html\" %>`", keyword.offset)
+        if len(args) > 1:
+            extra = args[1]
+            if isinstance(extra, DictLit):
+                for key, value in extra.pairs:
+                    if not (isinstance(key, Lit) and key.src[:1] in "'\"" and
+                            _BLOCK_NAME.match(key.src[1:-1])):
+                        raise self.error("partial locals need names: `user: value`", key.offset)
+                    kwargs.append((key.src[1:-1], value))
+            else:
+                raise self.error(f"pass locals to `{keyword.value}` as `name: value`",
+                                 extra.offset)
+        include = f"include {emitter.emit(args[0])}"
+        if not kwargs:
+            return [("%", include)]
+        assigns = ", ".join(f"{key}={emitter.emit(value)}" for key, value in kwargs)
+        return [("%", f"with {assigns}"), ("%", include), ("%", "endwith")]
+
+    def _command_args(self, parser: Parser) -> tuple[list[Node], list[tuple[str, Node]]]:
+        """Arguments without parentheses, up to the end of the tag: ``"x", user: u``."""
+        args: list[Node] = []
+        kwargs: list[tuple[str, Node]] = []
+        while parser.tok.kind != EOF:
+            if parser.tok.kind == NAME and parser.peek().kind == OP and \
+                    parser.peek().value == ":" and not parser.peek().space_before:
+                key = parser.next().value
+                parser.next()
+                kwargs.append((key, parser.expression()))
+            else:
+                args.append(parser.expression())
+            if not parser.accept(","):
+                break
+        return args, kwargs
+
+    # -- code tags ------------------------------------------------------------------------------
+
+    def _code(self, seg: Segment) -> list[tuple[str, str]]:
+        tags: list[tuple[str, str]] = []
+        for start, end in _statements(self.source, seg.code_start,
+                                      seg.code_start + len(seg.text)):
+            tags.extend(self._statement(start, end))
+        return tags
+
+    def _statement(self, start: int, end: int) -> list[tuple[str, str]]:
+        parser = Parser(self.source, start, end, self.error)
+        emitter = Emitter(self.error)
+        tok = parser.tok
+        word = tok.value if tok.kind == NAME else None
+        nxt = parser.peek()
+        is_assign = nxt.kind == OP and nxt.value in ("=", "+=", "-=", "*=")
+        if word is not None and not is_assign:
+            handler = _STATEMENTS.get(word)
+            if handler is not None:
+                parser.next()
+                return handler(self, parser, emitter, tok.offset)
+            if word in _UNSUPPORTED:
+                raise self.error(f"`{word}` is not supported in Rum templates: "
+                                 f"{_UNSUPPORTED[word]}", tok.offset)
+        if is_assign:
+            if word is None:
+                raise self.error(f"cannot assign to {describe(tok)}", tok.offset)
+            parser.next()
+            op = parser.next().value
+            value = emitter.emit(parser.expression())
+            parser.expect_end()
+            if op != "=":
+                value = f"({word} {op[0]} {value})"
+            return [("%", f"set {word} = {value}")]
+        node = parser.expression()
+        if parser.at("do", NAME):
+            return self._do_block(parser, emitter, node)
+        parser.expect_end()
+        return [("%", f"set _rum_discard = {emitter.emit(node)}")]
+
+    def _do_block(self, parser: Parser, emitter: Emitter, node: Node) -> list[tuple[str, str]]:
+        do = parser.next()
+        names: list[str] = []
+        if parser.accept("|"):
+            while True:
+                names.append(parser.expect_name("a block parameter name").value)
+                if not parser.accept(","):
+                    break
+            parser.expect("|", "to close the block parameters")
+        parser.expect_end()
+        if not isinstance(node, Attr) or node.args or \
+                node.name not in ("each", "each_with_index", "times", "each_pair"):
+            raise self.error("`do ... end` blocks work with `.each`, `.each_with_index` and "
+                             "`.times`; otherwise use `for item in list`", do.offset)
+        source = emitter.emit(node.obj)
+        self._push("for", do.offset)
+        if node.name == "times":
+            var = names[0] if names else "_rum_i"
+            return [("%", f"for {var} in range({source})")]
+        if not names:
+            raise self.error(f"`.{node.name} do` needs a block parameter: `do |item|`",
+                             do.offset)
+        if node.name == "each_with_index":
+            item = ", ".join(names[:-1]) if len(names) > 1 else names[0]
+            tags = [("%", f"for {item} in {source}")]
+            if len(names) > 1:
+                tags.append(("%", f"set {names[-1]} = loop.index0"))
+            return tags
+        if len(names) > 1:
+            return [("%", f"for {', '.join(names)} in ({source})|rum_pairs")]
+        return [("%", f"for {names[0]} in {source}")]
+
+    def _push(self, kind: str, offset: int) -> None:
+        line, column = self.pos(offset)
+        self.stack.append(_Open(kind, line, column))
+
+    # statement handlers: called after the keyword was consumed
+
+    def _if(self, parser: Parser, emitter: Emitter, offset: int) -> list[tuple[str, str]]:
+        cond = emitter.emit(parser.expression())
+        parser.expect_end()
+        self._push("if", offset)
+        return [("%", f"if {cond}")]
+
+    def _unless(self, parser: Parser, emitter: Emitter, offset: int) -> list[tuple[str, str]]:
+        cond = emitter.emit(parser.expression())
+        parser.expect_end()
+        self._push("unless", offset)
+        return [("%", f"if not {cond}")]
+
+    def _elsif(self, parser: Parser, emitter: Emitter, offset: int) -> list[tuple[str, str]]:
+        top = self.stack[-1] if self.stack else None
+        if top is None or top.kind != "if":
+            opened = f" (the open block is `{top.kind}` from line {top.line})" if top else ""
+            raise self.error(f"`elsif` must follow an `if`{opened}", offset)
+        if top.has_else:
+            raise self.error(f"`elsif` after `else` in the `if` opened at line {top.line}",
+                             offset)
+        cond = emitter.emit(parser.expression())
+        parser.expect_end()
+        return [("%", f"elif {cond}")]
+
+    def _else(self, parser: Parser, emitter: Emitter, offset: int) -> list[tuple[str, str]]:
+        parser.expect_end(" after `else`")
+        top = self.stack[-1] if self.stack else None
+        if top is None or top.kind not in ("if", "unless", "for"):
+            opened = f" (the open block is `{top.kind}` from line {top.line})" if top else ""
+            raise self.error(f"`else` must be inside an `if` or `for`{opened}", offset)
+        if top.has_else:
+            raise self.error(f"second `else` in the `{top.kind}` opened at line {top.line}",
+                             offset)
+        top.has_else = True
+        return [("%", "else")]
+
+    def _end(self, parser: Parser, emitter: Emitter, offset: int) -> list[tuple[str, str]]:
+        parser.expect_end(" after `end`")
+        if not self.stack:
+            raise self.error("stray `<% end %>`: there is no open `if`, `for` or `block` "
+                             "to close", offset)
+        top = self.stack.pop()
+        closing = {"if": "endif", "unless": "endif", "for": "endfor", "block": "endblock"}
+        return [("%", closing[top.kind])]
+
+    def _for(self, parser: Parser, emitter: Emitter, offset: int) -> list[tuple[str, str]]:
+        names = [parser.expect_name("a loop variable after `for`").value]
+        while parser.accept(","):
+            names.append(parser.expect_name("a loop variable").value)
+        parser.expect("in", "after the loop variable (`for item in list`)")
+        source = emitter.emit(parser.expression())
+        parser.expect_end()
+        self._push("for", offset)
+        if len(names) > 1:
+            return [("%", f"for {', '.join(names)} in ({source})|rum_pairs")]
+        return [("%", f"for {names[0]} in {source}")]
+
+    def _loop_control(self, parser: Parser, emitter: Emitter,
+                      offset: int) -> list[tuple[str, str]]:
+        word = self.source[offset:offset + 5].rstrip()
+        parser.expect_end()
+        if not any(o.kind == "for" for o in self.stack):
+            raise self.error(f"`{word}` outside a `for` loop", offset)
+        return [("%", "break" if word == "break" else "continue")]
+
+    def _extends(self, parser: Parser, emitter: Emitter, offset: int) -> list[tuple[str, str]]:
+        if parser.tok.kind == EOF:
+            raise self.error("`extends` needs a layout name: `<% extends \"layout.html\" %>`",
+                             offset)
+        target = emitter.emit(parser.expression())
+        parser.expect_end()
+        return [("%", f"extends {target}")]
+
+    def _block(self, parser: Parser, emitter: Emitter, offset: int) -> list[tuple[str, str]]:
+        tok = parser.next()
+        if tok.kind not in (NAME, SYM, STR) or not _BLOCK_NAME.match(str(tok.value)):
+            raise self.error("expected a block name: `<% block content %>` or "
+                             "`<% content_for :title %>`", tok.offset)
+        parser.expect_end()
+        self._push("block", offset)
+        return [("%", f"block {tok.value}")]
+
+    def _render_in_code(self, parser: Parser, emitter: Emitter,
+                        offset: int) -> list[tuple[str, str]]:
+        raise self.error("`render` in `<% %>` prints nothing: use `<%= render \"partial.html\" %>`",
+                         offset)
+
+
+_STATEMENTS: dict[str, Callable[..., list[tuple[str, str]]]] = {
+    "if": _Translator._if,
+    "unless": _Translator._unless,
+    "elsif": _Translator._elsif,
+    "else": _Translator._else,
+    "end": _Translator._end,
+    "for": _Translator._for,
+    "break": _Translator._loop_control,
+    "next": _Translator._loop_control,
+    "extends": _Translator._extends,
+    "layout": _Translator._extends,
+    "block": _Translator._block,
+    "content_for": _Translator._block,
+    "render": _Translator._render_in_code,
+    "include": _Translator._render_in_code,
+}
+
+
+def _tag(kind: str, body: str) -> str:
+    if kind == "{":
+        return f"{{{{ {body} }}}}"
+    if kind == "#":
+        return f"{{#{body}#}}"
+    return f"{{% {body} %}}"
+
+
+def _statements(source: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Split a code tag into statements at ``;`` and newlines outside brackets and strings."""
+    out: list[tuple[int, int]] = []
+    depth = 0
+    quote = ""
+    i = begin = start
+    while i < end:
+        ch = source[i]
+        if quote:
+            if ch == "\\":
+                i += 1
+            elif ch == quote:
+                quote = ""
+        elif ch in "\"'":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif depth <= 0 and (ch == ";" or (ch == "\n" and not _continues(source, begin, i))):
+            if source[begin:i].strip():
+                out.append((begin, i))
+            begin = i + 1
+        i += 1
+    if source[begin:end].strip():
+        out.append((begin, end))
+    return out
+
+
+def _continues(source: str, begin: int, newline: int) -> bool:
+    """Whether the line before ``newline`` ends with an operator (the statement goes on)."""
+    line = source[begin:newline].rstrip()
+    return line.endswith(("&&", "||", ",", "+", " and", " or", "==", "(", "="))
+
+
+def translate(source: str, name: str = "<string>", *, trim: bool = True) -> Translation:
+    """Translate Rum template ``source`` to Jinja2; raise :class:`TemplateSyntaxError`."""
+    return _Translator(source, name, trim).run()
