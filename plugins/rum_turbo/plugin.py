@@ -1,1 +1,87 @@
-"""Hook implementations of the turbo plugin (in progress)."""
+"""Hook implementations of the turbo plugin: the script and stream routes, template globals."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from markupsafe import Markup
+
+from rum import App, ConfigError, NotFound, Request, Response, Route, Setting, hookimpl
+from rum_static import StaticFiles
+from rum_turbo.broadcasts import TurboStreamsSocket, streams_path, turbo_stream_from
+from rum_turbo.detect import accepts_turbo_stream, turbo_frame_id
+from rum_turbo.signing import signing_key
+from rum_turbo.streams import turbo_frame, turbo_stream
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def turbo_version() -> str:
+    """The vendored Turbo version (from ``static/VERSION-turbo.txt``)."""
+    for line in (STATIC_DIR / "VERSION-turbo.txt").read_text().splitlines():
+        if line.startswith("version:"):
+            return line.split(":", 1)[1].strip()
+    return "unknown"
+
+
+class TurboScript(StaticFiles):
+    """Serves the vendored ``turbo.js`` (ETag, 304, precompressed siblings if any)."""
+
+    def __init__(self) -> None:
+        super().__init__(STATIC_DIR, max_age=86_400)
+
+    async def handle(self, request: Request) -> Response:
+        response = await self.serve(request, "turbo.js")
+        if response is None:
+            raise NotFound(f"turbo.js is missing from {STATIC_DIR}: run "
+                           "`python scripts/vendor_turbo.py`")
+        return response
+
+
+@hookimpl
+def rum_config_schema() -> Mapping[str, Mapping[str, Setting]]:
+    return {"turbo": {
+        "script_path": Setting("/_rum/turbo.js", str, "where Turbo's JavaScript is served"),
+        "streams_path": Setting("/_rum/turbo-streams", str,
+                                "the WebSocket endpoint <turbo-stream-source> connects to"),
+    }}
+
+
+@hookimpl
+def rum_configure(app: App) -> None:
+    for key in ("script_path", "streams_path"):
+        value = app.config.get_str("turbo", key) or ""
+        if not value.startswith("/"):
+            raise ConfigError(f"{app.config.describe_file()}: [turbo] {key} must be a path "
+                              f"starting with '/', got {value!r}")
+    signing_key(app)  # fail early in production without a secret key
+
+
+@hookimpl
+def rum_routes(app: App) -> Iterable[Route]:
+    script = app.config.get_str("turbo", "script_path") or "/_rum/turbo.js"
+    return [TurboScript().route(script, name="turbo_script"),
+            TurboStreamsSocket.route(streams_path(app), name="turbo_streams")]
+
+
+def turbo_script_tag(app: App) -> Markup:
+    """``<script src="/_rum/turbo.js?v=VERSION">`` for the page ``<head>``."""
+    path = app.config.get_str("turbo", "script_path") or "/_rum/turbo.js"
+    return Markup(f'<script src="{path}?v={turbo_version()}"></script>')
+
+
+@hookimpl
+def rum_template_globals(app: App, request: Request | None) -> Mapping[str, Any]:
+    names: dict[str, Any] = {
+        "turbo_frame": turbo_frame,
+        "turbo_stream": turbo_stream,
+        "turbo_script_tag": functools.partial(turbo_script_tag, app),
+    }
+    if request is not None:
+        names["turbo_stream_from"] = functools.partial(turbo_stream_from, request)
+        names["turbo_frame_id"] = turbo_frame_id(request)
+        names["turbo_stream_request"] = accepts_turbo_stream(request)
+    return names

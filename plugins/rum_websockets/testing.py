@@ -1,0 +1,158 @@
+"""A WebSocket client for tests (wsproto over trio sockets)::
+
+    from rum_http.testing import serve_app
+    from rum_websockets.testing import ws_connect
+
+    async with serve_app(app) as url, ws_connect(url, "/chat") as ws:
+        await ws.send("hi")
+        assert await ws.receive() == "hi"
+
+``ws_connect`` raises :class:`Rejected` when the handshake is refused and ``receive`` raises
+:class:`Closed` when the server closes the connection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from urllib.parse import urlsplit
+
+import trio
+from wsproto import ConnectionType, WSConnection
+from wsproto.events import (
+    AcceptConnection,
+    BytesMessage,
+    CloseConnection,
+    Message,
+    Ping,
+    Pong,
+    RejectConnection,
+    RejectData,
+    Request,
+    TextMessage,
+)
+
+
+class Rejected(Exception):
+    """The server answered the handshake with an HTTP error (``status``, ``body``)."""
+
+    def __init__(self, status: int, body: bytes) -> None:
+        super().__init__(f"handshake rejected with {status}: {body!r}")
+        self.status = status
+        self.body = body
+
+
+class Closed(Exception):
+    """The server closed the connection with ``code`` and ``reason``."""
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(f"closed {code} {reason}")
+        self.code = code
+        self.reason = reason
+
+
+class WSClient:
+    """A test WebSocket client: ``send``, ``receive`` (str/bytes, raises Closed), ``ping``."""
+
+    def __init__(self, stream: trio.SocketStream, conn: WSConnection) -> None:
+        self.stream = stream
+        self.conn = conn
+        self.pending: list[object] = []
+        self.pongs: list[bytes] = []
+        self.close_code: int | None = None
+        self.accept: AcceptConnection | None = None
+
+    @property
+    def subprotocol(self) -> str | None:
+        """The subprotocol the server chose, if any."""
+        return self.accept.subprotocol if self.accept else None
+
+    async def _next_event(self) -> object:
+        while not self.pending:
+            data = await self.stream.receive_some(65536)
+            self.conn.receive_data(data or None)
+            self.pending.extend(self.conn.events())
+        return self.pending.pop(0)
+
+    async def send(self, message: str | bytes) -> None:
+        event = TextMessage(data=message) if isinstance(message, str) else BytesMessage(
+            data=message)
+        await self.stream.send_all(self.conn.send(event))
+
+    async def receive(self, timeout: float = 5) -> str | bytes:
+        parts: list[str | bytes] = []
+        with trio.fail_after(timeout):
+            while True:
+                event = await self._next_event()
+                if isinstance(event, Message):
+                    parts.append(event.data)
+                    if event.message_finished:
+                        joiner = "" if isinstance(event, TextMessage) else b""
+                        return joiner.join(parts)  # type: ignore[attr-defined]
+                elif isinstance(event, Ping):
+                    await self.stream.send_all(self.conn.send(event.response()))
+                elif isinstance(event, Pong):
+                    self.pongs.append(bytes(event.payload))
+                elif isinstance(event, CloseConnection):
+                    self.close_code = event.code
+                    try:
+                        await self.stream.send_all(self.conn.send(event.response()))
+                    except Exception:
+                        pass
+                    raise Closed(event.code, event.reason or "")
+
+    async def ping(self, payload: bytes = b"hi", timeout: float = 5) -> bytes:
+        await self.stream.send_all(self.conn.send(Ping(payload=payload)))
+        with trio.fail_after(timeout):
+            while not self.pongs:
+                event = await self._next_event()
+                if isinstance(event, Pong):
+                    self.pongs.append(bytes(event.payload))
+                elif isinstance(event, CloseConnection):
+                    raise Closed(event.code, event.reason or "")
+        return self.pongs.pop(0)
+
+    async def close(self, code: int = 1000) -> None:
+        try:
+            await self.stream.send_all(self.conn.send(CloseConnection(code=code)))
+        except Exception:
+            return
+        with trio.move_on_after(2):
+            while True:
+                try:
+                    event = await self._next_event()
+                except Exception:
+                    return
+                if isinstance(event, CloseConnection):
+                    return
+
+
+@asynccontextmanager
+async def ws_connect(url: str, path: str, *, headers: dict[str, str] | None = None,
+                     subprotocols: list[str] | None = None) -> AsyncIterator[WSClient]:
+    """Open a WebSocket to ``url`` + ``path``; raises :class:`Rejected` if refused."""
+    parts = urlsplit(url)
+    stream = await trio.open_tcp_stream(parts.hostname, parts.port)
+    async with stream:
+        conn = WSConnection(ConnectionType.CLIENT)
+        await stream.send_all(conn.send(Request(
+            host=parts.netloc, target=path, extra_headers=list((headers or {}).items()),
+            subprotocols=subprotocols or [])))
+        client = WSClient(stream, conn)
+        body = b""
+        status = 0
+        with trio.fail_after(5):
+            while True:
+                event = await client._next_event()
+                if isinstance(event, AcceptConnection):
+                    client.accept = event
+                    break
+                if isinstance(event, RejectConnection):
+                    status = event.status_code
+                    if not event.has_body:
+                        raise Rejected(status, b"")
+                elif isinstance(event, RejectData):
+                    body += event.data
+                    if event.body_finished:
+                        raise Rejected(status, body)
+        yield client
