@@ -19,6 +19,9 @@ from rum_sessions.session import Session
 FORMAT_VERSION = 1
 #: Browsers drop cookies over 4096 bytes (name, value and attributes together).
 MAX_COOKIE_BYTES = 4096
+#: Recently opened cookies kept decoded, so a browser's repeated cookie costs no crypto.
+CACHE_ENTRIES = 2048
+CACHE_MAX_VALUE = 1024
 
 
 class SessionCodec:
@@ -28,6 +31,8 @@ class SessionCodec:
         if not keys:
             raise ValueError("SessionCodec needs at least one key")
         self._boxes = [SecretBox(k) for k in keys]
+        # cookie value -> (id, user_id, data as JSON or "", csrf, expires_at, old key?)
+        self._cache: dict[str, tuple[str, Any, str, str | None, int, bool]] = {}
 
     def encode(self, session: Session) -> str:
         """The cookie value for ``session``; raises a RumError naming unserializable data."""
@@ -43,6 +48,26 @@ class SessionCodec:
 
     def decode(self, value: str, now: float) -> Session | None:
         """The session in cookie ``value``, or ``None`` if it is invalid or expired."""
+        hit = self._cache.get(value)
+        if hit is not None:
+            sid, user_id, data_json, csrf, expires_at, old_key = hit
+            if expires_at <= now:
+                return None
+            session = Session(id=sid, user_id=user_id,
+                              data=json.loads(data_json) if data_json else {}, csrf=csrf,
+                              expires_at=expires_at, is_new=False, had_cookie=True)
+            session.reissue = old_key
+            return session
+        session = self._open(value, now)
+        if session is not None and len(value) <= CACHE_MAX_VALUE:
+            if len(self._cache) >= CACHE_ENTRIES:
+                self._cache.clear()
+            data_json = json.dumps(session.data) if session.data else ""
+            self._cache[value] = (session.id, session.user_id, data_json, session._csrf,
+                                  int(session.expires_at), session.reissue)
+        return session
+
+    def _open(self, value: str, now: float) -> Session | None:
         try:
             sealed = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
         except Exception:

@@ -302,3 +302,24 @@ async def test_secret_key_command_prints_a_usable_key(tmp_path: Path, capsys) ->
     key = capsys.readouterr().out.strip()
     assert re.fullmatch(r"[0-9a-f]{64}", key)
     make_app(tmp_path, secret=key)  # accepted as is
+
+
+async def test_in_place_changes_are_not_saved_unless_marked(tmp_path: Path) -> None:
+    class Mutate(Controller):
+        async def post(self, request: Request) -> Response:
+            request.session["cart"].append("unsaved")  # nested change, not marked
+            if request.query.get("mark"):
+                request.session.modified = True
+            return Response.json(request.session["cart"])
+
+    app = App([Cart.route("/cart"), Home.route("/"), Mutate.route("/mutate")],
+              plugins=["sessions"], root=tmp_path, env="development",
+              config={"general": {"secret_key": SECRET}, "sessions": {"csrf": False}})
+    async with app.test_client() as client:
+        await client.post("/cart", json={"cart": ["a"]})
+        assert (await client.post("/mutate")).json_body() == ["a", "unsaved"]
+        # the same cookie again: the previous request's in-place change did not leak
+        assert (await client.get("/")).json_body()["cart"] == ["a"]
+        assert (await client.post("/mutate", query={"mark": "1"})).json_body() == [
+            "a", "unsaved"]
+        assert (await client.get("/")).json_body()["cart"] == ["a", "unsaved"]
