@@ -179,3 +179,29 @@ async def test_session_handler_by_name(tmp_path: Path, browser) -> None:
     app = make_app(tmp_path)
     handler = app.auth_handler("session", redirect_to="/elsewhere")
     assert handler.redirect_to == "/elsewhere"
+
+
+async def test_templates_get_csrf_token_and_input(tmp_path: Path, browser) -> None:
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "form.html").write_text(
+        '<meta name="csrf-token" content="<%= csrf_token %>">\n'
+        '<form method="post" action="/form"><%= csrf_input %><input name="title"></form>\n')
+
+    class Page(Controller):
+        async def get(self, request: Request) -> Response:
+            return await self.render("form.html")
+
+    app = App([Page.route("/page"), Form.route("/form")],
+              plugins=["http", "sessions", "templates"], root=tmp_path, env="development",
+              config={"general": {"secret_key": SECRET}})
+    async with browser(app) as client:
+        page = (await client.get("/page")).text
+        meta = re.search(r'<meta name="csrf-token" content="([A-Za-z0-9_-]+)">', page)
+        assert meta, page
+        field = form_token(page)  # rendered as a real hidden input, not escaped text
+        assert field != meta.group(1)
+        assert (await client.post("/form", data={"title": "a", "csrf_token": field})
+                ).text == "saved a"
+        assert (await client.post("/form", headers={"x-csrf-token": meta.group(1)})
+                ).status_code == 200
+        assert (await client.post("/form", data={"title": "a"})).status_code == 403
