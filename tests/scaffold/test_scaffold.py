@@ -101,3 +101,50 @@ def test_generated_plugin_installs_is_discovered_and_its_tests_pass(tmp_path: Pa
     plain = subprocess.run([sys.executable, "-m", "rum.cli", "--root", str(project), "plugins"],
                            capture_output=True, text=True)
     assert "plugin 'hello' is enabled but not installed" in plain.stderr
+
+
+async def test_generated_app_answers_over_a_real_socket(tmp_path: Path,
+                                                        unused_port: int) -> None:
+    import httpx
+    import trio
+
+    project = tmp_path / "blog"
+    assert main(["new", "app", "blog", "--dir", str(project)]) == 0
+    files = sorted(p.relative_to(project).as_posix() for p in project.rglob("*") if p.is_file())
+    assert [f for f in files if not f.startswith("migrations/")] == [
+        "README.md", "Rum.toml", "app.py", "controllers.py", "pyproject.toml", "static/app.css",
+        "templates/index.html", "templates/layout.html", "tests/test_app.py"]
+    migrations = [f for f in files if f.startswith("migrations/")]
+    assert len(migrations) == 2 and migrations[0].endswith("_create_notes.down.sql")
+
+    process = await trio.lowlevel.open_process(
+        [sys.executable, "-m", "rum.cli", "--root", str(project), "run", "--port",
+         str(unused_port)], cwd=str(project), stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL)
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{unused_port}") as client:
+            with trio.fail_after(30):
+                while True:
+                    try:
+                        r = await client.get("/", params={"name": "<Rum>"})
+                        break
+                    except httpx.TransportError:
+                        assert process.poll() is None, "rum run exited"
+                        await trio.sleep(0.1)
+            assert r.status_code == 200
+            assert "<title>Blog</title>" in r.text  # the layout
+            assert "<h1>Welcome to Blog</h1>" in r.text  # the page inside it
+            assert "Hello, &lt;Rum&gt;!" in r.text  # escaped by default
+            assert (await client.get("/about")).json() == {"app": "blog", "framework": "rum"}
+            css = await client.get("/static/app.css")
+            assert css.status_code == 200 and "font-family" in css.text
+    finally:
+        process.terminate()
+        with trio.fail_after(15):
+            await process.wait()
+
+    tests = await trio.run_process([sys.executable, "-m", "pytest", "-q", "-p",
+                                    "no:cacheprovider"], cwd=project, capture_stdout=True,
+                                   check=False)
+    assert tests.returncode == 0, tests.stdout.decode()
+    assert b"2 passed" in tests.stdout
