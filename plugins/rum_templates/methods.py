@@ -43,7 +43,7 @@ METHODS: dict[str, Method] = {
     "strip": _f("trim", "without leading and trailing whitespace"),
     "lstrip": _f("rum_lstrip", "without leading whitespace"),
     "rstrip": _f("rum_rstrip", "without trailing whitespace"),
-    "truncate": _f("truncate", "shortened to n characters, ending in ...", 1, 2),
+    "truncate": _f("rum_truncate", "at most n characters, ending in ... when cut", 1, 2),
     "gsub": _f("replace", "every occurrence of a replaced by b (plain text, not a regex)", 2, 2),
     "split": Method("python", "split", 0, 1, "list of the parts between separators"),
     "start_with?": Method("python", "startswith", 1, 1, "starts with the prefix"),
@@ -149,6 +149,14 @@ def rum_zero(value: Any) -> bool:
     return value == 0
 
 
+def rum_truncate(value: Any, length: int, omission: str = "...") -> str:
+    """``truncate(n)``: at most ``n`` characters; a cut string ends in ``omission``."""
+    text = str(value)
+    if len(text) <= length:
+        return text
+    return text[: max(length - len(omission), 0)] + omission
+
+
 def rum_lstrip(value: Any) -> str:
     """``lstrip``: no leading whitespace."""
     return str(value).lstrip()
@@ -185,6 +193,7 @@ FILTERS = {
     "rum_blank": rum_blank,
     "rum_present": rum_present,
     "rum_zero": rum_zero,
+    "rum_truncate": rum_truncate,
     "rum_lstrip": rum_lstrip,
     "rum_rstrip": rum_rstrip,
     "rum_keys": rum_keys,

@@ -349,10 +349,16 @@ class _Translator:
     def _loop_control(self, parser: Parser, emitter: Emitter,
                       offset: int) -> list[tuple[str, str]]:
         word = self.source[offset:offset + 5].rstrip()
-        parser.expect_end()
         if not any(o.kind == "for" for o in self.stack):
             raise self.error(f"`{word}` outside a `for` loop", offset)
-        return [("%", "break" if word == "break" else "continue")]
+        tag = ("%", "break" if word == "break" else "continue")
+        if parser.at("if", NAME) or parser.at("unless", NAME):  # `next if cond`
+            negate = parser.next().value == "unless"
+            cond = emitter.emit(parser.expression())
+            parser.expect_end()
+            return [("%", f"if {'not ' if negate else ''}{cond}"), tag, ("%", "endif")]
+        parser.expect_end()
+        return [tag]
 
     def _extends(self, parser: Parser, emitter: Emitter, offset: int) -> list[tuple[str, str]]:
         if parser.tok.kind == EOF:

@@ -1,0 +1,170 @@
+"""File templates: lookup, caching per environment, layouts, partials, native Jinja2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rum import App
+from rum_templates import Template, TemplateNotFound, TemplateRenderError, TemplateSyntaxError
+
+
+def write(root: Path, name: str, text: str) -> Path:
+    path = root / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture
+def make_app(rum_app_factory, tmp_path):
+    def make(toml: str = "", **kw):
+        return rum_app_factory(plugins=["templates"], toml=toml, **kw)
+
+    return make
+
+
+async def test_cached_is_relative_to_the_app_root(make_app, tmp_path) -> None:
+    write(tmp_path, "templates/index.html", "<p>Hi <%= name %></p>")
+    app = make_app()
+    async with app.running():
+        template = await Template.cached("templates/index.html")
+        assert template.render({"name": "<Ann>"}) == "<p>Hi &lt;Ann&gt;</p>"
+        assert app.extensions["templates"].render("index.html", {"name": "B"}) == "<p>Hi B</p>"
+
+
+async def test_cached_without_an_app_uses_the_working_directory(tmp_path, monkeypatch) -> None:
+    write(tmp_path, "templates/index.html", "<%= 1 + 1 %>")
+    monkeypatch.chdir(tmp_path)
+    assert (await Template.cached("templates/index.html")).render() == "2"
+
+
+async def test_development_recompiles_after_an_edit(make_app, tmp_path) -> None:
+    path = write(tmp_path, "templates/page.html", "v1 <%= x %>")
+    app = make_app()  # env defaults to development: cache_templates unset -> false
+    engine = app.extensions["templates"]
+    assert engine.cache is False
+    async with app.running():
+        assert (await Template.cached("templates/page.html")).render(x=1) == "v1 1"
+        path.write_text("v2 <%= x %>")  # same size, same second: still seen
+        assert (await Template.cached("templates/page.html")).render(x=1) == "v2 1"
+        assert engine.render("page.html", {"x": 2}) == "v2 2"
+
+
+async def test_production_compiles_once_and_keeps_it(make_app, tmp_path) -> None:
+    path = write(tmp_path, "templates/page.html", "v1 <%= x %>")
+    app = make_app(env="production")
+    engine = app.extensions["templates"]
+    assert engine.cache is True
+    async with app.running():
+        first = await Template.cached("templates/page.html")
+        assert engine.render("page.html", {"x": 1}) == "v1 1"
+        path.write_text("v2 <%= x %>")
+        assert (await Template.cached("templates/page.html")).render(x=1) == "v1 1"
+        assert engine.render("page.html", {"x": 1}) == "v1 1"
+        assert engine.get("page.html") is engine.get("page.html")
+        assert first.render(x=3) == "v1 3"
+
+
+async def test_cache_templates_setting_wins_over_the_environment(make_app) -> None:
+    app = make_app(toml="[general]\ncache_templates = true\n")
+    assert app.config.env == "development"
+    assert app.extensions["templates"].cache is True
+    app = make_app(toml="[general]\ncache_templates = false\n", env="production")
+    assert app.extensions["templates"].cache is False
+
+
+async def test_layout_with_blocks_and_yield(make_app, tmp_path) -> None:
+    write(tmp_path, "templates/layout.html",
+          "<title><%= yield :title %></title>\n<main><%= yield %></main>\n")
+    write(tmp_path, "templates/page.html",
+          "<% extends \"layout.html\" %>\n<% content_for :title %>Users<% end %>\n"
+          "<% block content %><% for u in users %><%= u %>;<% end %><% end %>\n")
+    app = make_app()
+    out = app.extensions["templates"].render("page.html", {"users": ["a", "<b>"]})
+    assert out == "<title>Users</title>\n<main>a;&lt;b&gt;;</main>\n"
+
+
+async def test_partials_with_locals_inside_a_loop(make_app, tmp_path) -> None:
+    write(tmp_path, "templates/_user.html", "<li><%= user.upcase %> of <%= total %></li>")
+    write(tmp_path, "templates/list.html",
+          "<% for u in users %><%= render \"_user.html\", user: u %><% end %>"
+          "<%- render(\"_user.html\", user: \"z\") %>")
+    app = make_app()
+    out = app.extensions["templates"].render("list.html", {"users": ["a", "b"], "total": 2})
+    assert out == "<li>A of 2</li><li>B of 2</li><li>Z of 2</li>"
+
+
+async def test_native_jinja_and_rum_include_each_other(make_app, tmp_path) -> None:
+    write(tmp_path, "templates/base.html.j2",
+          "<body>{% block content %}{% endblock %}{% include 'footer.html' %}</body>")
+    write(tmp_path, "templates/footer.html", "<footer><%= year %></footer>")
+    write(tmp_path, "templates/home.html",
+          "<% extends \"base.html.j2\" %><% block content %><%= msg %><% end %>")
+    app = make_app()
+    engine = app.extensions["templates"]
+    assert engine.render("home.html", {"msg": "<hi>", "year": 2026}) == \
+        "<body>&lt;hi&gt;<footer>2026</footer></body>"
+    assert engine.render("base.html.j2", {"year": 1}) == "<body><footer>1</footer></body>"
+
+
+async def test_extra_paths_and_path_setting(make_app, tmp_path) -> None:
+    write(tmp_path, "views/a.html", "A<%= render \"b.html\" %>")
+    write(tmp_path, "shared/b.html", "B")
+    app = make_app(toml='[templates]\npath = "views"\nextra_paths = ["shared"]\n')
+    assert app.extensions["templates"].render("a.html") == "AB"
+
+
+async def test_missing_template_names_dirs_and_suggests(make_app, tmp_path) -> None:
+    write(tmp_path, "templates/index.html", "x")
+    app = make_app()
+    with pytest.raises(TemplateNotFound) as info:
+        app.extensions["templates"].render("indx.html")
+    assert "template 'indx.html' not found in" in str(info.value)
+    assert str(tmp_path / "templates") in str(info.value)
+    assert "did you mean 'index.html'?" in str(info.value)
+
+
+async def test_missing_partial_is_located_in_the_including_template(make_app, tmp_path) -> None:
+    write(tmp_path, "templates/page.html", "line\n<%= render \"nope.html\" %>")
+    app = make_app()
+    with pytest.raises(TemplateRenderError) as info:
+        app.extensions["templates"].render("page.html")
+    assert (info.value.template, info.value.line) == ("page.html", 2)
+    assert "'nope.html' not found" in info.value.message
+
+
+async def test_syntax_error_in_a_file_names_the_file(make_app, tmp_path) -> None:
+    write(tmp_path, "templates/broken.html", "<% if x %>\n<% for y in z %>\n<% end %>\n")
+    write(tmp_path, "templates/uses.html", "<%= render \"broken.html\" %>")
+    app = make_app()
+    with pytest.raises(TemplateSyntaxError) as info:
+        app.extensions["templates"].render("uses.html")
+    assert str(info.value).startswith("broken.html:1:4: `<% end %>` missing for `if`")
+
+
+async def test_render_error_in_a_partial_names_the_partial(make_app, tmp_path) -> None:
+    write(tmp_path, "templates/part.html", "ok\n\n<%= 1 / 0 %>")
+    write(tmp_path, "templates/main.html", "<%= render \"part.html\" %>")
+    app = make_app()
+    with pytest.raises(TemplateRenderError) as info:
+        app.extensions["templates"].render("main.html")
+    assert (info.value.template, info.value.line) == ("part.html", 3)
+
+
+async def test_non_html_templates_are_not_escaped(make_app, tmp_path) -> None:
+    write(tmp_path, "templates/site.css", "a { color: <%= color %>; }\n")
+    write(tmp_path, "templates/app.js", "const name = <%= name.to_json %>;\n")
+    app = make_app()
+    engine = app.extensions["templates"]
+    assert engine.render("site.css", {"color": "#a&b"}) == "a { color: #a&b; }\n"
+    assert engine.render("app.js", {"name": "O'Neil</script>"}) == \
+        'const name = "O\\u0027Neil\\u003c/script\\u003e";\n'
+
+
+def test_two_apps_do_not_share_templates(tmp_path) -> None:
+    for name in ("one", "two"):
+        write(tmp_path / name, "templates/x.html", name)
+    apps = [App(plugins=["templates"], root=tmp_path / n) for n in ("one", "two")]
+    assert [a.extensions["templates"].render("x.html") for a in apps] == ["one", "two"]
