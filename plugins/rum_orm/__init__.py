@@ -1,1 +1,33 @@
-"""Rum orm plugin (in progress)."""
+"""Rum's ORM plugin: PostgreSQL storage (asyncpg behind a trio bridge), models, scopes and
+migrations.
+
+Names are imported lazily, so ``import rum_orm.testing`` (a pytest plugin) stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "Database": "rum_orm.database",
+    "Connection": "rum_orm.database",
+    "Record": "rum_orm.database",
+    "ListenerClosed": "rum_orm.database",
+    "BridgeClosed": "rum_orm.bridge",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'rum_orm' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])

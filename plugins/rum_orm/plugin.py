@@ -1,1 +1,126 @@
-"""Hook implementations of the orm plugin (in progress)."""
+"""Hook implementations of the ORM plugin: ``[database]`` settings, ``app.storage``, the pool's
+life cycle and the ``rum migrate`` command."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rum import ConfigError, Setting, hookimpl
+
+if TYPE_CHECKING:
+    from rum import App, Config
+    from rum_orm.database import Database
+
+name = "orm"
+logger = logging.getLogger("rum.orm")
+
+
+@dataclass
+class OrmState:
+    """Per-app state, in ``app.extensions["orm"]``.
+
+    ``migration_paths`` lists directories of ``*.up.sql``/``*.down.sql`` files; it starts with
+    the app's ``migrations/`` and other plugins may append theirs in ``rum_configure`` (the ORM's
+    own ``rum_configure`` runs first). Plugin packages that contain a ``migrations/``
+    directory are found without that.
+    """
+
+    migration_paths: list[Path] = field(default_factory=list)
+    database: Database | None = None
+
+
+@hookimpl
+def rum_config_schema() -> dict[str, dict[str, Any]]:
+    """``[database]``: where PostgreSQL is and how the pool behaves."""
+    return {
+        "database": {
+            "url": Setting(None, str, "postgresql://user:password@host:port/dbname "
+                                      "(default: the DATABASE_URL environment variable)"),
+            "pool_min": Setting(1, int, "connections opened at start-up"),
+            "pool_max": Setting(10, int, "most connections the pool opens"),
+            "statement_timeout": Setting(0, int, "cancel statements running longer than this "
+                                                 "many milliseconds (0: no limit)"),
+            "connect_timeout": Setting(10.0, float, "seconds to wait for a connection"),
+            "slow_query_ms": Setting(0.0, float, "log queries slower than this as warnings "
+                                                 "(0: off)"),
+        },
+    }
+
+
+def orm_state(app: App) -> OrmState:
+    """The ORM's state for ``app`` (created on first use)."""
+    state = app.extensions.get("orm")
+    if not isinstance(state, OrmState):
+        state = OrmState(migration_paths=[Path(app.root) / "migrations"])
+        app.extensions["orm"] = state
+    return state
+
+
+def database_url(config: Config, environ: Any = None) -> str | None:
+    """``[database] url``, else ``DATABASE_URL``, else ``None``."""
+    environ = os.environ if environ is None else environ
+    return config.get_str("database", "url") or environ.get("DATABASE_URL") or None
+
+
+def build_database(app: App) -> Database:
+    """A (not yet opened) :class:`Database` configured from ``app.config``."""
+    from rum_orm.database import Database
+
+    config = app.config
+    url = database_url(config)
+    if not url:
+        raise ConfigError(f"no database configured: set url under [database] in "
+                          f"{config.describe_file()} (url = \"postgresql://user@host/dbname\") "
+                          f"or the DATABASE_URL environment variable")
+    pool_min = config.get_int("database", "pool_min", 1) or 0
+    pool_max = config.get_int("database", "pool_max", 10) or 1
+    if pool_min > pool_max:
+        raise ConfigError(f"{config.describe_file()}: [database] pool_min ({pool_min}) is "
+                          f"larger than pool_max ({pool_max})")
+    return Database(
+        url,
+        pool_min=pool_min,
+        pool_max=pool_max,
+        statement_timeout=config.get_int("database", "statement_timeout", 0) or 0,
+        connect_timeout=config.get_float("database", "connect_timeout", 10.0) or 10.0,
+        log_queries=config.get_bool("general", "log_queries", False),
+        slow_query_ms=config.get_float("database", "slow_query_ms", 0.0) or 0.0,
+    )
+
+
+@hookimpl(tryfirst=True)
+def rum_configure(config: Config, app: App) -> None:
+    """Create ``app.extensions["orm"]`` before other plugins configure (they may add
+    migration directories to it)."""
+    orm_state(app)
+
+
+@hookimpl
+def rum_storage(app: App) -> Database:
+    """``app.storage``: the app's :class:`Database` (opened by ``rum_startup``)."""
+    state = orm_state(app)
+    if state.database is None:
+        state.database = build_database(app)
+    return state.database
+
+
+@hookimpl
+async def rum_startup(app: App) -> None:
+    """Open the pool when a database is configured (else ``app.storage`` explains how)."""
+    if not database_url(app.config):
+        logger.debug("no [database] url nor DATABASE_URL: the ORM pool is not opened")
+        return
+    db = app.storage
+    await db.start()
+
+
+@hookimpl
+async def rum_shutdown(app: App) -> None:
+    """Close the pool."""
+    state = app.extensions.get("orm")
+    if isinstance(state, OrmState) and state.database is not None:
+        await state.database.close()

@@ -28,9 +28,10 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+
+from rum_orm.urls import redact, with_database
 
 DEFAULT_LOCAL_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 HOW_TO = ("Set DATABASE_URL (e.g. postgresql://postgres@127.0.0.1:5432/postgres) to a server "
@@ -40,22 +41,9 @@ PG_BIN_GLOBS = ["/usr/lib/postgresql/*/bin"]
 _names = itertools.count(1)
 
 
-# -- helpers (also used by the ORM's own tests) -------------------------------------------------
+# -- helpers (also used by the ORM's own tests and benches) -------------------------------------
 
-
-def with_database(url: str, name: str) -> str:
-    """``url`` with its database name replaced by ``name``."""
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
-
-
-def redact(url: str) -> str:
-    """``url`` with any password replaced by ``***`` (for messages)."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+__all__ = ["create_database", "drop_database", "redact", "with_database"]
 
 
 async def _probe(url: str, timeout: float) -> None:

@@ -1,0 +1,189 @@
+"""The trio ↔ asyncio bridge: a dedicated thread runs an asyncio (uvloop when installed) event
+loop that owns asyncpg; trio tasks hand it coroutines and sleep until the result comes back.
+
+Chosen by measurement over trio-asyncio (``bench/orm_bridge.py``, figures in
+``bench/RESULTS.md``). A call costs one ``call_soon_threadsafe`` into the loop and one
+``run_sync_soon`` back into trio; nothing polls.
+
+Cancellation: when the waiting trio task is cancelled, the asyncio task running its coroutine
+is cancelled too, and the trio task only resumes (raising :class:`trio.Cancelled`) once that
+coroutine has finished unwinding on the loop, so ``async with pool.acquire()`` blocks inside
+it have released their connection and asyncpg has cancelled the server-side query.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import outcome
+import trio
+
+T = TypeVar("T")
+
+
+class BridgeClosed(RuntimeError):
+    """The bridge's event loop is not running (the database was closed or never opened)."""
+
+
+def _new_loop(use_uvloop: bool) -> asyncio.AbstractEventLoop:
+    if use_uvloop:
+        try:
+            import uvloop
+        except ImportError:
+            pass
+        else:
+            return uvloop.new_event_loop()
+    return asyncio.new_event_loop()
+
+
+class _Call:
+    """One coroutine crossing the bridge: started on the loop, resumed in trio."""
+
+    __slots__ = ("args", "atask", "fn", "loop", "raise_cancel", "task", "token")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, fn: Callable[..., Awaitable[Any]],
+                 args: tuple[Any, ...]) -> None:
+        self.loop = loop
+        self.fn = fn
+        self.args = args
+        self.task = trio.lowlevel.current_task()
+        self.token = trio.lowlevel.current_trio_token()
+        self.atask: asyncio.Future[Any] | None = None
+        self.raise_cancel: Any = None
+
+    # -- on the asyncio thread --------------------------------------------------------------------
+
+    def start(self) -> None:
+        try:
+            self.atask = asyncio.ensure_future(self.fn(*self.args), loop=self.loop)
+        except BaseException as exc:
+            self._send(outcome.Error(exc))
+            return
+        self.atask.add_done_callback(self.done)
+
+    def cancel(self) -> None:
+        if self.atask is not None:
+            self.atask.cancel()
+
+    def done(self, fut: asyncio.Future[Any]) -> None:
+        if fut.cancelled():
+            result: Any = None
+        else:
+            exc = fut.exception()
+            result = outcome.Value(fut.result()) if exc is None else outcome.Error(exc)
+        self._send(result)
+
+    def _send(self, result: Any) -> None:
+        try:
+            self.token.run_sync_soon(self.resume, result)
+        except trio.RunFinishedError:
+            pass
+
+    # -- on the trio thread -----------------------------------------------------------------------
+
+    def resume(self, result: Any) -> None:
+        if result is None:  # the coroutine was cancelled
+            if self.raise_cancel is not None:
+                result = outcome.capture(self.raise_cancel)
+            else:
+                result = outcome.Error(BridgeClosed("the database was closed while a query "
+                                                    "was running"))
+        trio.lowlevel.reschedule(self.task, result)
+
+    def abort(self, raise_cancel: Any) -> trio.lowlevel.Abort:
+        self.raise_cancel = raise_cancel
+        try:
+            self.loop.call_soon_threadsafe(self.cancel)
+        except RuntimeError:
+            pass  # loop closed: every coroutine has finished and its result is on its way
+        return trio.lowlevel.Abort.FAILED
+
+
+class AsyncioThread:
+    """An asyncio event loop in a daemon thread, driven from trio.
+
+    ``await bridge.start()``, then ``await bridge.run(coro_fn, *args)`` runs
+    ``coro_fn(*args)`` on the loop and returns its result (or raises its exception) in the
+    calling trio task; ``await bridge.stop()`` cancels what is left and joins the thread.
+    """
+
+    def __init__(self, *, use_uvloop: bool = True, name: str = "rum-orm-asyncio") -> None:
+        self.use_uvloop = use_uvloop
+        self.name = name
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._lock = threading.Lock()
+        self._closing = False
+
+    @property
+    def running(self) -> bool:
+        """True between :meth:`start` and :meth:`stop`."""
+        return self.loop is not None and self.loop.is_running()
+
+    async def start(self) -> None:
+        """Start the thread and wait until its loop runs."""
+        if self._thread is not None:
+            return
+        self._ready.clear()
+        self._closing = False
+        self._thread = threading.Thread(target=self._main, name=self.name, daemon=True)
+        self._thread.start()
+        await trio.to_thread.run_sync(self._ready.wait)
+
+    def _main(self) -> None:
+        loop = _new_loop(self.use_uvloop)
+        asyncio.set_event_loop(loop)
+        self.loop = loop
+        loop.call_soon(self._ready.set)
+        try:
+            loop.run_forever()
+            # No call can be scheduled any more (``_closing``); flush the ones already queued
+            # and cancel every task until nothing is left, so each waiting trio task resumes.
+            while True:
+                loop.run_until_complete(asyncio.sleep(0))
+                pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+                if not pending:
+                    break
+                for t in pending:
+                    t.cancel()
+                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            loop.run_until_complete(loop.shutdown_asyncgens())
+        finally:
+            self.loop = None
+            loop.close()
+
+    async def run(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
+        """Run ``fn(*args)`` on the loop; return (or raise) its outcome in this trio task."""
+        loop = self.loop
+        if loop is None:
+            raise BridgeClosed("the database is not open: use `async with Database.open(url)` "
+                               "or run inside `async with app.running()`")
+        call = _Call(loop, fn, args)
+        with self._lock:
+            if self._closing:
+                raise BridgeClosed("the database was closed")
+            loop.call_soon_threadsafe(call.start)
+        return await trio.lowlevel.wait_task_rescheduled(call.abort)
+
+    def run_sync(self, fn: Callable[..., T], *args: Any) -> None:
+        """Schedule plain ``fn(*args)`` on the loop without waiting (fire and forget)."""
+        with self._lock:
+            if self.loop is not None and not self._closing:
+                self.loop.call_soon_threadsafe(fn, *args)
+
+    async def stop(self) -> None:
+        """Stop the loop (cancelling leftover tasks) and join the thread."""
+        thread, self._thread = self._thread, None
+        if thread is None:
+            return
+        with self._lock:
+            self._closing = True
+            loop = self.loop
+            if loop is not None:
+                loop.call_soon_threadsafe(loop.stop)
+        with trio.CancelScope(shield=True):
+            await trio.to_thread.run_sync(thread.join)

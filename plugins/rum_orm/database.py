@@ -1,0 +1,461 @@
+"""``Database``: an asyncpg pool behind the trio bridge, the storage object Rum apps share.
+
+Everything here is called from trio. The pool, its connections and their queries live on the
+bridge's asyncio thread (:mod:`rum_orm.bridge`); results come back as asyncpg ``Record``
+objects (read-only mappings/tuples, safe to hand across threads).
+
+The "current connection" is a context variable: inside ``async with db.transaction():`` (or
+``db.connection()``), ``db.fetch(...)`` and every model query made without an explicit
+connection join that transaction. Child tasks started inside it inherit it too; a connection
+runs one query at a time, so give concurrent tasks their own transactions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from typing import Any
+
+import asyncpg
+import trio
+
+from rum_orm.bridge import AsyncioThread, BridgeClosed
+from rum_orm.urls import redact
+
+logger = logging.getLogger("rum.orm")
+
+Record = asyncpg.Record
+
+_current: ContextVar[Connection | None] = ContextVar("rum_orm_connection", default=None)
+
+
+class ListenerClosed(ConnectionError):
+    """The connection a ``db.listen()`` iterator was reading from went away."""
+
+
+class Database:
+    """A pool of PostgreSQL connections, used from trio.
+
+    ``async with Database.open(url, pool_max=4) as db:`` opens it outside an app; in an app,
+    the ORM plugin opens ``app.storage`` on start-up and closes it on shutdown.
+
+    ``pool_min``/``pool_max`` size the pool; ``statement_timeout`` (milliseconds, 0: none) is
+    set on every connection; ``connect_timeout`` is in seconds; ``log_queries`` logs every query
+    with its duration on the ``rum.orm`` logger, and queries slower than ``slow_query_ms`` are
+    logged as warnings.
+    """
+
+    def __init__(self, url: str, *, pool_min: int = 1, pool_max: int = 10,
+                 statement_timeout: int = 0, connect_timeout: float = 10.0,
+                 log_queries: bool = False, slow_query_ms: float = 0,
+                 server_settings: dict[str, str] | None = None,
+                 use_uvloop: bool = True) -> None:
+        if pool_max < 1 or pool_min < 0 or pool_min > pool_max:
+            raise ValueError(f"pool size must satisfy 0 <= pool_min <= pool_max and pool_max >="
+                             f" 1, got pool_min={pool_min}, pool_max={pool_max}")
+        self.url = url
+        self.pool_min = pool_min
+        self.pool_max = pool_max
+        self.statement_timeout = statement_timeout
+        self.connect_timeout = connect_timeout
+        self.log_queries = log_queries
+        self.slow_query_ms = slow_query_ms
+        self.server_settings = dict(server_settings or {})
+        if statement_timeout:
+            self.server_settings.setdefault("statement_timeout", str(int(statement_timeout)))
+        self.bridge = AsyncioThread(use_uvloop=use_uvloop)
+        self._pool: asyncpg.Pool | None = None
+
+    # -- lifecycle --------------------------------------------------------------------------------
+
+    @classmethod
+    @asynccontextmanager
+    async def open(cls, url: str, **options: Any) -> AsyncIterator[Database]:
+        """``async with Database.open(url, **options) as db:`` an open database, closed after."""
+        db = cls(url, **options)
+        await db.start()
+        try:
+            yield db
+        finally:
+            await db.close()
+
+    @property
+    def is_open(self) -> bool:
+        """True between :meth:`start` and :meth:`close`."""
+        return self._pool is not None
+
+    async def start(self) -> None:
+        """Start the bridge thread and open the pool (``pool_min`` connections)."""
+        if self._pool is not None:
+            return
+        await self.bridge.start()
+        try:
+            self._pool = await self.bridge.run(self._create_pool)
+        except BaseException:
+            await self.bridge.stop()
+            raise
+
+    async def _create_pool(self) -> asyncpg.Pool:
+        try:
+            return await asyncpg.create_pool(
+                self.url, min_size=self.pool_min, max_size=self.pool_max,
+                timeout=self.connect_timeout, server_settings=self.server_settings or None)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
+            raise ConnectionError(f"cannot connect to PostgreSQL at {redact(self.url)}: "
+                                  f"{type(exc).__name__}: {exc}") from exc
+
+    async def close(self) -> None:
+        """Close the pool (waiting up to 10 s for connections in use) and stop the bridge."""
+        pool, self._pool = self._pool, None
+        with trio.CancelScope(shield=True):
+            if pool is not None:
+                try:
+                    await self.bridge.run(_close_pool, pool)
+                except Exception:
+                    logger.exception("closing the PostgreSQL pool failed")
+            await self.bridge.stop()
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        """The asyncpg pool (lives on the bridge thread: use it only through ``bridge.run``)."""
+        if self._pool is None:
+            raise BridgeClosed("the database is not open: use `async with Database.open(url)`"
+                               " or run inside `async with app.running()`")
+        return self._pool
+
+    # -- connections and transactions -----------------------------------------------------------
+
+    def current(self) -> Connection | None:
+        """The connection (or transaction) the current task is inside, for this database."""
+        conn = _current.get()
+        return conn if conn is not None and conn.db is self else None
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[Connection]:
+        """Hold one pooled connection; queries made without a connection inside use it."""
+        conn = self.current()
+        if conn is not None:
+            yield conn
+            return
+        pool = self.pool
+        raw = await self.bridge.run(pool.acquire)
+        conn = Connection(self, raw)
+        token = _current.set(conn)
+        try:
+            yield conn
+        finally:
+            _current.reset(token)
+            conn._released = True
+            with trio.CancelScope(shield=True):
+                await self.bridge.run(pool.release, raw)
+
+    @asynccontextmanager
+    async def transaction(self, *, isolation: str | None = None,
+                          readonly: bool = False) -> AsyncIterator[Connection]:
+        """A transaction, committed on success and rolled back on any exception.
+
+        Inside another transaction of this database it becomes a savepoint. ``isolation`` is
+        ``"read_committed"``, ``"repeatable_read"`` or ``"serializable"``.
+        """
+        async with self.connection() as conn, conn.transaction(isolation=isolation,
+                                                               readonly=readonly):
+            yield conn
+
+    # -- one-shot queries -------------------------------------------------------------------------
+
+    async def execute(self, sql: str, *args: Any) -> str:
+        """Run ``sql`` (bound ``$1, $2...`` parameters); return the status (``"UPDATE 3"``)."""
+        conn = self.current()
+        if conn is not None:
+            return await conn.execute(sql, *args)
+        return await self._run(self.pool.execute, sql, args)
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        """Run ``sql`` once per row of parameters."""
+        conn = self.current()
+        if conn is not None:
+            return await conn.executemany(sql, rows)
+        return await self._run_many(self.pool.executemany, sql, list(rows))
+
+    async def fetch(self, sql: str, *args: Any) -> list[Record]:
+        """Every row of ``sql``."""
+        conn = self.current()
+        if conn is not None:
+            return await conn.fetch(sql, *args)
+        return await self._run(self.pool.fetch, sql, args)
+
+    async def fetchrow(self, sql: str, *args: Any) -> Record | None:
+        """The first row of ``sql``, or ``None``."""
+        conn = self.current()
+        if conn is not None:
+            return await conn.fetchrow(sql, *args)
+        return await self._run(self.pool.fetchrow, sql, args)
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        """The first column of the first row of ``sql``, or ``None``."""
+        conn = self.current()
+        if conn is not None:
+            return await conn.fetchval(sql, *args)
+        return await self._run(self.pool.fetchval, sql, args)
+
+    async def _run(self, method: Any, sql: str, args: tuple[Any, ...]) -> Any:
+        if not (self.log_queries or self.slow_query_ms):
+            return await self.bridge.run(method, sql, *args)
+        start = time.perf_counter()
+        try:
+            return await self.bridge.run(method, sql, *args)
+        finally:
+            self._log(sql, args, time.perf_counter() - start)
+
+    async def _run_many(self, method: Any, sql: str, rows: list[Any]) -> Any:
+        start = time.perf_counter()
+        try:
+            return await self.bridge.run(method, sql, rows)
+        finally:
+            if self.log_queries or self.slow_query_ms:
+                self._log(sql, (f"<{len(rows)} rows>",), time.perf_counter() - start)
+
+    def _log(self, sql: str, args: Sequence[Any], seconds: float) -> None:
+        ms = seconds * 1000
+        shown = _args_repr(args)
+        if self.slow_query_ms and ms >= self.slow_query_ms:
+            logger.warning("slow query (%.1f ms, over %s ms): %s %s", ms, self.slow_query_ms,
+                           sql, shown, extra={"duration_ms": round(ms, 3), "sql": sql})
+        elif self.log_queries:
+            logger.info("%.1f ms  %s %s", ms, sql, shown,
+                        extra={"duration_ms": round(ms, 3), "sql": sql})
+
+    # -- LISTEN / NOTIFY --------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def listen(self, channel: str) -> AsyncIterator[AsyncIterator[str]]:
+        """``async with db.listen("jobs") as payloads: async for payload in payloads: ...``
+
+        Listens on a dedicated connection (outside the pool). ``LISTEN`` has been issued when
+        the block starts, so a ``NOTIFY`` sent after that point is delivered. Iteration raises
+        :class:`ListenerClosed` if that connection is lost.
+        """
+        send, receive = trio.open_memory_channel[Any](math.inf)
+        token = trio.lowlevel.current_trio_token()
+
+        def deliver(item: Any) -> None:  # on the trio thread
+            try:
+                send.send_nowait(item)
+            except (trio.ClosedResourceError, trio.BrokenResourceError):
+                pass
+
+        def on_notify(_conn: Any, _pid: int, _channel: str, payload: str) -> None:
+            try:
+                token.run_sync_soon(deliver, payload)
+            except trio.RunFinishedError:
+                pass
+
+        def on_terminate(_conn: Any) -> None:
+            try:
+                token.run_sync_soon(deliver, _LOST)
+            except trio.RunFinishedError:
+                pass
+
+        async def connect() -> asyncpg.Connection:
+            raw = await asyncpg.connect(self.url, timeout=self.connect_timeout)
+            raw.add_termination_listener(on_terminate)
+            await raw.add_listener(channel, on_notify)
+            return raw
+
+        if self._pool is None:
+            raise BridgeClosed("the database is not open: use `async with Database.open(url)` "
+                               "or run inside `async with app.running()`")
+        raw = await self.bridge.run(connect)
+        try:
+            async with receive:
+                yield _Notifications(receive, channel)
+        finally:
+            with trio.CancelScope(shield=True):
+                try:
+                    await self.bridge.run(_close_quietly, raw)
+                finally:
+                    send.close()
+
+    async def notify(self, channel: str, payload: str = "") -> None:
+        """``NOTIFY channel, payload`` (inside the current transaction, if any)."""
+        await self.execute("SELECT pg_notify($1, $2)", channel, payload)
+
+    def __repr__(self) -> str:
+        state = "open" if self.is_open else "closed"
+        return f"<Database {redact(self.url)} {state} pool={self.pool_min}..{self.pool_max}>"
+
+
+_LOST = object()
+
+
+class _Notifications:
+    """The async iterator ``db.listen()`` yields: NOTIFY payloads as strings."""
+
+    def __init__(self, receive: trio.MemoryReceiveChannel[Any], channel: str) -> None:
+        self._receive = receive
+        self.channel = channel
+
+    def __aiter__(self) -> _Notifications:
+        return self
+
+    async def __anext__(self) -> str:
+        try:
+            item = await self._receive.receive()
+        except (trio.EndOfChannel, trio.ClosedResourceError):
+            raise StopAsyncIteration from None
+        if item is _LOST:
+            raise ListenerClosed(f"the connection listening on channel {self.channel!r} was "
+                                 "lost; open a new db.listen() to resume")
+        return item
+
+
+class Connection:
+    """One pooled connection held by a trio task (what ``db.connection()`` and
+    ``db.transaction()`` yield). Its query methods mirror :class:`Database`'s."""
+
+    __slots__ = ("_released", "db", "raw")
+
+    def __init__(self, db: Database, raw: asyncpg.Connection) -> None:
+        self.db = db
+        self.raw = raw
+        self._released = False
+
+    @property
+    def in_transaction(self) -> bool:
+        """True inside ``transaction()``."""
+        return self.raw.is_in_transaction()
+
+    def _check(self) -> None:
+        if self._released:
+            raise RuntimeError("this connection was released back to the pool when its "
+                               "`async with db.connection()/transaction()` block ended")
+
+    async def execute(self, sql: str, *args: Any) -> str:
+        """Run ``sql``; return the status string."""
+        self._check()
+        return await self.db._run(self.raw.execute, sql, args)
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        """Run ``sql`` once per row of parameters."""
+        self._check()
+        return await self.db._run_many(self.raw.executemany, sql, list(rows))
+
+    async def fetch(self, sql: str, *args: Any) -> list[Record]:
+        """Every row of ``sql``."""
+        self._check()
+        return await self.db._run(self.raw.fetch, sql, args)
+
+    async def fetchrow(self, sql: str, *args: Any) -> Record | None:
+        """The first row of ``sql``, or ``None``."""
+        self._check()
+        return await self.db._run(self.raw.fetchrow, sql, args)
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        """The first column of the first row, or ``None``."""
+        self._check()
+        return await self.db._run(self.raw.fetchval, sql, args)
+
+    @asynccontextmanager
+    async def transaction(self, *, isolation: str | None = None,
+                          readonly: bool = False) -> AsyncIterator[Connection]:
+        """A transaction (a savepoint when one is already open) on this connection."""
+        self._check()
+        bridge = self.db.bridge
+        tx = self.raw.transaction(isolation=isolation, readonly=readonly)
+        await bridge.run(tx.start)
+        token = _current.set(self)
+        try:
+            yield self
+        except BaseException:
+            _current.reset(token)
+            with trio.CancelScope(shield=True):
+                try:
+                    await bridge.run(tx.rollback)
+                except Exception:
+                    logger.warning("rolling back a transaction failed (the connection will "
+                                   "be reset when released)", exc_info=True)
+            raise
+        else:
+            _current.reset(token)
+            await bridge.run(tx.commit)
+
+    def cursor(self, sql: str, *args: Any, batch: int = 100) -> AsyncIterator[Record]:
+        """Iterate over the rows of ``sql`` with a server-side cursor, ``batch`` rows per trip.
+
+        Needs an open transaction on this connection (PostgreSQL cursors live in one).
+        """
+        self._check()
+        if not self.in_transaction:
+            raise RuntimeError("a server-side cursor needs a transaction: wrap the loop in "
+                               "`async with db.transaction():`")
+        return _Cursor(self, sql, args, batch)
+
+    def __repr__(self) -> str:
+        return f"<Connection of {self.db!r}{' in transaction' if self.in_transaction else ''}>"
+
+
+class _Cursor:
+    """Rows of a server-side cursor, fetched ``batch`` at a time across the bridge."""
+
+    def __init__(self, conn: Connection, sql: str, args: tuple[Any, ...], batch: int) -> None:
+        self._conn = conn
+        self._sql = sql
+        self._args = args
+        self._batch = max(1, batch)
+        self._cursor: Any = None
+        self._rows: list[Record] = []
+        self._done = False
+
+    def __aiter__(self) -> _Cursor:
+        return self
+
+    async def __anext__(self) -> Record:
+        if not self._rows:
+            if self._done:
+                raise StopAsyncIteration
+            db = self._conn.db
+            if self._cursor is None:
+                start = time.perf_counter()
+                self._cursor = await db.bridge.run(_open_cursor, self._conn.raw, self._sql,
+                                                   self._args)
+                if db.log_queries or db.slow_query_ms:
+                    db._log(f"DECLARE CURSOR FOR {self._sql}", self._args,
+                            time.perf_counter() - start)
+            self._rows = list(await db.bridge.run(self._cursor.fetch, self._batch))
+            if len(self._rows) < self._batch:
+                self._done = True
+            if not self._rows:
+                raise StopAsyncIteration
+            self._rows.reverse()
+        return self._rows.pop()
+
+
+async def _open_cursor(raw: asyncpg.Connection, sql: str, args: tuple[Any, ...]) -> Any:
+    return await raw.cursor(sql, *args)
+
+
+async def _close_pool(pool: asyncpg.Pool) -> None:
+    try:
+        await asyncio.wait_for(pool.close(), 10)
+    except TimeoutError:
+        logger.warning("connections still in use after 10 s; terminating them")
+        pool.terminate()
+
+
+async def _close_quietly(raw: asyncpg.Connection) -> None:
+    try:
+        await raw.close(timeout=5)
+    except Exception:
+        raw.terminate()
+
+
+def _args_repr(args: Sequence[Any]) -> str:
+    if not args:
+        return ""
+    text = repr(list(args))
+    return text if len(text) <= 300 else text[:297] + "..."

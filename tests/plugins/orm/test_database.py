@@ -1,0 +1,269 @@
+"""``rum_orm.Database``: the storage API on a real PostgreSQL, through the trio bridge."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import asyncpg
+import pytest
+import trio
+
+from rum import App, ConfigError
+from rum_orm import Database, ListenerClosed
+from rum_orm.bridge import BridgeClosed
+
+
+async def test_one_shot_queries(db: Database) -> None:
+    assert await db.execute("CREATE TABLE t (id serial PRIMARY KEY, name text)") == "CREATE TABLE"
+    await db.executemany("INSERT INTO t (name) VALUES ($1)", [("a",), ("b",), ("c",)])
+    assert await db.fetchval("SELECT count(*) FROM t") == 3
+    row = await db.fetchrow("SELECT * FROM t WHERE name = $1", "b")
+    assert row is not None and row["name"] == "b" and row["id"] == 2
+    assert await db.fetchrow("SELECT * FROM t WHERE name = $1", "zz") is None
+    rows = await db.fetch("SELECT name FROM t ORDER BY id")
+    assert [r["name"] for r in rows] == ["a", "b", "c"]
+    assert await db.execute("UPDATE t SET name = upper(name)") == "UPDATE 3"
+
+
+async def test_connection_methods(db: Database) -> None:
+    async with db.connection() as conn:
+        await conn.execute("CREATE TEMP TABLE tmp (x int)")
+        await conn.executemany("INSERT INTO tmp VALUES ($1)", [(1,), (2,)])
+        # a temp table only exists on this connection: implicit queries use it too
+        assert await db.fetchval("SELECT sum(x) FROM tmp") == 3
+        assert (await conn.fetchrow("SELECT max(x) AS m FROM tmp"))["m"] == 2
+        assert len(await conn.fetch("SELECT * FROM tmp")) == 2
+        assert not conn.in_transaction
+    with pytest.raises(RuntimeError, match="released back to the pool"):
+        await conn.fetchval("SELECT 1")
+
+
+async def test_transaction_commits_and_implicit_queries_join_it(db: Database) -> None:
+    await db.execute("CREATE TABLE t (x int)")
+    async with db.transaction() as tx:
+        await tx.execute("INSERT INTO t VALUES (1)")
+        assert tx.in_transaction
+        assert await db.fetchval("SELECT count(*) FROM t") == 1  # joins the transaction
+        assert db.current() is tx
+    assert db.current() is None
+    assert await db.fetchval("SELECT count(*) FROM t") == 1
+
+
+async def test_transaction_rolls_back_on_exception(db: Database) -> None:
+    await db.execute("CREATE TABLE t (x int)")
+    with pytest.raises(ZeroDivisionError):
+        async with db.transaction():
+            await db.execute("INSERT INTO t VALUES (1)")
+            1 / 0  # noqa: B018
+    assert await db.fetchval("SELECT count(*) FROM t") == 0
+
+
+async def test_nested_transaction_is_a_savepoint(db: Database) -> None:
+    await db.execute("CREATE TABLE t (x int)")
+    async with db.transaction():
+        await db.execute("INSERT INTO t VALUES (1)")
+        with pytest.raises(ValueError):
+            async with db.transaction():
+                await db.execute("INSERT INTO t VALUES (2)")
+                raise ValueError
+        assert await db.fetchval("SELECT array_agg(x) FROM t") == [1]
+    assert await db.fetchval("SELECT array_agg(x) FROM t") == [1]
+
+
+async def test_child_tasks_inherit_the_transaction_others_do_not(db: Database) -> None:
+    await db.execute("CREATE TABLE t (x int)")
+    seen: dict[str, int] = {}
+    inserted, counted = trio.Event(), trio.Event()
+    async with trio.open_nursery() as nursery:
+        async def outsider() -> None:  # started before the transaction: its own connection
+            await inserted.wait()
+            seen["outsider"] = await db.fetchval("SELECT count(*) FROM t")
+            counted.set()
+        nursery.start_soon(outsider)
+        async with db.transaction():
+            await db.execute("INSERT INTO t VALUES (1)")
+            async with trio.open_nursery() as inner:
+                async def child() -> None:
+                    seen["child"] = await db.fetchval("SELECT count(*) FROM t")
+                inner.start_soon(child)
+            inserted.set()
+            await counted.wait()
+    assert seen == {"child": 1, "outsider": 0}
+
+
+async def _running_sleeps(db: Database) -> int:
+    return await db.fetchval("SELECT count(*) FROM pg_stat_activity WHERE query LIKE "
+                             "'SELECT pg_sleep(30)%' AND state = 'active'")
+
+
+async def test_cancelled_query_is_cancelled_on_the_server_and_frees_the_connection(
+        db: Database) -> None:
+    start = time.monotonic()
+    with trio.move_on_after(0.3) as scope:
+        await db.fetchval("SELECT pg_sleep(30)")
+    assert scope.cancelled_caught
+    assert time.monotonic() - start < 5
+    # every connection of the pool (4) is usable at once: none leaked
+    results: list[int] = []
+    async with trio.open_nursery() as nursery:
+        for i in range(4):
+            async def one(i: int = i) -> None:
+                async with db.connection() as conn:
+                    await trio.sleep(0.05)
+                    results.append(await conn.fetchval("SELECT $1::int", i))
+            nursery.start_soon(one)
+    assert sorted(results) == [0, 1, 2, 3]
+    with trio.fail_after(5):
+        while await _running_sleeps(db):
+            await trio.sleep(0.05)
+
+
+async def test_cancelled_transaction_rolls_back_and_returns_connection(db: Database) -> None:
+    await db.execute("CREATE TABLE t (x int)")
+    with trio.move_on_after(0.3):
+        async with db.transaction():
+            await db.execute("INSERT INTO t VALUES (1)")
+            await db.fetchval("SELECT pg_sleep(30)")
+    assert await db.fetchval("SELECT count(*) FROM t") == 0
+    for _ in range(8):  # more than the pool holds
+        async with db.connection() as conn:
+            assert await conn.fetchval("SELECT 1") == 1
+
+
+async def test_cancel_while_waiting_for_a_connection(database_url: str) -> None:
+    async with Database.open(database_url, pool_min=1, pool_max=1) as small:
+        held, release = trio.Event(), trio.Event()
+        async with trio.open_nursery() as nursery:
+            async def holder() -> None:
+                async with small.connection():
+                    held.set()
+                    await release.wait()
+            nursery.start_soon(holder)
+            await held.wait()
+            with trio.move_on_after(0.2) as scope:
+                await small.fetchval("SELECT 1")  # the only connection is held
+            assert scope.cancelled_caught
+            release.set()
+        with trio.fail_after(5):
+            assert await small.fetchval("SELECT 2") == 2
+
+
+async def test_errors_pass_through(db: Database) -> None:
+    with pytest.raises(asyncpg.UndefinedTableError, match="nope"):
+        await db.fetch("SELECT * FROM nope")
+    assert await db.fetchval("SELECT 1") == 1
+
+
+async def test_statement_timeout(database_url: str) -> None:
+    async with Database.open(database_url, pool_max=1, statement_timeout=100) as timed:
+        with pytest.raises(asyncpg.QueryCanceledError):
+            await timed.fetchval("SELECT pg_sleep(2)")
+
+
+async def test_listen_notify(db: Database) -> None:
+    got: list[str] = []
+    async with db.listen("news") as payloads:
+        await db.notify("news", "one")
+        async with db.transaction():
+            await db.notify("news", "two")  # sent on commit
+        with trio.fail_after(5):
+            async for payload in payloads:
+                got.append(payload)
+                if len(got) == 2:
+                    break
+    assert got == ["one", "two"]
+
+
+async def test_listener_reports_lost_connection(db: Database) -> None:
+    async with db.listen("chan") as payloads:
+        await db.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+                         "query LIKE 'LISTEN%' AND datname = current_database()")
+        with trio.fail_after(5), pytest.raises(ListenerClosed, match="chan"):
+            async for _ in payloads:
+                pass
+
+
+async def test_cursor_iterates_in_batches(db: Database) -> None:
+    async with db.transaction() as tx:
+        rows = [r["g"] async for r in tx.cursor("SELECT generate_series(1, 250) AS g", batch=40)]
+    assert rows == list(range(1, 251))
+    async with db.connection() as conn:
+        with pytest.raises(RuntimeError, match="needs a transaction"):
+            conn.cursor("SELECT 1")
+
+
+async def test_query_log_and_slow_query_warning(database_url: str,
+                                                caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="rum.orm")
+    async with Database.open(database_url, pool_max=1, log_queries=True,
+                             slow_query_ms=150) as logged:
+        await logged.fetchval("SELECT $1::int + 1", 41)
+        await logged.fetchval("SELECT pg_sleep(0.2)")
+    info = [r for r in caplog.records if r.levelno == logging.INFO]
+    assert any("SELECT $1::int + 1" in r.getMessage() and "[41]" in r.getMessage()
+               and " ms" in r.getMessage() for r in info)
+    slow = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(slow) == 1 and "slow query" in slow[0].getMessage()
+    assert "pg_sleep" in slow[0].getMessage() and slow[0].duration_ms >= 150
+
+
+async def test_unreachable_server_fails_clearly() -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"postgresql://postgres:secret@127.0.0.1:{port}/x"
+    with pytest.raises(ConnectionError, match=f"cannot connect to PostgreSQL at .*:{port}/x") as e:
+        async with Database.open(url, connect_timeout=2):
+            pass
+    assert "secret" not in str(e.value)
+
+
+async def test_closed_database_says_how_to_open() -> None:
+    db = Database("postgresql://postgres@127.0.0.1/none")
+    with pytest.raises(BridgeClosed, match=r"Database\.open"):
+        await db.fetchval("SELECT 1")
+
+
+async def test_app_storage_opens_and_closes_with_the_app(rum_app_factory, database_url) -> None:
+    app = rum_app_factory(plugins=["orm"], toml=f'[plugins]\nenabled = ["orm"]\n\n'
+                                                f'[database]\nurl = "{database_url}"\n'
+                                                f'pool_max = 2\n')
+    db = app.storage
+    assert isinstance(db, Database) and db.pool_max == 2 and not db.is_open
+    async with app.running():
+        assert db.is_open
+        assert await app.storage.fetchval("SELECT 40 + 2") == 42
+    assert not db.is_open
+
+
+async def test_app_storage_uses_database_url_env(rum_app_factory, database_url,
+                                                 monkeypatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    app = rum_app_factory(plugins=["orm"], toml='[plugins]\nenabled = ["orm"]\n')
+    async with app.running():
+        assert await app.storage.fetchval("SELECT current_database()") == \
+            database_url.rsplit("/", 1)[1]
+
+
+def test_app_storage_without_url_names_rum_toml_and_env(rum_app_factory, monkeypatch) -> None:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    app = rum_app_factory(plugins=["orm"], toml='[plugins]\nenabled = ["orm"]\n')
+    with pytest.raises(ConfigError, match=r"\[database\].*Rum\.toml.*DATABASE_URL"):
+        app.storage  # noqa: B018
+
+
+async def test_app_without_database_still_runs(rum_app_factory, monkeypatch) -> None:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    app: App = rum_app_factory(plugins=["orm"])
+    async with app.running():
+        pass
+
+
+def test_bad_pool_config_is_refused(rum_app_factory) -> None:
+    app = rum_app_factory(plugins=["orm"], toml='[database]\nurl = "postgresql://x/y"\n'
+                                                'pool_min = 5\npool_max = 2\n')
+    with pytest.raises(ConfigError, match="pool_min"):
+        app.storage  # noqa: B018
