@@ -323,3 +323,30 @@ async def test_in_place_changes_are_not_saved_unless_marked(tmp_path: Path) -> N
         assert (await client.post("/mutate", query={"mark": "1"})).json_body() == [
             "a", "unsaved"]
         assert (await client.get("/")).json_body()["cart"] == ["a", "unsaved"]
+
+
+async def test_login_default_response_and_flash_after_logout(tmp_path: Path, browser) -> None:
+    class Api(Controller):
+        async def post(self, request: Request) -> Response:
+            if request.path == "/api/login":
+                return await request.login("user-1")  # JSON ids work too; empty 200
+            response = await request.logout(Response.redirect("/", 303))
+            request.session["flash"] = "bye"  # stored in the new anonymous session
+            return response
+
+    class Flash(Controller):
+        async def get(self, request: Request) -> Response:
+            return Response.json({"user": request.user, "flash": request.session.get("flash")})
+
+    app = App([Api.route("/api/login"), Api.route("/api/logout"), Flash.route("/")],
+              plugins=["http", "sessions"], root=tmp_path, env="development",
+              config={"general": {"secret_key": SECRET}, "sessions": {"csrf": False}})
+    async with browser(app) as client:
+        login = await client.post("/api/login")
+        assert login.status_code == 200 and login.content == b""
+        assert set_cookie(login) is not None
+        assert (await client.get("/")).json() == {"user": "user-1", "flash": None}
+        logout = await client.post("/api/logout")
+        header = set_cookie(logout)
+        assert header is not None and "Max-Age=0" not in header  # re-issued, not deleted
+        assert (await client.get("/")).json() == {"user": None, "flash": "bye"}
