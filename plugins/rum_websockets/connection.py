@@ -259,7 +259,7 @@ class WebSocket:
         while not self.closed:
             await trio.sleep(self.ping_interval)
             if not self._pong_seen:
-                await self.close(GOING_AWAY, "no pong received in time")
+                await self.close(INTERNAL_ERROR, "keepalive ping timed out")
                 return
             self._pong_seen = False
             with suppress(WebSocketClosed):

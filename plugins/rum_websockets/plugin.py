@@ -17,8 +17,8 @@ def rum_config_schema() -> Mapping[str, Mapping[str, Setting]]:
         "allowed_origins": Setting([], list, "origins besides the app's own host that may "
                                    "connect, e.g. [\"https://app.example.com\"]; \"*\" for all"),
         "ping_interval": Setting(DEFAULTS["ping_interval"], float,
-                                 "seconds between keepalive pings; a connection that misses a "
-                                 "pong is closed; 0 disables"),
+                                 "seconds between keepalive pings; a connection that has not "
+                                 "answered the previous one is closed with 1011; 0 disables"),
     }}
 
 

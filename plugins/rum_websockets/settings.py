@@ -65,7 +65,7 @@ class WebSocketsState:
                 if server is not None and getattr(server, "closing", False):
                     await self.close_all()
                     return
-                await trio.sleep(0.1)
+                await trio.sleep(0.2)
         finally:
             self._watching = False
 

@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from urllib.parse import urlsplit
 
 import trio
@@ -31,6 +31,7 @@ from wsproto.events import (
     Request,
     TextMessage,
 )
+from wsproto.utilities import LocalProtocolError
 
 
 class Rejected(Exception):
@@ -90,7 +91,8 @@ class WSClient:
                         joiner = "" if isinstance(event, TextMessage) else b""
                         return joiner.join(parts)  # type: ignore[attr-defined]
                 elif isinstance(event, Ping):
-                    await self.stream.send_all(self.conn.send(event.response()))
+                    with suppress(LocalProtocolError):  # already closing
+                        await self.stream.send_all(self.conn.send(event.response()))
                 elif isinstance(event, Pong):
                     self.pongs.append(bytes(event.payload))
                 elif isinstance(event, CloseConnection):

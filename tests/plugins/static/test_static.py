@@ -209,3 +209,17 @@ def test_missing_explicit_root_is_a_config_error(tmp_path, rum_app_factory):
 
     with pytest.raises(ConfigError, match="not a directory"):
         rum_app_factory(plugins=["static"], root=tmp_path, toml='[static]\nroot = "assets"\n')
+
+
+async def test_static_files_as_a_routed_controller(site, rum_app_factory, raw_request):
+    from rum_static import StaticFiles
+
+    app = rum_app_factory([StaticFiles(site / "static" / "css").route("/assets/<path:path>")],
+                          plugins=["http"], root=site)
+    async with serve_app(app) as url:
+        ok = await raw_request(url, "/assets/app.3f2a9c1b.css")
+        missing = await raw_request(url, "/assets/nope.css")
+        escape = await raw_request(url, "/assets/../hello.txt")
+    assert ok.status == 200 and ok.body == b"body { color: red }\n"
+    assert missing.status == 404
+    assert escape.status == 404

@@ -138,3 +138,30 @@ async def test_broadcast_stream_reaches_subscribed_socket(rum_app_factory, ws_co
             async with ws_connect(url, forged):
                 pass
         assert refused.value.status == 403
+
+
+async def test_template_globals_in_rum_templates(rum_app_factory, tmp_path):
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "page.html").write_text(
+        "<%= turbo_script_tag() %>\n"
+        "<%= turbo_stream_from(\"orders\") %>\n"
+        "<%= turbo_frame(\"cart\", name) %>\n"
+        "<%= turbo_stream.append(\"list\", name) %>\n"
+        "frame=<%= turbo_frame_id %> stream=<%= turbo_stream_request %>\n")
+
+    class Page(Controller):
+        async def get(self, request):
+            return await self.render("page.html", name="<i>x</i>")
+
+    app = rum_app_factory([Page.route("/")], plugins=["templates", "turbo"], toml=SECRET)
+    async with app.test_client() as client:
+        r = await client.get("/", headers={"host": "shop.test", "turbo-frame": "cart",
+                                           "accept": TURBO_STREAM_MIME})
+    body = r.text_body()
+    assert r.status == 200, body
+    assert f'<script src="/_rum/turbo.js?v={turbo_version()}"></script>' in body
+    assert '<turbo-stream-source src="ws://shop.test/_rum/turbo-streams?channel=orders--' in body
+    assert '<turbo-frame id="cart">&lt;i&gt;x&lt;/i&gt;</turbo-frame>' in body
+    assert ('<turbo-stream action="append" target="list"><template>&lt;i&gt;x&lt;/i&gt;'
+            "</template></turbo-stream>") in body
+    assert "frame=cart stream=True" in body

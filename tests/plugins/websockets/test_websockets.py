@@ -203,3 +203,41 @@ async def test_shutdown_closes_with_1001(rum_app_factory, ws_connect, Closed):
             raise AssertionError("no close frame on shutdown")
         await ws_cm.__aexit__(None, None, None)
 
+
+
+class Quiet(WebSocketController):
+    ping_interval = 0.1
+
+    async def websocket(self, ws):
+        async for message in ws:
+            await ws.send(message)
+
+
+async def test_keepalive_pings_and_timeout(rum_app_factory, ws_connect, Closed):
+    app = rum_app_factory([Quiet.route("/quiet")], plugins=["http", "websockets"])
+    async with serve_app(app) as url:
+        async with ws_connect(url, "/quiet") as ws:
+            # a client that keeps reading answers the pings and stays connected
+            for _ in range(4):
+                await ws.send("tick")
+                assert await ws.receive() == "tick"
+                await trio.sleep(0.1)
+        async with ws_connect(url, "/quiet") as ws:
+            await trio.sleep(0.5)  # not reading: pings go unanswered
+            try:
+                while True:
+                    await ws.receive()
+            except Closed as closed:
+                assert closed.code == 1011
+
+
+async def test_subprotocol_negotiation(rum_app_factory, ws_connect):
+    class Chat(Echo):
+        subprotocols = ("chat.v2", "chat.v1")
+
+    app = rum_app_factory([Chat.route("/chat")], plugins=["http", "websockets"])
+    async with serve_app(app) as url:
+        async with ws_connect(url, "/chat", subprotocols=["chat.v1", "chat.v2"]) as ws:
+            assert ws.subprotocol == "chat.v2"
+        async with ws_connect(url, "/chat") as ws:
+            assert ws.subprotocol is None
