@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+import socket
 import time
 from collections import deque
 from http import HTTPStatus
@@ -18,6 +19,7 @@ from urllib.parse import unquote
 
 import httptools
 import trio
+from trio.lowlevel import wait_readable, wait_writable
 
 from rum.headers import Headers
 from rum.request import Request
@@ -79,15 +81,12 @@ class _Message:
 class Connection:
     """Serves the requests of one client connection until it closes or times out."""
 
-    def __init__(self, server: HTTPServer, stream: trio.SocketStream) -> None:
+    def __init__(self, server: HTTPServer, sock: socket.socket,
+                 client: tuple[str, int] | None) -> None:
         self.server = server
         self.settings = server.settings
-        self.stream = stream
-        try:
-            peer = stream.socket.getpeername()
-            self.client: tuple[str, int] | None = (peer[0], peer[1])
-        except OSError:
-            self.client = None
+        self.sock = sock
+        self.client = client
         self.parser = httptools.HttpRequestParser(self)
         self.queue: deque[_Message | Reject] = deque()
         # the message being parsed
@@ -102,11 +101,14 @@ class Connection:
         self._content_length = -1
         self._expect_continue = False
         self._deadline = math.inf
-        # connection state
-        self.idle = True
+        # connection state, read by the server's reaper task
+        self.scope = trio.CancelScope()
+        self.reading = False
+        self.deadline = math.inf
+        self.timed_out = False
         self.upgraded = False
         self._broken = False
-        self._read_scope: trio.CancelScope | None = None
+        self._streak = 0
 
     # -- httptools callbacks -------------------------------------------------------------------
 
@@ -185,16 +187,17 @@ class Connection:
     async def serve(self) -> None:
         """Answer requests until the client closes, a limit is hit or the server stops."""
         try:
-            await self._serve()
-        except (trio.BrokenResourceError, trio.ClosedResourceError):
-            pass
-        except OSError as exc:
-            logger.debug("connection from %s failed: %s", self.client, exc)
+            with self.scope:
+                try:
+                    await self._serve()
+                except OSError as exc:
+                    logger.debug("connection from %s failed: %s", self.client, exc)
+            if self.timed_out and self._in_message and not self.server.closing:
+                await self.send_error(408, "the request did not arrive in time")
         finally:
-            self.idle = False
+            self.reading = False
             if not self.upgraded:
-                with trio.CancelScope(shield=True):
-                    await self._close()
+                self._close()
 
     async def _serve(self) -> None:
         queue = self.queue
@@ -205,7 +208,6 @@ class Connection:
                 if isinstance(item, Reject):
                     await self.send_error(item.status, item.detail)
                     return
-                self.idle = False
                 keep_alive = await self.respond(item)
                 if not keep_alive or self.upgraded:
                     return
@@ -214,36 +216,58 @@ class Connection:
                 return
             if server.closing and not self._in_message:
                 return
-            data = await self._receive()
-            if data is None:
+            if self._in_message:
+                if self._expect_continue:
+                    self._expect_continue = False
+                    await self._send(_CONTINUE)
+                if self._deadline == math.inf:
+                    self._deadline = trio.current_time() + self.settings.request_timeout
+                self.deadline = self._deadline
+            else:
+                self.deadline = trio.current_time() + self.settings.keep_alive_timeout
+            self.reading = True
+            data = await self._recv()
+            self.reading = False
+            if not data:
                 return
             self._feed(data)
 
-    async def _receive(self) -> bytes | None:
-        """Read the next bytes, within the idle or request deadline; ``None``: stop."""
-        if self._in_message:
-            if self._expect_continue:
-                self._expect_continue = False
-                await self.stream.send_all(_CONTINUE)
-            if self._deadline == math.inf:
-                self._deadline = trio.current_time() + self.settings.request_timeout
-            deadline = self._deadline
-            self.idle = False
-        else:
-            deadline = trio.current_time() + self.settings.keep_alive_timeout
-            self.idle = True
-        with trio.CancelScope(deadline=deadline) as scope:
-            self._read_scope = scope
-            data = await self.stream.receive_some(RECEIVE_SIZE)
-        self._read_scope = None
-        self.idle = False
-        if scope.cancelled_caught:
-            if self._in_message and not self.server.closing:
-                await self.send_error(408, "the request did not arrive in time")
-            return None
-        if not data:
-            return None
+    # -- socket I/O: non-blocking calls first, trio's wait_readable/wait_writable when needed --
+
+    async def _recv(self) -> bytes:
+        sock = self.sock
+        try:
+            data = sock.recv(RECEIVE_SIZE)
+        except BlockingIOError:
+            self._streak = 0
+            while True:
+                await wait_readable(sock)
+                try:
+                    return sock.recv(RECEIVE_SIZE)
+                except BlockingIOError:
+                    continue
+        # the data was there already: still let other tasks (and cancellation) in regularly
+        self._streak += 1
+        if self._streak >= 16:
+            self._streak = 0
+            await trio.lowlevel.checkpoint()
         return data
+
+    async def _send(self, data: bytes) -> None:
+        sock = self.sock
+        try:
+            sent = sock.send(data)
+        except BlockingIOError:
+            sent = 0
+        if sent == len(data):
+            return
+        view = memoryview(data)
+        while sent < len(data):
+            await wait_writable(sock)
+            try:
+                sent += sock.send(view[sent:])
+            except BlockingIOError:
+                continue
 
     def _feed(self, data: bytes) -> None:
         if self._in_message and self._deadline == math.inf:
@@ -320,15 +344,15 @@ class Connection:
         if response.upgrade is not None:
             head, _ = self.server.head(response, keep_alive=False, upgrade=True,
                                        version=msg.version)
-            await self.stream.send_all(head)
+            await self._send(head)
             self.upgraded = True
             self._access(request, response.status, 0, started)
-            handler = response.upgrade
+            stream = trio.SocketStream(trio.socket.from_stdlib_socket(self.sock))
             try:
-                await handler(self.stream, msg.leftover or b"")
+                await response.upgrade(stream, msg.leftover or b"")
             finally:
-                with trio.CancelScope(shield=True):
-                    await self._close()
+                with trio.CancelScope(shield=True), trio.move_on_after(1):
+                    await stream.aclose()
             return False
         is_head = msg.method == "HEAD"
         status = response.status
@@ -338,10 +362,10 @@ class Connection:
             head, keep_alive = server.head(response, keep_alive, version=msg.version,
                                            length=len(body), no_body=no_body)
             if no_body:
-                await self.stream.send_all(head)
+                await self._send(head)
                 sent = 0
             else:
-                await self.stream.send_all(head + body)
+                await self._send(head + body)
                 sent = len(body)
         else:
             chunked = msg.version == "1.1"
@@ -357,7 +381,7 @@ class Connection:
 
     async def _send_stream(self, head: bytes, stream: Any, chunked: bool, no_body: bool) -> int:
         """Write a streamed body; return bytes sent, or -1 when the stream failed mid-way."""
-        send_all = self.stream.send_all
+        send_all = self._send
         sent = 0
         try:
             if no_body:
@@ -377,7 +401,7 @@ class Connection:
                 pending = b""
             await send_all(pending + b"0\r\n\r\n" if chunked else pending)
             return sent
-        except (trio.BrokenResourceError, trio.ClosedResourceError):
+        except OSError:
             raise
         except Exception:
             logger.exception("streaming response body failed after %d bytes", sent)
@@ -413,32 +437,28 @@ class Connection:
                                status, detail)
         with trio.move_on_after(1):
             try:
-                await self.stream.send_all(head.encode("latin-1") + body)
+                await self._send(head.encode("latin-1") + body)
                 # a lingering close: closing with unread input would reset the connection and
                 # could destroy the answer before the client reads it
-                await self.stream.send_eof()
-            except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+                self.sock.shutdown(socket.SHUT_WR)
+            except OSError:
                 return
         with trio.move_on_after(0.2):
             try:
                 drained = 0
                 while drained < 4 * RECEIVE_SIZE:
-                    data = await self.stream.receive_some(RECEIVE_SIZE)
+                    data = await self._recv()
                     if not data:
                         break
                     drained += len(data)
-            except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+            except OSError:
                 pass
 
-    async def _close(self) -> None:
-        try:
-            with trio.move_on_after(1):
-                await self.stream.aclose()
-        except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
-            pass
+    def _close(self) -> None:
+        trio.lowlevel.notify_closing(self.sock)
+        self.sock.close()
 
     def stop_if_idle(self) -> None:
         """Close the connection now if it waits for a next request (graceful shutdown)."""
-        scope = self._read_scope
-        if scope is not None and self.idle and not self._in_message:
-            scope.cancel()
+        if self.reading and not self._in_message:
+            self.scope.cancel()

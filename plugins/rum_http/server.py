@@ -102,7 +102,7 @@ class HTTPServer:
 
     # -- serving ----------------------------------------------------------------------------------
 
-    async def bind(self) -> trio.socket.SocketType:
+    def bind(self) -> socket.socket:
         """Create, bind and listen on the server socket."""
         settings = self.settings
         try:
@@ -111,13 +111,14 @@ class HTTPServer:
         except socket.gaierror as exc:
             raise RumError(f"cannot resolve [http] host {settings.host!r}: {exc}") from None
         family, type_, proto, _, addr = infos[0]
-        sock = trio.socket.socket(family, type_, proto)
+        sock = socket.socket(family, type_, proto)
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             if settings.reuse_port or settings.workers > 1:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-            await sock.bind(addr)
+            sock.bind(addr)
             sock.listen(settings.backlog)
+            sock.setblocking(False)
         except OSError as exc:
             sock.close()
             hint = (" (is another server running there? pick another --port)"
@@ -129,14 +130,14 @@ class HTTPServer:
 
     async def serve(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         """Serve until shut down; see the class documentation."""
-        sock = await self.bind()
-        listener = trio.SocketListener(sock)
+        sock = self.bind()
         self.app.extensions["http"] = self
         logger.info("serving on http://%s:%s", self.settings.host, self.port)
         try:
             async with trio.open_nursery() as outer:
                 if self.settings.handle_signals:
                     await outer.start(self._watch_signals)
+                outer.start_soon(self._reap)
                 async with trio.open_nursery() as connections:
                     self._conn_scope = connections.cancel_scope
                     with trio.CancelScope() as accept_scope:
@@ -144,31 +145,46 @@ class HTTPServer:
                         if self.closing:
                             accept_scope.cancel()
                         task_status.started(self.port)
-                        await self._accept(listener, connections)
-                    await listener.aclose()
+                        await self._accept(sock, connections)
+                    self._close_listener(sock)
                     await self._drain()
                     connections.cancel_scope.cancel()
                 outer.cancel_scope.cancel()
         finally:
-            with trio.CancelScope(shield=True):
-                await listener.aclose()
+            self._close_listener(sock)
             self._stopped.set()
             logger.info("server on port %s stopped", self.port)
 
-    async def _accept(self, listener: trio.SocketListener, nursery: trio.Nursery) -> None:
+    @staticmethod
+    def _close_listener(sock: socket.socket) -> None:
+        if sock.fileno() != -1:
+            trio.lowlevel.notify_closing(sock)
+            sock.close()
+
+    async def _accept(self, sock: socket.socket, nursery: trio.Nursery) -> None:
         while True:
             try:
-                stream = await listener.accept()
+                conn, addr = sock.accept()
+            except BlockingIOError:
+                await trio.lowlevel.wait_readable(sock)
+                continue
             except OSError as exc:
                 if exc.errno in _ACCEPT_RETRY:
                     logger.error("accept() failed: %s; retrying in 100 ms", exc)
                     await trio.sleep(0.1)
                     continue
+                if exc.errno in (errno.ECONNABORTED, errno.EPROTO, errno.EPERM):
+                    continue
                 raise
-            nursery.start_soon(self._connection, stream)
+            conn.setblocking(False)
+            if conn.family in (socket.AF_INET, socket.AF_INET6):
+                conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            client = (addr[0], addr[1]) if isinstance(addr, tuple) else None
+            nursery.start_soon(self._connection, conn, client)
+            await trio.lowlevel.checkpoint()
 
-    async def _connection(self, stream: trio.SocketStream) -> None:
-        conn = Connection(self, stream)
+    async def _connection(self, sock: socket.socket, client: tuple[str, int] | None) -> None:
+        conn = Connection(self, sock, client)
         self.connections.add(conn)
         try:
             await conn.serve()
@@ -178,6 +194,18 @@ class HTTPServer:
             self.connections.discard(conn)
             if self.closing and not self.connections:
                 self._drained.set()
+
+    async def _reap(self) -> None:
+        """Close connections whose read deadline (idle or request timeout) has passed."""
+        settings = self.settings
+        tick = max(0.02, min(0.5, settings.keep_alive_timeout / 4, settings.request_timeout / 4))
+        while True:
+            await trio.sleep(tick)
+            now = trio.current_time()
+            for conn in list(self.connections):
+                if conn.reading and conn.deadline <= now:
+                    conn.timed_out = True
+                    conn.scope.cancel()
 
     async def _drain(self) -> None:
         """Close idle connections; give busy ones ``shutdown_timeout`` to finish."""

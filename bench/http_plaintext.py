@@ -1,0 +1,148 @@
+"""Requests/s of the quick-start page: Rum against uvicorn+Starlette, hypercorn-trio and the
+bare trio loops, side by side in one run (one server process each, same wrk run).
+
+    python bench/http_plaintext.py [--duration 10] [--connections 50] [--repeat 1]
+
+Installs ``wrk`` (apt-get) and the peers (pip: the ``bench`` extra) when they are missing,
+prints requests/s and each server as a ratio to Rum, and appends a dated section to
+``bench/RESULTS.md``. Not a test: nothing here runs under pytest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import importlib.util
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+SAMPLE = REPO / "sample_project"
+RESULTS = BENCH / "RESULTS.md"
+
+
+def ensure_tools() -> None:
+    """Install wrk and the peer servers if absent."""
+    if shutil.which("wrk") is None:
+        print("installing wrk (apt-get)...", flush=True)
+        subprocess.run(["apt-get", "update", "-qq"], check=True)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True)
+    missing = [pkg for mod, pkg in (("uvicorn", "uvicorn[standard]"), ("uvloop", "uvloop"),
+                                    ("starlette", "starlette"), ("hypercorn", "hypercorn"))
+               if importlib.util.find_spec(mod) is None]
+    if missing:
+        print(f"installing {' '.join(missing)} (pip)...", flush=True)
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", *missing], check=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def servers(port: int) -> dict[str, tuple[list[str], Path, dict[str, str]]]:
+    """name -> (command, cwd, extra environment); each serves the page on 127.0.0.1:port."""
+    py = sys.executable
+    quiet = {"RUM_HTTP__ACCESS_LOG": "false", "RUM_GENERAL__LOG_LEVEL": "warning"}
+    return {
+        "rum": ([py, "-m", "rum.cli", "run", "--port", str(port)], SAMPLE, quiet),
+        "uvicorn+starlette": ([py, "-m", "uvicorn", "http_peers:starlette_app", "--port",
+                               str(port), "--loop", "uvloop", "--http", "httptools",
+                               "--no-access-log", "--log-level", "warning"], BENCH, {}),
+        "hypercorn-trio+starlette": ([py, "-m", "hypercorn", "--worker-class", "trio",
+                                      "--bind", f"127.0.0.1:{port}",
+                                      "http_peers:starlette_app"], BENCH, {}),
+        "bare trio+httptools": ([py, "http_peers.py", "trio-httptools", str(port)], BENCH, {}),
+        "bare trio+h11": ([py, "http_peers.py", "trio-h11", str(port)], BENCH, {}),
+    }
+
+
+def wait_for(port: int, proc: subprocess.Popen, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
+                s.sendall(b"GET / HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n")
+                if b"Hey Rum!" in s.recv(4096):
+                    return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError("server did not answer in time")
+
+
+def wrk(port: int, duration: int, connections: int) -> float:
+    out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{duration}s",
+                          f"http://127.0.0.1:{port}/"], capture_output=True, text=True,
+                         check=True).stdout
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if errors:
+        raise RuntimeError(f"{errors.group(1)} error responses:\n{out}")
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
+
+def measure(name: str, duration: int, connections: int) -> float:
+    port = free_port()
+    command, cwd, extra = servers(port)[name]
+    env = {**os.environ, **extra}
+    proc = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    try:
+        wait_for(port, proc)
+        wrk(port, 2, connections)  # warm-up
+        return wrk(port, duration, connections)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--repeat", type=int, default=1, help="runs of the whole set")
+    parser.add_argument("--only", nargs="*", help="measure only these servers")
+    args = parser.parse_args()
+    ensure_tools()
+    names = args.only or list(servers(0))
+    command = (f"python bench/http_plaintext.py --duration {args.duration} "
+               f"--connections {args.connections} --repeat {args.repeat}")
+    wrk_cmd = f"wrk -t1 -c{args.connections} -d{args.duration}s"
+    lines = [f"\n## HTTP plaintext, {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC\n",
+             f"Command: `{command}` (each server: one process, `{wrk_cmd}` after a 2 s "
+             f"warm-up; {os.cpu_count()} shared cores, so compare ratios, not absolutes)\n"]
+    for run in range(1, args.repeat + 1):
+        results: dict[str, float] = {}
+        for name in names:
+            print(f"run {run}: {name} ...", end=" ", flush=True)
+            results[name] = measure(name, args.duration, args.connections)
+            print(f"{results[name]:.0f} req/s", flush=True)
+        rum = results.get("rum")
+        lines.append(f"\nRun {run}:\n\n| server | requests/s | ratio to Rum |\n|---|---:|---:|")
+        for name, rps in results.items():
+            ratio = f"{rps / rum:.2f}x" if rum else "-"
+            lines.append(f"| {name} | {rps:.0f} | {ratio} |")
+        print("\n".join(lines[-len(results) - 1:]))
+    with RESULTS.open("a", encoding="utf-8") as f:
+        if RESULTS.stat().st_size == 0:
+            f.write("# Benchmark results\n")
+        f.write("\n".join(lines) + "\n")
+    print(f"appended to {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
