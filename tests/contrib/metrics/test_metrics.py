@@ -188,3 +188,18 @@ async def test_json_log_lines(tmp_path: Path) -> None:
     assert "RuntimeError: boom" in error["exc"]
     assert error["request_id"] != "-"
     assert access[1]["status"] == 500
+
+
+@pytest.mark.postgres
+async def test_pool_stats_of_the_real_orm_pool(tmp_path: Path, database_url: str) -> None:
+    app = App([UserController.route("/users/<int:id>")], plugins=["metrics", "orm"],
+              root=tmp_path, config={"database": {"url": database_url, "pool_min": 2,
+                                                  "pool_max": 5}})
+    # hold one connection while scraping
+    async with served(app) as client, app.storage.connection() as conn:
+        assert await conn.fetchval("SELECT 1") == 1
+        fams = families((await client.get("/metrics")).text)
+    pool = {s.labels["state"]: s.value for s in fams["rum_db_pool_connections"].samples}
+    assert pool["max_size"] == 5 and pool["min_size"] == 2
+    assert pool["in_use"] >= 1
+    assert pool["size"] == pool["idle"] + pool["in_use"] >= 2
