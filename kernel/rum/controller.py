@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from rum.context import current_app
+from rum.context import current_app, current_request
 from rum.errors import MethodNotAllowed, RumError
 
 if TYPE_CHECKING:
@@ -82,7 +82,8 @@ class Controller:
 
     async def render(self, template: str, /, **context: Any) -> Response:
         """Render ``template`` with ``context`` into an HTML response (templates plugin)."""
-        app = current_app()
+        request = current_request()
+        app = request.app if request is not None and request.app is not None else current_app()
         render = app.extensions.get("render") if app is not None else None
         if render is None:
             raise RumError("Controller.render() needs the templates plugin: add \"templates\" "
