@@ -44,4 +44,7 @@ class TemplateRenderError(TemplateError):
 
 
 class TemplateNotFound(TemplateError):
-    """No template of that name in the template directories."""
+    """No template of that name in the template directories (the message names them)."""
+
+    def __str__(self) -> str:
+        return self.message if self.line is None else super().__str__()

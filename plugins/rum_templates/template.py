@@ -7,16 +7,18 @@ from typing import Any
 
 import jinja2
 
-from rum.context import current_app
+from rum.context import current_app, current_request
 from rum_templates.engine import Templates
 
 
 def engine() -> Templates:
-    """The current app's engine, or a standalone one rooted in the current directory.
+    """The engine of the app serving the current request (or running the current task), else
+    a standalone one rooted in the current directory.
 
     The standalone engine (no app running) does not cache: each call compiles afresh.
     """
-    app = current_app()
+    request = current_request()
+    app = request.app if request is not None and request.app is not None else current_app()
     if app is not None:
         found = app.extensions.get("templates")
         if isinstance(found, Templates):
