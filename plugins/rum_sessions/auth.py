@@ -16,7 +16,8 @@ class SessionAuth(Authentication):
     """Allows requests whose session has a logged-in user (see ``request.login``).
 
     ``SessionAuth()`` answers anonymous visitors with ``403 Forbidden``;
-    ``SessionAuth.redirect("/login")`` sends them to the login page instead. Registered as the
+    ``SessionAuth.redirect("/login")`` sends browsers to the login page instead (API clients
+    asking for JSON still get the 403, as JSON, rather than an HTML page). Registered as the
     handler ``"session"`` (which redirects to ``[sessions] login_url`` when that is set).
     """
 
@@ -36,9 +37,10 @@ class SessionAuth(Authentication):
         return getattr(session, "user_id", None) is not None
 
     async def denied(self, request: Request) -> Response:
-        if self.redirect_to is not None:
+        if self.redirect_to is not None and not request.wants_json:
             return Response.redirect(self.redirect_to, 302)
-        raise Forbidden("you need to log in to see this page")
+        where = f" at {self.redirect_to}" if self.redirect_to else ""
+        raise Forbidden(f"you need to log in{where} to see this page")
 
     def __repr__(self) -> str:
         target = f" redirect_to={self.redirect_to!r}" if self.redirect_to else ""

@@ -175,6 +175,9 @@ async def test_session_handler_by_name(tmp_path: Path, browser) -> None:
         redirected = await client.get("/members")
         assert redirected.status_code == 302
         assert redirected.headers["location"] == "/sign-in"
+        api = await client.get("/members", headers={"accept": "application/json"})
+        assert api.status_code == 403  # fetch() callers get JSON, not a login page
+        assert api.json()["detail"] == "you need to log in at /sign-in to see this page"
 
     app = make_app(tmp_path)
     handler = app.auth_handler("session", redirect_to="/elsewhere")
