@@ -59,7 +59,8 @@ class SessionCodec:
             session.reissue = old_key
             return session
         session = self._open(value, now)
-        if session is not None and len(value) <= CACHE_MAX_VALUE:
+        if (session is not None and len(value) <= CACHE_MAX_VALUE
+                and isinstance(session.user_id, int | str | None)):
             if len(self._cache) >= CACHE_ENTRIES:
                 self._cache.clear()
             data_json = json.dumps(session.data) if session.data else ""
