@@ -33,6 +33,11 @@ MESSAGE_TOO_BIG = 1009
 INTERNAL_ERROR = 1011
 ABNORMAL = 1006
 
+#: Seconds a handler may keep running after the connection closed before it is cancelled.
+HANDLER_GRACE = 5.0
+#: Seconds to wait for the client's answer to our close frame before hanging up.
+CLOSE_TIMEOUT = 2.0
+
 
 class WebSocketClosed(Exception):
     """The connection is closed: raised by ``receive()`` and ``send()`` once it is.
@@ -266,26 +271,45 @@ class WebSocket:
                 await self.ping(b"rum")
 
     async def run(self, handler: Any) -> None:
-        """Serve the connection: read in the background while ``handler(self)`` runs."""
+        """Serve the connection: read in the background while ``handler(self)`` runs.
+
+        When the client closes or drops the connection, a handler that has not returned
+        ``HANDLER_GRACE`` seconds later is cancelled.
+        """
+        handler_scope = trio.CancelScope()
+        reader_done = trio.Event()
+
+        async def read_then_limit_handler() -> None:
+            try:
+                await self._read_loop()
+            finally:
+                reader_done.set()
+                handler_scope.deadline = min(handler_scope.deadline,
+                                             trio.current_time() + HANDLER_GRACE)
+
         try:
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
-                nursery.start_soon(self._read_loop)
+                nursery.start_soon(read_then_limit_handler)
                 if self.ping_interval > 0:
                     nursery.start_soon(self._keepalive)
-                try:
-                    await handler(self)
-                except WebSocketClosed:
-                    pass
-                except Exception:
-                    logger.exception("WebSocket handler for %s failed", self.request.path)
-                    await self.close(INTERNAL_ERROR, "internal error")
-                else:
-                    await self.close(NORMAL)
+                with handler_scope:
+                    try:
+                        await handler(self)
+                    except WebSocketClosed:
+                        pass
+                    except Exception:
+                        logger.exception("WebSocket handler for %s failed", self.request.path)
+                        await self.close(INTERNAL_ERROR, "internal error")
+                    else:
+                        await self.close(NORMAL)
+                if handler_scope.cancelled_caught:
+                    logger.warning("WebSocket handler for %s still running %ss after the "
+                                   "connection closed: cancelled", self.request.path,
+                                   HANDLER_GRACE)
                 # give the client a moment to answer our close frame, then hang up
-                with trio.move_on_after(2):
-                    while self._conn.state is ConnectionState.LOCAL_CLOSING:
-                        await trio.sleep(0.01)
+                with trio.move_on_after(CLOSE_TIMEOUT):
+                    await reader_done.wait()
                 nursery.cancel_scope.cancel()
         except trio.Cancelled:
             with trio.CancelScope(shield=True), trio.move_on_after(1):

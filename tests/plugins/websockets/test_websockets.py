@@ -241,3 +241,35 @@ async def test_subprotocol_negotiation(rum_app_factory, ws_connect):
             assert ws.subprotocol == "chat.v2"
         async with ws_connect(url, "/chat") as ws:
             assert ws.subprotocol is None
+
+
+async def test_stuck_handler_is_cancelled_after_client_leaves(rum_app_factory, ws_connect,
+                                                              monkeypatch):
+    from rum_websockets import connection
+
+    monkeypatch.setattr(connection, "HANDLER_GRACE", 0.2)
+    finished = trio.Event()
+    cancelled = []
+
+    class Stuck(WebSocketController):
+        async def websocket(self, ws):
+            await ws.send_text("ready")
+            try:
+                await trio.sleep_forever()  # never reads: only the grace period ends this
+            except trio.Cancelled:
+                cancelled.append(True)
+                raise
+            finally:
+                finished.set()
+
+    app = rum_app_factory([Stuck.route("/stuck")], plugins=["http", "websockets"])
+    async with serve_app(app) as url:
+        async with ws_connect(url, "/stuck") as ws:
+            assert await ws.receive() == "ready"
+            await ws.close()
+        with trio.fail_after(3):
+            await finished.wait()
+        assert cancelled == [True]
+        with trio.fail_after(3):
+            while app.extensions["websockets"].connections:
+                await trio.sleep(0.01)
