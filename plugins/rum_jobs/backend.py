@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import sys
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -71,6 +72,9 @@ class JobsBackend:
         if self._modules_loaded:
             return
         self._modules_loaded = True
+        root = str(self.app.root)
+        if root not in sys.path:
+            sys.path.insert(0, root)  # modules are named relative to the project
         for name in self.app.config.get_list("jobs", "modules", []):
             try:
                 module = importlib.import_module(name)

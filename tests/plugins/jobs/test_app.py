@@ -1,0 +1,162 @@
+"""The plugin inside an App: app.jobs, enqueue without db=, the in-app worker, the testing
+helpers and the ``rum worker`` / ``rum jobs`` commands."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import io
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trio
+
+from rum.cli import main
+from rum_jobs import Job, get_job
+from rum_jobs.testing import assert_enqueued, drain, enqueued, refute_enqueued
+
+pytestmark = pytest.mark.postgres
+
+
+class Welcome(Job):
+    queue = "mail"
+    sent: list[str] = []
+
+    async def execute(self, args: Any) -> Any:
+        type(self).sent.append(args["to"])
+        return {"sent_to": args["to"]}
+
+
+def make_app(rum_app_factory: Any, url: str, **jobs: Any) -> Any:
+    app = rum_app_factory(plugins=["orm", "jobs"],
+                          config={"database": {"url": url}, "jobs": jobs})
+    app.jobs.register(Welcome)
+    return app
+
+
+async def test_testing_helpers(jdb: Any) -> None:
+    Welcome.sent = []
+    soon = dt.datetime.now(dt.UTC)
+    await Welcome.enqueue({"to": "a@b.c"}, db=jdb, run_in=3600, tags=["signup"])
+    await assert_enqueued(Welcome, args={"to": "a@b.c"}, tags=["signup"], queue="mail",
+                          scheduled_after=soon + dt.timedelta(minutes=59),
+                          scheduled_before=soon + dt.timedelta(minutes=61), db=jdb)
+    await refute_enqueued(Welcome, args={"to": "other@b.c"}, db=jdb)
+    with pytest.raises(AssertionError, match=r"(?s)expected exactly 2 Welcome.*a@b\.c"):
+        await assert_enqueued(Welcome, count=2, db=jdb)
+    assert await drain([Welcome], db=jdb) == 0            # not due yet
+    await Welcome.enqueue({"to": "now@b.c"}, db=jdb)
+    assert await drain([Welcome], db=jdb) == 1
+    assert Welcome.sent == ["now@b.c"]
+    assert len(await enqueued(Welcome, db=jdb)) == 1
+
+
+async def test_app_jobs_backend_and_enqueue_without_db(jdb: Any, database_url: str,
+                                                      rum_app_factory: Any) -> None:
+    Welcome.sent = []
+    app = make_app(rum_app_factory, database_url)
+    async with app.running():
+        assert app.jobs.registered == {"Welcome": Welcome}
+        job_id = await Welcome.enqueue({"to": "ctx@b.c"})      # the app's storage
+        await assert_enqueued(Welcome, args={"to": "ctx@b.c"})
+        assert await drain() == 1
+        record = await app.jobs.get(job_id)
+        assert record.status == "complete" and record.result == {"sent_to": "ctx@b.c"}
+        assert await app.jobs.counts() == {"complete": 1}
+        assert [r.id for r in await app.jobs.list(status="complete")] == [job_id]
+
+
+async def test_worker_runs_inside_the_app_when_enabled(jdb: Any, database_url: str,
+                                                       rum_app_factory: Any) -> None:
+    Welcome.sent = []
+    app = make_app(rum_app_factory, database_url, run_worker_in_app=True, queues=["mail"],
+                   poll_interval=0.1, concurrency=2)
+    async with app.running():
+        job_id = await app.jobs.enqueue(Welcome, {"to": "in@app"})
+        with trio.fail_after(5):
+            while (await get_job(jdb, job_id)).status != "complete":
+                await trio.sleep(0.02)
+        worker = app.jobs.worker
+        assert worker is not None and worker.concurrency == 2 and worker.queues == ["mail"]
+    assert worker._stopped.is_set()  # stopped with the app
+    assert Welcome.sent == ["in@app"]
+
+
+def _rum(root: Path, *args: str) -> tuple[int, str]:
+    """Run the ``rum`` CLI in-process (in a worker thread with its own trio run)."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(["--root", str(root), *args])
+    return code, out.getvalue()
+
+
+@pytest.mark.slow
+async def test_rum_worker_and_rum_jobs_commands(jdb: Any, database_url: str,
+                                                tmp_path: Path) -> None:
+    (tmp_path / "Rum.toml").write_text(textwrap.dedent(f"""
+        [plugins]
+        enabled = ["orm", "jobs"]
+        [database]
+        url = "{database_url}"
+        [jobs]
+        modules = ["project_jobs"]
+        queues = ["*"]
+        poll_interval = 0.1
+    """))
+    (tmp_path / "project_jobs.py").write_text(textwrap.dedent("""
+        from rum_jobs import Job
+
+        class Hello(Job):
+            max_attempts = 1
+
+            async def execute(self, args):
+                if args.get("fail"):
+                    raise RuntimeError("asked to fail")
+                return "hello " + args["who"]
+    """))
+    ok = await jdb.fetchval("INSERT INTO rum_jobs (job, args) VALUES ('Hello', "
+                            "'{\"who\": \"cli\"}') RETURNING id")
+    bad = await jdb.fetchval("INSERT INTO rum_jobs (job, args) VALUES ('Hello', "
+                             "'{\"fail\": true}') RETURNING id")
+    later = await jdb.fetchval("INSERT INTO rum_jobs (job, run_at) VALUES ('Hello', "
+                               "now() + interval '1 hour') RETURNING id")
+    proc = subprocess.Popen([sys.executable, "-m", "rum.cli", "--root", str(tmp_path),
+                             "worker"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, env={**os.environ, "RUM_ENV": "test"})
+    try:
+        with trio.fail_after(20):
+            while (await get_job(jdb, bad)).status != "failed":
+                await trio.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=15)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, out
+    assert "rum worker" in out and "Hello" in out
+    assert (await get_job(jdb, ok)).result == "hello cli"
+
+    code, listed = await trio.to_thread.run_sync(lambda: _rum(tmp_path, "jobs", "list",
+                                                              "--status", "failed"))
+    assert code == 0, listed
+    lines = listed.splitlines()
+    assert len(lines) == 1 and lines[0].split()[:3] == [str(bad), "failed", "Hello"]
+    assert "asked to fail" in lines[0]
+    code, retried = await trio.to_thread.run_sync(lambda: _rum(tmp_path, "jobs", "retry",
+                                                               str(bad)))
+    assert code == 0 and "will run again" in retried
+    assert (await get_job(jdb, bad)).status == "retryable"
+    code, cancelled = await trio.to_thread.run_sync(lambda: _rum(tmp_path, "jobs", "cancel",
+                                                                 str(later)))
+    assert code == 0, cancelled
+    assert (await get_job(jdb, later)).status == "cancelled"
+    code, pruned = await trio.to_thread.run_sync(lambda: _rum(tmp_path, "jobs", "prune",
+                                                              "--status", "complete",
+                                                              "--keep", "0"))
+    assert code == 0 and '"deleted": 1' in pruned
+    assert await get_job(jdb, ok) is None
