@@ -1,1 +1,56 @@
-"""Hook implementations of the rest plugin (in progress)."""
+"""Hook implementations of the REST plugin: ``[rest]`` settings and the OpenAPI route."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rum import App, Controller, Request, Response, Setting, hookimpl
+from rum.config import Config
+from rum.errors import ConfigError
+from rum_rest.openapi import build_document
+
+name = "rest"
+
+
+class OpenAPIController(Controller):
+    """``GET /api/openapi.json``: the OpenAPI 3.1 document of the app's model controllers."""
+
+    async def get(self, request: Request) -> Response:
+        app = request.app
+        state = app.extensions["rest"]
+        if state.get("document") is None:  # routes are fixed once the app is built
+            state["document"] = build_document(app, title=state["title"],
+                                               version=state["version"])
+        return Response.json(state["document"])
+
+
+@hookimpl
+def rum_config_schema() -> dict[str, dict[str, Any]]:
+    """``[rest]``: page sizes and the OpenAPI document."""
+    return {"rest": {
+        "default_limit": Setting(25, int, "page size when ?limit= is not given"),
+        "max_limit": Setting(100, int, "largest ?limit= accepted"),
+        "openapi_path": Setting("/api/openapi.json", str,
+                                "where the OpenAPI document is served (empty: nowhere)"),
+        "title": Setting("Rum API", str, "info.title of the OpenAPI document"),
+        "version": Setting("1.0.0", str, "info.version of the OpenAPI document"),
+    }}
+
+
+@hookimpl
+def rum_configure(config: Config, app: App) -> None:
+    """Check the page sizes; keep the document settings in ``app.extensions["rest"]``."""
+    default = config.get_int("rest", "default_limit") or 0
+    top = config.get_int("rest", "max_limit") or 0
+    if not 1 <= default <= top:
+        raise ConfigError(f"{config.describe_file()}: [rest] needs 1 <= default_limit <= "
+                          f"max_limit, got default_limit = {default}, max_limit = {top}")
+    app.extensions["rest"] = {"title": config.get_str("rest", "title"),
+                              "version": config.get_str("rest", "version"), "document": None}
+
+
+@hookimpl
+def rum_routes(app: App) -> list[Any]:
+    """The OpenAPI document route."""
+    path = app.config.get_str("rest", "openapi_path")
+    return [OpenAPIController.route(path, name="openapi")] if path else []

@@ -1,0 +1,129 @@
+"""Turn JSON values and query-string text into a field's Python type, or say why not."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import uuid
+from typing import Any
+
+JSON_TYPES = (dict, list)
+
+
+class Invalid(ValueError):
+    """A value that does not fit its field; the message is shown to the API client."""
+
+
+def type_name(kind: type) -> str:
+    """How a Python type is named in error messages (the JSON view of it)."""
+    return {
+        int: "an integer", float: "a number", decimal.Decimal: "a decimal number",
+        str: "a string", bool: "a boolean", dt.datetime: "an ISO 8601 date-time",
+        dt.date: "an ISO 8601 date", dt.time: "an ISO 8601 time", uuid.UUID: "a UUID",
+        dict: "a JSON object", list: "a JSON array", bytes: "base64 text",
+    }.get(kind, kind.__name__)
+
+
+def _datetime(text: str) -> dt.datetime:
+    value = dt.datetime.fromisoformat(text)
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+
+
+def from_json(kind: type, value: Any) -> Any:
+    """Convert a decoded JSON ``value`` for a field of type ``kind``; raise :class:`Invalid`."""
+    try:
+        if kind is bool:
+            if isinstance(value, bool):
+                return value
+        elif kind is int:
+            if isinstance(value, int) and not isinstance(value, bool):
+                return value
+        elif kind is float:
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                return float(value)
+        elif kind is decimal.Decimal:
+            if isinstance(value, int | float | str) and not isinstance(value, bool):
+                result = decimal.Decimal(str(value))
+                if result.is_finite():
+                    return result
+        elif kind is str:
+            if isinstance(value, str):
+                return value
+        elif kind is dt.datetime:
+            if isinstance(value, str):
+                return _datetime(value)
+        elif kind is dt.date:
+            if isinstance(value, str):
+                return dt.date.fromisoformat(value)
+        elif kind is dt.time:
+            if isinstance(value, str):
+                return dt.time.fromisoformat(value)
+        elif kind is uuid.UUID:
+            if isinstance(value, str):
+                return uuid.UUID(value)
+        elif kind is dict:
+            if isinstance(value, dict):
+                return value
+        elif kind is list:
+            if isinstance(value, list):
+                return value
+        elif kind is bytes:
+            if isinstance(value, str):
+                import base64
+
+                return base64.b64decode(value, validate=True)
+        else:
+            return value
+    except (ValueError, decimal.InvalidOperation, TypeError):
+        pass
+    raise Invalid(f"must be {type_name(kind)}, got {_show(value)}")
+
+
+_TRUE = frozenset({"true", "1", "yes", "on"})
+_FALSE = frozenset({"false", "0", "no", "off"})
+
+
+def from_text(kind: type, text: str) -> Any:
+    """Convert query-string ``text`` for a field of type ``kind``; raise :class:`Invalid`."""
+    try:
+        if kind is bool:
+            low = text.strip().lower()
+            if low in _TRUE:
+                return True
+            if low in _FALSE:
+                return False
+        elif kind is int:
+            return int(text)
+        elif kind is float:
+            return float(text)
+        elif kind is decimal.Decimal:
+            result = decimal.Decimal(text)
+            if result.is_finite():
+                return result
+        elif kind is dt.datetime:
+            return _datetime(text)
+        elif kind is dt.date:
+            return dt.date.fromisoformat(text)
+        elif kind is dt.time:
+            return dt.time.fromisoformat(text)
+        elif kind is uuid.UUID:
+            return uuid.UUID(text)
+        elif kind in JSON_TYPES:
+            raise Invalid("cannot be filtered from the query string")
+        else:
+            return text
+    except (ValueError, decimal.InvalidOperation) as exc:
+        if isinstance(exc, Invalid):
+            raise
+    raise Invalid(f"must be {type_name(kind)}, got {text!r}")
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    kind = {dict: "an object", list: "an array", str: "a string", int: "an integer",
+            float: "a number"}.get(type(value), type(value).__name__)
+    text = repr(value)
+    return f"{kind} ({text[:40]}{'...' if len(text) > 40 else ''})"

@@ -1,0 +1,331 @@
+"""``ModelController(User).crud("/api/users")``: JSON CRUD routes for one model."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from rum import Controller, Request, Response, Route
+from rum.errors import BadRequest, HTTPError, NotFound, UnprocessableEntity
+from rum_rest.coerce import Invalid, from_json, from_text
+from rum_rest.resource import FieldSpec
+from rum_rest.store import DEFAULT, OPERATORS, Filter, SQLStore
+
+logger = logging.getLogger("rum.rest")
+
+#: Query-string keys that are not filters.
+RESERVED = frozenset({"limit", "offset", "order"})
+
+DEFAULT_LIMIT = 25
+MAX_LIMIT = 100
+
+#: SQLSTATE classes of database errors that are the client's fault, and the status they get.
+_SQLSTATE_STATUS = {"23505": 409, "23503": 422, "23502": 422, "23514": 422, "22001": 422,
+                    "22003": 422, "22P02": 422, "22007": 422, "22008": 422}
+
+
+class ModelController:
+    """Builds the routes of a JSON API for one model.
+
+    ``ModelController(User).crud("/api/users")`` returns routes for::
+
+        GET    /api/users          list: filters, ?order=, ?limit=&offset=, total count
+        POST   /api/users          create (201 + Location)
+        GET    /api/users/<id>     retrieve
+        PUT    /api/users/<id>     full update: absent fields go back to their defaults
+        PATCH  /api/users/<id>     partial update
+        DELETE /api/users/<id>     delete (204)
+
+    ``model`` is an ORM model class, or a :class:`~rum_rest.resource.Resource` describing a
+    table. ``read_only`` names fields clients may not set (the primary key always is);
+    ``exclude`` hides fields entirely; ``default_limit``/``max_limit`` bound pages (default:
+    ``[rest]`` settings, 25 and 100).
+    """
+
+    def __init__(self, model: Any, *, read_only: Iterable[str] = (),
+                 exclude: Iterable[str] = (), default_limit: int | None = None,
+                 max_limit: int | None = None, name: str | None = None) -> None:
+        from rum_rest.models import describe
+
+        self.resource = describe(model, read_only=tuple(read_only), exclude=tuple(exclude),
+                                 name=name)
+        self.store = SQLStore(self.resource)
+        self.default_limit = default_limit
+        self.max_limit = max_limit
+
+    def crud(self, prefix: str, *, name: str | None = None) -> list[Route]:
+        """The collection route ``prefix`` and the item route ``prefix/<id>``."""
+        prefix = prefix.rstrip("/")
+        kind = {int: "int", uuid.UUID: "uuid"}.get(self.resource.pk.type)
+        param = f"<{kind}:id>" if kind else "<id>"
+        base = name or self.resource.plural
+        collection = CollectionController(self, prefix)
+        item = ItemController(self, prefix)
+        return [collection.route(prefix, name=f"{base}_list"),
+                item.route(f"{prefix}/{param}", name=f"{base}_item")]
+
+    # -- limits -----------------------------------------------------------------------------------
+
+    def limits(self, request: Request) -> tuple[int, int]:
+        """``(default_limit, max_limit)`` from the controller, else ``[rest]``."""
+        config = request.app.config if request.app is not None else None
+        default = self.default_limit or (config.get_int("rest", "default_limit") if config
+                                         else None) or DEFAULT_LIMIT
+        top = self.max_limit or (config.get_int("rest", "max_limit") if config
+                                 else None) or MAX_LIMIT
+        return min(default, top), top
+
+
+class _RestController(Controller):
+    """Answers errors as JSON, always (API clients do not always send ``Accept``)."""
+
+    def __init__(self, owner: ModelController, prefix: str) -> None:
+        self.owner = owner
+        self.resource = owner.resource
+        self.store = owner.store
+        self.prefix = prefix
+
+    async def handle(self, request: Request) -> Response:
+        try:
+            return await super().handle(request)
+        except HTTPError as exc:
+            return error(exc.status, exc.detail, exc.data, exc.headers)
+        except Exception as exc:
+            status = _SQLSTATE_STATUS.get(getattr(exc, "sqlstate", None) or "")
+            if status is None:
+                raise
+            return _database_error(exc, status)
+
+    def storage(self, request: Request) -> Any:
+        return request.app.storage
+
+    def present(self, row: dict[str, Any]) -> dict[str, Any]:
+        """The JSON object of one row (only the exposed fields)."""
+        return {name: row.get(name) for name in self.resource.fields}
+
+    def body(self, request: Request) -> dict[str, Any]:
+        """The request body as a JSON object (400 otherwise)."""
+        if not request.body.strip():
+            raise BadRequest("the request body is empty; send a JSON object")
+        data = request.json()
+        if not isinstance(data, dict):
+            raise BadRequest(f"the request body must be a JSON object, got "
+                             f"{type(data).__name__ if data is not None else 'null'}")
+        return data
+
+    def validate(self, data: dict[str, Any], *, partial: bool,
+                 ignore_pk: Any = None) -> dict[str, Any]:
+        """Typed values of ``data``; 422 listing every bad field."""
+        errors: dict[str, list[str]] = {}
+        values: dict[str, Any] = {}
+        fields = self.resource.fields
+        for key, raw in data.items():
+            spec = fields.get(key)
+            if spec is None:
+                errors[key] = [f"unknown field; known fields: {', '.join(fields)}"]
+                continue
+            if spec.read_only:
+                if spec.primary_key and ignore_pk is not None and raw == _json_pk(ignore_pk):
+                    continue
+                errors[key] = ["is read-only"]
+                continue
+            if raw is None:
+                if not spec.nullable:
+                    errors[key] = ["may not be null"]
+                else:
+                    values[key] = None
+                continue
+            try:
+                values[key] = from_json(spec.type, raw)
+            except Invalid as exc:
+                errors[key] = [str(exc)]
+        if not partial:
+            for key, spec in fields.items():
+                if spec.required and key not in data:
+                    errors.setdefault(key, []).append("is required")
+        if errors:
+            bad = len(errors)
+            raise UnprocessableEntity(
+                f"{bad} field{'s are' if bad > 1 else ' is'} invalid: {', '.join(errors)}",
+                data=errors)
+        return values
+
+
+def _json_pk(pk: Any) -> Any:
+    return pk if isinstance(pk, int) else str(pk)
+
+
+def error(status: int, detail: str, errors: Any = None,
+          headers: dict[str, str] | None = None) -> Response:
+    """A JSON error body: ``{"error", "status", "detail"[, "errors"]}``."""
+    from http import HTTPStatus
+
+    body: dict[str, Any] = {"error": HTTPStatus(status).phrase, "status": status,
+                            "detail": detail}
+    if errors is not None:
+        body["errors"] = errors
+    response = Response.json(body, status)
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+def _database_error(exc: Exception, status: int) -> Response:
+    column = getattr(exc, "column_name", None)
+    detail = getattr(exc, "detail", None) or str(exc)
+    message = str(exc).split("\n", 1)[0]
+    if status == 409:
+        return error(409, f"conflicts with an existing row: {detail}",
+                     {column: ["must be unique"]} if column else None)
+    errors = {column: [message]} if column else None
+    return error(status, message if not detail or detail == message else f"{message}: {detail}",
+                 errors)
+
+
+class CollectionController(_RestController):
+    """``GET`` (list) and ``POST`` (create) on the collection path."""
+
+    async def get(self, request: Request) -> Response:
+        default_limit, max_limit = self.owner.limits(request)
+        errors: dict[str, list[str]] = {}
+        limit = _int_param(request, "limit", default_limit, 1, max_limit, errors)
+        offset = _int_param(request, "offset", 0, 0, None, errors)
+        order = self._order(request, errors)
+        filters = self._filters(request, errors)
+        if errors:
+            raise UnprocessableEntity(f"invalid query parameters: {', '.join(errors)}",
+                                      data=errors)
+        rows, total = await self.store.list(self.storage(request), filters, order, limit,
+                                            offset)
+        return Response.json({
+            "items": [self.present(r) for r in rows],
+            "total": total,
+            "limit": limit,
+            "offset": offset,
+            "next_offset": offset + limit if offset + limit < total else None,
+        })
+
+    def _order(self, request: Request, errors: dict[str, list[str]]) -> list[tuple[str, bool]]:
+        order: list[tuple[str, bool]] = []
+        for part in (request.query.get("order") or "").split(","):
+            part = part.strip()
+            if not part:
+                continue
+            desc = part.startswith("-")
+            name = part.lstrip("-+")
+            if name not in self.resource.fields:
+                errors.setdefault("order", []).append(
+                    f"unknown field {name!r}; order by one of {', '.join(self.resource.fields)}"
+                    " (prefix - for descending)")
+                continue
+            order.append((name, desc))
+        if not any(name == self.resource.primary_key for name, _ in order):
+            order.append((self.resource.primary_key, False))  # stable pages
+        return order
+
+    def _filters(self, request: Request, errors: dict[str, list[str]]) -> list[Filter]:
+        filters = []
+        fields = self.resource.fields
+        for key in request.query:
+            if key in RESERVED:
+                continue
+            name, _, op = key.partition("__")
+            op = op or "eq"
+            spec = fields.get(name)
+            if spec is None:
+                errors[key] = [f"unknown filter; filter on one of {', '.join(fields)}"]
+                continue
+            if op not in OPERATORS:
+                errors[key] = [f"unknown operator {op!r}; use one of {', '.join(OPERATORS)}"]
+                continue
+            if not spec.filterable:
+                errors[key] = ["this field cannot be filtered"]
+                continue
+            try:
+                filters.extend(_filter(spec, op, request.query.getall(key)))
+            except Invalid as exc:
+                errors[key] = [str(exc)]
+        return filters
+
+    async def post(self, request: Request) -> Response:
+        values = self.validate(self.body(request), partial=False)
+        row = await self.store.insert(self.storage(request), values)
+        pk = row[self.resource.primary_key]
+        return Response.json(self.present(row), 201, headers={"location": f"{self.prefix}/{pk}"})
+
+
+def _filter(spec: FieldSpec, op: str, texts: list[str]) -> list[Filter]:
+    if op == "isnull":
+        return [Filter(spec.name, op, from_text(bool, texts[-1]))]
+    if op == "in":
+        items = [item for text in texts for item in text.split(",") if item != ""]
+        return [Filter(spec.name, op, [from_text(spec.type, item) for item in items])]
+    if op == "contains":
+        return [Filter(spec.name, op, text) for text in texts]
+    return [Filter(spec.name, op, from_text(spec.type, text)) for text in texts]
+
+
+def _int_param(request: Request, key: str, default: int, low: int, high: int | None,
+               errors: dict[str, list[str]]) -> int:
+    text = request.query.get(key)
+    if text is None or text == "":
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        errors[key] = [f"must be an integer, got {text!r}"]
+        return default
+    if value < low or (high is not None and value > high):
+        bound = f"between {low} and {high}" if high is not None else f"at least {low}"
+        errors[key] = [f"must be {bound}, got {value}"]
+        return default
+    return value
+
+
+class ItemController(_RestController):
+    """``GET``, ``PUT``, ``PATCH`` and ``DELETE`` on ``prefix/<id>``."""
+
+    def _pk(self, request: Request) -> Any:
+        raw = request.path_params["id"]
+        if isinstance(raw, str) and self.resource.pk.type is not str:
+            try:
+                return from_text(self.resource.pk.type, raw)
+            except Invalid:
+                raise self._missing(raw) from None
+        return raw
+
+    def _missing(self, pk: Any) -> NotFound:
+        return NotFound(f"no {self.resource.name} with {self.resource.primary_key} {pk}")
+
+    async def get(self, request: Request) -> Response:
+        pk = self._pk(request)
+        row = await self.store.get(self.storage(request), pk)
+        if row is None:
+            raise self._missing(pk)
+        return Response.json(self.present(row))
+
+    async def put(self, request: Request) -> Response:
+        pk = self._pk(request)
+        values = self.validate(self.body(request), partial=False, ignore_pk=pk)
+        for name in self.resource.writable:
+            values.setdefault(name, DEFAULT)  # a full update: what is absent is reset
+        return await self._update(request, pk, values)
+
+    async def patch(self, request: Request) -> Response:
+        pk = self._pk(request)
+        values = self.validate(self.body(request), partial=True, ignore_pk=pk)
+        return await self._update(request, pk, values)
+
+    async def _update(self, request: Request, pk: Any, values: dict[str, Any]) -> Response:
+        row = await self.store.update(self.storage(request), pk, values)
+        if row is None:
+            raise self._missing(pk)
+        return Response.json(self.present(row))
+
+    async def delete(self, request: Request) -> Response:
+        pk = self._pk(request)
+        if not await self.store.delete(self.storage(request), pk):
+            raise self._missing(pk)
+        return Response.empty(204)

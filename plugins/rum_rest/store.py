@@ -1,0 +1,118 @@
+"""SQL for the REST operations, run on ``app.storage``. Identifiers quoted, values bound."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from rum_rest.resource import Resource
+
+#: ``?field__op=value`` operators and their SQL.
+OPERATORS: dict[str, str] = {
+    "eq": "=", "ne": "<>", "lt": "<", "lte": "<=", "gt": ">", "gte": ">=",
+    "in": "= ANY", "contains": "ILIKE", "isnull": "IS NULL",
+}
+
+#: Marker for "set this column to its default" in a full update (PUT).
+DEFAULT = object()
+
+
+def quote(identifier: str) -> str:
+    """A quoted SQL identifier."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+@dataclass(frozen=True)
+class Filter:
+    """``field op value``, already typed."""
+
+    field: str
+    op: str
+    value: Any
+
+
+class SQLStore:
+    """CRUD on one :class:`Resource`'s table through a storage object (``rum_orm.Database``)."""
+
+    def __init__(self, resource: Resource) -> None:
+        self.resource = resource
+        self.table = quote(resource.table)
+        self.columns = ", ".join(quote(f) for f in resource.fields)
+        self.pk = quote(resource.primary_key)
+
+    def _where(self, filters: Sequence[Filter], args: list[Any]) -> str:
+        parts = []
+        for f in filters:
+            col = quote(f.field)
+            if f.op == "isnull":
+                parts.append(f"{col} IS NULL" if f.value else f"{col} IS NOT NULL")
+                continue
+            args.append(f.value)
+            n = len(args)
+            if f.op == "in":
+                parts.append(f"{col} = ANY(${n})")
+            elif f.op == "contains":
+                args[-1] = "%" + str(f.value).replace("\\", "\\\\").replace("%", "\\%").replace(
+                    "_", "\\_") + "%"
+                parts.append(f"{col}::text ILIKE ${n}")
+            else:
+                parts.append(f"{col} {OPERATORS[f.op]} ${n}")
+        return (" WHERE " + " AND ".join(parts)) if parts else ""
+
+    async def list(self, db: Any, filters: Sequence[Filter], order: Sequence[tuple[str, bool]],
+                   limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+        """One page of rows and the total number of rows matching ``filters``."""
+        args: list[Any] = []
+        where = self._where(filters, args)
+        order_sql = ", ".join(f"{quote(name)} {'DESC' if desc else 'ASC'}"
+                              for name, desc in order)
+        n = len(args)
+        rows = await db.fetch(
+            f"SELECT {self.columns} FROM {self.table}{where} ORDER BY {order_sql} "
+            f"LIMIT ${n + 1} OFFSET ${n + 2}", *args, limit, offset)
+        if offset == 0 and len(rows) < limit:
+            total = len(rows)
+        else:
+            total = await db.fetchval(f"SELECT count(*) FROM {self.table}{where}", *args)
+        return [dict(r) for r in rows], total
+
+    async def get(self, db: Any, pk: Any) -> dict[str, Any] | None:
+        """The row with primary key ``pk``."""
+        row = await db.fetchrow(f"SELECT {self.columns} FROM {self.table} WHERE {self.pk} = $1",
+                                pk)
+        return None if row is None else dict(row)
+
+    async def insert(self, db: Any, values: Mapping[str, Any]) -> dict[str, Any]:
+        """Insert one row and return it as stored (defaults filled in)."""
+        if not values:
+            row = await db.fetchrow(f"INSERT INTO {self.table} DEFAULT VALUES "
+                                    f"RETURNING {self.columns}")
+        else:
+            names = ", ".join(quote(k) for k in values)
+            marks = ", ".join(f"${i}" for i in range(1, len(values) + 1))
+            row = await db.fetchrow(f"INSERT INTO {self.table} ({names}) VALUES ({marks}) "
+                                    f"RETURNING {self.columns}", *values.values())
+        return dict(row)
+
+    async def update(self, db: Any, pk: Any, values: Mapping[str, Any]) -> dict[str, Any] | None:
+        """Update the row ``pk`` (``DEFAULT`` values reset a column); ``None`` if it is gone."""
+        if not values:
+            return await self.get(db, pk)
+        sets, args = [], []
+        for name, value in values.items():
+            if value is DEFAULT:
+                sets.append(f"{quote(name)} = DEFAULT")
+            else:
+                args.append(value)
+                sets.append(f"{quote(name)} = ${len(args)}")
+        args.append(pk)
+        row = await db.fetchrow(f"UPDATE {self.table} SET {', '.join(sets)} "
+                                f"WHERE {self.pk} = ${len(args)} RETURNING {self.columns}", *args)
+        return None if row is None else dict(row)
+
+    async def delete(self, db: Any, pk: Any) -> bool:
+        """Delete the row ``pk``; False if there was none."""
+        gone = await db.fetchval(f"DELETE FROM {self.table} WHERE {self.pk} = $1 "
+                                 f"RETURNING {self.pk}", pk)
+        return gone is not None
