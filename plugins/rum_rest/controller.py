@@ -10,7 +10,7 @@ from typing import Any
 from rum import Controller, Request, Response, Route
 from rum.errors import BadRequest, HTTPError, NotFound, UnprocessableEntity
 from rum_rest.coerce import Invalid, from_json, from_text
-from rum_rest.resource import FieldSpec
+from rum_rest.resource import MISSING, FieldSpec
 from rum_rest.store import DEFAULT, OPERATORS, Filter, SQLStore
 
 logger = logging.getLogger("rum.rest")
@@ -309,8 +309,9 @@ class ItemController(_RestController):
     async def put(self, request: Request) -> Response:
         pk = self._pk(request)
         values = self.validate(self.body(request), partial=False, ignore_pk=pk)
-        for name in self.resource.writable:
-            values.setdefault(name, DEFAULT)  # a full update: what is absent is reset
+        for name, spec in self.resource.writable.items():  # a full update: reset the rest
+            if name not in values:
+                values[name] = DEFAULT if spec.default is MISSING else spec.default
         return await self._update(request, pk, values)
 
     async def patch(self, request: Request) -> Response:

@@ -16,6 +16,15 @@ SUPPORTED_TYPES = (int, float, decimal.Decimal, str, bool, dt.datetime, dt.date,
                    uuid.UUID, dict, list, bytes)
 
 
+class _Missing:
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+#: ``FieldSpec.default`` when the model declares no Python-side default.
+MISSING: Any = _Missing()
+
+
 @dataclass(frozen=True)
 class FieldSpec:
     """One column as the API sees it.
@@ -30,6 +39,7 @@ class FieldSpec:
     has_default: bool = False
     read_only: bool = False
     primary_key: bool = False
+    default: Any = MISSING
 
     @property
     def required(self) -> bool:
