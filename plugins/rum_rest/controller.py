@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from rum import Controller, Request, Response, Route
+from rum import Authentication, Controller, Middleware, Request, Response, Route
 from rum.errors import BadRequest, HTTPError, NotFound, UnprocessableEntity
 from rum_rest.coerce import Invalid, from_json, from_text
 from rum_rest.resource import MISSING, FieldSpec
@@ -41,12 +41,15 @@ class ModelController:
     ``model`` is an ORM model class, or a :class:`~rum_rest.resource.Resource` describing a
     table. ``read_only`` names fields clients may not set (the primary key always is);
     ``exclude`` hides fields entirely; ``default_limit``/``max_limit`` bound pages (default:
-    ``[rest]`` settings, 25 and 100).
+    ``[rest]`` settings, 25 and 100). ``auth`` (a handler or the name of one, e.g.
+    ``"session"`` or ``"token"``) and ``middleware`` guard every route, as on a controller.
     """
 
     def __init__(self, model: Any, *, read_only: Iterable[str] = (),
                  exclude: Iterable[str] = (), default_limit: int | None = None,
-                 max_limit: int | None = None, name: str | None = None) -> None:
+                 max_limit: int | None = None, name: str | None = None,
+                 auth: Authentication | str | None = None,
+                 middleware: Iterable[Middleware] = ()) -> None:
         from rum_rest.models import describe
 
         self.resource = describe(model, read_only=tuple(read_only), exclude=tuple(exclude),
@@ -54,6 +57,8 @@ class ModelController:
         self.store = SQLStore(self.resource)
         self.default_limit = default_limit
         self.max_limit = max_limit
+        self.auth = auth
+        self.middleware = list(middleware)
 
     def crud(self, prefix: str, *, name: str | None = None) -> list[Route]:
         """The collection route ``prefix`` and the item route ``prefix/<id>``."""
@@ -86,6 +91,12 @@ class _RestController(Controller):
         self.resource = owner.resource
         self.store = owner.store
         self.prefix = prefix
+
+    def auth(self) -> Authentication | str | None:
+        return self.owner.auth
+
+    def middleware(self) -> list[Middleware]:
+        return list(self.owner.middleware)
 
     async def handle(self, request: Request) -> Response:
         try:

@@ -194,3 +194,26 @@ async def test_bad_input_gets_400_or_422_with_field_errors(api: httpx.AsyncClien
 
     r = await api.get("/api/users/not-a-number")
     assert r.status_code == 404
+
+
+async def test_auth_guards_every_route(database_url: str, tmp_path: Path) -> None:
+    from rum import Authentication, Request
+
+    class ApiKey(Authentication):
+        async def authorize(self, request: Request) -> bool:
+            return request.headers.get("x-api-key") == "sesame"
+
+    async with Database.open(database_url) as setup:
+        await setup.execute(SCHEMA)
+    app = App(ModelController(USER, auth=ApiKey()).crud("/api/users"),
+              plugins=["http", "orm"], root=tmp_path,
+              config={"database": {"url": database_url}, "http": {"access_log": False}})
+    async with serve_app(app) as base, httpx.AsyncClient(base_url=base) as client:
+        assert (await client.get("/api/users")).status_code == 403
+        assert (await client.post("/api/users", json={"email": "a@b.c"})).status_code == 403
+        r = await client.post("/api/users", json={"email": "a@b.c"},
+                              headers={"x-api-key": "sesame"})
+        assert r.status_code == 201
+        assert (await client.delete(f"/api/users/{r.json()['id']}")).status_code == 403
+        r = await client.get("/api/users", headers={"x-api-key": "sesame"})
+        assert r.json()["total"] == 1
