@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from jinja2 import Undefined
@@ -65,7 +66,7 @@ METHODS: dict[str, Method] = {
     "reverse": _f("rum_reverse", "items or characters in reverse order"),
     "join": _f("join", "items joined with the separator (default: none), escaped", 0, 1),
     "sort": _f("sort", "sorted items"),
-    "uniq": _f("unique", "items without duplicates"),
+    "uniq": _f("rum_uniq", "items without duplicates, in first-seen order"),
     "min": _f("min", "smallest item"),
     "max": _f("max", "largest item"),
     "sum": _f("sum", "sum of the items"),
@@ -75,7 +76,8 @@ METHODS: dict[str, Method] = {
     "drop": Method("slice", "drop", 1, 1, "all but the first n items"),
     # numbers
     "abs": _f("abs", "absolute value"),
-    "round": _f("round", "rounded to n decimals (default 0)", 0, 1),
+    "round": _f("rum_round", "rounded half away from zero to n decimals (default: integer)",
+                0, 1),
     "even?": Method("test", "even", 0, 0, "is even"),
     "odd?": Method("test", "odd", 0, 0, "is odd"),
     "zero?": _f("rum_zero", "equals 0"),
@@ -157,6 +159,18 @@ def rum_truncate(value: Any, length: int, omission: str = "...") -> str:
     return text[: max(length - len(omission), 0)] + omission
 
 
+def rum_uniq(value: Iterable[Any]) -> list[Any]:
+    """``uniq``: a list without duplicates (hashable items), first occurrence kept."""
+    return list(dict.fromkeys(value))
+
+
+def rum_round(value: Any, digits: int = 0) -> Any:
+    """``round``: half away from zero, like Ruby; an integer when ``digits`` is 0."""
+    quantum = Decimal(1).scaleb(-digits)
+    rounded = Decimal(str(value)).quantize(quantum, rounding=ROUND_HALF_UP)
+    return int(rounded) if digits <= 0 else float(rounded)
+
+
 def rum_lstrip(value: Any) -> str:
     """``lstrip``: no leading whitespace."""
     return str(value).lstrip()
@@ -194,6 +208,8 @@ FILTERS = {
     "rum_present": rum_present,
     "rum_zero": rum_zero,
     "rum_truncate": rum_truncate,
+    "rum_uniq": rum_uniq,
+    "rum_round": rum_round,
     "rum_lstrip": rum_lstrip,
     "rum_rstrip": rum_rstrip,
     "rum_keys": rum_keys,

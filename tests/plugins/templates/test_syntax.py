@@ -163,10 +163,10 @@ def test_operations(source: str, expected: str) -> None:
     ("<%= xs.include?(\"b\") %>", "True"),
     ("<%= s.include?(\"zzz\") %>", "False"),
     ("<%= \"b,a\".split(\",\").sort.join %>", "ab"),
-    ("<%= [3, 1, 3].uniq.to_a.length %>", "2"),
+    ("<%= [3, 1, 3].uniq.length %>/<%= [3, 1, 3].uniq.join %>", "2/31"),
     ("<%= [3, 1, 2].min %>/<%= [3, 1, 2].max %>/<%= [3, 1, 2].sum %>", "1/3/6"),
     ("<%= (0 - n).abs %>", "42"),
-    ("<%= 2.567.round(1) %>", "2.6"),
+    ("<%= 2.567.round(1) %>/<%= 2.5.round %>/<%= (0 - 2.5).round %>", "2.6/3/-3"),
     ("<%= n.even? %>/<%= n.odd? %>/<%= 0.zero? %>", "True/False/True"),
     ("<%= \"  \".blank? %>/<%= s.present? %>", "True/True"),
     ("<%= h.keys.join(\",\") %>=<%= h.values.join(\",\") %>", "a=1"),
@@ -262,3 +262,33 @@ def test_native_jinja_from_str() -> None:
 
 def test_render_kwargs_override_context() -> None:
     assert Template.from_str("<%= a %><%= b %>").render({"a": 1, "b": 2}, b=3) == "13"
+
+
+def test_every_method_is_documented() -> None:
+    from pathlib import Path
+
+    from rum_templates import METHODS
+
+    guide = (Path(__file__).parents[3] / "docs" / "templates.md").read_text()
+    missing = [name for name in METHODS if f"`{name}" not in guide]
+    assert missing == []
+
+
+def test_super_and_nested_blocks_in_layouts() -> None:
+    from rum_templates.translator import translate
+
+    assert translate("<% block a %><%= super %>x<% end %>").source == \
+        "{% block a %}{{ super() }}x{% endblock %}"
+
+
+def test_orm_models_render_as_objects() -> None:
+    from rum_orm import Model
+
+    class Customer(Model):
+        email: str
+        name: str | None = None
+
+    rows = [Customer(id=1, email="a@x.org"), Customer(id=2, email="<b>", name="B")]
+    source = "<% for c in customers %><%= c.id %>:<%= c.email %>:<%= c.name.to_s %>;<% end %>"
+    assert render(source, customers=rows) == "1:a@x.org:;2:&lt;b&gt;:B;"
+    assert Template.from_str("<%= email %>").render(rows[0]) == "a@x.org"
