@@ -46,6 +46,10 @@ class Metrics:
         self.job_duration = self.registry.histogram(
             "rum_job_duration_seconds", "Background job run time, in seconds.",
             ("job", "status"), job_buckets)
+        self.job_states: Gauge = self.registry.gauge(
+            "rum_jobs_by_status",
+            "Jobs in the queue table by status, counted at scrape time (jobs plugin).",
+            ("status",))
         self.pool: Gauge = self.registry.gauge(
             "rum_db_pool_connections",
             "Database pool connections by state (size, idle, in_use, min_size, max_size).",
@@ -79,6 +83,22 @@ class Metrics:
         if stats is None:
             return None
         return {(state,): float(value) for state, value in stats.items()}
+
+    async def collect(self) -> None:
+        """Refresh the numbers read from the database at scrape time (job queue by status)."""
+        if self.app.plugins.pm.get_plugin("jobs") is None:
+            return
+        stats = pool_stats(self.app)
+        if stats is None:  # no open database
+            return
+        try:
+            from rum_jobs import count_jobs
+
+            counts = await count_jobs(self.app.storage)
+        except Exception:  # no jobs table yet (migrations not run), database down, ...
+            logger.debug("could not count jobs by status", exc_info=True)
+            return
+        self.job_states.values = {(str(k),): float(v) for k, v in counts.items()}
 
     def render(self) -> str:
         """Every metric in Prometheus' text exposition format."""

@@ -19,6 +19,7 @@ class MetricsController(Controller):
 
     async def get(self, request: Request) -> Response:
         metrics: Metrics = request.app.extensions["metrics"]
+        await metrics.collect()
         return Response(metrics.render(), content_type=CONTENT_TYPE)
 
 

@@ -203,3 +203,25 @@ async def test_pool_stats_of_the_real_orm_pool(tmp_path: Path, database_url: str
     assert pool["max_size"] == 5 and pool["min_size"] == 2
     assert pool["in_use"] >= 1
     assert pool["size"] == pool["idle"] + pool["in_use"] >= 2
+
+
+@pytest.mark.postgres
+async def test_job_queue_by_status_from_the_jobs_plugin(tmp_path: Path,
+                                                        database_url: str) -> None:
+    from rum_jobs import Job, ensure_schema
+    from rum_orm import Database
+
+    class Noop(Job):
+        async def execute(self, args: Any) -> None:
+            return None
+
+    async with Database.open(database_url) as setup:
+        await ensure_schema(setup)
+    app = App([], plugins=["metrics", "orm", "jobs"], root=tmp_path,
+              config={"database": {"url": database_url}})
+    async with app.test_client() as client:
+        await Noop.enqueue({"n": 1})
+        await Noop.enqueue({"n": 2})
+        fams = families((await client.get("/metrics")).text_body())
+    states = {s.labels["status"]: s.value for s in fams["rum_jobs_by_status"].samples}
+    assert states == {"scheduled": 2}
