@@ -15,6 +15,20 @@ _EXPORTS = {
     "Record": "rum_orm.database",
     "ListenerClosed": "rum_orm.database",
     "BridgeClosed": "rum_orm.bridge",
+    "transaction": "rum_orm.database",
+    "executor": "rum_orm.database",
+    "Model": "rum_orm.model",
+    "has_many": "rum_orm.model",
+    "belongs_to": "rum_orm.model",
+    "table_name": "rum_orm.model",
+    "Scope": "rum_orm.scope",
+    "Column": "rum_orm.sql",
+    "OrmError": "rum_orm.errors",
+    "NotFound": "rum_orm.errors",
+    "MultipleFound": "rum_orm.errors",
+    "UnknownColumn": "rum_orm.errors",
+    "ModelDefinitionError": "rum_orm.errors",
+    "Migrator": "rum_orm.migrations",
 }
 
 __all__ = sorted(_EXPORTS)

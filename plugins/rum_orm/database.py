@@ -24,6 +24,7 @@ from typing import Any
 import asyncpg
 import trio
 
+from rum import jsonutil
 from rum_orm.bridge import AsyncioThread, BridgeClosed
 from rum_orm.urls import redact
 
@@ -32,6 +33,40 @@ logger = logging.getLogger("rum.orm")
 Record = asyncpg.Record
 
 _current: ContextVar[Connection | None] = ContextVar("rum_orm_connection", default=None)
+_opened: ContextVar[Database | None] = ContextVar("rum_orm_database", default=None)
+
+
+def executor(conn: Database | Connection | None = None) -> Database | Connection:
+    """Where a query made with ``conn`` runs: ``conn`` itself; else the current transaction or
+    connection; else the database of the enclosing ``Database.open()`` block; else the
+    current app's storage (inside ``app.running()`` or a request)."""
+    if conn is not None:
+        return conn
+    current = _current.get()
+    if current is not None:
+        return current
+    db = _opened.get()
+    if db is not None:
+        return db
+    from rum import current_app
+
+    app = current_app()
+    if app is not None:
+        return app.storage
+    raise BridgeClosed("no database to run the query on: pass conn=db (or a transaction), or "
+                       "run it inside `async with app.running()`, a request, "
+                       "`async with Database.open(url)` or `async with db.transaction()`")
+
+
+@asynccontextmanager
+async def transaction(conn: Database | Connection | None = None, *,
+                      isolation: str | None = None,
+                      readonly: bool = False) -> AsyncIterator[Connection]:
+    """A transaction on ``conn`` or, by default, where model queries run (see
+    :func:`executor`): ``async with transaction(): await user.save()``."""
+    target = executor(conn)
+    async with target.transaction(isolation=isolation, readonly=readonly) as tx:
+        yield tx
 
 
 class ListenerClosed(ConnectionError):
@@ -79,9 +114,11 @@ class Database:
         """``async with Database.open(url, **options) as db:`` an open database, closed after."""
         db = cls(url, **options)
         await db.start()
+        token = _opened.set(db)
         try:
             yield db
         finally:
+            _opened.reset(token)
             await db.close()
 
     @property
@@ -104,7 +141,8 @@ class Database:
         try:
             return await asyncpg.create_pool(
                 self.url, min_size=self.pool_min, max_size=self.pool_max,
-                timeout=self.connect_timeout, server_settings=self.server_settings or None)
+                timeout=self.connect_timeout, server_settings=self.server_settings or None,
+                init=init_connection)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
             raise ConnectionError(f"cannot connect to PostgreSQL at {redact(self.url)}: "
                                   f"{type(exc).__name__}: {exc}") from exc
@@ -433,6 +471,13 @@ class _Cursor:
                 raise StopAsyncIteration
             self._rows.reverse()
         return self._rows.pop()
+
+
+async def init_connection(raw: asyncpg.Connection) -> None:
+    """Per-connection set-up: ``json``/``jsonb`` values are Python dicts/lists both ways."""
+    for type_name in ("json", "jsonb"):
+        await raw.set_type_codec(type_name, schema="pg_catalog", encoder=jsonutil.dumps,
+                                 decoder=jsonutil.loads, format="text")
 
 
 async def _open_cursor(raw: asyncpg.Connection, sql: str, args: tuple[Any, ...]) -> Any:

@@ -1,0 +1,80 @@
+"""The ORM's errors, and the translation of PostgreSQL errors into ones that name the model."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable
+from typing import Any
+
+import asyncpg
+
+import rum
+
+
+class OrmError(rum.RumError):
+    """Base class of the ORM's own errors."""
+
+
+class NotFound(rum.NotFound, OrmError):
+    """No record matched a query that needs one (``fetch()``, ``reload()``).
+
+    A subclass of :class:`rum.NotFound`, so a controller that lets it escape answers ``404``.
+    ``model`` is the model class; ``sql`` and ``params`` the query that found nothing.
+    """
+
+    def __init__(self, detail: str, *, model: Any = None, sql: str = "",
+                 params: Iterable[Any] = ()) -> None:
+        super().__init__(detail)
+        self.model = model
+        self.sql = sql
+        self.params = list(params)
+
+
+class MultipleFound(OrmError):
+    """``fetch()`` wants exactly one record and the query matched several."""
+
+
+class UnknownColumn(OrmError):
+    """A query named a column the table does not have (the message suggests the closest)."""
+
+
+class ModelDefinitionError(OrmError):
+    """A model class, relation or field declaration is wrong."""
+
+
+_COLUMN = re.compile(r'column (.+) does not exist', re.S)
+
+
+def closest(name: str, choices: Iterable[str]) -> str | None:
+    """The choice most similar to ``name``, or ``None``."""
+    found = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.5)
+    return found[0] if found else None
+
+
+def explain_column_error(exc: asyncpg.UndefinedColumnError, model: Any) -> UnknownColumn:
+    """An :class:`UnknownColumn` naming ``model``, the column and the closest known column."""
+    message = str(exc)
+    match = _COLUMN.search(message)
+    column = match.group(1) if match else "?"
+    table = getattr(model, "__table__", "")
+    for prefix in (f"{table}.", f'"{table}".'):
+        if column.startswith(prefix):
+            column = column[len(prefix):]
+    column = column.strip('"')
+    known = list(getattr(model, "__fields__", {}))
+    hint = closest(column, known)
+    suggestion = f"; did you mean {hint!r}?" if hint else ""
+    return UnknownColumn(f"{model.__name__} (table {table!r}): {message}{suggestion} "
+                         f"(columns of {model.__name__}: {', '.join(known) or 'none declared'})")
+
+
+def translate(exc: BaseException, model: Any) -> BaseException:
+    """The error to raise instead of ``exc`` for a query on ``model`` (or ``exc`` itself)."""
+    if isinstance(exc, asyncpg.UndefinedColumnError):
+        return explain_column_error(exc, model)
+    if isinstance(exc, asyncpg.UndefinedTableError):
+        table = getattr(model, "__table__", "?")
+        return OrmError(f"{model.__name__}: {exc} (the model's table is {table!r}: create it "
+                        f"with a migration, or set __table__ on the model)")
+    return exc

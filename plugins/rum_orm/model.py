@@ -1,0 +1,576 @@
+"""``Model``: a table as a Python class with annotated fields, its records and relations.
+
+::
+
+    class User(Model):               # table "users"
+        id: int | None = None        # the primary key (added when not declared)
+        email: str
+        created_at: datetime
+        admin: bool = False
+        orders = has_many("Order")   # Order.user_id → users.id
+
+    class Order(Model):
+        user_id: int
+        total_amount: float
+        user = belongs_to(User)
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import inspect
+import re
+import sys
+import typing
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar, TypeVar
+
+from rum_orm.database import Connection, Database, executor
+from rum_orm.errors import ModelDefinitionError, NotFound, OrmError, closest
+from rum_orm.scope import Join, Scope, run_query
+from rum_orm.sql import Column, Params
+from rum_orm.sql import quote as q
+
+M = TypeVar("M", bound="Model")
+Conn = Database | Connection | None
+_UNSET: Any = object()
+
+
+# -- names -----------------------------------------------------------------------------------------
+
+
+def snake_case(name: str) -> str:
+    """``OrderItem`` → ``order_item``."""
+    return re.sub(r"(?<=[a-z0-9])([A-Z])|(?<=[A-Z])([A-Z])(?=[a-z])", r"_\1\2", name).lower()
+
+
+def pluralize(word: str) -> str:
+    """``user`` → ``users``, ``category`` → ``categories``, ``box`` → ``boxes``."""
+    if re.search(r"[^aeiou]y$", word):
+        return word[:-1] + "ies"
+    if re.search(r"(s|x|z|ch|sh)$", word):
+        return word + "es"
+    return word + "s"
+
+
+def table_name(class_name: str) -> str:
+    """The table a model class maps to by default: ``User`` → ``users``."""
+    return pluralize(snake_case(class_name))
+
+
+# -- fields ----------------------------------------------------------------------------------------
+
+
+class Field:
+    """One declared column: its name, annotation (resolved when possible) and default."""
+
+    __slots__ = ("annotation", "default", "name", "optional")
+
+    def __init__(self, name: str, annotation: Any, default: Any) -> None:
+        self.name = name
+        self.annotation = annotation
+        self.optional = _is_optional(annotation)
+        self.default = None if default is _UNSET and self.optional else default
+
+    @property
+    def base_type(self) -> Any:
+        """The annotation without ``Optional``/``| None``."""
+        ann = self.annotation
+        args = [a for a in typing.get_args(ann) if a is not type(None)]
+        if self.optional and len(args) == 1:
+            return args[0]
+        return ann
+
+    def __repr__(self) -> str:
+        return f"Field({self.name!r}, {self.annotation!r})"
+
+
+def _is_optional(annotation: Any) -> bool:
+    if isinstance(annotation, str):
+        return "None" in annotation or "Optional" in annotation
+    return type(None) in typing.get_args(annotation)
+
+
+def _collect_fields(cls: type) -> dict[str, Field]:
+    raw: dict[str, Any] = {}
+    for klass in reversed(cls.__mro__):
+        raw.update(inspect.get_annotations(klass))
+    try:
+        module = sys.modules.get(cls.__module__)
+        hints = typing.get_type_hints(cls, globalns=vars(module) if module else None)
+    except Exception:  # names only defined in a function: keep the strings
+        hints = dict(raw)
+    fields: dict[str, Field] = {}
+    for name, annotation in hints.items():
+        if name.startswith("_") or name not in raw:
+            continue
+        origin = typing.get_origin(annotation)
+        if annotation is ClassVar or origin is ClassVar or (
+                isinstance(annotation, str) and annotation.startswith(("ClassVar", "typing.Cl"))):
+            continue
+        default = _UNSET
+        for klass in cls.__mro__:
+            if name in klass.__dict__:
+                value = klass.__dict__[name]
+                if not isinstance(value, Relation | classmethod | staticmethod | property):
+                    default = value
+                break
+        fields[name] = Field(name, annotation, default)
+    return fields
+
+
+# -- relations -------------------------------------------------------------------------------------
+
+
+class Relation:
+    """Base of :class:`has_many` and :class:`belongs_to` (class attributes of a model)."""
+
+    kind = ""
+
+    def __init__(self, model: type[Model] | str, *, foreign_key: str | None = None) -> None:
+        self._target = model
+        self._foreign_key = foreign_key
+        self.owner: type[Model] | None = None
+        self.name = ""
+
+    def __set_name__(self, owner: type[Model], name: str) -> None:
+        self.owner = owner
+        self.name = name
+
+    @property
+    def target(self) -> type[Model]:
+        """The related model class."""
+        assert self.owner is not None
+        return resolve_model(self._target, self.owner)
+
+    @property
+    def foreign_key(self) -> str:
+        """The foreign-key column (on the target for has_many, on the owner for belongs_to)."""
+        raise NotImplementedError
+
+
+class has_many(Relation):
+    """``orders = has_many("Order")``: ``orders.user_id`` points at this model's ``id``.
+
+    ``user.orders`` is the scope of that user's orders; ``User.all().join(Order)`` joins them.
+    """
+
+    kind = "has_many"
+
+    @property
+    def foreign_key(self) -> str:
+        assert self.owner is not None
+        return self._foreign_key or f"{snake_case(self.owner.__name__)}_id"
+
+    def __get__(self, obj: Any, owner: type) -> Any:
+        if obj is None:
+            return self
+        return self.target.all().filter(self.foreign_key, getattr(obj, owner.__primary_key__))
+
+
+class belongs_to(Relation):
+    """``user = belongs_to("User")``: this model's ``user_id`` points at ``users.id``.
+
+    ``order.user`` is a scope finding that user (``await order.user.fetch()``).
+    """
+
+    kind = "belongs_to"
+
+    @property
+    def foreign_key(self) -> str:
+        return self._foreign_key or f"{snake_case(self.target.__name__)}_id"
+
+    def __get__(self, obj: Any, owner: type) -> Any:
+        if obj is None:
+            return self
+        target = self.target
+        return target.all().filter(target.__primary_key__, getattr(obj, self.foreign_key))
+
+
+def _all_models(base: type) -> list[type]:
+    out = []
+    for sub in base.__subclasses__():
+        out.append(sub)
+        out.extend(_all_models(sub))
+    return out
+
+
+def resolve_model(ref: type[Model] | str, near: type) -> type[Model]:
+    """A model class from a class or its name (looked up beside ``near`` first)."""
+    if isinstance(ref, type):
+        if not issubclass(ref, Model):
+            raise ModelDefinitionError(f"{ref.__name__} is not a rum_orm.Model subclass")
+        return ref
+    module = sys.modules.get(near.__module__)
+    found = getattr(module, ref, None) if module else None
+    if isinstance(found, type) and issubclass(found, Model):
+        return found
+    matches = [m for m in _all_models(Model) if m.__name__ == ref]
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        known = [m.__name__ for m in _all_models(Model)]
+        hint = closest(ref, known)
+        raise ModelDefinitionError(f"{near.__name__}: no model named {ref!r}"
+                                   + (f"; did you mean {hint!r}?" if hint else ""))
+    local = [m for m in matches if m.__module__ == near.__module__]
+    if len(local) == 1:
+        return local[0]
+    raise ModelDefinitionError(f"{near.__name__}: several models are named {ref!r}; pass the "
+                               f"class itself instead of its name")
+
+
+def _relation_between(source: type[Model], target: type[Model]) -> Join | None:
+    for rel in source.__relations__.values():
+        if rel.target is not target:
+            continue
+        if rel.kind == "has_many":
+            return Join(target, source, target.column(rel.foreign_key),
+                        source.column(source.__primary_key__))
+        return Join(target, source, target.column(target.__primary_key__),
+                    source.column(rel.foreign_key))
+    for rel in target.__relations__.values():
+        if rel.target is not source:
+            continue
+        if rel.kind == "belongs_to":
+            return Join(target, source, target.column(rel.foreign_key),
+                        source.column(source.__primary_key__))
+        return Join(target, source, target.column(target.__primary_key__),
+                    source.column(rel.foreign_key))
+    return None
+
+
+def find_join(sources: Sequence[type[Model]], target: type[Model]) -> Join:
+    """How to join ``target`` to the first of ``sources`` it is related to."""
+    for source in sources:
+        join = _relation_between(source, target)
+        if join is not None:
+            return join
+    names = ", ".join(s.__name__ for s in sources)
+    first = sources[0].__name__
+    raise ModelDefinitionError(
+        f"cannot join {target.__name__} to {names}: no relation declared. Add e.g. "
+        f"`{pluralize(snake_case(target.__name__))} = has_many({target.__name__!r})` to {first}"
+        f" or `{snake_case(first)} = belongs_to({first!r})` to {target.__name__}")
+
+
+# -- the model -------------------------------------------------------------------------------------
+
+
+class Model:
+    """Base class of ORM models; see the module documentation."""
+
+    __table__: ClassVar[str] = ""
+    __primary_key__: ClassVar[str] = "id"
+    __fields__: ClassVar[dict[str, Field]] = {}
+    __columns__: ClassVar[dict[str, str]] = {}
+    __relations__: ClassVar[dict[str, Relation]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "__table__" not in cls.__dict__ or not cls.__dict__["__table__"]:
+            cls.__table__ = table_name(cls.__name__)
+        fields = _collect_fields(cls)
+        pk = cls.__primary_key__
+        if pk not in fields:
+            fields = {pk: Field(pk, int | None, None), **fields}
+        cls.__fields__ = fields
+        cls.__columns__ = {name: Column(cls.__table__, name).to_sql() for name in fields}
+        cls.__relations__ = {name: rel for klass in reversed(cls.__mro__)
+                             for name, rel in vars(klass).items() if isinstance(rel, Relation)}
+
+    def __init__(self, values: Mapping[str, Any] | None = None, /, **kwargs: Any) -> None:
+        data = {**dict(values or {}), **kwargs}
+        fields = type(self).__fields__
+        for name in data:
+            if name not in fields:
+                self._unknown(name)
+        d = self.__dict__
+        for name, field in fields.items():
+            if name in data:
+                d[name] = data[name]
+            elif field.default is not _UNSET:
+                default = field.default
+                d[name] = copy.copy(default) if isinstance(default, list | dict | set) \
+                    else default
+
+    @classmethod
+    def _unknown(cls, name: str) -> None:
+        hint = closest(name, cls.__fields__)
+        raise OrmError(f"{cls.__name__} has no field {name!r}"
+                       + (f"; did you mean {hint!r}?" if hint else "")
+                       + f" (fields: {', '.join(cls.__fields__)})")
+
+    def __getattr__(self, name: str) -> Any:
+        if name in type(self).__fields__:
+            return None  # declared but not set yet (the database fills it in on save)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    @classmethod
+    def _from_record(cls: type[M], record: Any) -> M:
+        obj = cls.__new__(cls)
+        obj.__dict__.update(record.items())
+        return obj
+
+    # -- representation ----------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """The record's columns as a dict (what JSON responses and templates see)."""
+        return {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in list(self.to_dict().items())[:6])
+        return f"<{type(self).__name__} {shown}>"
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return self.to_dict() == other.to_dict()  # type: ignore[attr-defined]
+
+    __hash__ = None  # type: ignore[assignment]
+
+    # -- queries -----------------------------------------------------------------------------------
+
+    @classmethod
+    def column(cls, name: str) -> Column:
+        """This model's column ``name``, qualified by the table: ``"orders"."total"``."""
+        return Column(cls.__table__, name)
+
+    @classmethod
+    def all(cls: type[M]) -> Scope[M]:
+        """The scope of every record; chain filters on it."""
+        return Scope(cls)
+
+    @classmethod
+    def find(cls: type[M], pk: Any) -> Scope[M]:
+        """The record whose primary key is ``pk`` (``await User.find(15).fetch()``)."""
+        return Scope(cls).filter(cls.__primary_key__, pk)
+
+    @classmethod
+    def related(cls, other: type[Model] | str, records: Sequence[Any]) -> Scope[Any]:
+        """The ``other`` records related to ``records`` of this model, in one query:
+        ``await User.related(Order, users).fetch_all()``."""
+        target = resolve_model(other, cls)
+        join = _relation_between(cls, target)
+        if join is None:
+            find_join([cls], target)  # raises the explanation
+            raise AssertionError
+        # join.on_left is the target's column; on_right the source's
+        source_col = join.on_right.name
+        values = list(dict.fromkeys(v for r in records
+                                    if (v := getattr(r, source_col, None)) is not None))
+        return target.all().filter(join.on_left.name, values)
+
+    @classmethod
+    def find_by_sql(cls: type[M], sql: str, params: Sequence[Any] = ()) -> RawQuery[M]:
+        """Records from hand-written SQL (``$1, $2...`` placeholders bound to ``params``)."""
+        return RawQuery(cls, sql, list(params))
+
+    @classmethod
+    def create(cls: type[M], values: Mapping[str, Any] | None = None, /,
+               **kwargs: Any) -> Create[M]:
+        """``INSERT ... RETURNING *``: ``await User.create(email="a@b.c")``; add
+        ``.unique_by("email")`` for ``ON CONFLICT ("email") DO UPDATE``."""
+        return Create(cls, {**dict(values or {}), **kwargs})
+
+    @classmethod
+    def find_or_create_by(cls: type[M], values: Mapping[str, Any] | None = None, /,
+                          **kwargs: Any) -> FindOrCreate[M]:
+        """Find the record with these values, or create it (see :class:`FindOrCreate`)."""
+        return FindOrCreate(cls, {**dict(values or {}), **kwargs})
+
+    # -- records -----------------------------------------------------------------------------------
+
+    def _check_values(self, names: Sequence[str]) -> None:
+        for name in names:
+            _check_aware(type(self), name, self.__dict__[name])
+
+    async def save(self: M, conn: Conn = None) -> M:
+        """``INSERT`` (primary key ``None``) or ``UPDATE`` every column; refresh from the row
+        the database returns (defaults, triggers) and return ``self``."""
+        cls = type(self)
+        pk = cls.__primary_key__
+        names = [n for n in cls.__fields__ if n in self.__dict__ and not
+                 (n == pk and self.__dict__[n] is None)]
+        extra = [n for n in self.__dict__ if n not in cls.__fields__ and not n.startswith("_")]
+        self._check_values(names)
+        params = Params()
+        table = q(cls.__table__)
+        if self.__dict__.get(pk) is None:
+            if names:
+                cols = ", ".join(q(n) for n in names)
+                vals = ", ".join(params.add(self.__dict__[n]) for n in names)
+                sql = f"INSERT INTO {table} ({cols}) VALUES ({vals}) RETURNING *"
+            else:
+                sql = f"INSERT INTO {table} DEFAULT VALUES RETURNING *"
+        else:
+            sets = ", ".join(f"{q(n)} = {params.add(self.__dict__[n])}"
+                             for n in names if n != pk)
+            if not sets:
+                return self
+            sql = (f"UPDATE {table} SET {sets} WHERE {q(pk)} = "
+                   f"{params.add(self.__dict__[pk])} RETURNING *")
+        row = await run_query(cls, executor(conn).fetchrow, sql, params.values)
+        if row is None:
+            raise NotFound(f"{cls.__name__} with {pk}={self.__dict__[pk]!r} no longer exists",
+                           model=cls, sql=sql, params=params.values)
+        for n in extra:
+            self.__dict__.pop(n, None)
+        self.__dict__.update(row.items())
+        return self
+
+    async def delete(self, conn: Conn = None) -> bool:
+        """``DELETE`` this record; return whether a row was deleted."""
+        cls = type(self)
+        pk = cls.__primary_key__
+        status = await run_query(cls, executor(conn).execute,
+                                 f"DELETE FROM {q(cls.__table__)} WHERE {q(pk)} = $1",
+                                 [self.__dict__.get(pk)])
+        return status.endswith(" 1")
+
+    async def reload(self: M, conn: Conn = None) -> M:
+        """Read this record's columns again from the database; return ``self``."""
+        fresh = await type(self).find(self.__dict__.get(type(self).__primary_key__)).fetch(conn)
+        self.__dict__.clear()
+        self.__dict__.update(fresh.__dict__)
+        return self
+
+
+def _check_aware(model: type, name: str, value: Any) -> None:
+    if isinstance(value, dt.datetime) and value.tzinfo is None:
+        raise OrmError(f"{model.__name__}.{name} is a naive datetime ({value}); PostgreSQL "
+                       f"would read it in the server's time zone. Use an aware one, e.g. "
+                       f"datetime.now(timezone.utc)")
+
+
+def _delegate(name: str) -> classmethod:
+    def method(cls: type[Model], *args: Any, **kwargs: Any) -> Any:
+        return getattr(Scope(cls), name)(*args, **kwargs)
+
+    method.__name__ = name
+    method.__qualname__ = f"Model.{name}"
+    method.__doc__ = f"``Model.all().{name}(...)``: see :meth:`Scope.{name}`."
+    return classmethod(method)
+
+
+for _name in ("filter", "where", "filter_lt", "filter_gt", "filter_lte", "filter_gte", "not_",
+              "filter_not", "or_", "order", "limit", "offset", "lock", "join", "join_nested",
+              "distinct", "count", "exists", "fetch_all"):
+    setattr(Model, _name, _delegate(_name))
+del _name
+
+
+# -- statements that are not scopes ----------------------------------------------------------------
+
+
+class RawQuery(typing.Generic[M]):
+    """What :meth:`Model.find_by_sql` returns: fetch it like a scope."""
+
+    def __init__(self, model: type[M], sql: str, params: list[Any]) -> None:
+        self.model = model
+        self.sql = sql
+        self.params = params
+
+    async def fetch_all(self, conn: Conn = None) -> list[M]:
+        """Every row, as records."""
+        rows = await run_query(self.model, executor(conn).fetch, self.sql, self.params)
+        return [self.model._from_record(r) for r in rows]
+
+    async def fetch_optional(self, conn: Conn = None) -> M | None:
+        """The first row as a record, or ``None``."""
+        row = await run_query(self.model, executor(conn).fetchrow, self.sql, self.params)
+        return None if row is None else self.model._from_record(row)
+
+    async def fetch(self, conn: Conn = None) -> M:
+        """The first row as a record; :class:`NotFound` when there is none."""
+        found = await self.fetch_optional(conn)
+        if found is None:
+            raise NotFound(f"{self.model.__name__} not found by SQL", model=self.model,
+                           sql=self.sql, params=self.params)
+        return found
+
+    def to_sql(self) -> str:
+        """The SQL as given."""
+        return self.sql
+
+
+class Create(typing.Generic[M]):
+    """An ``INSERT ... RETURNING *`` of one record; ``await`` it or call :meth:`fetch`."""
+
+    def __init__(self, model: type[M], values: dict[str, Any],
+                 unique: tuple[str, ...] = ()) -> None:
+        for name in values:
+            if name not in model.__fields__:
+                model._unknown(name)
+        self.model = model
+        self.values = values
+        self.unique = unique
+
+    def unique_by(self, *columns: str) -> Create[M]:
+        """On a unique violation of ``columns``, update the existing row instead
+        (``ON CONFLICT (columns) DO UPDATE SET ... = EXCLUDED....``)."""
+        if len(columns) == 1 and isinstance(columns[0], list | tuple):
+            columns = tuple(columns[0])
+        if not columns:
+            raise TypeError("unique_by() needs the column(s) of a unique index")
+        return Create(self.model, self.values, tuple(columns))
+
+    def to_sql(self) -> str:
+        """The statement, with ``$n`` placeholders."""
+        return self._sql(Params())
+
+    def _sql(self, params: Params) -> str:
+        table = q(self.model.__table__)
+        for name, value in self.values.items():
+            _check_aware(self.model, name, value)
+        if not self.values:
+            return f"INSERT INTO {table} DEFAULT VALUES RETURNING *"
+        cols = ", ".join(q(n) for n in self.values)
+        vals = ", ".join(params.add(v) for v in self.values.values())
+        sql = f"INSERT INTO {table} ({cols}) VALUES ({vals})"
+        if self.unique:
+            target = ", ".join(q(c) for c in self.unique)
+            sets = ", ".join(f"{q(n)} = EXCLUDED.{q(n)}" for n in self.values)
+            sql += f" ON CONFLICT ({target}) DO UPDATE SET {sets}"
+        return sql + " RETURNING *"
+
+    async def fetch(self, conn: Conn = None) -> M:
+        """Run it; return the created (or, with ``unique_by``, updated) record."""
+        params = Params()
+        sql = self._sql(params)
+        row = await run_query(self.model, executor(conn).fetchrow, sql, params.values)
+        return self.model._from_record(row)
+
+    def __await__(self) -> typing.Generator[Any, None, M]:
+        return self.fetch().__await__()
+
+
+class FindOrCreate(typing.Generic[M]):
+    """``SELECT`` a record by ``values``; when there is none, ``INSERT`` it (with
+    ``unique_by``: ``INSERT ... ON CONFLICT DO UPDATE``, safe against a concurrent insert)."""
+
+    def __init__(self, model: type[M], values: dict[str, Any],
+                 unique: tuple[str, ...] = ()) -> None:
+        self.model = model
+        self.values = values
+        self.unique = unique
+
+    def unique_by(self, *columns: str) -> FindOrCreate[M]:
+        """See :meth:`Create.unique_by`."""
+        if len(columns) == 1 and isinstance(columns[0], list | tuple):
+            columns = tuple(columns[0])
+        return FindOrCreate(self.model, self.values, tuple(columns))
+
+    async def fetch(self, conn: Conn = None) -> M:
+        """Run it; return the found or created record."""
+        found = await self.model.all().filter(**self.values).fetch_first(conn)
+        if found is not None:
+            return found
+        create = Create(self.model, self.values)
+        if self.unique:
+            create = create.unique_by(*self.unique)
+        return await create.fetch(conn)
+
+    def __await__(self) -> typing.Generator[Any, None, M]:
+        return self.fetch().__await__()

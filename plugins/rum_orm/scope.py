@@ -1,0 +1,474 @@
+"""``Scope``: an immutable, chainable query on a model, and its terminal (async) methods."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+import asyncpg
+import trio
+
+from rum_orm.database import Connection, Database, executor
+from rum_orm.errors import ModelDefinitionError, MultipleFound, NotFound, translate
+from rum_orm.sql import AnyOf, Column, Compare, Condition, Params, count_from_status, direction
+from rum_orm.sql import quote as q
+
+if TYPE_CHECKING:
+    from rum_orm.model import Model
+
+M = TypeVar("M", bound="Model")
+Conn = Database | Connection | None
+
+
+@dataclass(frozen=True)
+class Join:
+    """``INNER JOIN target ON target.left = source.right`` (columns already qualified)."""
+
+    target: Any
+    source: Any
+    on_left: Column
+    on_right: Column
+
+    def sql(self) -> str:
+        return (f"INNER JOIN {q(self.target.__table__)} ON {self.on_left.to_sql()} = "
+                f"{self.on_right.to_sql()}")
+
+
+async def run_query(model: Any, method: Any, sql: str, args: list[Any]) -> Any:
+    """Run ``method(sql, *args)``; PostgreSQL errors come back naming ``model``."""
+    try:
+        return await method(sql, *args)
+    except asyncpg.PostgresError as exc:
+        new = translate(exc, model)
+        if new is exc:
+            raise
+        raise new from exc
+
+
+@dataclass(frozen=True)
+class Scope(Generic[M]):
+    """A query on ``model``: every method returns a new scope; nothing runs until a terminal
+    method (``fetch``, ``fetch_optional``, ``fetch_all``, ``count``, ``exists``, ``explain``,
+    ``update_all``, ``delete_all``, ``async for``) is awaited."""
+
+    model: type[M]
+    conditions: tuple[Condition, ...] = ()
+    joins: tuple[Join, ...] = ()
+    orders: tuple[tuple[Any, str], ...] = ()
+    limit_: int | None = None
+    offset_: int | None = None
+    lock_: str | None = None
+    distinct_: bool = False
+
+    # -- building ----------------------------------------------------------------------------------
+
+    def _where(self, *conditions: Condition) -> Scope[M]:
+        return replace(self, conditions=self.conditions + conditions)
+
+    @staticmethod
+    def _pairs(op: str, args: tuple[Any, ...], kwargs: Mapping[str, Any],
+               method: str) -> list[Condition]:
+        if args:
+            if len(args) != 2:
+                raise TypeError(f"{method}() takes (column, value) or column=value keywords, "
+                                f"got {len(args)} positional arguments")
+            return [Compare(args[0], op, args[1]), *(Compare(k, op, v)
+                                                     for k, v in kwargs.items())]
+        if not kwargs:
+            raise TypeError(f"{method}() needs (column, value) or column=value keywords")
+        return [Compare(k, op, v) for k, v in kwargs.items()]
+
+    def filter(self, *args: Any, **kwargs: Any) -> Scope[M]:
+        """``= value`` (``IS NULL`` for ``None``, ``IN`` for a list):
+        ``filter(admin=True)`` or ``filter("admin", True)`` or ``filter(Order.column("id"), 3)``.
+        """
+        return self._where(*self._pairs("=", args, kwargs, "filter"))
+
+    where = filter
+
+    def filter_lt(self, *args: Any, **kwargs: Any) -> Scope[M]:
+        """``column < value``."""
+        return self._where(*self._pairs("<", args, kwargs, "filter_lt"))
+
+    def filter_gt(self, *args: Any, **kwargs: Any) -> Scope[M]:
+        """``column > value``."""
+        return self._where(*self._pairs(">", args, kwargs, "filter_gt"))
+
+    def filter_lte(self, *args: Any, **kwargs: Any) -> Scope[M]:
+        """``column <= value``."""
+        return self._where(*self._pairs("<=", args, kwargs, "filter_lte"))
+
+    def filter_gte(self, *args: Any, **kwargs: Any) -> Scope[M]:
+        """``column >= value``."""
+        return self._where(*self._pairs(">=", args, kwargs, "filter_gte"))
+
+    def not_(self, *args: Any, **kwargs: Any) -> Scope[M]:
+        """``!= value`` (``IS NOT NULL`` for ``None``, ``NOT IN`` for a list)."""
+        return self._where(*self._pairs("!=", args, kwargs, "not_"))
+
+    filter_not = not_
+
+    def or_(self, *alternatives: Scope[Any] | Mapping[str, Any]) -> Scope[M]:
+        """Match any of ``alternatives``: each a scope (its filters ANDed) or a dict of
+        equalities. ``User.all().or_({"admin": True}, User.filter_gt("karma", 100))``."""
+        if not alternatives:
+            raise TypeError("or_() needs at least one alternative")
+        groups: list[list[Condition]] = []
+        for alt in alternatives:
+            if isinstance(alt, Scope):
+                groups.append(list(alt.conditions))
+            elif isinstance(alt, Mapping):
+                groups.append([Compare(k, "=", v) for k, v in alt.items()])
+            else:
+                raise TypeError(f"or_() takes scopes or dicts, got {alt!r}")
+        return self._where(AnyOf(groups))
+
+    def order(self, *items: Any) -> Scope[M]:
+        """``ORDER BY``: ``order("id")``, ``order(("total", "DESC"))``,
+        ``order((User.column("created_at"), "desc"), "id")`` or ``order("created_at", "DESC")``.
+        """
+        if len(items) == 2 and isinstance(items[1], str) and items[1].strip().upper() in (
+                "ASC", "DESC"):
+            items = ((items[0], items[1]),)
+        orders = list(self.orders)
+        for item in items:
+            if isinstance(item, tuple):
+                column, dir_ = item
+                orders.append((column, direction(dir_)))
+            else:
+                orders.append((item, ""))
+        return replace(self, orders=tuple(orders))
+
+    def limit(self, n: int) -> Scope[M]:
+        """``LIMIT n``."""
+        return replace(self, limit_=_non_negative(n, "limit"))
+
+    def offset(self, n: int) -> Scope[M]:
+        """``OFFSET n``."""
+        return replace(self, offset_=_non_negative(n, "offset"))
+
+    def distinct(self) -> Scope[M]:
+        """``SELECT DISTINCT`` (useful after joining a has-many relation)."""
+        return replace(self, distinct_=True)
+
+    def lock(self, *, skip_locked: bool = False, nowait: bool = False) -> Scope[M]:
+        """``FOR UPDATE`` (of this model's rows), optionally ``SKIP LOCKED`` or ``NOWAIT``.
+
+        Use it inside a transaction: the lock lasts until the transaction ends.
+        """
+        if skip_locked and nowait:
+            raise ValueError("lock(): choose skip_locked or nowait, not both")
+        suffix = " SKIP LOCKED" if skip_locked else " NOWAIT" if nowait else ""
+        return replace(self, lock_=suffix)
+
+    def join(self, other: type[Model] | str) -> Scope[M]:
+        """``INNER JOIN`` a model related (``has_many``/``belongs_to``) to this scope's model
+        or to one already joined."""
+        from rum_orm.model import find_join, resolve_model
+
+        target = resolve_model(other, self.model)
+        if any(j.target is target for j in self.joins) or target is self.model:
+            return self
+        sources = [self.model, *(j.target for j in self.joins)]
+        return replace(self, joins=(*self.joins, find_join(sources, target)))
+
+    def join_nested(self, scope: Scope[Any]) -> Scope[M]:
+        """Add ``scope``'s joins: ``User.all().join(Order).join_nested(Order.join(Product))``."""
+        tables = {self.model, *(j.target for j in self.joins)}
+        if scope.model not in tables:
+            raise ModelDefinitionError(
+                f"join_nested({scope.model.__name__}.join(...)): join "
+                f"{scope.model.__name__} first, e.g. .join({scope.model.__name__})")
+        joins = list(self.joins)
+        for j in scope.joins:
+            if j.target is not self.model and all(x.target is not j.target for x in joins):
+                joins.append(j)
+        return replace(self, joins=tuple(joins), conditions=self.conditions + scope.conditions)
+
+    # -- SQL ------------------------------------------------------------------------------------
+
+    def _resolve(self, column: Any) -> str:
+        if isinstance(column, Column):
+            return column.to_sql()
+        if not isinstance(column, str):
+            raise TypeError(f"a column must be a name or Model.column(name), got {column!r}")
+        model = self.model
+        if column in model.__fields__:
+            return model.__columns__[column]
+        if self.joins:
+            table, dot, name = column.partition(".")
+            if dot:
+                for m in (model, *(j.target for j in self.joins)):
+                    if m.__table__ == table:
+                        return Column(table, name).to_sql()
+            for j in self.joins:
+                if column in j.target.__fields__:
+                    return j.target.__columns__[column]
+        return Column(model.__table__, column).to_sql()
+
+    def _where_sql(self, params: Params) -> str:
+        if not self.conditions:
+            return ""
+        resolve = self._resolve
+        return " WHERE " + " AND ".join(c.render(resolve, params) for c in self.conditions)
+
+    def _select(self, params: Params, *, columns: str | None = None, limit: int | None = None,
+                ordered: bool = True, locked: bool = True) -> str:
+        table = q(self.model.__table__)
+        if columns is None:
+            columns = f"{table}.*" if self.joins else "*"
+        sql = ["SELECT DISTINCT " if self.distinct_ else "SELECT ", columns, " FROM ", table]
+        for j in self.joins:
+            sql.append(" " + j.sql())
+        sql.append(self._where_sql(params))
+        if ordered and self.orders:
+            resolve = self._resolve
+            sql.append(" ORDER BY " + ", ".join(
+                f"{resolve(c)} {d}" if d else resolve(c) for c, d in self.orders))
+        n = self.limit_ if self.limit_ is not None else limit
+        if n is not None:
+            sql.append(f" LIMIT {n}")
+        if self.offset_:
+            sql.append(f" OFFSET {self.offset_}")
+        if locked and self.lock_ is not None:
+            sql.append(f" FOR UPDATE OF {table}{self.lock_}" if self.joins
+                       else f" FOR UPDATE{self.lock_}")
+        return "".join(sql)
+
+    def to_sql(self) -> str:
+        """The ``SELECT`` this scope runs, with ``$n`` placeholders (see :attr:`params`)."""
+        return self._select(Params())
+
+    @property
+    def params(self) -> list[Any]:
+        """The values bound to :meth:`to_sql`'s placeholders, in order."""
+        params = Params()
+        self._select(params)
+        return params.values
+
+    def describe(self) -> str:
+        """The filters in words, for messages (``email = 'a@b.c' AND admin = True``)."""
+        return " AND ".join(c.describe() for c in self.conditions) or "(no filter)"
+
+    def __repr__(self) -> str:
+        return f"<Scope {self.to_sql()} {self.params!r}>"
+
+    # -- terminal methods --------------------------------------------------------------------------
+
+    async def fetch_all(self, conn: Conn = None) -> list[M]:
+        """Every matching record."""
+        params = Params()
+        sql = self._select(params)
+        rows = await run_query(self.model, executor(conn).fetch, sql, params.values)
+        load = self.model._from_record
+        return [load(r) for r in rows]
+
+    async def _fetch_upto_two(self, conn: Conn) -> tuple[list[Any], str, list[Any]]:
+        params = Params()
+        sql = self._select(params, limit=2)
+        rows = await run_query(self.model, executor(conn).fetch, sql, params.values)
+        if len(rows) > 1:
+            raise MultipleFound(f"expected one {self.model.__name__} where {self.describe()}, "
+                                f"found several: add filters, .limit(1), or use fetch_all()")
+        return rows, sql, params.values
+
+    async def fetch(self, conn: Conn = None) -> M:
+        """Exactly one record; :class:`~rum_orm.NotFound` (a 404) when none matches."""
+        rows, sql, values = await self._fetch_upto_two(conn)
+        if not rows:
+            name = self.model.__name__
+            raise NotFound(f"{name} not found where {self.describe()}", model=self.model,
+                           sql=sql, params=values)
+        return self.model._from_record(rows[0])
+
+    async def fetch_optional(self, conn: Conn = None) -> M | None:
+        """One record, or ``None`` when none matches."""
+        rows, _, _ = await self._fetch_upto_two(conn)
+        return self.model._from_record(rows[0]) if rows else None
+
+    async def fetch_first(self, conn: Conn = None) -> M | None:
+        """The first matching record in this scope's order (``LIMIT 1``), or ``None``."""
+        params = Params()
+        sql = self._select(params, limit=1)
+        row = await run_query(self.model, executor(conn).fetchrow, sql, params.values)
+        return None if row is None else self.model._from_record(row)
+
+    async def count(self, conn: Conn = None) -> int:
+        """How many records match."""
+        params = Params()
+        if self.joins or self.limit_ is not None or self.offset_ or self.distinct_:
+            inner = self._select(params, ordered=False, locked=False)
+            sql = f'SELECT count(*) FROM ({inner}) AS "counted"'
+        else:
+            sql = f"SELECT count(*) FROM {q(self.model.__table__)}{self._where_sql(params)}"
+        return await run_query(self.model, executor(conn).fetchval, sql, params.values)
+
+    async def exists(self, conn: Conn = None) -> bool:
+        """Whether at least one record matches."""
+        params = Params()
+        inner = self._select(params, columns="1", ordered=False, locked=False, limit=1)
+        return await run_query(self.model, executor(conn).fetchval, f"SELECT EXISTS ({inner})",
+                               params.values)
+
+    async def explain(self, conn: Conn = None, *, analyze: bool = False) -> str:
+        """PostgreSQL's plan for this query (``EXPLAIN``; ``analyze=True`` runs it)."""
+        params = Params()
+        sql = ("EXPLAIN (ANALYZE) " if analyze else "EXPLAIN ") + self._select(params)
+        rows = await run_query(self.model, executor(conn).fetch, sql, params.values)
+        return "\n".join(r[0] for r in rows)
+
+    def _target_where(self, params: Params) -> str:
+        """The ``WHERE`` of an UPDATE/DELETE on this scope's rows."""
+        if not (self.joins or self.limit_ is not None or self.offset_ or self.orders):
+            return self._where_sql(params)
+        pk = self.model.__columns__[self.model.__primary_key__]
+        inner = self._select(params, columns=pk, locked=False)
+        return f" WHERE {pk} IN ({inner})"
+
+    async def update_all(self, values: Mapping[str, Any] | None = None, /, *, conn: Conn = None,
+                         **kwargs: Any) -> int:
+        """``UPDATE`` every matching row with ``values``/keywords; return how many changed."""
+        changes = {**dict(values or {}), **kwargs}
+        if not changes:
+            raise TypeError("update_all() needs column=value pairs")
+        params = Params()
+        sets = ", ".join(f"{q(k)} = {params.add(v)}" for k, v in changes.items())
+        sql = f"UPDATE {q(self.model.__table__)} SET {sets}{self._target_where(params)}"
+        status = await run_query(self.model, executor(conn).execute, sql, params.values)
+        return count_from_status(status)
+
+    async def delete_all(self, conn: Conn = None) -> int:
+        """``DELETE`` every matching row; return how many were deleted."""
+        params = Params()
+        sql = f"DELETE FROM {q(self.model.__table__)}{self._target_where(params)}"
+        status = await run_query(self.model, executor(conn).execute, sql, params.values)
+        return count_from_status(status)
+
+    def cursor(self, conn: Conn = None, *, batch: int = 100) -> AsyncIterator[M]:
+        """Iterate with a server-side cursor, ``batch`` rows per round trip, inside the current
+        transaction (or one opened for the loop): ``async for u in User.all().cursor():``."""
+        return ScopeCursor(self, conn, batch)
+
+    def __aiter__(self) -> AsyncIterator[M]:
+        return ScopeCursor(self, None, 100)
+
+
+def _non_negative(n: Any, what: str) -> int:
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        raise ValueError(f"{what}() takes a non-negative integer, got {n!r}")
+    return n
+
+
+class ScopeCursor(Generic[M]):
+    """Records of a scope read through a server-side cursor.
+
+    Inside a transaction it uses that transaction; otherwise it holds a connection and a
+    transaction of its own until the rows run out, the loop is left early (``aclose()``, or
+    garbage collection), or an error or cancellation happens.
+    """
+
+    def __init__(self, scope: Scope[M], conn: Conn, batch: int) -> None:
+        self._scope = scope
+        self._conn = conn
+        self._batch = max(1, batch)
+        self._rows: list[Any] = []
+        self._cursor: Any = None
+        self._db: Database | None = None
+        self._owned: Any = None  # (raw connection, asyncpg transaction) when we opened them
+        self._done = False
+
+    def __aiter__(self) -> ScopeCursor[M]:
+        return self
+
+    async def _open(self) -> None:
+        target = executor(self._conn)
+        params = Params()
+        sql = self._scope._select(params)
+        if isinstance(target, Connection) and target.in_transaction:
+            self._db = target.db
+            raw = target.raw
+        else:
+            db = target if isinstance(target, Database) else target.db
+            current = db.current()
+            self._db = db
+            if current is not None and current.in_transaction:
+                raw = current.raw
+            else:
+                raw = await db.bridge.run(db.pool.acquire)
+                tx = raw.transaction(readonly=self._scope.lock_ is None)
+                self._owned = (raw, tx)
+                try:
+                    await db.bridge.run(tx.start)
+                except BaseException:
+                    await self._release(commit=False)
+                    raise
+        self._cursor = await self._db.bridge.run(_declare, raw, sql, params.values)
+        if self._db.log_queries or self._db.slow_query_ms:
+            self._db._log(f"DECLARE CURSOR FOR {sql}", params.values, 0.0)
+
+    async def __anext__(self) -> M:
+        if not self._rows:
+            if self._done:
+                raise StopAsyncIteration
+            try:
+                if self._cursor is None:
+                    await self._open()
+                db = self._db
+                assert db is not None
+                self._rows = list(await db.bridge.run(self._cursor.fetch, self._batch))
+            except BaseException as exc:
+                self._done = True
+                await self._release(commit=False)
+                if isinstance(exc, asyncpg.PostgresError):
+                    new = translate(exc, self._scope.model)
+                    if new is not exc:
+                        raise new from exc
+                raise
+            if len(self._rows) < self._batch:
+                self._done = True
+                await self._release(commit=True)
+            if not self._rows:
+                raise StopAsyncIteration
+            self._rows.reverse()
+        return self._scope.model._from_record(self._rows.pop())
+
+    async def aclose(self) -> None:
+        """Stop early: end the cursor's own transaction and return its connection."""
+        self._done = True
+        self._rows = []
+        await self._release(commit=False)
+
+    async def _release(self, *, commit: bool) -> None:
+        owned, self._owned = self._owned, None
+        if owned is None or self._db is None:
+            return
+        raw, tx = owned
+        db = self._db
+        with trio.CancelScope(shield=True):
+            await db.bridge.run(_finish, db.pool, raw, tx, commit)
+
+    def __del__(self) -> None:
+        owned, self._owned = self._owned, None
+        if owned is not None and self._db is not None:
+            db = self._db
+            db.bridge.run_sync(_finish_soon, db.pool, owned[0], owned[1])
+
+
+async def _declare(raw: Any, sql: str, args: list[Any]) -> Any:
+    return await raw.cursor(sql, *args)
+
+
+async def _finish(pool: Any, raw: Any, tx: Any, commit: bool) -> None:
+    try:
+        if raw.is_in_transaction():
+            await (tx.commit() if commit else tx.rollback())
+    finally:
+        await pool.release(raw)
+
+
+def _finish_soon(pool: Any, raw: Any, tx: Any) -> None:
+    import asyncio
+
+    # the pending I/O of the task keeps it alive until it is done
+    asyncio.ensure_future(_finish(pool, raw, tx, False))  # noqa: RUF006

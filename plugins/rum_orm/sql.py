@@ -1,0 +1,160 @@
+"""SQL building blocks: quoted identifiers, qualified columns, bound parameters, conditions.
+
+Every identifier goes through :func:`quote`; every value becomes a ``$n`` parameter. Nothing
+here formats a value into SQL text except integers already checked by ``int()`` (``LIMIT``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+Resolver = Callable[[Any], str]
+
+OPERATORS = frozenset({"=", "!=", "<", ">", "<=", ">="})
+DIRECTIONS = frozenset({"ASC", "DESC", "ASC NULLS FIRST", "ASC NULLS LAST", "DESC NULLS FIRST",
+                        "DESC NULLS LAST", "NULLS FIRST", "NULLS LAST"})
+
+
+def quote(name: str) -> str:
+    """``name`` as a quoted SQL identifier (``"users"``; embedded quotes doubled)."""
+    if not isinstance(name, str):
+        raise TypeError(f"an SQL identifier must be a string, got {name!r}")
+    if not name or "\x00" in name:
+        raise ValueError(f"invalid SQL identifier {name!r}")
+    return '"' + name.replace('"', '""') + '"'
+
+
+class Column:
+    """A column of a table, qualified: ``Order.column("total_amount")`` renders
+    ``"orders"."total_amount"``."""
+
+    __slots__ = ("name", "table")
+
+    def __init__(self, table: str | None, name: str) -> None:
+        self.table = table
+        self.name = name
+
+    def to_sql(self) -> str:
+        """The quoted, qualified identifier."""
+        if self.table:
+            return f"{quote(self.table)}.{quote(self.name)}"
+        return quote(self.name)
+
+    __str__ = to_sql
+
+    def __repr__(self) -> str:
+        return f"Column({self.to_sql()})"
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, Column) and other.table == self.table
+                and other.name == self.name)
+
+    def __hash__(self) -> int:
+        return hash((self.table, self.name))
+
+
+class Params:
+    """Values bound to a statement; :meth:`add` returns the next ``$n`` placeholder."""
+
+    __slots__ = ("values",)
+
+    def __init__(self) -> None:
+        self.values: list[Any] = []
+
+    def add(self, value: Any) -> str:
+        self.values.append(value)
+        return f"${len(self.values)}"
+
+
+class Condition:
+    """A piece of a ``WHERE`` clause."""
+
+    __slots__ = ()
+
+    def render(self, resolve: Resolver, params: Params) -> str:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def describe(self) -> str:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+def _column_label(column: Any) -> str:
+    return column.name if isinstance(column, Column) else str(column)
+
+
+class Compare(Condition):
+    """``column <op> value``; ``None`` gives ``IS [NOT] NULL``; a list gives
+    ``= ANY($n)`` (IN) or ``<> ALL($n)`` (NOT IN), one parameter whatever its length."""
+
+    __slots__ = ("column", "op", "value")
+
+    def __init__(self, column: Any, op: str, value: Any) -> None:
+        if op not in OPERATORS:
+            raise ValueError(f"unknown comparison {op!r}; use one of {sorted(OPERATORS)}")
+        if isinstance(value, set | frozenset | tuple):
+            value = list(value)
+        if value is None and op not in ("=", "!="):
+            raise ValueError(f"cannot compare {_column_label(column)} {op} NULL: use "
+                             f"filter({_column_label(column)!r}, None) for IS NULL")
+        if isinstance(value, list) and op not in ("=", "!="):
+            raise ValueError(f"a list works with filter (IN) and not_ (NOT IN), not with "
+                             f"{op} on {_column_label(column)}")
+        self.column = column
+        self.op = op
+        self.value = value
+
+    def render(self, resolve: Resolver, params: Params) -> str:
+        col = resolve(self.column)
+        value = self.value
+        if value is None:
+            return f"{col} IS NULL" if self.op == "=" else f"{col} IS NOT NULL"
+        if isinstance(value, list):
+            ph = params.add(value)
+            return f"{col} = ANY({ph})" if self.op == "=" else f"{col} <> ALL({ph})"
+        return f"{col} {self.op} {params.add(value)}"
+
+    def describe(self) -> str:
+        label = _column_label(self.column)
+        if self.value is None:
+            return f"{label} IS {'NULL' if self.op == '=' else 'NOT NULL'}"
+        if isinstance(self.value, list):
+            return f"{label} {'IN' if self.op == '=' else 'NOT IN'} {self.value!r}"
+        return f"{label} {self.op} {self.value!r}"
+
+
+class AnyOf(Condition):
+    """``(a AND b) OR (c)``: alternatives, each a sequence of conditions ANDed together."""
+
+    __slots__ = ("groups",)
+
+    def __init__(self, groups: Sequence[Sequence[Condition]]) -> None:
+        self.groups = tuple(tuple(g) for g in groups)
+
+    def render(self, resolve: Resolver, params: Params) -> str:
+        parts = []
+        for group in self.groups:
+            if not group:
+                parts.append("TRUE")
+            else:
+                parts.append("(" + " AND ".join(c.render(resolve, params) for c in group) + ")")
+        return "(" + " OR ".join(parts) + ")" if parts else "FALSE"
+
+    def describe(self) -> str:
+        return " OR ".join("(" + " AND ".join(c.describe() for c in g) + ")"
+                           for g in self.groups)
+
+
+def direction(value: str) -> str:
+    """A checked ``ORDER BY`` direction (``ASC``, ``DESC``, ``... NULLS FIRST/LAST``)."""
+    normal = " ".join(str(value).upper().split())
+    if normal not in DIRECTIONS:
+        raise ValueError(f"unknown sort direction {value!r}; use 'ASC' or 'DESC' (optionally "
+                         f"with 'NULLS FIRST'/'NULLS LAST')")
+    return normal
+
+
+def count_from_status(status: str) -> int:
+    """The row count of a command status (``"UPDATE 3"`` → 3)."""
+    tail = status.rsplit(" ", 1)[-1]
+    return int(tail) if tail.isdigit() else 0
