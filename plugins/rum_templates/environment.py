@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,9 @@ from rum_templates.translator import translate
 NATIVE_SUFFIXES = (".jinja", ".j2", ".jinja2")
 #: Output extensions whose ``<%= %>`` is HTML-escaped.
 ESCAPED_EXTENSIONS = frozenset({"html", "htm", "xhtml", "xml", "svg", ""})
+
+#: After this long, a file's timestamp is trusted to reveal later edits.
+_SETTLED_NS = 2_000_000_000
 
 CONTENT_TYPES = {
     "html": "text/html; charset=utf-8",
@@ -104,7 +108,8 @@ class RumLoader(jinja2.BaseLoader):
 
     Native Jinja2 files are returned as they are. ``on_translate(filename, name, columns)``
     records each translation's tag columns for error messages. The up-to-date check compares
-    the file's bytes, so an edit is seen even within the file system's timestamp granularity.
+    the file's size and modification time, and its bytes while the file is fresh, so an edit is
+    seen even within the file system's timestamp granularity.
     """
 
     def __init__(self, dirs: Sequence[Path], *, fallback: Path | None = None,
@@ -136,6 +141,7 @@ class RumLoader(jinja2.BaseLoader):
     def get_source(self, environment: jinja2.Environment,
                    template: str) -> tuple[str, str, Callable[[], bool]]:
         path = self.find(template)
+        stat = path.stat()  # before reading: an edit in between shows as a newer signature
         data = path.read_bytes()
         text = data.decode("utf-8")
         filename = str(path)
@@ -146,9 +152,18 @@ class RumLoader(jinja2.BaseLoader):
         if self.on_load is not None:
             self.on_load(filename, template, columns)
 
+        signature = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+        # A file modified just before it was read may be edited again within the same
+        # timestamp tick (coarse file system clocks) at the same size: for such files compare
+        # the bytes too. An older file's next edit always gets a newer timestamp.
+        fresh = time.time_ns() - stat.st_mtime_ns < _SETTLED_NS
+
         def uptodate() -> bool:
             try:
-                return path.read_bytes() == data
+                now = path.stat()
+                if (now.st_mtime_ns, now.st_size, now.st_ino) != signature:
+                    return False
+                return not fresh or path.read_bytes() == data
             except OSError:
                 return False
 

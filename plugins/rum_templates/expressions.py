@@ -313,7 +313,7 @@ class Parser:
     def expect_end(self, what: str = "") -> None:
         if self.tok.kind != EOF:
             hint = ""
-            if self.tok.kind in (STR, ISTR, NUM, NAME) and self.i > 0:
+            if self.tok.kind in (STR, ISTR, NUM) and self.i > 0 and not what:
                 hint = " (missing an operator or a comma? method arguments need parentheses:" \
                        " `.join(\", \")`)"
             raise self.error(f"expected `%>`{what}, found {describe(self.tok)}{hint}",

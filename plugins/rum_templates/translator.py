@@ -314,6 +314,8 @@ class _Translator:
         return [("%", f"elif {cond}")]
 
     def _else(self, parser: Parser, emitter: Emitter, offset: int) -> list[tuple[str, str]]:
+        if parser.at("if", NAME):
+            raise self.error("write `<% elsif cond %>`, not `else if`", offset)
         parser.expect_end(" after `else`")
         top = self.stack[-1] if self.stack else None
         if top is None or top.kind not in ("if", "unless", "for"):

@@ -123,3 +123,8 @@ def test_native_jinja_syntax_errors_are_mapped() -> None:
         Template.from_str("ok\n{% if x %}", name="page.j2", native=True)
     assert info.value.template == "page.j2"
     assert info.value.line == 2
+
+
+def test_else_if_suggests_elsif() -> None:
+    err = syntax_error("<% if a %><% else if b %><% end %>")
+    assert "write `<% elsif cond %>`, not `else if`" in err.message

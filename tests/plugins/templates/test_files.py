@@ -168,3 +168,17 @@ def test_two_apps_do_not_share_templates(tmp_path) -> None:
         write(tmp_path / name, "templates/x.html", name)
     apps = [App(plugins=["templates"], root=tmp_path / n) for n in ("one", "two")]
     assert [a.extensions["templates"].render("x.html") for a in apps] == ["one", "two"]
+
+
+async def test_development_sees_edits_of_settled_files_and_partials(make_app, tmp_path) -> None:
+    import os
+
+    page = write(tmp_path, "templates/page.html", "<%= render \"part.html\" %>")
+    part = write(tmp_path, "templates/part.html", "old")
+    for path in (page, part):  # last modified an hour ago: the timestamp check is trusted
+        os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns - 3600 * 10**9))
+    engine = make_app().extensions["templates"]
+    assert engine.render("page.html") == "old"
+    assert engine.render("page.html") == "old"
+    part.write_text("new")
+    assert engine.render("page.html") == "new"
