@@ -221,10 +221,11 @@ class Connection:
                     self._expect_continue = False
                     await self._send(_CONTINUE)
                 if self._deadline == math.inf:
-                    self._deadline = trio.current_time() + self.settings.request_timeout
+                    self._deadline = server.now + self.settings.request_timeout
                 self.deadline = self._deadline
             else:
-                self.deadline = trio.current_time() + self.settings.keep_alive_timeout
+                # the reaper's clock: at most one tick old, and no clock call per request
+                self.deadline = server.now + self.settings.keep_alive_timeout
             self.reading = True
             data = await self._recv()
             self.reading = False
@@ -270,8 +271,6 @@ class Connection:
                 continue
 
     def _feed(self, data: bytes) -> None:
-        if self._in_message and self._deadline == math.inf:
-            self._deadline = trio.current_time() + self.settings.request_timeout
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade as exc:
@@ -292,7 +291,7 @@ class Connection:
             self._broken = True
         else:
             if self._in_message and self._deadline == math.inf:
-                self._deadline = trio.current_time() + self.settings.request_timeout
+                self._deadline = self.server.now + self.settings.request_timeout
             if self._in_head:
                 # bytes of a head still incomplete (over-counts at most this chunk's prefix)
                 self._head_raw += len(data)

@@ -41,6 +41,8 @@ class HTTPServer:
         self.connections: set[Connection] = set()
         self.closing = False
         self.port: int | None = None
+        #: trio's clock as of the reaper's last tick (connections compute deadlines from it)
+        self.now = 0.0
         #: Called with the signal number for each SIGINT/SIGTERM (the worker parent forwards).
         self.on_signal: Callable[[int], None] | None = None
         self._accept_scope: trio.CancelScope | None = None
@@ -131,6 +133,7 @@ class HTTPServer:
     async def serve(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         """Serve until shut down; see the class documentation."""
         sock = self.bind()
+        self.now = trio.current_time()
         self.app.extensions["http"] = self
         logger.info("serving on http://%s:%s", self.settings.host, self.port)
         try:
@@ -201,7 +204,7 @@ class HTTPServer:
         tick = max(0.02, min(0.5, settings.keep_alive_timeout / 4, settings.request_timeout / 4))
         while True:
             await trio.sleep(tick)
-            now = trio.current_time()
+            self.now = now = trio.current_time()
             for conn in list(self.connections):
                 if conn.reading and conn.deadline <= now:
                     conn.timed_out = True

@@ -37,11 +37,20 @@ async def serve_with_workers(app: App, settings: ServerSettings) -> None:
     """Serve ``app`` from ``settings.workers`` processes; return when all have stopped."""
     server = HTTPServer(app, settings.with_options(reuse_port=True))
     children: list[trio.Process] = []
+    signalled: set[int] = set()
 
     def forward(signum: int) -> None:
         for proc in children:
             if proc.returncode is None:
                 proc.send_signal(signum)
+                signalled.add(proc.pid)
+
+    def stop_children() -> None:
+        # children that got the user's signal are already stopping: a second one would force
+        for proc in children:
+            if proc.returncode is None and proc.pid not in signalled:
+                proc.send_signal(signal.SIGTERM)
+                signalled.add(proc.pid)
 
     server.on_signal = forward
     env = {**os.environ, "RUM_HTTP__REUSE_PORT": "true"}
@@ -57,7 +66,7 @@ async def serve_with_workers(app: App, settings: ServerSettings) -> None:
             logger.info("started %d worker process(es): %s", len(children),
                         ", ".join(str(p.pid) for p in children))
             await server.wait_stopped()
-            forward(signal.SIGTERM)
+            stop_children()
             with trio.move_on_after(settings.shutdown_timeout + 5):
                 for proc in children:
                     await proc.wait()
