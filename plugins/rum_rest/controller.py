@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from rum import Authentication, Controller, Middleware, Request, Response, Route
+from rum import Authentication, Controller, Middleware, Request, Response, Route, jsonutil
 from rum.errors import BadRequest, HTTPError, NotFound, UnprocessableEntity
 from rum_rest.coerce import Invalid, from_json, from_text
 from rum_rest.resource import MISSING, FieldSpec
@@ -16,7 +18,7 @@ from rum_rest.store import DEFAULT, OPERATORS, Filter, SQLStore
 logger = logging.getLogger("rum.rest")
 
 #: Query-string keys that are not filters.
-RESERVED = frozenset({"limit", "offset", "order"})
+RESERVED = frozenset({"limit", "offset", "order", "cursor"})
 
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 100
@@ -205,18 +207,53 @@ class CollectionController(_RestController):
         offset = _int_param(request, "offset", 0, 0, None, errors)
         order = self._order(request, errors)
         filters = self._filters(request, errors)
+        cursor = request.query.get("cursor")
+        after = None
+        if cursor is not None and not errors:
+            after = self._cursor(cursor, order, offset, errors)
         if errors:
             raise UnprocessableEntity(f"invalid query parameters: {', '.join(errors)}",
                                       data=errors)
         rows, total = await self.store.list(self.storage(request), filters, order, limit,
-                                            offset)
-        return Response.json({
+                                            offset, after)
+        page: dict[str, Any] = {
             "items": [self.present(r) for r in rows],
             "total": total,
             "limit": limit,
-            "offset": offset,
-            "next_offset": offset + limit if offset + limit < total else None,
-        })
+        }
+        if cursor is None:
+            page["offset"] = offset
+            page["next_offset"] = offset + limit if offset + limit < total else None
+        else:
+            last = rows[-1] if len(rows) == limit else None
+            page["next_cursor"] = None if last is None else encode_cursor(
+                [last[name] for name, _ in order])
+        return Response.json(page)
+
+    def _cursor(self, token: str, order: list[tuple[str, bool]], offset: int,
+                errors: dict[str, list[str]]) -> list[Any] | None:
+        """The keyset values of a ``?cursor=`` token (``""``: the first page)."""
+        fields = self.resource.fields
+        if offset:
+            errors["offset"] = ["cannot be combined with cursor"]
+            return None
+        nullable = [name for name, _ in order if fields[name].nullable]
+        if nullable:
+            errors["cursor"] = [f"cursor pages need non-nullable order fields; "
+                                f"{', '.join(nullable)} may be null (use offset pages)"]
+            return None
+        if token == "":
+            return None
+        try:
+            raw = jsonutil.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+            if not isinstance(raw, list) or len(raw) != len(order):
+                raise ValueError("wrong shape")
+            return [from_json(fields[name].type, value)
+                    for (name, _), value in zip(order, raw, strict=True)]
+        except (ValueError, Invalid, binascii.Error):
+            errors["cursor"] = ["is not a cursor from this listing (with this order); "
+                                "start again without it"]
+            return None
 
     def _order(self, request: Request, errors: dict[str, list[str]]) -> list[tuple[str, bool]]:
         order: list[tuple[str, bool]] = []
@@ -265,6 +302,11 @@ class CollectionController(_RestController):
         row = await self.store.insert(self.storage(request), values)
         pk = row[self.resource.primary_key]
         return Response.json(self.present(row), 201, headers={"location": f"{self.prefix}/{pk}"})
+
+
+def encode_cursor(values: list[Any]) -> str:
+    """An opaque ``?cursor=`` token for the row with these order values."""
+    return base64.urlsafe_b64encode(jsonutil.dumps(values).encode()).decode().rstrip("=")
 
 
 def _filter(spec: FieldSpec, op: str, texts: list[str]) -> list[Filter]:

@@ -63,9 +63,12 @@ def _schemas(res: Resource) -> dict[str, Any]:
                 "total": {"type": "integer"},
                 "limit": {"type": "integer"},
                 "offset": {"type": "integer"},
-                "next_offset": {"type": ["integer", "null"]},
+                "next_offset": {"type": ["integer", "null"],
+                                "description": "offset pages (no ?cursor=)"},
+                "next_cursor": {"type": ["string", "null"],
+                                "description": "cursor pages (with ?cursor=)"},
             },
-            "required": ["items", "total", "limit", "offset", "next_offset"],
+            "required": ["items", "total", "limit"],
         },
     }
 
@@ -111,6 +114,8 @@ def _list_parameters(res: Resource, max_limit: int) -> list[dict[str, Any]]:
          "schema": {"type": "integer", "minimum": 0}},
         {"name": "order", "in": "query", "required": False, "schema": {"type": "string"},
          "description": "comma-separated fields, `-` for descending: `-created_at,id`"},
+        {"name": "cursor", "in": "query", "required": False, "schema": {"type": "string"},
+         "description": "keyset pages: empty for the first page, then `next_cursor`"},
     ]
     for name, spec in res.fields.items():
         if not spec.filterable:

@@ -61,21 +61,47 @@ class SQLStore:
         return (" WHERE " + " AND ".join(parts)) if parts else ""
 
     async def list(self, db: Any, filters: Sequence[Filter], order: Sequence[tuple[str, bool]],
-                   limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
-        """One page of rows and the total number of rows matching ``filters``."""
+                   limit: int, offset: int, after: Sequence[Any] | None = None
+                   ) -> tuple[list[dict[str, Any]], int]:
+        """One page of rows and the total number of rows matching ``filters``.
+
+        ``after`` (keyset pagination) holds the ``order`` values of the last row of the
+        previous page: only rows that sort after it are returned.
+        """
         args: list[Any] = []
         where = self._where(filters, args)
+        count_args = list(args)
+        count_where = where
+        if after is not None:
+            keyset = self._after(order, after, args)
+            where = f"{where} AND {keyset}" if where else f" WHERE {keyset}"
         order_sql = ", ".join(f"{quote(name)} {'DESC' if desc else 'ASC'}"
                               for name, desc in order)
         n = len(args)
         rows = await db.fetch(
             f"SELECT {self.columns} FROM {self.table}{where} ORDER BY {order_sql} "
             f"LIMIT ${n + 1} OFFSET ${n + 2}", *args, limit, offset)
-        if offset == 0 and len(rows) < limit:
+        if offset == 0 and after is None and len(rows) < limit:
             total = len(rows)
         else:
-            total = await db.fetchval(f"SELECT count(*) FROM {self.table}{where}", *args)
+            total = await db.fetchval(f"SELECT count(*) FROM {self.table}{count_where}",
+                                      *count_args)
         return [dict(r) for r in rows], total
+
+    @staticmethod
+    def _after(order: Sequence[tuple[str, bool]], values: Sequence[Any],
+               args: list[Any]) -> str:
+        """``(a > $1) OR (a = $1 AND b < $2) ...`` for the keys of ``order``."""
+        alternatives = []
+        for i, (name, desc) in enumerate(order):
+            parts = []
+            for j in range(i):
+                args.append(values[j])
+                parts.append(f"{quote(order[j][0])} = ${len(args)}")
+            args.append(values[i])
+            parts.append(f"{quote(name)} {'<' if desc else '>'} ${len(args)}")
+            alternatives.append("(" + " AND ".join(parts) + ")")
+        return "(" + " OR ".join(alternatives) + ")"
 
     async def get(self, db: Any, pk: Any) -> dict[str, Any] | None:
         """The row with primary key ``pk``."""

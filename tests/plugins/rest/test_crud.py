@@ -217,3 +217,33 @@ async def test_auth_guards_every_route(database_url: str, tmp_path: Path) -> Non
         assert (await client.delete(f"/api/users/{r.json()['id']}")).status_code == 403
         r = await client.get("/api/users", headers={"x-api-key": "sesame"})
         assert r.json()["total"] == 1
+
+
+async def test_cursor_pages_follow_the_order(api: httpx.AsyncClient) -> None:
+    for i in range(7):
+        await create(api, email=f"u{i}@example.com", admin=i % 2 == 0)
+    seen: list[str] = []
+    cursor = ""
+    pages = 0
+    while cursor is not None:
+        r = await api.get("/api/users", params={"cursor": cursor, "limit": 3,
+                                                "order": "admin,-email"})
+        assert r.status_code == 200, r.text
+        page = r.json()
+        assert page["total"] == (7 if pages == 0 else 8) and "offset" not in page
+        seen += [u["email"] for u in page["items"]]
+        cursor = page["next_cursor"]
+        pages += 1
+        if pages == 1:  # a row added before the cursor position does not shift later pages
+            await create(api, email="u9@example.com", admin=False)
+    assert pages == 3
+    assert seen == ["u5@example.com", "u3@example.com", "u1@example.com",  # admin = false
+                    "u6@example.com", "u4@example.com", "u2@example.com", "u0@example.com"]
+
+    r = await api.get("/api/users", params={"cursor": "bm9wZQ", "order": "email"})
+    assert r.status_code == 422 and r.json()["errors"]["cursor"][0].startswith(
+        "is not a cursor from this listing")
+    r = await api.get("/api/users", params={"cursor": "", "order": "name"})
+    assert r.status_code == 422 and "name may be null" in r.json()["errors"]["cursor"][0]
+    r = await api.get("/api/users", params={"cursor": "", "offset": 3})
+    assert r.json()["errors"] == {"offset": ["cannot be combined with cursor"]}
