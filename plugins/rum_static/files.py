@@ -46,19 +46,35 @@ def content_type_for(name: str) -> str:
 
 
 @dataclass
-class _Plan:
-    """What the file-system side found for one request (computed in a worker thread)."""
+class _Variant:
+    """One representation of a file: the file itself or a ``.br``/``.gz`` sibling."""
 
-    path: Path
+    path: str
     size: int
     mtime: float
     etag: str
-    encoding: str
+    body: bytes | None  # read in advance when small
+
+
+@dataclass
+class _FileInfo:
+    """What the file system says about one URL path (cached for ``cache_seconds``)."""
+
+    name: str  # the name asked for: content type and cache policy follow it
     content_type: str
-    vary: bool
+    variants: dict[str, _Variant]  # by content coding; "" is the file itself
+    expires: float = 0.0
+    cached_bytes: int = 0
+
+
+@dataclass
+class _Plan:
+    """The representation to send for one request, and how."""
+
+    variant: _Variant
+    encoding: str
     fresh: bool  # the client's copy is current: 304
-    byte_range: tuple[int, int] | None
-    body: bytes | None  # small files are read right away
+    byte_range: tuple[int, int] | None  # (-1, -1): unsatisfiable
 
 
 class StaticFiles(Controller):
@@ -86,8 +102,11 @@ class StaticFiles(Controller):
         chunk_size: int = 64 * 1024,
         small_file_size: int = 64 * 1024,
         allow_hidden: bool = False,
+        cache_seconds: float = 0.0,
+        cache_max_bytes: int = 16 * 1024 * 1024,
     ) -> None:
         self.root = Path(root).resolve()
+        self._root = str(self.root)
         self.prefix = prefix.rstrip("/")
         self.index_files = tuple(index_files)
         self.max_age = max_age
@@ -96,6 +115,10 @@ class StaticFiles(Controller):
         self.chunk_size = chunk_size
         self.small_file_size = small_file_size
         self.allow_hidden = allow_hidden
+        self.cache_seconds = cache_seconds
+        self.cache_max_bytes = cache_max_bytes
+        self._cache: dict[tuple[str, ...], _FileInfo] = {}
+        self._cache_bytes = 0
 
     def __repr__(self) -> str:
         return f"<StaticFiles {self.prefix or '(route)'} -> {self.root}>"
@@ -138,100 +161,144 @@ class StaticFiles(Controller):
         parts = split_url_path(rel_path, allow_hidden=self.allow_hidden)
         if parts is None:
             return None
-        headers = request.headers
-        plan = await trio.to_thread.run_sync(
-            self._plan, parts, request.method == "GET", headers.get("accept-encoding"),
-            headers.get("range"), headers.get("if-range"), headers.get("if-none-match"),
-            headers.get("if-modified-since"))
-        if plan is None:
+        info = await self._info(tuple(parts))
+        if info is None:
             return None
-        return self._respond(request, plan)
+        return self._respond(request, self._plan(request, info), info)
 
-    def _find(self, parts: list[str]) -> Path | None:
-        found = resolve_inside(self.root, parts)
+    async def _info(self, key: tuple[str, ...]) -> _FileInfo | None:
+        """File-system facts for ``key``: from the cache, else looked up in a worker thread."""
+        if self.cache_seconds > 0:
+            info = self._cache.get(key)
+            now = trio.current_time()
+            if info is not None and info.expires > now:
+                return info
+            info = await trio.to_thread.run_sync(self._lookup, list(key))
+            self._remember(key, info, now)
+            return info
+        return await trio.to_thread.run_sync(self._lookup, list(key))
+
+    def _remember(self, key: tuple[str, ...], info: _FileInfo | None, now: float) -> None:
+        old = self._cache.pop(key, None)
+        if old is not None:
+            self._cache_bytes -= old.cached_bytes
+        if info is None:
+            return
+        if len(self._cache) >= 4096:
+            self._cache.clear()
+            self._cache_bytes = 0
+        size = sum(len(v.body) for v in info.variants.values() if v.body is not None)
+        if self._cache_bytes + size > self.cache_max_bytes:
+            for variant in info.variants.values():  # keep the facts, drop the bytes
+                variant.body = None
+            size = 0
+        info.expires = now + self.cache_seconds
+        info.cached_bytes = size
+        self._cache_bytes += size
+        self._cache[key] = info
+
+    def _find(self, parts: list[str]) -> tuple[str, os.stat_result] | None:
+        found = resolve_inside(self._root, parts)
         if found is None and self.index_files:
             for index in self.index_files:
-                found = resolve_inside(self.root, [*parts, index])
+                found = resolve_inside(self._root, [*parts, index])
                 if found is not None:
                     break
         return found
 
-    def _plan(self, parts: list[str], is_get: bool, accept_encoding: str | None,
-              range_header: str | None, if_range: str | None, if_none_match: str | None,
-              if_modified_since: str | None) -> _Plan | None:
-        """File-system work for one request, run in a worker thread (blocking calls)."""
-        path = self._find(parts)
-        if path is None:
+    def _variant(self, path: str, st: os.stat_result, encoding: str) -> _Variant:
+        body = None
+        if st.st_size <= self.small_file_size:
+            with open(path, "rb") as f:
+                body = f.read()
+        return _Variant(path, st.st_size, st.st_mtime, make_etag(st.st_mtime_ns, st.st_size,
+                                                                 encoding), body)
+
+    def _lookup(self, parts: list[str]) -> _FileInfo | None:
+        """Blocking file-system work (run in a worker thread): the file and its siblings."""
+        found = self._find(parts)
+        if found is None:
             return None
-        send, encoding, vary = path, "", False
+        path, st = found
+        variants = {"": self._variant(path, st, "")}
         if self.precompressed:
-            accepted = accepted_encodings(accept_encoding)
+            folder, name = os.path.split(path)
             for coding, ext in ENCODINGS:
-                folder = path.relative_to(self.root).parts[:-1]
-                sibling = resolve_inside(self.root, [*folder, path.name + ext])
-                if sibling is None:
+                candidate = os.path.join(folder, name + ext)
+                if not os.path.exists(candidate):
                     continue
-                vary = True
-                if not encoding and not range_header and (coding in accepted or
-                                                          "*" in accepted):
-                    send, encoding = sibling, coding
-        st = send.stat()
-        etag = make_etag(st.st_mtime_ns, st.st_size, encoding)
-        fresh = not_modified(if_none_match, if_modified_since, etag, st.st_mtime)
+                sibling = resolve_inside(self._root,
+                                         os.path.relpath(candidate, self._root).split(os.sep))
+                if sibling is not None:
+                    variants[coding] = self._variant(*sibling, coding)
+        name = os.path.basename(path)
+        return _FileInfo(name, content_type_for(name), variants)
+
+    def _plan(self, request: Request, info: _FileInfo) -> _Plan:
+        """Pick the representation and status for ``request`` (no I/O)."""
+        headers = request.headers
+        range_header = headers.get("range")
+        encoding = ""
+        if len(info.variants) > 1 and not range_header:
+            accepted = accepted_encodings(headers.get("accept-encoding"))
+            for coding, _ in ENCODINGS:
+                if coding in info.variants and (coding in accepted or "*" in accepted):
+                    encoding = coding
+                    break
+        variant = info.variants[encoding]
+        fresh = not_modified(headers.get("if-none-match"), headers.get("if-modified-since"),
+                             variant.etag, variant.mtime)
         byte_range: tuple[int, int] | None = None
-        if not fresh and range_header and if_range_matches(if_range, etag, st.st_mtime):
+        if not fresh and range_header and if_range_matches(headers.get("if-range"),
+                                                           variant.etag, variant.mtime):
             try:
-                byte_range = parse_range(range_header, st.st_size)
+                byte_range = parse_range(range_header, variant.size)
             except Unsatisfiable:
                 byte_range = (-1, -1)
-        body = None
-        if is_get and not fresh and byte_range != (-1, -1) and st.st_size <= self.small_file_size:
-            body = send.read_bytes()
-        return _Plan(send, st.st_size, st.st_mtime, etag, encoding, content_type_for(path.name),
-                     vary, fresh, byte_range, body)
+        return _Plan(variant, encoding, fresh, byte_range)
 
-    def _respond(self, request: Request, plan: _Plan) -> Response:
+    def _respond(self, request: Request, plan: _Plan, info: _FileInfo) -> Response:
+        variant = plan.variant
         response = Response(b"", 200)
         h = response.headers
-        h["etag"] = plan.etag
-        h["last-modified"] = http_date(plan.mtime)
-        h["cache-control"] = self.cache_control(plan.path.name.removesuffix(
-            ".br" if plan.encoding == "br" else ".gz" if plan.encoding else ""))
-        if plan.vary:
+        h["etag"] = variant.etag
+        h["last-modified"] = http_date(variant.mtime)
+        h["cache-control"] = self.cache_control(info.name)
+        if len(info.variants) > 1:
             h["vary"] = "Accept-Encoding"
         if plan.fresh:
             response.status = 304
             return response
-        h["content-type"] = plan.content_type
+        h["content-type"] = info.content_type
         h["accept-ranges"] = "bytes"
         h["x-content-type-options"] = "nosniff"
         if plan.encoding:
             h["content-encoding"] = plan.encoding
-        start, end = 0, plan.size - 1
+        start, end = 0, variant.size - 1
         if plan.byte_range == (-1, -1):
             response.status = 416
-            h["content-range"] = f"bytes */{plan.size}"
+            h["content-range"] = f"bytes */{variant.size}"
             h["content-type"] = "text/plain; charset=utf-8"
             response.body = f"range {request.headers.get('range')!r} is outside the file " \
-                            f"({plan.size} bytes)".encode()
+                            f"({variant.size} bytes)".encode()
             h["content-length"] = str(len(response.body))
             return response
         if plan.byte_range is not None:
             start, end = plan.byte_range
             response.status = 206
-            h["content-range"] = f"bytes {start}-{end}/{plan.size}"
+            h["content-range"] = f"bytes {start}-{end}/{variant.size}"
         length = max(0, end - start + 1)
         h["content-length"] = str(length)
         if request.method == "HEAD" or length == 0:
             return response
-        if plan.body is not None:
-            response.body = plan.body[start:end + 1]
+        if variant.body is not None:
+            response.body = variant.body[start:end + 1] if plan.byte_range else variant.body
         else:
-            response.stream = file_chunks(plan.path, start, length, self.chunk_size)
+            response.stream = file_chunks(variant.path, start, length, self.chunk_size)
         return response
 
 
-async def file_chunks(path: Path, start: int, length: int,
+async def file_chunks(path: str | os.PathLike[str], start: int, length: int,
                       chunk_size: int = 64 * 1024) -> AsyncIterator[bytes]:
     """Yield ``length`` bytes of ``path`` from offset ``start`` in chunks (trio file I/O)."""
     async with await trio.open_file(path, "rb") as f:

@@ -30,6 +30,8 @@ def rum_config_schema() -> Mapping[str, Mapping[str, Setting]]:
                                  "that accept them"),
         "chunk_size": Setting(64 * 1024, int, "bytes per chunk when streaming large files"),
         "allow_hidden": Setting(False, bool, "serve names starting with a dot"),
+        "cache_seconds": Setting(None, float, "remember file metadata (and bodies of small "
+                                 "files) this long; default 0 in development, 2 otherwise"),
     }}
 
 
@@ -52,7 +54,11 @@ def _mount(app: App, spec: Mapping[str, Any], defaults: Mapping[str, Any],
         logger.debug("static: %s does not exist, nothing served under %s", root, prefix)
         return None
     opts = {k: spec.get(k, defaults[k]) for k in ("index_files", "max_age", "immutable_max_age",
-                                                  "precompressed", "chunk_size", "allow_hidden")}
+                                                  "precompressed", "chunk_size", "allow_hidden",
+                                                  "cache_seconds")}
+    if opts["cache_seconds"] is None:
+        opts["cache_seconds"] = 0.0 if app.config.is_development else 2.0
+    opts["cache_seconds"] = float(opts["cache_seconds"])
     return StaticFiles(root, prefix=prefix, **opts)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
+import stat
 
 #: Characters that never appear in a served path segment: NUL, backslash (a separator on
 #: Windows), and the drive-letter colon.
@@ -29,18 +29,29 @@ def split_url_path(path: str, *, allow_hidden: bool = False) -> list[str] | None
     return parts
 
 
-def resolve_inside(root: Path, parts: list[str]) -> Path | None:
-    """The real path of ``root/parts...`` if it exists and lies inside ``root``, else ``None``.
+def resolve_inside(root: str, parts: list[str]) -> tuple[str, os.stat_result] | None:
+    """The real path and stat of ``root/parts...`` if it is a regular file inside ``root``.
 
-    ``root`` must already be resolved. Symbolic links are followed, and a link that leads
-    out of ``root`` yields ``None``, as does anything that is not a regular file.
+    ``root`` must already be resolved (no symbolic links). Components are checked one by
+    one with ``lstat``; a symbolic link is followed, and one that leads out of ``root``
+    yields ``None``, as does anything missing or not a regular file. A plain path costs one
+    ``lstat`` per component below the root.
     """
     if not parts:
         return None
+    path = root
+    st: os.stat_result | None = None
     try:
-        real = Path(os.path.realpath(root.joinpath(*parts), strict=True))
+        for part in parts:
+            path = os.path.join(path, part)
+            st = os.lstat(path)
+            if stat.S_ISLNK(st.st_mode):
+                path = os.path.realpath(path, strict=True)
+                if not (path == root or path.startswith(root + os.sep)):
+                    return None
+                st = os.stat(path)
     except (OSError, ValueError):
         return None
-    if real != root and root not in real.parents:
+    if st is None or not stat.S_ISREG(st.st_mode):
         return None
-    return real if real.is_file() else None
+    return path, st

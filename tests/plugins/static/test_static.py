@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+import trio
 
 from rum_http.testing import serve_app
 
@@ -223,3 +224,31 @@ async def test_static_files_as_a_routed_controller(site, rum_app_factory, raw_re
     assert ok.status == 200 and ok.body == b"body { color: red }\n"
     assert missing.status == 404
     assert escape.status == 404
+
+
+async def test_metadata_cache_serves_until_it_expires(site, rum_app_factory, raw_request):
+    app = rum_app_factory(plugins=["http", "static"], root=site,
+                          toml="[static]\ncache_seconds = 0.5\n")
+    hello = site / "static" / "hello.txt"
+    async with serve_app(app) as url:
+        first = await raw_request(url, "/static/hello.txt")
+        hello.write_text("changed!\n")
+        os.utime(hello, (1_700_000_000, 1_700_000_000))
+        cached = await raw_request(url, "/static/hello.txt")
+        await trio.sleep(0.6)
+        fresh = await raw_request(url, "/static/hello.txt")
+    assert cached.body == first.body == b"hello, static\n"
+    assert cached.headers["etag"] == first.headers["etag"]
+    assert fresh.body == b"changed!\n"
+    assert fresh.headers["etag"] != first.headers["etag"]
+
+
+async def test_without_cache_changes_show_at_once(app, site, raw_request):
+    hello = site / "static" / "hello.txt"
+    async with serve_app(app) as url:
+        first = await raw_request(url, "/static/hello.txt")
+        hello.write_text("changed!\n")
+        os.utime(hello, (1_700_000_000, 1_700_000_000))
+        second = await raw_request(url, "/static/hello.txt")
+    assert first.body == b"hello, static\n"
+    assert second.body == b"changed!\n"
