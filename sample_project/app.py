@@ -1,13 +1,9 @@
-"""The sample project: Rum's quick-start page. Later issues grow it into a full app."""
+"""The app ``rum run`` serves (``[general] app = "app:app"``): the order tracker.
 
-from rum import App, Controller, Request, Response
+``app`` is the factory; ``rum`` calls it. See ``tracker/__init__.py`` and
+docs/sample_project.md.
+"""
 
+from tracker import create_app
 
-class Index(Controller):
-    """The seed framework's quick-start controller."""
-
-    async def handle(self, request: Request) -> Response:
-        return Response.html("<h1>Hey Rum!</h1>")
-
-
-app = App(routes=[Index.route("/")])
+app = create_app

@@ -1,0 +1,92 @@
+"""The app's own plugin: its ``[tracker]`` settings, its routes and its cron entry.
+
+Apps can use the same hooks as the bundled plugins; this one is passed to
+``App(plugins=[...])`` instead of being installed through an entry point.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rum import Setting, hookimpl
+from rum_orm.plugin import database_url
+
+if TYPE_CHECKING:
+    from rum import App, Config, Route
+
+
+def assets(app: App) -> Any:
+    """The app's fingerprinted static files (built on first use)."""
+    from tracker.assets import Assets
+
+    found = app.extensions.get("tracker.assets")
+    if found is None:
+        found = app.extensions["tracker.assets"] = Assets(app.root / "static")
+    return found
+
+
+class TrackerPlugin:
+    """Settings (``[tracker]``), routes and the summary schedule of the order tracker."""
+
+    name = "tracker"
+
+    @hookimpl
+    def rum_config_schema(self) -> dict[str, dict[str, Any]]:
+        return {"tracker": {
+            "default_database_url": Setting(
+                "postgresql://postgres@127.0.0.1:5432/rum_sample", str,
+                "database used when neither [database] url nor DATABASE_URL is set"),
+            "create_database": Setting(True, bool, "create the database at start-up if the "
+                                                   "server does not have it"),
+            "migrate": Setting(True, bool, "apply pending migrations at start-up"),
+            "seed": Setting(True, bool, "add the demo user and orders to an empty database"),
+            "summary_cron": Setting("*/30 * * * * *", str,
+                                    "when the order summary job runs (6 fields: seconds "
+                                    "first; empty: never)"),
+            "login_attempts_per_minute": Setting(10, int, "login attempts allowed per "
+                                                          "minute per client address"),
+        }}
+
+    @hookimpl
+    def rum_configure(self, config: Config) -> None:
+        """Fall back to the local sample database when none is configured."""
+        if not database_url(config):
+            config.data.setdefault("database", {})["url"] = config.get_str(
+                "tracker", "default_database_url")
+
+    @hookimpl
+    def rum_routes(self, app: App) -> list[Route]:
+        from rum_static import StaticFiles
+        from tracker.api import api_routes
+        from tracker.assets import PREFIX
+        from tracker.controllers import Hello, Login, Logout, Orders, Outbox, ShipOrder
+
+        attempts = app.config.get_int("tracker", "login_attempts_per_minute", 10) or 10
+        return [
+            Hello.route("/", name="hello"),
+            Login(attempts).route("/login", name="login"),
+            Logout.route("/logout", name="logout"),
+            Orders.route("/orders", name="orders"),
+            ShipOrder.route("/orders/<int:id>/ship", name="ship_order"),
+            Outbox.route("/outbox", name="outbox"),
+            StaticFiles(assets(app).directory).route(f"{PREFIX}/<path:path>", name="assets"),
+            *api_routes(app),
+        ]
+
+    @hookimpl
+    def rum_template_globals(self, app: App) -> dict[str, Any]:
+        return {"asset_path": assets(app).path}
+
+    @hookimpl
+    async def rum_shutdown(self, app: App) -> None:
+        found = app.extensions.get("tracker.assets")
+        if found is not None:
+            found.close()
+
+    @hookimpl
+    def rum_schedule(self, app: App) -> list[Any]:
+        """The summary cron entry, picked up by the jobs plugin's clock."""
+        from tracker.jobs import OrderSummary
+
+        cron = app.config.get_str("tracker", "summary_cron")
+        return [OrderSummary.schedule(None, cron, name="order-summary")] if cron else []

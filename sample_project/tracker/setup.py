@@ -1,0 +1,103 @@
+"""One command starts the app: create the database if missing, migrate it, seed it.
+
+Two small plugin objects, passed to ``App(plugins=[...])`` by :func:`tracker.create_app`:
+
+- :class:`CreateDatabase` runs first at start-up (``tryfirst``), before the ORM opens its
+  pool, and creates the database named in the URL when the server does not have it yet;
+- :class:`MigrateAndSeed` runs last (``trylast``), when the pool is open: it applies the
+  app's ``migrations/`` and the jobs plugin's migration, then seeds a demo user and a few
+  orders into an empty database. The in-app job worker starts after every start-up hook
+  (``rum_schedule``), so it always finds its tables.
+"""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from rum import hookimpl
+from rum_orm import Database
+from rum_orm.plugin import database_url
+from rum_orm.urls import redact, with_database
+from tracker.migrate import apply_migrations, migration_dirs
+from tracker.passwords import hash_password
+
+if TYPE_CHECKING:
+    from rum import App
+
+logger = logging.getLogger("rum.tracker")
+
+DEMO_EMAIL = "demo@example.com"
+DEMO_PASSWORD = "rum-demo"
+DEMO_NAME = "Demo User"
+SEED_ORDERS = [
+    ("Ada Lovelace", "Analytical engine gears", 3, Decimal("149.70")),
+    ("Grace Hopper", "Compiler manual", 1, Decimal("39.00")),
+    ("Alan Turing", "Paper tape, 10 rolls", 10, Decimal("25.00")),
+]
+
+
+class CreateDatabase:
+    """Creates the configured database when it does not exist (before the pool opens)."""
+
+    name = "tracker.create_database"
+
+    @hookimpl(tryfirst=True)
+    async def rum_startup(self, app: App) -> None:
+        if app.config.get_bool("tracker", "create_database", True):
+            await ensure_database(database_url(app.config) or "")
+
+
+class MigrateAndSeed:
+    """Applies migrations and seeds demo data once the ORM's pool is open."""
+
+    name = "tracker.migrate_and_seed"
+
+    @hookimpl(trylast=True)
+    async def rum_startup(self, app: App) -> None:
+        db: Database = app.storage
+        if app.config.get_bool("tracker", "migrate", True):
+            applied = await apply_migrations(db, migration_dirs(app))
+            for version in applied:
+                logger.info("applied migration %s", version)
+        if app.config.get_bool("tracker", "seed", True):
+            await seed(db)
+
+
+async def ensure_database(url: str) -> bool:
+    """Create the database ``url`` names on its server if it is missing; True if created."""
+    name = url.rsplit("/", 1)[-1].split("?", 1)[0]
+    if not name:
+        return False
+    async with Database.open(with_database(url, "postgres"), pool_min=1, pool_max=1) as admin:
+        exists = await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if exists:
+            return False
+        quoted = '"' + name.replace('"', '""') + '"'
+        try:
+            await admin.execute(f"CREATE DATABASE {quoted}")
+        except Exception:
+            # Another process may have created it at the same moment.
+            if await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+                return False
+            raise
+    logger.info("created database %s", redact(url))
+    return True
+
+
+async def seed(db: Database) -> None:
+    """Add the demo user and a few orders when the tables are empty (idempotent)."""
+    async with db.transaction():
+        await db.execute("SELECT pg_advisory_xact_lock(hashtext('tracker.seed'))")
+        user_id = await db.fetchval("SELECT id FROM users WHERE email = $1", DEMO_EMAIL)
+        if user_id is None and not await db.fetchval("SELECT count(*) FROM users"):
+            user_id = await db.fetchval(
+                "INSERT INTO users (email, name, password_hash) VALUES ($1, $2, $3) "
+                "RETURNING id", DEMO_EMAIL, DEMO_NAME, hash_password(DEMO_PASSWORD))
+            logger.info("seeded the demo user %s (password %r)", DEMO_EMAIL, DEMO_PASSWORD)
+        if user_id is not None and not await db.fetchval("SELECT count(*) FROM orders"):
+            await db.executemany(
+                "INSERT INTO orders (user_id, customer, item, quantity, total) "
+                "VALUES ($1, $2, $3, $4, $5)",
+                [(user_id, *row) for row in SEED_ORDERS])
