@@ -124,3 +124,11 @@ async def rum_shutdown(app: App) -> None:
     state = app.extensions.get("orm")
     if isinstance(state, OrmState) and state.database is not None:
         await state.database.close()
+
+
+@hookimpl
+def rum_cli_commands(app: App | None) -> list[Any]:
+    """``rum migrate new|run|revert|status``."""
+    from rum_orm.cli import migrate_command
+
+    return [migrate_command()]
