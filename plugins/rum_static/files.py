@@ -99,7 +99,7 @@ class StaticFiles(Controller):
         max_age: int = 3600,
         immutable_max_age: int = 31_536_000,
         precompressed: bool = True,
-        chunk_size: int = 64 * 1024,
+        chunk_size: int = 256 * 1024,
         small_file_size: int = 64 * 1024,
         allow_hidden: bool = False,
         cache_seconds: float = 0.0,

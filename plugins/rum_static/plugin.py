@@ -28,7 +28,7 @@ def rum_config_schema() -> Mapping[str, Mapping[str, Setting]]:
                                      "(app.3f2a9c1b.css), sent with immutable"),
         "precompressed": Setting(True, bool, "serve file.br / file.gz siblings to clients "
                                  "that accept them"),
-        "chunk_size": Setting(64 * 1024, int, "bytes per chunk when streaming large files"),
+        "chunk_size": Setting(256 * 1024, int, "bytes per chunk when streaming large files"),
         "allow_hidden": Setting(False, bool, "serve names starting with a dot"),
         "cache_seconds": Setting(None, float, "remember file metadata (and bodies of small "
                                  "files) this long; default 0 in development, 2 otherwise"),
