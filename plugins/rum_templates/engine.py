@@ -17,6 +17,7 @@ from rum.response import Response
 from rum_templates.environment import (
     RumLoader,
     TemplateNotFoundError,
+    autoescape_for,
     content_type_for,
     make_environment,
 )
@@ -54,6 +55,10 @@ class Templates:
         self.loader = RumLoader(self.dirs, fallback=self.root, trim=trim,
                                 on_load=self._loaded)
         self.env = make_environment(self.loader, cache=cache)
+        # Jinja2 asks for the escaping mode of every render (EvalContext): answer from a dict.
+        self._escaping: dict[str | None, bool] = {}
+        self._content_types: dict[str, str] = {}
+        self.env.autoescape = self._autoescape
         self.env.globals["url_for"] = app.url_for if app is not None else _no_url_for
         self._compiled: dict[str, jinja2.Template] = {}
         self._hooks: list[tuple[Any, tuple[str, ...]]] | None = None if app is not None else []
@@ -76,6 +81,19 @@ class Templates:
     def _loaded(self, filename: str, name: str, columns: dict[int, list[int]]) -> None:
         self._names[filename] = name
         self._columns[filename] = columns
+
+    def _autoescape(self, name: str | None) -> bool:
+        escaping = self._escaping.get(name)
+        if escaping is None:
+            escaping = self._escaping[name] = autoescape_for(name)
+        return escaping
+
+    def content_type(self, name: str) -> str:
+        """The ``Content-Type`` of template ``name``'s output (by its extension)."""
+        found = self._content_types.get(name)
+        if found is None:
+            found = self._content_types[name] = content_type_for(name)
+        return found
 
     def get(self, name: str) -> jinja2.Template:
         """The compiled template ``name`` (cached, or recompiled if changed, by the settings)."""
@@ -163,7 +181,7 @@ class Templates:
         extension (``.html`` -> ``text/html``, ``.css``, ``.js``, ``.json``, ``.txt``...)."""
         template = self._compiled.get(name) or self.get(name)
         body = self.render_template(template, context)
-        return Response(body, content_type=content_type_for(name))
+        return Response(body, content_type=self.content_type(name))
 
     # -- errors ---------------------------------------------------------------------------------
 
