@@ -273,3 +273,38 @@ async def test_stuck_handler_is_cancelled_after_client_leaves(rum_app_factory, w
         with trio.fail_after(3):
             while app.extensions["websockets"].connections:
                 await trio.sleep(0.01)
+
+
+async def test_json_messages(rum_app_factory, ws_connect, Closed):
+    class Adder(WebSocketController):
+        async def websocket(self, ws):
+            while True:
+                data = await ws.receive_json()
+                await ws.send_json({"sum": data["a"] + data["b"]})
+
+    app = rum_app_factory([Adder.route("/add")], plugins=["http", "websockets"])
+    async with serve_app(app) as url, ws_connect(url, "/add") as ws:
+        await ws.send('{"a": 2, "b": 3}')
+        assert await ws.receive() == '{"sum":5}'
+        await ws.send("not json")
+        try:
+            await ws.receive()
+        except Closed as closed:
+            assert closed.code == 1007
+        else:
+            raise AssertionError("invalid JSON did not close the socket")
+
+
+async def test_bad_handshakes_are_refused_with_reasons(rum_app_factory):
+    import httpx
+
+    app = make_app(rum_app_factory)
+    base = {"upgrade": "websocket", "connection": "Upgrade"}
+    async with serve_app(app) as url, httpx.AsyncClient(base_url=url) as client:
+        old = await client.get("/echo", headers={**base, "sec-websocket-version": "8",
+                                                 "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ=="})
+        nokey = await client.get("/echo", headers={**base, "sec-websocket-version": "13"})
+    assert old.status_code == 426
+    assert old.headers["sec-websocket-version"] == "13"
+    assert nokey.status_code == 400
+    assert "Sec-WebSocket-Key" in nokey.text
