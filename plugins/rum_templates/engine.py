@@ -134,7 +134,10 @@ class Templates:
             code = self.env.compile(source, name, name)
         except jinja2.TemplateSyntaxError as exc:
             raise self._syntax_error(exc) from None
-        return self.env.template_class.from_code(self.env, code, self.env.make_globals(None))
+        template = self.env.template_class.from_code(self.env, code,
+                                                     self.env.make_globals(None))
+        template._rum_columns = columns  # type: ignore[attr-defined]  # many share "<string>"
+        return template
 
     # -- rendering ------------------------------------------------------------------------------
 
@@ -214,7 +217,13 @@ class Templates:
                 hint = f"did you mean {close[0]!r}? " if close else ""
                 message += (f"; {hint}pass it in the render context "
                             f"(known names: {', '.join(sorted(variables))})")
-        return TemplateRenderError(message, name, line, self._column(filename, line))
+        own = getattr(template, "_rum_columns", None)
+        if own is not None and filename == template.filename and line is not None:
+            cols = own.get(line, [])
+            column = cols[0] if len(cols) == 1 else None
+        else:
+            column = self._column(filename, line)
+        return TemplateRenderError(message, name, line, column)
 
 
 def as_mapping(context: Any) -> Mapping[str, Any]:

@@ -128,3 +128,11 @@ def test_native_jinja_syntax_errors_are_mapped() -> None:
 def test_else_if_suggests_elsif() -> None:
     err = syntax_error("<% if a %><% else if b %><% end %>")
     assert "write `<% elsif cond %>`, not `else if`" in err.message
+
+
+def test_string_templates_keep_their_own_columns() -> None:
+    first = Template.from_str("\n   <%= 1 / zero %>")
+    Template.from_str("\n<%= a %> <%= b %>")  # same default name, other columns
+    with pytest.raises(TemplateRenderError) as info:
+        first.render(zero=0)
+    assert (info.value.line, info.value.column) == (2, 4)

@@ -292,3 +292,12 @@ def test_orm_models_render_as_objects() -> None:
     source = "<% for c in customers %><%= c.id %>:<%= c.email %>:<%= c.name.to_s %>;<% end %>"
     assert render(source, customers=rows) == "1:a@x.org:;2:&lt;b&gt;:B;"
     assert Template.from_str("<%= email %>").render(rows[0]) == "a@x.org"
+
+
+@pytest.mark.parametrize("trim", [True, False])
+def test_translation_keeps_every_line_in_place(trim: bool) -> None:
+    source = SEED_QUICK_EXAMPLE + ("<%\n  a = 1\n  b = 2\n%>\n<%# multi\nline %>\n"
+                                   "  <% for x in xs -%>\n<%= render \"p.html\", v: x %>\n"
+                                   "<% end %>\n<%= \"x\" +\n\"y\" %>{{\n")
+    jinja = translate(source, trim=trim).source
+    assert jinja.count("\n") == source.count("\n")
