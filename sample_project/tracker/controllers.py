@@ -111,14 +111,16 @@ class Orders(Controller):
         return await self.render(
             "orders/index.html", title="Orders", user=await current_user(request),
             orders=await views.recent_orders(db), count=await views.order_count(db),
-            values={}, errors={})
+            **views.form_context())
 
     async def post(self, request: Request) -> Response:
         app = request.app
         db = app.storage
-        values, errors = parse_order(request.form())
-        if errors:
-            form = views.render(app, "orders/_form.html", values=values, errors=errors)
+        form_data = request.form()
+        values, errors = parse_order(form_data)
+        if errors:  # show what was typed, with the errors next to it
+            typed = {k: form_data.get(k, "") for k in views.FORM_FIELDS}
+            form = views.order_form(app, typed, errors)
             if accepts_turbo_stream(request):
                 return TurboStream().replace("order-form", form).response(status=422)
             return Response.html(str(form), status=422)
@@ -137,8 +139,7 @@ class Orders(Controller):
         return (TurboStream()
                 .prepend("orders", views.order_row(app, order))
                 .update("order-count", str(await views.order_count(db)))
-                .replace("order-form", views.render(app, "orders/_form.html", values={},
-                                                    errors={}))
+                .replace("order-form", views.order_form(app))
                 .response())
 
 

@@ -48,6 +48,23 @@ async def recent_outbox(db: Any, limit: int = 8) -> list[dict[str, Any]]:
     return [dict(r) for r in rows]
 
 
+FORM_FIELDS = ("customer", "item", "quantity", "total")
+
+
+def order_form(app: App, values: dict[str, Any] | None = None,
+               errors: dict[str, str] | None = None) -> Markup:
+    """The order form, filled with ``values`` and showing ``errors`` next to their fields."""
+    return render(app, "orders/_form.html", **form_context(values, errors))
+
+
+def form_context(values: dict[str, Any] | None = None,
+                 errors: dict[str, str] | None = None) -> dict[str, Any]:
+    """Every field present in both mappings (templates refuse unknown keys)."""
+    filled = {"customer": "", "item": "", "quantity": 1, "total": ""}
+    filled.update({k: v for k, v in (values or {}).items() if v not in (None, "")})
+    return {"values": filled, "errors": {k: (errors or {}).get(k) for k in FORM_FIELDS}}
+
+
 def render(app: App, template: str, **context: Any) -> Markup:
     """A template rendered to trusted markup (for Turbo Stream actions)."""
     return Markup(app.extensions["templates"].render(template, context))

@@ -1,0 +1,26 @@
+"""Fixtures for the sample project's tests: the order tracker on a fresh database."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from sample_support import merged
+
+
+@pytest.fixture
+def make_app(database_url: str) -> Callable[..., Any]:
+    """``make_app(tracker={...}, ...)``: the sample app on this test's fresh database.
+
+    The summary cron is off unless a test turns it on; the access log is quiet.
+    """
+    from tracker import create_app
+
+    def make(**sections: dict[str, Any]) -> Any:
+        config = merged({"database": {"url": database_url},
+                         "http": {"access_log": False},
+                         "tracker": {"summary_cron": ""}}, sections)
+        return create_app(config=config)
+
+    return make
