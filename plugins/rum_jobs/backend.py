@@ -98,7 +98,7 @@ class JobsBackend:
                               "app.jobs.register(MyJob)")
         queues = config.get_list("jobs", "queues", ["default"])
         options: dict[str, Any] = {
-            "db": self.db,
+            "db": overrides.pop("db") if "db" in overrides else self.db,
             "queues": None if queues in (["*"], []) else queues,
             "concurrency": config.get_int("jobs", "concurrency", 10),
             "poll_interval": config.get_float("jobs", "poll_interval", 1.0),

@@ -160,3 +160,41 @@ async def test_rum_worker_and_rum_jobs_commands(jdb: Any, database_url: str,
                                                               "--keep", "0"))
     assert code == 0 and '"deleted": 1' in pruned
     assert await get_job(jdb, ok) is None
+
+
+async def test_rum_migrate_applies_the_jobs_migration(database_url: str,
+                                                      rum_app_factory: Any) -> None:
+    from rum_jobs import migrations_dir
+    from rum_orm.migrations import Migrator
+
+    app = rum_app_factory(plugins=["orm", "jobs"], config={"database": {"url": database_url}})
+    async with app.running():
+        migrator = Migrator.for_app(app)
+        assert migrations_dir() in migrator.paths
+        applied = await migrator.run()
+        assert "rum_jobs" in [m.name for m in applied]
+        job_id = await Welcome.enqueue({"to": "migrated@b.c"})
+        assert await drain([Welcome]) == 1
+        assert (await app.jobs.get(job_id)).status == "complete"
+        assert await app.jobs.ensure_schema() is False  # already there
+        await migrator.revert("0")
+        assert await app.storage.fetchval("SELECT to_regclass('rum_jobs')") is None
+
+
+def test_schedules_come_from_rum_schedule_hooks_and_add_schedule(rum_app_factory: Any) -> None:
+    from rum import hookimpl
+
+    nightly = Welcome.schedule({"to": "ops@b.c"}, "0 0 3 * * *", timezone="Europe/Paris")
+
+    class Nightly:
+        @hookimpl
+        def rum_schedule(self, app: Any) -> list[Any]:
+            return [nightly]
+
+    app = rum_app_factory(plugins=["jobs", Nightly()])
+    hourly = Welcome.schedule({"to": "hourly@b.c"}, "0 * * * *")
+    app.jobs.add_schedule(hourly)
+    assert app.jobs.schedules == [hourly, nightly]
+    assert app.jobs.registered == {"Welcome": Welcome}
+    worker = app.jobs.build_worker(db=object())
+    assert worker.schedules == [hourly, nightly]
