@@ -43,7 +43,10 @@ def rum_configure(app: App) -> None:
         app, WebSocketSettings(size, tuple(o.rstrip("/") for o in origins), interval))
 
 
-@hookimpl
+@hookimpl(tryfirst=True)
 async def rum_shutdown(app: App) -> None:
-    """Close connections still open with 1001 (Going Away)."""
+    """Close connections still open with 1001 (Going Away); stop the broadcast listener."""
     await state_for(app).close_all()
+    hub = app.extensions.get("pubsub")
+    if hub is not None:
+        hub.stop()

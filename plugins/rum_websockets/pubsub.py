@@ -55,6 +55,7 @@ class PubSub:
         self._listen_lock = trio.Lock()
         self._table_ready = False
         self._db: Any = _UNRESOLVED
+        self._listen_scope: trio.CancelScope | None = None
 
     def _database(self) -> Any:
         """The app's storage, or ``None`` without one (then messages stay in this process)."""
@@ -153,19 +154,28 @@ class PubSub:
     async def _listen(self, db: Any, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
                       ) -> None:
         started = False
-        while True:
-            try:
-                async with db.listen(NOTIFY_CHANNEL) as notifications:
+        self._listen_scope = trio.CancelScope()
+        with self._listen_scope:
+            while True:
+                try:
+                    async with db.listen(NOTIFY_CHANNEL) as notifications:
+                        if not started:
+                            task_status.started()
+                            started = True
+                        async for payload in notifications:
+                            await self._on_notification(db, payload)
+                except Exception:
                     if not started:
-                        task_status.started()
-                        started = True
-                    async for payload in notifications:
-                        await self._on_notification(db, payload)
-            except Exception:
-                if not started:
-                    raise
-                logger.exception("LISTEN %s failed; reconnecting in 1 s", NOTIFY_CHANNEL)
-            await trio.sleep(1)
+                        raise
+                    if not self.app.started:
+                        return  # the app is stopping and the pool closed under us
+                    logger.exception("LISTEN %s failed; reconnecting in 1 s", NOTIFY_CHANNEL)
+                await trio.sleep(1)
+
+    def stop(self) -> None:
+        """Stop listening (the app is shutting down)."""
+        if self._listen_scope is not None:
+            self._listen_scope.cancel()
 
     async def _on_notification(self, db: Any, payload: str) -> None:
         try:
