@@ -9,6 +9,7 @@ from rum_templates.engine import Templates
 
 if TYPE_CHECKING:
     from rum.app import App
+    from rum.cli import Command
     from rum.config import Config
 
 name = "templates"
@@ -25,6 +26,14 @@ def rum_config_schema() -> dict[str, dict[str, Any]]:
                                        "drop lines that hold only a <% %> code tag"),
         },
     }
+
+
+@hookimpl
+def rum_cli_commands(app: App | None) -> list[Command]:
+    """``rum templates check`` and ``rum templates show NAME``."""
+    from rum_templates.cli import COMMAND
+
+    return [COMMAND]
 
 
 @hookimpl
