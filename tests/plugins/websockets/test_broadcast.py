@@ -71,3 +71,18 @@ async def test_hub_without_storage_stays_local(rum_app_factory):
         with trio.fail_after(2):
             assert await messages.receive() == "local only"
             assert await messages.receive() == jsonutil.dumps({"n": 1})
+
+
+async def test_in_process_subscribe_and_quiet_shutdown(database_url, rum_app_factory, caplog):
+    from rum_websockets import broadcast, subscribe
+
+    app = rum_app_factory(plugins=["orm", "websockets"],
+                          config={"database": {"url": database_url, "pool_max": 2}})
+    async with app.running(), subscribe("jobs", app=app) as messages:
+        await broadcast("jobs", {"done": 3}, app=app)
+        await broadcast("jobs", b"\x01\x02", app=app)
+        with trio.fail_after(5):
+            assert await messages.receive() == jsonutil.dumps({"done": 3})
+            assert await messages.receive() == b"\x01\x02"
+    errors = [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
+    assert errors == []
