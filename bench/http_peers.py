@@ -1,6 +1,5 @@
-"""The servers Rum is measured against in ``bench/http_plaintext.py``.
+"""The bare trio loops Rum is measured against in ``bench/http_plaintext.py``.
 
-- ``starlette_app``: the quick-start page through Starlette (run by uvicorn and hypercorn);
 - ``python bench/http_peers.py trio-httptools PORT``: a bare trio + httptools loop answering
   a fixed response, the floor of what trio can do;
 - ``python bench/http_peers.py trio-h11 PORT``: the same loop with h11 as the parser.
@@ -11,23 +10,6 @@ from __future__ import annotations
 import sys
 
 PAGE = b"<h1>Hey Rum!</h1>"
-
-
-def _starlette_app():  # built lazily so the bare loops don't import Starlette
-    from starlette.applications import Starlette
-    from starlette.responses import HTMLResponse
-    from starlette.routing import Route
-
-    async def index(request):
-        return HTMLResponse(PAGE)
-
-    return Starlette(routes=[Route("/", index)])
-
-
-def __getattr__(name: str):
-    if name == "starlette_app":
-        return _starlette_app()
-    raise AttributeError(name)
 
 
 FIXED = (b"HTTP/1.1 200 OK\r\ncontent-type: text/html; charset=utf-8\r\n"
@@ -73,8 +55,7 @@ async def _bare_h11(port: int) -> None:
                 if event is h11.NEED_DATA:
                     conn.receive_data(await stream.receive_some(65536))
                     continue
-                if isinstance(event, h11.ConnectionClosed) or event is h11.PAUSED and \
-                        conn.our_state is h11.MUST_CLOSE:
+                if isinstance(event, h11.ConnectionClosed) or event is h11.PAUSED:
                     return
                 if isinstance(event, h11.EndOfMessage):
                     out = conn.send(h11.Response(status_code=200, headers=[

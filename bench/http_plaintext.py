@@ -1,7 +1,8 @@
 """Requests/s of the quick-start page: Rum against uvicorn+Starlette, hypercorn-trio and the
-bare trio loops, side by side in one run (one server process each, same wrk run).
+bare trio loops, side by side in one run (one server process each, the same wrk runs,
+interleaved so that load from other jobs on the machine hits every server alike).
 
-    python bench/http_plaintext.py [--duration 10] [--connections 50] [--repeat 1]
+    python bench/http_plaintext.py [--duration 10] [--connections 50] [--rounds 3]
 
 Installs ``wrk`` (apt-get) and the peers (pip: the ``bench`` extra) when they are missing,
 prints requests/s and each server as a ratio to Rum, and appends a dated section to
@@ -17,6 +18,7 @@ import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -54,12 +56,12 @@ def servers(port: int) -> dict[str, tuple[list[str], Path, dict[str, str]]]:
     quiet = {"RUM_HTTP__ACCESS_LOG": "false", "RUM_GENERAL__LOG_LEVEL": "warning"}
     return {
         "rum": ([py, "-m", "rum.cli", "run", "--port", str(port)], SAMPLE, quiet),
-        "uvicorn+starlette": ([py, "-m", "uvicorn", "http_peers:starlette_app", "--port",
+        "uvicorn+starlette": ([py, "-m", "uvicorn", "http_starlette:app", "--port",
                                str(port), "--loop", "uvloop", "--http", "httptools",
                                "--no-access-log", "--log-level", "warning"], BENCH, {}),
         "hypercorn-trio+starlette": ([py, "-m", "hypercorn", "--worker-class", "trio",
                                       "--bind", f"127.0.0.1:{port}",
-                                      "http_peers:starlette_app"], BENCH, {}),
+                                      "http_starlette:app"], BENCH, {}),
         "bare trio+httptools": ([py, "http_peers.py", "trio-httptools", str(port)], BENCH, {}),
         "bare trio+h11": ([py, "http_peers.py", "trio-h11", str(port)], BENCH, {}),
     }
@@ -91,52 +93,66 @@ def wrk(port: int, duration: int, connections: int) -> float:
     return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
 
 
-def measure(name: str, duration: int, connections: int) -> float:
-    port = free_port()
-    command, cwd, extra = servers(port)[name]
-    env = {**os.environ, **extra}
-    proc = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
-    try:
-        wait_for(port, proc)
-        wrk(port, 2, connections)  # warm-up
-        return wrk(port, duration, connections)
-    finally:
-        proc.terminate()
+class Running:
+    """One started server and its measurements."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.port = free_port()
+        command, cwd, extra = servers(self.port)[name]
+        self.proc = subprocess.Popen(command, cwd=cwd, env={**os.environ, **extra},
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.samples: list[float] = []
+
+    def stop(self) -> None:
+        self.proc.terminate()
         try:
-            proc.wait(10)
+            self.proc.wait(10)
         except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+            self.proc.kill()
+            self.proc.wait()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     parser.add_argument("--connections", type=int, default=50)
-    parser.add_argument("--repeat", type=int, default=1, help="runs of the whole set")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="wrk runs per server, interleaved round-robin; the median counts")
     parser.add_argument("--only", nargs="*", help="measure only these servers")
     args = parser.parse_args()
     ensure_tools()
     names = args.only or list(servers(0))
+    running = [Running(name) for name in names]
+    try:
+        for server in running:
+            wait_for(server.port, server.proc)
+            wrk(server.port, 2, args.connections)  # warm-up
+        for rnd in range(1, args.rounds + 1):
+            for server in running:
+                rps = wrk(server.port, args.duration, args.connections)
+                server.samples.append(rps)
+                print(f"round {rnd}: {server.name}: {rps:.0f} req/s", flush=True)
+    finally:
+        for server in running:
+            server.stop()
+    results = {s.name: statistics.median(s.samples) for s in running}
+    rum = results.get("rum")
+    only = f" --only {' '.join(repr(n) for n in args.only)}" if args.only else ""
     command = (f"python bench/http_plaintext.py --duration {args.duration} "
-               f"--connections {args.connections} --repeat {args.repeat}")
-    wrk_cmd = f"wrk -t1 -c{args.connections} -d{args.duration}s"
+               f"--connections {args.connections} --rounds {args.rounds}{only}")
     lines = [f"\n## HTTP plaintext, {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC\n",
-             f"Command: `{command}` (each server: one process, `{wrk_cmd}` after a 2 s "
-             f"warm-up; {os.cpu_count()} shared cores, so compare ratios, not absolutes)\n"]
-    for run in range(1, args.repeat + 1):
-        results: dict[str, float] = {}
-        for name in names:
-            print(f"run {run}: {name} ...", end=" ", flush=True)
-            results[name] = measure(name, args.duration, args.connections)
-            print(f"{results[name]:.0f} req/s", flush=True)
-        rum = results.get("rum")
-        lines.append(f"\nRun {run}:\n\n| server | requests/s | ratio to Rum |\n|---|---:|---:|")
-        for name, rps in results.items():
-            ratio = f"{rps / rum:.2f}x" if rum else "-"
-            lines.append(f"| {name} | {rps:.0f} | {ratio} |")
-        print("\n".join(lines[-len(results) - 1:]))
+             f"Command: `{command}`. All servers started at once (one process each, access "
+             f"logs off); `wrk -t1 -c{args.connections} -d{args.duration}s` per server, "
+             f"interleaved round-robin over {args.rounds} rounds after a 2 s warm-up each; "
+             f"median requests/s. {os.cpu_count()} cores shared with other jobs: compare "
+             "ratios, not absolutes.\n",
+             "| server | median req/s | ratio to Rum | samples |", "|---|---:|---:|---|"]
+    for server in running:
+        ratio = f"{results[server.name] / rum:.2f}x" if rum else "-"
+        samples = ", ".join(f"{x:.0f}" for x in server.samples)
+        lines.append(f"| {server.name} | {results[server.name]:.0f} | {ratio} | {samples} |")
+    print("\n".join(lines))
     with RESULTS.open("a", encoding="utf-8") as f:
         if RESULTS.stat().st_size == 0:
             f.write("# Benchmark results\n")
