@@ -381,8 +381,9 @@ class _Translator:
 
     def _render_in_code(self, parser: Parser, emitter: Emitter,
                         offset: int) -> list[tuple[str, str]]:
-        raise self.error("`render` in `<% %>` prints nothing: use `<%= render \"partial.html\" %>`",
-                         offset)
+        word = "include" if self.source.startswith("include", offset) else "render"
+        raise self.error(f"`{word}` in `<% %>` prints nothing: use "
+                         f"`<%= {word} \"partial.html\" %>`", offset)
 
 
 _STATEMENTS: dict[str, Callable[..., list[tuple[str, str]]]] = {
