@@ -252,3 +252,23 @@ async def test_without_cache_changes_show_at_once(app, site, raw_request):
         second = await raw_request(url, "/static/hello.txt")
     assert first.body == b"hello, static\n"
     assert second.body == b"changed!\n"
+
+
+async def test_root_mount_leaves_routes_alone(site, rum_app_factory, raw_request):
+    from rum import Controller, Response
+
+    class Api(Controller):
+        async def get(self, request):
+            return Response.json({"ok": True})
+
+    (site / "public").mkdir()
+    (site / "public" / "favicon.ico").write_bytes(b"\x00\x00\x01\x00icon")
+    app = rum_app_factory([Api.route("/api")], plugins=["http", "static"], root=site,
+                          toml='[static]\nroot = "public"\nprefix = "/"\n')
+    async with serve_app(app) as url:
+        icon = await raw_request(url, "/favicon.ico")
+        api = await raw_request(url, "/api")
+        up = await raw_request(url, "/../secret.txt")
+    assert icon.status == 200 and icon.body == b"\x00\x00\x01\x00icon"
+    assert api.status == 200 and api.body == b'{"ok":true}'
+    assert up.status in (400, 404) and b"top secret" not in up.body
