@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import asyncpg
 import pytest
 
+from rum_orm import testing
 from rum_orm.testing import with_database
 
 
@@ -86,42 +87,42 @@ def test_database_url_honours_environment_and_drops_database(tmp_path: Path,
     assert rows == [], f"database {name} was not dropped after the test"
 
 
-def test_unreachable_database_url_fails_clearly(tmp_path: Path) -> None:
+def test_unreachable_database_url_fails_clearly(monkeypatch: pytest.MonkeyPatch) -> None:
     dead = _dead_url()
-    out = _pytest(tmp_path, INNER, {"DATABASE_URL": dead})
-    assert "exit=1" in out
-    assert f"DATABASE_URL={dead} does not answer" in out, out
-    assert not (tmp_path / "urls.txt").exists()
+    monkeypatch.setenv("DATABASE_URL", dead)
+    with pytest.raises(pytest.fail.Exception, match=f"DATABASE_URL={dead} does not answer"):
+        testing.locate_server()
 
 
-def test_no_server_and_no_initdb_fails_with_instructions(tmp_path: Path) -> None:
-    empty = tmp_path / "empty-bin"
-    empty.mkdir()
-    conftest = f"""
-        import rum_orm.testing as t
-        t.DEFAULT_LOCAL_URL = {_dead_url()!r}
-        t.PG_BIN_GLOBS = []
-    """
-    env = {"DATABASE_URL": "", "PATH": str(empty)}
-    out = _pytest(tmp_path, INNER, env, conftest)
-    assert "exit=1" in out
-    assert "no PostgreSQL server for the tests" in out, out
-    assert "Set DATABASE_URL" in out and "install PostgreSQL" in out
+def test_no_server_and_no_initdb_fails_with_instructions(monkeypatch: pytest.MonkeyPatch,
+                                                         tmp_path: Path) -> None:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(testing, "DEFAULT_LOCAL_URL", _dead_url())
+    monkeypatch.setattr(testing, "PG_BIN_GLOBS", [])
+    with pytest.raises(pytest.fail.Exception) as info:
+        testing.locate_server()
+    message = str(info.value)
+    assert "no PostgreSQL server for the tests" in message
+    assert "Set DATABASE_URL" in message and "install PostgreSQL" in message
 
 
 @pytest.mark.slow
-def test_starts_a_throwaway_cluster_when_nothing_answers(tmp_path: Path) -> None:
-    from rum_orm.testing import find_pg_bin
-
-    if find_pg_bin("initdb") is None:
+def test_starts_a_throwaway_cluster_when_nothing_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    if testing.find_pg_bin("initdb") is None:
         pytest.skip("initdb is not installed here")
-    conftest = f"""
-        import rum_orm.testing as t
-        t.DEFAULT_LOCAL_URL = {_dead_url()!r}
-    """
-    out = _pytest(tmp_path, INNER, {"DATABASE_URL": ""}, conftest)
-    assert "1 passed" in out, out
-    server, _ = (tmp_path / "urls.txt").read_text().splitlines()
-    assert urlsplit(server).port != 5432
-    with pytest.raises((OSError, asyncpg.PostgresError)):
-        _fetch(server, "SELECT 1")  # stopped at the end of the session
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setattr(testing, "DEFAULT_LOCAL_URL", _dead_url())
+    url, cluster = testing.locate_server()
+    assert cluster is not None
+    try:
+        assert urlsplit(url).port != 5432
+        assert _fetch(url, "SELECT 1 AS one")[0]["one"] == 1
+        name = testing.unique_database_name()
+        db_url = testing.create_database(url, name)
+        assert _fetch(db_url, "SELECT current_database() AS d")[0]["d"] == name
+    finally:
+        cluster.stop()
+    with pytest.raises(OSError):
+        _fetch(url, "SELECT 1")  # stopped
+    assert not cluster.tmp.exists()

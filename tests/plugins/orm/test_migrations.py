@@ -191,27 +191,42 @@ def finish(proc: subprocess.Popen) -> tuple[int, str]:
     return proc.returncode, out + err
 
 
-@pytest.mark.slow
-def test_cli_concurrent_runs_status_revert_and_failure(tmp_path: Path, database_url: str) -> None:
+def test_cli_concurrent_runs_apply_each_migration_once(tmp_path: Path, database_url: str) -> None:
     (tmp_path / "Rum.toml").write_text('[plugins]\nenabled = ["orm"]\n')
-    code, out = finish(rum(tmp_path, "migrate", "new", "create things", url=database_url))
-    assert code == 0 and "created" in out
-    up = next((tmp_path / "migrations").glob("*.up.sql"))
-    up.write_text("CREATE TABLE things (id int);\nSELECT pg_sleep(0.5);\n")
-    up.with_name(up.name.replace(".up.", ".down.")).write_text("DROP TABLE things;")
-
+    write(tmp_path / "migrations", "20260101000000_create_things",
+          "CREATE TABLE things (id int);\nSELECT pg_sleep(0.5);\n")
     first, second = (rum(tmp_path, "migrate", "run", url=database_url) for _ in range(2))
     results = sorted([finish(first), finish(second)])
     assert [c for c, _ in results] == [0, 0], results
     outputs = " | ".join(o for _, o in results)
     assert outputs.count("applied  ") == 1 and "nothing to apply" in outputs, outputs
 
-    code, out = finish(rum(tmp_path, "migrate", "status", url=database_url))
-    assert code == 0 and out.startswith("applied ") and "create_things" in out
-    code, out = finish(rum(tmp_path, "migrate", "revert", url=database_url))
-    assert code == 0 and "reverted" in out and "create_things" in out
+
+def test_cli_new_status_revert_and_failure(tmp_path: Path, database_url: str,
+                                           monkeypatch: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    from rum.cli import main
+
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    (tmp_path / "Rum.toml").write_text('[plugins]\nenabled = ["orm"]\n')
+    root = ["--root", str(tmp_path)]
+    assert main([*root, "migrate", "new", "create things"]) == 0
+    assert "created" in capsys.readouterr().out
+    up = next((tmp_path / "migrations").glob("*.up.sql"))
+    up.write_text("CREATE TABLE things (id int);\n")
+    up.with_name(up.name.replace(".up.", ".down.")).write_text("DROP TABLE things;")
+    assert main([*root, "migrate", "status"]) == 0
+    assert capsys.readouterr().out.startswith("pending  ")
+    assert main([*root, "migrate", "run"]) == 0
+    assert "applied  " in capsys.readouterr().out
+    assert main([*root, "migrate", "status"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("applied  ") and "create_things" in out
+    assert main([*root, "migrate", "revert"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("reverted ") and "_create_things" in out
 
     (tmp_path / "migrations" / "20990101000000_bad.up.sql").write_text("SELEC 1;")
-    code, out = finish(rum(tmp_path, "migrate", "run", url=database_url))
-    assert code == 1
-    assert "20990101000000_bad.up.sql:1" in out and "syntax error" in out, out
+    assert main([*root, "migrate", "run"]) == 1
+    err = capsys.readouterr().err
+    assert "20990101000000_bad.up.sql:1" in err and "syntax error" in err, err
