@@ -42,9 +42,10 @@ class Job:
     jobs of one channel run strictly one after another in enqueue order), and the retry
     backoff ``backoff_base``/``backoff_max`` seconds with ``jitter`` (a fraction).
 
-    While a run is in progress the instance knows ``id``, ``attempt``, ``max_attempts``,
-    ``queue``, ``tags`` and ``checkpoint`` (what a previous attempt saved with
-    :meth:`save_checkpoint`).
+    While a run is in progress the instance knows ``id``, ``attempt``, ``tags``,
+    ``checkpoint`` (what a previous attempt saved with :meth:`save_checkpoint`) and
+    ``context`` (a :class:`~rum_jobs.records.Claimed`: queue, max_attempts, priority, channel,
+    run_at, created_at as stored for this job).
     """
 
     name: ClassVar[str] = ""
@@ -63,6 +64,7 @@ class Job:
     attempt: int
     tags: list[str]
     checkpoint: Any = None
+    context: Claimed
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -91,27 +93,30 @@ class Job:
         delay = min(self.backoff_max, self.backoff_base * (2 ** (attempt - 1)))
         return max(0.0, delay * (1 + random.uniform(-self.jitter, self.jitter)))
 
+    @property
+    def db(self) -> Any:
+        """The database of the worker running this job (for queries the job makes)."""
+        return self._worker.db
+
     async def save_checkpoint(self, state: Any) -> None:
         """Persist ``state`` (JSON) so a retry of this job starts from it (``self.checkpoint``).
 
         Only the worker that currently owns the job can save; a run whose lease was lost
         saves nothing.
         """
-        run: Claimed = self._run
+        run = self.context
         worker: Worker = self._worker
         await worker.db.execute(sql.SAVE_CHECKPOINT, run.id, run.attempt, worker.id,
                                 dumps(state))
         self.checkpoint = state
 
     def _bind(self, run: Claimed, worker: Worker) -> None:
-        self._run = run
+        self.context = run
         self._worker = worker
         self.id = run.id
         self.attempt = run.attempt
         self.tags = run.tags
         self.checkpoint = run.checkpoint
-        self.run_max_attempts = run.max_attempts
-        self.run_queue = run.queue
 
     # -- enqueueing -------------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ class CrashJob(Job):
     max_attempts = 3
 
     async def execute(self, args: Any) -> Any:
-        db = self._worker.db
+        db = self.db
         await db.execute("INSERT INTO crash_log VALUES ($1, $2, 'started')", self.attempt,
                          os.getpid())
         if self.attempt == 1:

@@ -194,3 +194,21 @@ async def test_sigkilled_worker_process_job_is_rerun_by_another_worker(
                                                          (2, "started")]
     assert log[0]["pid"] == proc.pid and log[1]["pid"] == os.getpid()
     assert recovered_in < lease + 5
+
+
+async def test_a_run_that_lost_its_lease_is_interrupted_and_records_nothing(jdb: Any) -> None:
+    job_id = await Sleepy.enqueue({"seconds": 30}, db=jdb)
+    worker = Worker([Sleepy], db=jdb, lease=0.6, poll_interval=0.05, name="slow")
+    async with trio.open_nursery() as nursery:
+        await nursery.start(worker.run)
+        with trio.fail_after(3):
+            while not worker.running:
+                await trio.sleep(0.01)
+        # another worker took the job over (as if our lease had expired while we stalled)
+        await jdb.execute("UPDATE rum_jobs SET worker = 'usurper' WHERE id = $1", job_id)
+        with trio.fail_after(3):
+            while worker.running:
+                await trio.sleep(0.02)
+        worker.stop()
+    row = await get_job(jdb, job_id)
+    assert row.status == "running" and row.worker == "usurper" and row.errors == []
