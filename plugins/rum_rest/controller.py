@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+import re
 import uuid
 from collections.abc import Iterable
 from typing import Any
@@ -185,9 +186,15 @@ def error(status: int, detail: str, errors: Any = None,
     return response
 
 
+_KEY_COLUMNS = re.compile(r"Key \(([^)]+)\)=")
+
+
 def _database_error(exc: Exception, status: int) -> Response:
     column = getattr(exc, "column_name", None)
     detail = getattr(exc, "detail", None) or str(exc)
+    if column is None:  # unique and foreign-key violations name the key in the detail
+        m = _KEY_COLUMNS.search(detail)
+        column = m.group(1) if m else None
     message = str(exc).split("\n", 1)[0]
     if status == 409:
         return error(409, f"conflicts with an existing row: {detail}",
