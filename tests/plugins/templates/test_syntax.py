@@ -44,6 +44,10 @@ def test_seed_ahoy_example() -> None:
 
     assert template.render(Index(first_name="Josh", user_id=1)) == \
         "<p>Ahoy there, Josh! (id: 1)</p>"
+    # The seed's source as printed lacks the ")" its expected output has; it renders verbatim.
+    literal = Template.from_str("<p>Ahoy there, <%= first_name %>! (id: <%= user_id %></p>")
+    assert literal.render({"first_name": "Josh", "user_id": 1}) == \
+        "<p>Ahoy there, Josh! (id: 1</p>"
 
 
 def test_seed_quick_example_escapes_output_but_not_raw() -> None:
