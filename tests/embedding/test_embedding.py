@@ -9,33 +9,40 @@ import pytest
 import trio
 
 from rum import App, current_app
-from rum_jobs import Job, ensure_schema, get_job
-from rum_orm import Database
+from rum_jobs import Job, get_job
+from rum_orm import Database, Migrator, Model
 
 pytestmark = pytest.mark.postgres
 
 
+class Visit(Model):
+    who: str
+
+
 class RecordVisit(Job):
-    """Writes a row through the app's storage, from the worker running inside the app."""
+    """Writes a row through the ORM, from the worker running inside the app."""
 
     async def execute(self, args: Any) -> Any:
-        app = current_app()
-        assert app is not None, "jobs run with the app as current_app()"
-        await app.storage.execute("INSERT INTO visits (who) VALUES ($1)", args["who"])
-        return {"recorded": args["who"]}
+        assert current_app() is not None, "jobs run with the app as current_app()"
+        visit = await Visit.create(who=args["who"])
+        return {"recorded": visit.who}
 
 
 async def test_orm_and_jobs_without_a_server(database_url: str, tmp_path: Path) -> None:
-    async with Database.open(database_url) as setup:  # normally: rum migrate run
-        await ensure_schema(setup)
-        await setup.execute("CREATE TABLE visits (id serial PRIMARY KEY, who text NOT NULL)")
-
+    (tmp_path / "migrations").mkdir()
+    (tmp_path / "migrations" / "20260101000000_visits.up.sql").write_text(
+        "CREATE TABLE visits (id serial PRIMARY KEY, who text NOT NULL);")
+    (tmp_path / "migrations" / "20260101000000_visits.down.sql").write_text("DROP TABLE visits;")
     app = App(plugins=["orm", "jobs"], root=tmp_path, config={
         "database": {"url": database_url, "pool_max": 3},
         "jobs": {"run_worker_in_app": True, "poll_interval": 0.2},
     })
     app.jobs.register(RecordVisit)
     assert {info.name for info in app.plugins.describe()} == {"rum", "orm", "jobs"}
+    # what `rum migrate run` does: the app's migrations/ plus the jobs plugin's own
+    async with Database.open(database_url) as setup:
+        names = [m.name for m in await Migrator.for_app(app, setup).run()]
+    assert "visits" in names and len(names) >= 2
 
     async with app.running():
         db = app.storage
@@ -48,8 +55,8 @@ async def test_orm_and_jobs_without_a_server(database_url: str, tmp_path: Path) 
             while (await get_job(db, job_id)).status != "complete":
                 await trio.sleep(0.05)
         assert (await get_job(db, job_id)).result == {"recorded": "from-job"}
-        rows = await db.fetch("SELECT who FROM visits ORDER BY id")
-        assert [r["who"] for r in rows] == ["direct", "from-job"]
+        visits = await Visit.all().order("id").fetch_all()
+        assert [v.who for v in visits] == ["direct", "from-job"]
 
         # a rolled-back transaction leaves no job behind
         with pytest.raises(RuntimeError):
