@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import trio
 
+from rum import Controller, Request, Response
+
 
 def port_of(url: str) -> int:
     return int(url.rsplit(":", 1)[1])
@@ -57,3 +59,38 @@ async def read_responses(stream: trio.SocketStream, count: int, timeout: float =
                 break
             parser.feed_data(chunk)
     return done
+
+
+# -- the test app's controllers ------------------------------------------------------------
+
+
+class Index(Controller):
+    async def handle(self, request: Request) -> Response:
+        return Response.html("<h1>Hey Rum!</h1>")
+
+
+class Echo(Controller):
+    async def handle(self, request: Request) -> Response:
+        return Response.text(f"{request.method} {request.path} {request.query_string} "
+                             f"{len(request.body)}:{request.body.decode()}")
+
+
+class Slow(Controller):
+    async def handle(self, request: Request) -> Response:
+        import trio
+
+        await trio.sleep(float(request.query.get("s", "0.5")))
+        return Response.text("slow done")
+
+
+class Stream(Controller):
+    async def handle(self, request: Request) -> Response:
+        async def chunks():
+            for i in range(3):
+                yield f"part{i};".encode()
+
+        return Response.streaming(chunks())
+
+
+ROUTES = [Index.route("/"), Echo.route("/echo"), Echo.route("/echo/<path:rest>"),
+          Slow.route("/slow"), Stream.route("/stream")]
