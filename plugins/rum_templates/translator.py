@@ -65,6 +65,8 @@ class _Translator:
         self.trim = trim
         self.pos = Positions(source)
         self.stack: list[_Open] = []
+        self.layout = False  # `<% layout "x" %>`: the page body is the layout's content block
+        self.started = False  # printed anything but whitespace / comments yet
         self.out: list[str] = []
         self.columns: dict[int, list[int]] = {}
 
@@ -80,6 +82,7 @@ class _Translator:
         for index, seg in enumerate(segments):
             if seg.kind == TEXT:
                 self.out.append(_JINJA_OPEN.sub('{{ "{" }}', seg.text))
+                self.started = self.started or bool(seg.text.strip())
                 continue
             line, column = self.pos(seg.start)
             self.columns.setdefault(line, []).append(column)
@@ -90,6 +93,7 @@ class _Translator:
                                 else "")
                 continue
             tags = self._code(seg) if seg.kind == CODE else self._output(seg)
+            self.started = True
             if not tags:
                 tags = [("#", "")]
             first_kind, first_body = tags[0]
@@ -103,6 +107,8 @@ class _Translator:
             raise TemplateSyntaxError(
                 f"`<% end %>` missing for `{top.kind}` opened at line {top.line} "
                 f"(the template ends at line {last_line})", self.name, top.line, top.column)
+        if self.layout:
+            self.out.append("{% endblock %}")
         return Translation("".join(self.out), self.columns)
 
     def _trim(self, segments: list[Segment]) -> tuple[dict[int, str], dict[int, str]]:
@@ -333,6 +339,8 @@ class _Translator:
             raise self.error("stray `<% end %>`: there is no open `if`, `for` or `block` "
                              "to close", offset)
         top = self.stack.pop()
+        if top.kind == "hoisted":
+            return [("%", "endblock"), ("%", "endif")]
         closing = {"if": "endif", "unless": "endif", "for": "endfor", "block": "endblock"}
         return [("%", closing[top.kind])]
 
@@ -370,12 +378,26 @@ class _Translator:
         parser.expect_end()
         return [("%", f"extends {target}")]
 
+    def _layout(self, parser: Parser, emitter: Emitter, offset: int) -> list[tuple[str, str]]:
+        """``layout "x"``: extend ``x``; the rest of the page becomes its content block."""
+        if self.started or self.stack:
+            raise self.error("`layout` must come first in the template (before any text or "
+                             "tag); use `extends` with explicit blocks elsewhere", offset)
+        tags = self._extends(parser, emitter, offset)
+        self.layout = True
+        return [*tags, ("%", "block content")]
+
     def _block(self, parser: Parser, emitter: Emitter, offset: int) -> list[tuple[str, str]]:
         tok = parser.next()
         if tok.kind not in (NAME, SYM, STR) or not _BLOCK_NAME.match(str(tok.value)):
             raise self.error("expected a block name: `<% block content %>` or "
                              "`<% content_for :title %>`", tok.offset)
         parser.expect_end()
+        if self.layout and not self.stack:
+            # Inside the page body (the content block): define the block for the layout
+            # without printing it here. A never-true test the optimizer cannot fold away.
+            self._push("hoisted", offset)
+            return [("%", "if _rum_hoisted"), ("%", f"block {tok.value}")]
         self._push("block", offset)
         return [("%", f"block {tok.value}")]
 
@@ -396,7 +418,7 @@ _STATEMENTS: dict[str, Callable[..., list[tuple[str, str]]]] = {
     "break": _Translator._loop_control,
     "next": _Translator._loop_control,
     "extends": _Translator._extends,
-    "layout": _Translator._extends,
+    "layout": _Translator._layout,
     "block": _Translator._block,
     "content_for": _Translator._block,
     "render": _Translator._render_in_code,

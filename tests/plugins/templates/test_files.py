@@ -182,3 +182,20 @@ async def test_development_sees_edits_of_settled_files_and_partials(make_app, tm
     assert engine.render("page.html") == "old"
     part.write_text("new")
     assert engine.render("page.html") == "new"
+
+
+async def test_layout_statement_wraps_the_page_body(make_app, tmp_path) -> None:
+    write(tmp_path, "templates/layout.html",
+          "<title><%= yield :title %></title><main><%= yield %></main>")
+    write(tmp_path, "templates/page.html",
+          "<% layout \"layout.html\" %>\n<% content_for :title %>Users<% end %>\n"
+          "<% for u in users %>\n<p><%= u %></p>\n<% end %>\n<%# end of page %>\n")
+    engine = make_app().extensions["templates"]
+    assert engine.render("page.html", {"users": ["a", "<b>"]}) == \
+        "<title>Users</title><main>\n<p>a</p>\n<p>&lt;b&gt;</p>\n</main>"
+
+
+async def test_layout_must_come_first(make_app, tmp_path) -> None:
+    write(tmp_path, "templates/page.html", "<p>hi</p>\n<% layout \"layout.html\" %>")
+    with pytest.raises(TemplateSyntaxError, match="`layout` must come first"):
+        make_app().extensions["templates"].render("page.html")
