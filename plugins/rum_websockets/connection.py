@@ -65,7 +65,7 @@ class WebSocket:
 
     def __init__(self, request: Request, stream: trio.abc.Stream, leftover: bytes = b"", *,
                  max_message_size: int = 1 << 20, ping_interval: float = 0.0,
-                 subprotocol: str | None = None) -> None:
+                 subprotocol: str | None = None, extensions: list[Any] | None = None) -> None:
         self.request = request
         self.subprotocol = subprotocol
         self.max_message_size = max_message_size
@@ -73,7 +73,9 @@ class WebSocket:
         self.close_code: int | None = None
         self.close_reason = ""
         self._stream = stream
-        self._conn = Connection(ConnectionType.SERVER, trailing_data=leftover)
+        self._compressed = bool(extensions)
+        self._conn = Connection(ConnectionType.SERVER, extensions=extensions,
+                                trailing_data=leftover)
         self._send_lock = trio.Lock()
         self._inbox_send, self._inbox = trio.open_memory_channel[str | bytes](64)
         self._nursery: trio.Nursery | None = None
@@ -222,9 +224,12 @@ class WebSocket:
         """Read frames, answer pings, enforce the size limit and deliver messages."""
         parts: list[str | bytes] = []
         size = 0
+        # Compressed frames inflate while parsed: read little at a time so that one read
+        # cannot expand to much more than the size limit before the limit is checked.
+        read_size = 4096 if self._compressed else 65536
         while self._conn.state in (ConnectionState.OPEN, ConnectionState.LOCAL_CLOSING):
             try:
-                data = await self._stream.receive_some(65536)
+                data = await self._stream.receive_some(read_size)
             except (trio.BrokenResourceError, trio.ClosedResourceError):
                 data = b""
             self._conn.receive_data(data or None)

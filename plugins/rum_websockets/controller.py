@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
+from wsproto.extensions import PerMessageDeflate
+from wsproto.handshake import server_extensions_handshake
 from wsproto.utilities import generate_accept_token
 
 from rum import Controller, Request, Response
@@ -29,13 +31,15 @@ class WebSocketController(Controller):
 
     ``auth()`` and ``middleware()`` apply to the upgrade request, so an unauthorized client
     never gets a socket. Class attributes override ``[websockets]`` settings per endpoint:
-    ``max_message_size``, ``allowed_origins``, ``ping_interval``; ``subprotocols`` lists
+    ``max_message_size``, ``allowed_origins``, ``ping_interval``, ``compression``;
+    ``subprotocols`` lists
     the subprotocols offered (the first one the client also asks for is chosen).
     """
 
     max_message_size: int | None = None
     allowed_origins: Sequence[str] | None = None
     ping_interval: float | None = None
+    compression: bool | None = None
     subprotocols: Sequence[str] = ()
 
     # -- the conversation -----------------------------------------------------------------------
@@ -70,7 +74,7 @@ class WebSocketController(Controller):
             raise MethodNotAllowed(request.method, ["GET"])
         settings = state_for(request.app).settings.override(
             max_message_size=self.max_message_size, allowed_origins=self.allowed_origins,
-            ping_interval=self.ping_interval)
+            ping_interval=self.ping_interval, compression=self.compression)
         refusal = handshake_refusal(request, settings)
         if refusal is not None:
             return refusal
@@ -80,11 +84,21 @@ class WebSocketController(Controller):
         subprotocol = self._choose_subprotocol(request)
         if subprotocol:
             headers["sec-websocket-protocol"] = subprotocol
+        extensions: list[PerMessageDeflate] = []
+        if settings.compression:
+            offers = [o for value in request.headers.getall("sec-websocket-extensions")
+                      for o in value.split(",") if o.strip()]
+            deflate = PerMessageDeflate()
+            agreed = server_extensions_handshake(offers, [deflate])
+            if agreed:
+                headers["sec-websocket-extensions"] = agreed.decode("ascii")
+                extensions.append(deflate)
 
         async def upgrade(stream: object, leftover: bytes) -> None:
             ws = WebSocket(request, stream, leftover,  # type: ignore[arg-type]
                            max_message_size=settings.max_message_size,
-                           ping_interval=settings.ping_interval, subprotocol=subprotocol)
+                           ping_interval=settings.ping_interval, subprotocol=subprotocol,
+                           extensions=extensions)
             state = state_for(request.app)
             state.open(ws)
             try:

@@ -19,6 +19,8 @@ def rum_config_schema() -> Mapping[str, Mapping[str, Setting]]:
         "ping_interval": Setting(DEFAULTS["ping_interval"], float,
                                  "seconds between keepalive pings; a connection that has not "
                                  "answered the previous one is closed with 1011; 0 disables"),
+        "compression": Setting(DEFAULTS["compression"], bool,
+                               "accept permessage-deflate when the client offers it"),
     }}
 
 
@@ -40,7 +42,8 @@ def rum_configure(app: App) -> None:
         raise ConfigError(f"{where}: [websockets] allowed_origins entries must look like "
                           f"\"https://host[:port]\" (or \"*\"), got {bad!r}")
     app.extensions["websockets"] = WebSocketsState(
-        app, WebSocketSettings(size, tuple(o.rstrip("/") for o in origins), interval))
+        app, WebSocketSettings(size, tuple(o.rstrip("/") for o in origins), interval,
+                               cfg.get_bool("websockets", "compression")))
 
 
 @hookimpl(tryfirst=True)

@@ -15,6 +15,7 @@ DEFAULTS = {
     "max_message_size": 1 << 20,
     "allowed_origins": [],
     "ping_interval": 20.0,
+    "compression": False,
 }
 
 
@@ -25,6 +26,7 @@ class WebSocketSettings:
     max_message_size: int = DEFAULTS["max_message_size"]
     allowed_origins: tuple[str, ...] = ()
     ping_interval: float = DEFAULTS["ping_interval"]
+    compression: bool = DEFAULTS["compression"]
 
     def override(self, **values: Any) -> WebSocketSettings:
         """A copy with the non-``None`` values replaced (a controller's own settings)."""

@@ -31,6 +31,7 @@ from wsproto.events import (
     Request,
     TextMessage,
 )
+from wsproto.extensions import PerMessageDeflate
 from wsproto.utilities import LocalProtocolError
 
 
@@ -67,6 +68,11 @@ class WSClient:
     def subprotocol(self) -> str | None:
         """The subprotocol the server chose, if any."""
         return self.accept.subprotocol if self.accept else None
+
+    @property
+    def extensions(self) -> list[str]:
+        """Names of the extensions the server agreed to (``permessage-deflate``)."""
+        return [e.name for e in self.accept.extensions] if self.accept else []
 
     async def _next_event(self) -> object:
         while not self.pending:
@@ -131,7 +137,8 @@ class WSClient:
 
 @asynccontextmanager
 async def ws_connect(url: str, path: str, *, headers: dict[str, str] | None = None,
-                     subprotocols: list[str] | None = None) -> AsyncIterator[WSClient]:
+                     subprotocols: list[str] | None = None,
+                     compression: bool = False) -> AsyncIterator[WSClient]:
     """Open a WebSocket to ``url`` + ``path``; raises :class:`Rejected` if refused."""
     parts = urlsplit(url)
     stream = await trio.open_tcp_stream(parts.hostname, parts.port)
@@ -139,7 +146,8 @@ async def ws_connect(url: str, path: str, *, headers: dict[str, str] | None = No
         conn = WSConnection(ConnectionType.CLIENT)
         await stream.send_all(conn.send(Request(
             host=parts.netloc, target=path, extra_headers=list((headers or {}).items()),
-            subprotocols=subprotocols or [])))
+            subprotocols=subprotocols or [],
+            extensions=[PerMessageDeflate()] if compression else [])))
         client = WSClient(stream, conn)
         body = b""
         status = 0

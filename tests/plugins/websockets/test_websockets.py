@@ -308,3 +308,28 @@ async def test_bad_handshakes_are_refused_with_reasons(rum_app_factory):
     assert old.headers["sec-websocket-version"] == "13"
     assert nokey.status_code == 400
     assert "Sec-WebSocket-Key" in nokey.text
+
+
+async def test_permessage_deflate_when_enabled(rum_app_factory, ws_connect, Closed):
+    app = make_app(rum_app_factory,
+                   toml="[websockets]\ncompression = true\nmax_message_size = 300000\n")
+    async with serve_app(app) as url:
+        async with ws_connect(url, "/echo", compression=True) as ws:
+            assert ws.extensions == ["permessage-deflate"]
+            text = "turbo stream " * 20_000  # 260 kB, compresses to a few kB
+            await ws.send(text)
+            assert await ws.receive() == text
+            await ws.send("a" * 2_000_000)  # tiny on the wire, too big once inflated
+            try:
+                await ws.receive()
+            except Closed as closed:
+                assert closed.code == 1009
+            else:
+                raise AssertionError("an inflated message over the limit was accepted")
+        async with ws_connect(url, "/echo") as ws:  # not offered: not used
+            assert ws.extensions == []
+    plain = make_app(rum_app_factory, toml="[websockets]\n")  # defaults (same tmp dir)
+    async with serve_app(plain) as url, ws_connect(url, "/echo", compression=True) as ws:
+        assert ws.extensions == []  # off by default
+        await ws.send("still works")
+        assert await ws.receive() == "still works"
