@@ -87,24 +87,37 @@ def test_generated_plugin_installs_is_discovered_and_its_tests_pass(tmp_path: Pa
     assert "hello" not in installed_plugins()
 
 
-async def test_generated_app_answers_over_a_real_socket(tmp_path: Path,
-                                                        unused_port: int) -> None:
+@pytest.mark.postgres
+async def test_generated_app_migrates_and_answers_over_a_real_socket(
+        tmp_path: Path, unused_port: int, database_url: str) -> None:
+    import os
+
     import httpx
     import trio
+
+    from rum_orm import Database
 
     project = tmp_path / "blog"
     assert main(["new", "app", "blog", "--dir", str(project)]) == 0
     files = sorted(p.relative_to(project).as_posix() for p in project.rglob("*") if p.is_file())
     assert [f for f in files if not f.startswith("migrations/")] == [
-        "README.md", "Rum.toml", "app.py", "controllers.py", "pyproject.toml", "static/app.css",
-        "templates/index.html", "templates/layout.html", "tests/test_app.py"]
+        "README.md", "Rum.toml", "app.py", "controllers.py", "models.py", "pyproject.toml",
+        "static/app.css", "templates/index.html", "templates/layout.html", "tests/test_app.py"]
     migrations = [f for f in files if f.startswith("migrations/")]
     assert len(migrations) == 2 and migrations[0].endswith("_create_notes.down.sql")
+
+    env = {**os.environ, "DATABASE_URL": database_url}
+    migrated = await trio.run_process([sys.executable, "-m", "rum.cli", "--root", str(project),
+                                       "migrate", "run"], env=env, capture_stdout=True,
+                                      capture_stderr=True, check=False)
+    assert migrated.returncode == 0, migrated.stderr.decode()
+    async with Database.open(database_url) as db:
+        await db.execute("INSERT INTO notes (title) VALUES ($1)", "first note")
 
     process = await trio.lowlevel.open_process(
         [sys.executable, "-m", "rum.cli", "--root", str(project), "run", "--port",
          str(unused_port)], cwd=str(project), stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL)
+        stderr=subprocess.DEVNULL, env=env)
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{unused_port}") as client:
             with trio.fail_after(30):
@@ -122,6 +135,8 @@ async def test_generated_app_answers_over_a_real_socket(tmp_path: Path,
             assert (await client.get("/about")).json() == {"app": "blog", "framework": "rum"}
             css = await client.get("/static/app.css")
             assert css.status_code == 200 and "font-family" in css.text
+            notes = (await client.get("/notes")).json()["notes"]
+            assert [(n["id"], n["title"], n["body"]) for n in notes] == [(1, "first note", "")]
     finally:
         process.terminate()
         with trio.fail_after(15):
