@@ -21,6 +21,7 @@ from rum_http.testing import serve_app
 from rum_turbo import (
     accepts_turbo_stream,
     broadcast_stream,
+    turbo_frame_id,
     turbo_script_tag,
     turbo_stream,
     turbo_stream_from,
@@ -51,6 +52,7 @@ class Board(Controller):
     <input name="text" id="text" autocomplete="off"><button id="send">Send</button>
   </form>
   <ul id="messages"></ul>
+  <turbo-frame id="panel"><a href="/panel?n=2" id="panel-link">Panel 1</a></turbo-frame>
   <h2>Live</h2>
   <ul id="live"></ul>
   <script>window.boardMarker = Math.random().toString(36).slice(2);</script>
@@ -66,6 +68,15 @@ class Messages(Controller):
             return turbo_stream_response(turbo_stream.append("messages", item),
                                          turbo_stream.update("text-count", str(len(text))))
         return Response.redirect("/", 303)
+
+
+class Panel(Controller):
+    async def get(self, request):
+        n = int(request.query.get("n", "1"))
+        frame = turbo_frame_id(request)
+        return Response.html(f"<!doctype html><html><body><h1>Full panel page</h1>"
+                             f'<turbo-frame id="panel"><p id="panel-text">Panel {n} '
+                             f"(frame request: {frame})</p></turbo-frame></body></html>")
 
 
 def browser_scenario(url: str, app, token: trio.lowlevel.TrioToken) -> dict:
@@ -106,6 +117,12 @@ def browser_scenario(url: str, app, token: trio.lowlevel.TrioToken) -> dict:
             job = functools.partial(broadcast_stream, "board", turbo_stream.append(
                 "live", Markup("<li>from a job</li>")), app=app)
             trio.from_thread.run(job, trio_token=token)
+
+            alice.click("#panel-link")  # a frame navigation: only the frame changes
+            alice.wait_for_selector("#panel-text")
+            seen["panel"] = alice.inner_text("#panel")
+            seen["marker_after_frame"] = alice.evaluate("window.boardMarker") == marker
+            seen["h1_after_frame"] = alice.inner_text("h1")
             alice.wait_for_function(
                 "document.querySelector('#live').innerText.includes('from a job')")
             bob.wait_for_function(
@@ -123,7 +140,7 @@ def browser_scenario(url: str, app, token: trio.lowlevel.TrioToken) -> dict:
 
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium not found (apt-get install chromium)")
 async def test_turbo_form_stream_and_live_broadcast(rum_app_factory, record_property):
-    app = rum_app_factory([Board.route("/"), Messages.route("/messages")],
+    app = rum_app_factory([Board.route("/"), Messages.route("/messages"), Panel.route("/panel")],
                           plugins=["http", "turbo", "websockets"], toml=SECRET)
     async with serve_app(app) as url:
         token = trio.lowlevel.current_trio_token()
@@ -140,3 +157,5 @@ async def test_turbo_form_stream_and_live_broadcast(rum_app_factory, record_prop
     assert seen["bob_messages"] == ""  # the stream response went to alice only
     assert "from a job" in seen["alice_live"]
     assert seen["marker_after_broadcast"]
+    assert seen["panel"] == "Panel 2 (frame request: panel)"
+    assert seen["marker_after_frame"] and seen["h1_after_frame"] == "Board"
