@@ -37,7 +37,8 @@ class SendReceipt(Job):
             "INSERT INTO outbox (kind, order_id, recipient, subject, body) "
             "VALUES ('receipt', $1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING id",
             order["id"], order["email"], f"Receipt for order #{order['id']}", body)
-        await views.broadcast_order(current_app(), order["id"])
+        await views.broadcast_order(current_app(), order["id"])  # receipt: pending -> sent
+        await views.broadcast_outbox(current_app())
         logger.info("receipt for order %s written to the outbox", order["id"])
         return {"outbox_id": sent}
 

@@ -20,6 +20,7 @@ from rum import hookimpl
 from rum_orm import Database
 from rum_orm.plugin import database_url
 from rum_orm.urls import redact, with_database
+from tracker.jobs import SendReceipt
 from tracker.migrate import apply_migrations, migration_dirs
 from tracker.passwords import hash_password
 
@@ -87,7 +88,8 @@ async def ensure_database(url: str) -> bool:
 
 
 async def seed(db: Database) -> None:
-    """Add the demo user and a few orders when the tables are empty (idempotent)."""
+    """Add the demo user and a few orders (and their receipt jobs) when the tables are empty
+    (idempotent)."""
     async with db.transaction():
         await db.execute("SELECT pg_advisory_xact_lock(hashtext('tracker.seed'))")
         user_id = await db.fetchval("SELECT id FROM users WHERE email = $1", DEMO_EMAIL)
@@ -97,7 +99,9 @@ async def seed(db: Database) -> None:
                 "RETURNING id", DEMO_EMAIL, DEMO_NAME, hash_password(DEMO_PASSWORD))
             logger.info("seeded the demo user %s (password %r)", DEMO_EMAIL, DEMO_PASSWORD)
         if user_id is not None and not await db.fetchval("SELECT count(*) FROM orders"):
-            await db.executemany(
+            ids = [await db.fetchval(
                 "INSERT INTO orders (user_id, customer, item, quantity, total) "
-                "VALUES ($1, $2, $3, $4, $5)",
-                [(user_id, *row) for row in SEED_ORDERS])
+                "VALUES ($1, $2, $3, $4, $5) RETURNING id", user_id, *row)
+                for row in SEED_ORDERS]
+            # Their receipts go out as soon as the in-app worker starts.
+            await SendReceipt.enqueue_many([{"order_id": i} for i in ids], db=db)

@@ -152,19 +152,24 @@ async def test_new_orders_and_shipping_are_broadcast_to_open_pages(make_app) -> 
                 "customer": "Live Customer", "item": "Tea", "quantity": "1",
                 "total": "3.50", "csrf_token": csrf_from(page)})
             assert r.status_code == 200
-            message = await bob.receive(timeout=5)
-            assert '<turbo-stream action="prepend" target="orders">' in message
+            message = await receive_until(bob, '<turbo-stream action="prepend"')
             assert "Live Customer" in message
             order_id = int(re.search(r'id="order_(\d+)"', message).group(1))
 
             r = await alice.post(f"/orders/{order_id}/ship", headers={
                 "accept": TURBO, "x-csrf-token": csrf_from(page)})
             assert r.status_code == 200 and "shipped" in r.text
-            for _ in range(5):  # the receipt job's refresh may come first
-                message = await bob.receive(timeout=5)
-                if ">shipped<" in message:
-                    break
+            message = await receive_until(bob, ">shipped<")
             assert f'<turbo-stream action="replace" target="order_{order_id}">' in message
+
+
+async def receive_until(ws, text: str, timeout: float = 10) -> str:
+    """The first message containing ``text`` (receipt jobs broadcast in between)."""
+    with trio.fail_after(timeout):
+        while True:
+            message = await ws.receive(timeout=timeout)
+            if text in message:
+                return message
 
 
 async def test_stream_names_are_signed(make_app) -> None:
