@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import inspect
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -61,7 +62,7 @@ class Templates:
         self.env.autoescape = self._autoescape
         self.env.globals["url_for"] = app.url_for if app is not None else _no_url_for
         self._compiled: dict[str, jinja2.Template] = {}
-        self._hooks: list[tuple[Any, tuple[str, ...]]] | None = None if app is not None else []
+        self._hooks = self._global_hooks() if app is not None else []
 
     @classmethod
     def for_app(cls, app: App) -> Templates:
@@ -145,10 +146,7 @@ class Templates:
         """The names a template sees: ``request``, plugin globals, then ``context``."""
         request = current_request()
         names: dict[str, Any] = {"request": request}
-        hooks = self._hooks
-        if hooks is None:
-            hooks = self._hooks = self._global_hooks()
-        for fn, argnames in hooks:
+        for fn, argnames in self._hooks:
             result = fn(*[request if a == "request" else self.app for a in argnames])
             if result:
                 names.update(result)
@@ -159,7 +157,12 @@ class Templates:
     def _global_hooks(self) -> list[tuple[Any, tuple[str, ...]]]:
         assert self.app is not None
         # Merged in registration order, so later plugins win.
-        return list(reversed(self.app.plugins.impls("rum_template_globals")))
+        hooks = list(reversed(self.app.plugins.impls("rum_template_globals")))
+        for fn, _ in hooks:
+            if inspect.iscoroutinefunction(fn):
+                raise RumError(f"rum_template_globals in {fn.__module__} is async; it runs on "
+                               f"every render and must be a plain function")
+        return hooks
 
     def render_template(self, template: jinja2.Template, context: Any = None) -> str:
         """Render a compiled template; errors name the template, line and column."""

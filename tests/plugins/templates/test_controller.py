@@ -7,7 +7,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from rum import Controller, Request, Response, hookimpl
+from rum import Controller, Request, Response, RumError, hookimpl
 from rum_http.testing import serve_app
 from rum_templates import TemplateRenderError
 
@@ -146,3 +146,13 @@ async def test_controller_render_over_a_real_socket(app) -> None:
     assert response.headers["content-type"] == "text/html; charset=utf-8"
     assert response.text == EXPECTED_USERS
     assert css.headers["content-type"] == "text/css; charset=utf-8"
+
+
+async def test_async_globals_hook_is_refused_with_its_module(rum_app_factory) -> None:
+    class AsyncGlobals:
+        @hookimpl
+        async def rum_template_globals(self, app, request):
+            return {}
+
+    with pytest.raises(RumError, match=r"rum_template_globals in .* is async"):
+        rum_app_factory(plugins=["templates", AsyncGlobals()])
