@@ -165,6 +165,9 @@ async def _http(app: App, scope: Scope, receive: Receive, send: Send, limit: int
         response = await app.handle(request)
     finally:
         _ctx._app.reset(token)
+    if response.upgrade is not None:
+        response = error_response(request, 501, "protocol upgrades (WebSockets) need Rum's own "
+                                                "http plugin server, not the ASGI adapter")
     await _send_response(request, response, send)
 
 

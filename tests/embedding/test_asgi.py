@@ -75,9 +75,17 @@ async def hypercorn_server(application: object) -> AsyncIterator[str]:
             stop.set()
 
 
+class Upgrade(Controller):
+    async def get(self, request: Request) -> Response:
+        async def take_over(stream: object, leftover: bytes) -> None:
+            raise AssertionError("never called over ASGI")
+
+        return Response(status=101, headers={"upgrade": "websocket"}, upgrade=take_over)
+
+
 def make_app(tmp_path: Path, plugin: Lifecycle) -> App:
-    return App([Index.route("/"), Item.route("/items/<int:id>"), Stream.route("/stream")],
-               plugins=[plugin], root=tmp_path)
+    return App([Index.route("/"), Item.route("/items/<int:id>"), Stream.route("/stream"),
+                Upgrade.route("/upgrade")], plugins=[plugin], root=tmp_path)
 
 
 async def test_hypercorn_serves_rum_app_with_lifespan(tmp_path: Path) -> None:
@@ -116,6 +124,9 @@ async def test_hypercorn_serves_rum_app_with_lifespan(tmp_path: Path) -> None:
             r = await client.head("/")
             assert r.status_code == 200
             assert r.content == b""
+
+            r = await client.get("/upgrade")
+            assert r.status_code == 501 and "http plugin" in r.text
 
             async with client.stream("GET", "/stream") as r:
                 assert r.headers.get("transfer-encoding") == "chunked"
