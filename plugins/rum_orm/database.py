@@ -25,6 +25,7 @@ import asyncpg
 import trio
 
 from rum import jsonutil
+from rum.context import current_app
 from rum_orm.bridge import AsyncioThread, BridgeClosed
 from rum_orm.urls import redact
 
@@ -48,8 +49,6 @@ def executor(conn: Database | Connection | None = None) -> Database | Connection
     db = _opened.get()
     if db is not None:
         return db
-    from rum import current_app
-
     app = current_app()
     if app is not None:
         return app.storage

@@ -29,7 +29,7 @@ from typing import Any, ClassVar, TypeVar
 from rum_orm.database import Connection, Database, executor
 from rum_orm.errors import ModelDefinitionError, NotFound, OrmError, closest
 from rum_orm.scope import Join, Scope, run_query
-from rum_orm.sql import Column, Params
+from rum_orm.sql import Column, Compare, Params
 from rum_orm.sql import quote as q
 
 M = TypeVar("M", bound="Model")
@@ -262,6 +262,7 @@ class Model:
     """Base class of ORM models; see the module documentation."""
 
     __table__: ClassVar[str] = ""
+    __quoted__: ClassVar[str] = ""
     __primary_key__: ClassVar[str] = "id"
     __fields__: ClassVar[dict[str, Field]] = {}
     __columns__: ClassVar[dict[str, str]] = {}
@@ -271,6 +272,7 @@ class Model:
         super().__init_subclass__(**kwargs)
         if "__table__" not in cls.__dict__ or not cls.__dict__["__table__"]:
             cls.__table__ = table_name(cls.__name__)
+        cls.__quoted__ = q(cls.__table__)
         fields = _collect_fields(cls)
         pk = cls.__primary_key__
         if pk not in fields:
@@ -345,7 +347,7 @@ class Model:
     @classmethod
     def find(cls: type[M], pk: Any) -> Scope[M]:
         """The record whose primary key is ``pk`` (``await User.find(15).fetch()``)."""
-        return Scope(cls).filter(cls.__primary_key__, pk)
+        return Scope(cls, (Compare(cls.__primary_key__, "=", pk),))
 
     @classmethod
     def related(cls, other: type[Model] | str, records: Sequence[Any]) -> Scope[Any]:

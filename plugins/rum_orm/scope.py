@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import asyncpg
@@ -46,25 +46,49 @@ async def run_query(model: Any, method: Any, sql: str, args: list[Any]) -> Any:
         raise new from exc
 
 
-@dataclass(frozen=True)
 class Scope(Generic[M]):
     """A query on ``model``: every method returns a new scope; nothing runs until a terminal
     method (``fetch``, ``fetch_optional``, ``fetch_all``, ``count``, ``exists``, ``explain``,
-    ``update_all``, ``delete_all``, ``async for``) is awaited."""
+    ``update_all``, ``delete_all``, ``async for``) is awaited.
 
-    model: type[M]
-    conditions: tuple[Condition, ...] = ()
-    joins: tuple[Join, ...] = ()
-    orders: tuple[tuple[Any, str], ...] = ()
-    limit_: int | None = None
-    offset_: int | None = None
-    lock_: str | None = None
-    distinct_: bool = False
+    Scopes are immutable values (their attributes are never changed after construction).
+    """
+
+    __slots__ = ("conditions", "distinct_", "joins", "limit_", "lock_", "model", "offset_",
+                 "orders")
+
+    def __init__(self, model: type[M], conditions: tuple[Condition, ...] = (),
+                 joins: tuple[Join, ...] = (), orders: tuple[tuple[Any, str], ...] = (),
+                 limit_: int | None = None, offset_: int | None = None,
+                 lock_: str | None = None, distinct_: bool = False) -> None:
+        self.model = model
+        self.conditions = conditions
+        self.joins = joins
+        self.orders = orders
+        self.limit_ = limit_
+        self.offset_ = offset_
+        self.lock_ = lock_
+        self.distinct_ = distinct_
+
+    def _replace(self, **changes: Any) -> Scope[M]:
+        c = changes.get
+        return Scope(self.model, c("conditions", self.conditions), c("joins", self.joins),
+                     c("orders", self.orders), c("limit_", self.limit_),
+                     c("offset_", self.offset_), c("lock_", self.lock_),
+                     c("distinct_", self.distinct_))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Scope):
+            return NotImplemented
+        return self.to_sql() == other.to_sql() and self.params == other.params
+
+    __hash__ = None  # type: ignore[assignment]
 
     # -- building ----------------------------------------------------------------------------------
 
     def _where(self, *conditions: Condition) -> Scope[M]:
-        return replace(self, conditions=self.conditions + conditions)
+        return Scope(self.model, self.conditions + conditions, self.joins, self.orders,
+                     self.limit_, self.offset_, self.lock_, self.distinct_)
 
     @staticmethod
     def _pairs(op: str, args: tuple[Any, ...], kwargs: Mapping[str, Any],
@@ -138,19 +162,19 @@ class Scope(Generic[M]):
                 orders.append((column, direction(dir_)))
             else:
                 orders.append((item, ""))
-        return replace(self, orders=tuple(orders))
+        return self._replace(orders=tuple(orders))
 
     def limit(self, n: int) -> Scope[M]:
         """``LIMIT n``."""
-        return replace(self, limit_=_non_negative(n, "limit"))
+        return self._replace(limit_=_non_negative(n, "limit"))
 
     def offset(self, n: int) -> Scope[M]:
         """``OFFSET n``."""
-        return replace(self, offset_=_non_negative(n, "offset"))
+        return self._replace(offset_=_non_negative(n, "offset"))
 
     def distinct(self) -> Scope[M]:
         """``SELECT DISTINCT`` (useful after joining a has-many relation)."""
-        return replace(self, distinct_=True)
+        return self._replace(distinct_=True)
 
     def lock(self, *, skip_locked: bool = False, nowait: bool = False) -> Scope[M]:
         """``FOR UPDATE`` (of this model's rows), optionally ``SKIP LOCKED`` or ``NOWAIT``.
@@ -160,7 +184,7 @@ class Scope(Generic[M]):
         if skip_locked and nowait:
             raise ValueError("lock(): choose skip_locked or nowait, not both")
         suffix = " SKIP LOCKED" if skip_locked else " NOWAIT" if nowait else ""
-        return replace(self, lock_=suffix)
+        return self._replace(lock_=suffix)
 
     def join(self, other: type[Model] | str) -> Scope[M]:
         """``INNER JOIN`` a model related (``has_many``/``belongs_to``) to this scope's model
@@ -171,7 +195,7 @@ class Scope(Generic[M]):
         if any(j.target is target for j in self.joins) or target is self.model:
             return self
         sources = [self.model, *(j.target for j in self.joins)]
-        return replace(self, joins=(*self.joins, find_join(sources, target)))
+        return self._replace(joins=(*self.joins, find_join(sources, target)))
 
     def join_nested(self, scope: Scope[Any]) -> Scope[M]:
         """Add ``scope``'s joins: ``User.all().join(Order).join_nested(Order.join(Product))``."""
@@ -184,7 +208,7 @@ class Scope(Generic[M]):
         for j in scope.joins:
             if j.target is not self.model and all(x.target is not j.target for x in joins):
                 joins.append(j)
-        return replace(self, joins=tuple(joins), conditions=self.conditions + scope.conditions)
+        return self._replace(joins=tuple(joins), conditions=self.conditions + scope.conditions)
 
     # -- SQL ------------------------------------------------------------------------------------
 
@@ -215,7 +239,7 @@ class Scope(Generic[M]):
 
     def _select(self, params: Params, *, columns: str | None = None, limit: int | None = None,
                 ordered: bool = True, locked: bool = True) -> str:
-        table = q(self.model.__table__)
+        table = self.model.__quoted__
         if columns is None:
             columns = f"{table}.*" if self.joins else "*"
         sql = ["SELECT DISTINCT " if self.distinct_ else "SELECT ", columns, " FROM ", table]

@@ -1,0 +1,180 @@
+"""Bench: Rum's ORM vs raw SQL on the same bridge vs native asyncpg on uvloop.
+
+    python bench/orm_query.py [--queries 2000] [--tasks 32] [--rounds 3] [--append]
+
+Two queries, each sequentially (one task) and with ``--tasks`` concurrent tasks:
+
+- find by primary key: ``await User.find(i).fetch()``
+  vs ``SELECT * FROM bench_users WHERE id = $1``;
+- a filtered list of 25 rows:
+  ``await User.filter(admin=False).filter_gt("id", k).order("id").limit(25).fetch_all()``
+  vs ``SELECT * FROM bench_users WHERE admin = $1 AND id > $2 ORDER BY id LIMIT 25``.
+
+Through (a) Rum's ORM on trio, (b) raw SQL through ``rum_orm.Database`` (the same asyncpg
+pool behind the same trio bridge), (c) native asyncpg on uvloop, what a user would pick
+without trio. Prints queries/s and the ratios a/b (the ORM's cost) and a/c; ``--append`` adds
+them to ``bench/RESULTS.md``. Uses ``DATABASE_URL`` or postgres@127.0.0.1:5432, in a
+throwaway database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import os
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import asyncpg
+import trio
+
+from rum_orm import Database, Model
+from rum_orm.testing import DEFAULT_LOCAL_URL, create_database, drop_database
+
+ROWS = 2000
+POOL = 10
+PK_SQL = "SELECT * FROM bench_users WHERE id = $1"
+LIST_SQL = "SELECT * FROM bench_users WHERE admin = $1 AND id > $2 ORDER BY id LIMIT 25"
+
+
+class BenchUser(Model):
+    id: int | None = None
+    email: str
+    admin: bool = False
+    karma: int = 0
+    created_at: dt.datetime
+
+
+async def _prepare(url: str) -> None:
+    conn = await asyncpg.connect(url)
+    await conn.execute("CREATE TABLE bench_users (id bigserial PRIMARY KEY, email text NOT NULL,"
+                       " admin boolean NOT NULL DEFAULT false, karma int NOT NULL DEFAULT 0, "
+                       "created_at timestamptz NOT NULL DEFAULT now())")
+    await conn.executemany("INSERT INTO bench_users (email, admin, karma) VALUES ($1, $2, $3)",
+                           [(f"user{i}@example.com", i % 10 == 0, i) for i in range(ROWS)])
+    await conn.execute("ANALYZE bench_users")
+    await conn.close()
+
+
+def _split(total: int, tasks: int) -> list[int]:
+    return [total // tasks + (1 if i < total % tasks else 0) for i in range(tasks)]
+
+
+def _key(i: int) -> int:
+    return (i * 7919) % (ROWS - 100) + 1
+
+
+Query = Callable[[int], Awaitable[object]]
+
+
+async def _trio_rate(query: Query, total: int, tasks: int) -> float:
+    async def worker(n: int, offset: int) -> None:
+        for i in range(n):
+            await query(offset + i)
+
+    await worker(50, 0)  # warm-up: connections, prepared statements
+    start = time.perf_counter()
+    async with trio.open_nursery() as nursery:
+        for k, n in enumerate(_split(total, tasks)):
+            nursery.start_soon(worker, n, k * 1000)
+    return total / (time.perf_counter() - start)
+
+
+async def _rum(url: str, total: int, tasks: int) -> dict[str, float]:
+    out: dict[str, float] = {}
+    async with Database.open(url, pool_min=POOL, pool_max=POOL) as db:
+        async def orm_pk(i: int) -> object:
+            return await BenchUser.find(_key(i)).fetch()
+
+        async def orm_list(i: int) -> object:
+            return await (BenchUser.filter(admin=False).filter_gt("id", _key(i)).order("id")
+                          .limit(25).fetch_all())
+
+        async def raw_pk(i: int) -> object:
+            return await db.fetchrow(PK_SQL, _key(i))
+
+        async def raw_list(i: int) -> object:
+            return await db.fetch(LIST_SQL, False, _key(i))
+
+        for label, fn in (("orm pk", orm_pk), ("bridge pk", raw_pk), ("orm list", orm_list),
+                          ("bridge list", raw_list)):
+            out[label] = await _trio_rate(fn, total, tasks)
+    return out
+
+
+async def _native(url: str, total: int, tasks: int) -> dict[str, float]:
+    pool = await asyncpg.create_pool(url, min_size=POOL, max_size=POOL)
+
+    async def rate(query: Query) -> float:
+        async def worker(n: int, offset: int) -> None:
+            for i in range(n):
+                await query(offset + i)
+
+        await worker(50, 0)
+        start = time.perf_counter()
+        await asyncio.gather(*[worker(n, k * 1000) for k, n in enumerate(_split(total, tasks))])
+        return total / (time.perf_counter() - start)
+
+    try:
+        return {"native pk": await rate(lambda i: pool.fetchrow(PK_SQL, _key(i))),
+                "native list": await rate(lambda i: pool.fetch(LIST_SQL, False, _key(i)))}
+    finally:
+        await pool.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--queries", type=int, default=2000)
+    parser.add_argument("--tasks", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="repeat everything this many times, interleaved; keep the best")
+    parser.add_argument("--append", action="store_true", help="append to bench/RESULTS.md")
+    args = parser.parse_args()
+    import uvloop
+
+    server = os.environ.get("DATABASE_URL") or DEFAULT_LOCAL_URL
+    name = f"rum_bench_orm_{os.getpid()}"
+    url = create_database(server, name)
+    best: dict[tuple[str, int], float] = {}
+    try:
+        asyncio.run(_prepare(url))
+        for r in range(args.rounds):
+            for tasks in (1, args.tasks):
+                rates = trio.run(_rum, url, args.queries, tasks)
+                rates.update(uvloop.run(_native(url, args.queries, tasks)))
+                for label, rate in rates.items():
+                    best[(label, tasks)] = max(best.get((label, tasks), 0.0), rate)
+                print(f"round {r + 1}, {tasks} task(s): " + ", ".join(
+                    f"{k} {v:.0f}" for k, v in rates.items()), flush=True)
+    finally:
+        drop_database(server, name)
+
+    lines = ["| query | tasks | (a) ORM q/s | (b) raw SQL, same bridge q/s | (c) native asyncpg"
+             " + uvloop q/s | a/b | a/c |", "|---|---:|---:|---:|---:|---:|---:|"]
+    for query, what in (("pk", "find by pk"), ("list", "filtered list of 25")):
+        for tasks in (1, args.tasks):
+            a = best[(f"orm {query}", tasks)]
+            b = best[(f"bridge {query}", tasks)]
+            c = best[(f"native {query}", tasks)]
+            lines.append(f"| {what} | {tasks} | {a:.0f} | {b:.0f} | {c:.0f} | {a / b:.2f} | "
+                         f"{a / c:.2f} |")
+    table = "\n".join(lines)
+    print()
+    print(table)
+    if args.append:
+        out = Path(__file__).with_name("RESULTS.md")
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+        with out.open("a", encoding="utf-8") as f:
+            f.write(f"\n## ORM queries: Rum ORM vs raw SQL vs native asyncpg ({stamp})\n\n"
+                    f"Command: `python bench/orm_query.py --queries {args.queries} --tasks "
+                    f"{args.tasks} --rounds {args.rounds} --append` (pool of {POOL}; best of "
+                    f"{args.rounds} interleaved rounds; {os.cpu_count()} CPUs shared with other "
+                    f"work, Python {sys.version.split()[0]}). Goals: a/b ≥ 0.87, a/c ≥ 0.8 "
+                    f"under concurrency.\n\n{table}\n")
+
+
+if __name__ == "__main__":
+    main()
