@@ -106,6 +106,9 @@ class Templates:
         except TemplateNotFoundError as exc:
             raise TemplateNotFound(exc.message or f"template {name!r} not found",
                                    name) from None
+        except jinja2.TemplateNotFound:
+            raise TemplateNotFound(f"invalid template name {name!r}: use a path relative to "
+                                   f"the template directory, without '..'", name) from None
         except jinja2.TemplateSyntaxError as exc:
             raise self._syntax_error(exc) from None
         if self.cache:

@@ -199,3 +199,10 @@ async def test_layout_must_come_first(make_app, tmp_path) -> None:
     write(tmp_path, "templates/page.html", "<p>hi</p>\n<% layout \"layout.html\" %>")
     with pytest.raises(TemplateSyntaxError, match="`layout` must come first"):
         make_app().extensions["templates"].render("page.html")
+
+
+async def test_names_cannot_leave_the_template_directories(make_app, tmp_path) -> None:
+    write(tmp_path, "secret.txt", "s3cret")
+    engine = make_app().extensions["templates"]
+    with pytest.raises(TemplateNotFound, match=r"without '\.\.'"):
+        engine.render("../secret.txt")
