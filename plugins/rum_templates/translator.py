@@ -39,7 +39,7 @@ _UNSUPPORTED = {
     "def": "define helpers in Python and pass them in the context or a template global",
     "loop": "loop over a list with `for item in list`",
 }
-_OPENERS = ("if", "unless", "for", "block")
+_SHOWN = {"hoisted": "content_for"}  # how error messages name internal block kinds
 
 
 @dataclass
@@ -105,7 +105,8 @@ class _Translator:
             top = self.stack[-1]
             last_line = self.pos(len(self.source))[0]
             raise TemplateSyntaxError(
-                f"`<% end %>` missing for `{top.kind}` opened at line {top.line} "
+                f"`<% end %>` missing for `{_SHOWN.get(top.kind, top.kind)}` opened at line "
+                f"{top.line} "
                 f"(the template ends at line {last_line})", self.name, top.line, top.column)
         if self.layout:
             self.out.append("{% endblock %}")
