@@ -35,14 +35,17 @@ async def _worker(args: argparse.Namespace, app: App) -> int:
         print(f"rum worker {worker.id}: jobs {', '.join(sorted(worker.jobs))}; queues "
               f"{', '.join(worker.queues) if worker.queues else 'all'}; concurrency "
               f"{worker.concurrency}", flush=True)
+        forced = False
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(_stop_on_signal, worker)
-            await worker.run()
+            with trio.CancelScope() as run_scope:
+                nursery.start_soon(_stop_on_signal, worker, run_scope)
+                await worker.run()
+            forced = run_scope.cancelled_caught
             nursery.cancel_scope.cancel()
-    return 0
+    return 1 if forced else 0
 
 
-async def _stop_on_signal(worker: Any) -> None:
+async def _stop_on_signal(worker: Any, run_scope: trio.CancelScope) -> None:
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async for _ in signals:
             print("rum worker: stopping (waiting for running jobs; send again to force)",
@@ -50,7 +53,10 @@ async def _stop_on_signal(worker: Any) -> None:
             worker.stop()
             break
         async for _ in signals:
-            raise KeyboardInterrupt
+            print("rum worker: forced stop; running jobs are released for other workers",
+                  flush=True)
+            run_scope.cancel()
+            return
 
 
 def _configure_jobs(p: argparse.ArgumentParser) -> None:

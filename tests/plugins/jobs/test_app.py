@@ -110,6 +110,7 @@ async def test_rum_worker_and_rum_jobs_commands(jdb: Any, database_url: str,
         poll_interval = 0.1
     """))
     (tmp_path / "project_jobs.py").write_text(textwrap.dedent("""
+        import trio
         from rum_jobs import Job
 
         class Hello(Job):
@@ -118,6 +119,8 @@ async def test_rum_worker_and_rum_jobs_commands(jdb: Any, database_url: str,
             async def execute(self, args):
                 if args.get("fail"):
                     raise RuntimeError("asked to fail")
+                if args.get("sleep"):
+                    await trio.sleep(args["sleep"])
                 return "hello " + args["who"]
     """))
     ok = await jdb.fetchval("INSERT INTO rum_jobs (job, args) VALUES ('Hello', "
@@ -126,19 +129,27 @@ async def test_rum_worker_and_rum_jobs_commands(jdb: Any, database_url: str,
                              "'{\"fail\": true}') RETURNING id")
     later = await jdb.fetchval("INSERT INTO rum_jobs (job, run_at) VALUES ('Hello', "
                                "now() + interval '1 hour') RETURNING id")
+    long = await jdb.fetchval("INSERT INTO rum_jobs (job, args) VALUES ('Hello', "
+                              "'{\"sleep\": 60}') RETURNING id")
     proc = subprocess.Popen([sys.executable, "-m", "rum.cli", "--root", str(tmp_path),
                              "worker"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, env={**os.environ, "RUM_ENV": "test"})
     try:
         with trio.fail_after(20):
-            while (await get_job(jdb, bad)).status != "failed":
+            while ((await get_job(jdb, bad)).status != "failed"
+                   or (await get_job(jdb, long)).status != "running"):
                 await trio.sleep(0.05)
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(signal.SIGTERM)   # graceful: waits for the 60 s job...
+        await trio.sleep(0.5)
+        assert proc.poll() is None
+        proc.send_signal(signal.SIGTERM)   # ...until told again
         out, _ = proc.communicate(timeout=15)
     finally:
         proc.kill()
-    assert proc.returncode == 0, out
-    assert "rum worker" in out and "Hello" in out
+    assert proc.returncode == 1, out
+    assert "rum worker" in out and "Hello" in out and "forced stop" in out
+    released = await get_job(jdb, long)
+    assert released.status == "retryable" and released.attempt == 0
     assert (await get_job(jdb, ok)).result == "hello cli"
 
     code, listed = await trio.to_thread.run_sync(lambda: _rum(tmp_path, "jobs", "list",
