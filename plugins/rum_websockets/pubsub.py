@@ -125,6 +125,10 @@ class PubSub:
                 del self._subscribers[channel]
             send.close()
 
+    def subscriber_count(self, channel: str) -> int:
+        """How many subscribers ``channel`` has in this process (for tests and metrics)."""
+        return len(self._subscribers.get(channel, ()))
+
     def _deliver(self, channel: str, message: Message) -> None:
         for send in list(self._subscribers.get(channel, ())):
             try:

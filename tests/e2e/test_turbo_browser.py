@@ -87,7 +87,7 @@ def browser_scenario(url: str, app, token: trio.lowlevel.TrioToken) -> dict:
         async def poll() -> None:
             hub = pubsub_for(app)
             with trio.fail_after(10):
-                while len(hub._subscribers.get("turbo-streams:board", ())) < count:
+                while hub.subscriber_count("turbo-streams:board") < count:
                     await trio.sleep(0.02)
         trio.from_thread.run(poll, trio_token=token)
 

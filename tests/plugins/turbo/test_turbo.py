@@ -123,7 +123,7 @@ async def test_broadcast_stream_reaches_subscribed_socket(rum_app_factory, ws_co
         async with ws_connect(url, path) as ws:
             hub = pubsub_for(app)
             with trio.fail_after(5):  # the socket subscribes right after the handshake
-                while "turbo-streams:orders" not in hub._subscribers:
+                while hub.subscriber_count("turbo-streams:orders") < 1:
                     await trio.sleep(0.01)
             await broadcast_stream("orders", turbo_stream.append("orders", Markup("<li>1</li>")),
                                    app=app)

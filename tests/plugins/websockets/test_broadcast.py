@@ -86,3 +86,32 @@ async def test_in_process_subscribe_and_quiet_shutdown(database_url, rum_app_fac
             assert await messages.receive() == b"\x01\x02"
     errors = [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
     assert errors == []
+
+
+async def test_broadcast_in_a_transaction_waits_for_commit(database_url, rum_app_factory):
+    from rum_websockets import broadcast, subscribe
+
+    app = rum_app_factory(plugins=["orm", "websockets"],
+                          config={"database": {"url": database_url, "pool_max": 2}})
+    async with app.running(), subscribe("orders", app=app) as messages:
+        db = app.storage
+
+        class Rollback(Exception):
+            pass
+
+        try:
+            async with db.transaction():
+                await broadcast("orders", "rolled back", app=app)
+                raise Rollback
+        except Rollback:
+            pass
+        async with db.transaction():
+            await broadcast("orders", "committed", app=app)
+            with trio.move_on_after(0.3):
+                early = await messages.receive()
+                raise AssertionError(f"delivered before commit: {early!r}")
+        with trio.fail_after(5):
+            assert await messages.receive() == "committed"
+        with trio.move_on_after(0.3):
+            extra = await messages.receive()
+            raise AssertionError(f"unexpected message {extra!r}")
