@@ -206,7 +206,7 @@ async def test_shutdown_closes_with_1001(rum_app_factory, ws_connect, Closed):
 
 
 class Quiet(WebSocketController):
-    ping_interval = 0.1
+    ping_interval = 0.3
 
     async def websocket(self, ws):
         async for message in ws:
@@ -218,12 +218,12 @@ async def test_keepalive_pings_and_timeout(rum_app_factory, ws_connect, Closed):
     async with serve_app(app) as url:
         async with ws_connect(url, "/quiet") as ws:
             # a client that keeps reading answers the pings and stays connected
-            for _ in range(4):
+            for _ in range(6):  # spans at least one ping, answered while reading
                 await ws.send("tick")
                 assert await ws.receive() == "tick"
                 await trio.sleep(0.1)
         async with ws_connect(url, "/quiet") as ws:
-            await trio.sleep(0.5)  # not reading: pings go unanswered
+            await trio.sleep(1.0)  # not reading: pings go unanswered
             try:
                 while True:
                     await ws.receive()
