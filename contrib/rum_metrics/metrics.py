@@ -64,10 +64,9 @@ class Metrics:
         ``route`` is the matched route's path template (``/users/<int:id>``), ``None`` for
         requests no route matched.
         """
-        labels = {"method": method if method in KNOWN_METHODS else "OTHER",
-                  "route": route or UNMATCHED, "status": str(status)}
-        self.requests.inc(**labels)
-        self.latency.observe(seconds, **labels)
+        key = (method if method in KNOWN_METHODS else "OTHER", route or UNMATCHED, str(status))
+        self.requests.inc_key(key)
+        self.latency.observe_key(key, seconds)
 
     def observe_job(self, name: str, status: str, seconds: float) -> None:
         """Count one finished job run: ``status`` is e.g. ``"succeeded"``, ``"failed"``,

@@ -65,16 +65,16 @@ def rum_routes(app: App) -> list[Any]:
 @hookimpl(tryfirst=True)
 async def rum_request(request: Request) -> None:
     """Note when the request arrived (this hook runs before every other plugin's)."""
-    request.state.metrics_started = time.perf_counter()
+    request.metrics_started = time.perf_counter()
 
 
 @hookimpl(tryfirst=True)
 async def rum_response(request: Request, response: Response) -> None:
     """Record the request (this hook runs after every other plugin's ``rum_response``)."""
-    started = getattr(request.state, "metrics_started", None)
+    started = getattr(request, "metrics_started", None)
     if started is None:
         return
     seconds = time.perf_counter() - started
-    app = request.app
-    route = request.route.path if request.route is not None else None
-    app.extensions["metrics"].observe_request(request.method, route, response.status, seconds)
+    route = request.route
+    request.app.extensions["metrics"].observe_request(
+        request.method, route.path if route is not None else None, response.status, seconds)

@@ -90,6 +90,11 @@ class Counter(Metric):
         key = self._key(labels)
         self.values[key] = self.values.get(key, 0.0) + amount
 
+    def inc_key(self, key: LabelValues, amount: float = 1.0) -> None:
+        """Fast path of :meth:`inc`: ``key`` is the label values in declaration order."""
+        values = self.values
+        values[key] = values.get(key, 0.0) + amount
+
     def get(self, **labels: str) -> float:
         """The current value of one series (0 if never incremented)."""
         return self.values.get(self._key(labels), 0.0)
@@ -144,7 +149,10 @@ class Histogram(Metric):
 
     def observe(self, value: float, **labels: str) -> None:
         """Record one observation (e.g. a duration in seconds)."""
-        key = self._key(labels)
+        self.observe_key(self._key(labels), value)
+
+    def observe_key(self, key: LabelValues, value: float) -> None:
+        """Fast path of :meth:`observe`: ``key`` is the label values in declaration order."""
         entry = self.series.get(key)
         if entry is None:
             entry = self.series[key] = ([0] * (len(self.bounds) + 1), [0.0])
