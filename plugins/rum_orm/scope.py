@@ -399,7 +399,7 @@ class ScopeCursor(Generic[M]):
         self._rows: list[Any] = []
         self._cursor: Any = None
         self._db: Database | None = None
-        self._owned: Any = None  # (raw connection, asyncpg transaction) when we opened them
+        self._owned: Any = None  # (raw connection, transaction, pool or None) if ours
         self._done = False
 
     def __aiter__(self) -> ScopeCursor[M]:
@@ -409,24 +409,24 @@ class ScopeCursor(Generic[M]):
         target = executor(self._conn)
         params = Params()
         sql = self._scope._select(params)
-        if isinstance(target, Connection) and target.in_transaction:
-            self._db = target.db
-            raw = target.raw
+        if isinstance(target, Connection):
+            db, current = target.db, target
         else:
-            db = target if isinstance(target, Database) else target.db
-            current = db.current()
-            self._db = db
-            if current is not None and current.in_transaction:
-                raw = current.raw
-            else:
-                raw = await db.bridge.run(db.pool.acquire)
-                tx = raw.transaction(readonly=self._scope.lock_ is None)
-                self._owned = (raw, tx)
-                try:
-                    await db.bridge.run(tx.start)
-                except BaseException:
-                    await self._release(commit=False)
-                    raise
+            db, current = target, target.current()
+        self._db = db
+        if current is not None and current.in_transaction:
+            raw = current.raw
+        else:
+            # our own transaction: on the given connection, else on one from the pool
+            pool = None if current is not None else db.pool
+            raw = current.raw if current is not None else await db.bridge.run(pool.acquire)
+            tx = raw.transaction(readonly=self._scope.lock_ is None)
+            self._owned = (raw, tx, pool)
+            try:
+                await db.bridge.run(tx.start)
+            except BaseException:
+                await self._release(commit=False)
+                raise
         self._cursor = await self._db.bridge.run(_declare, raw, sql, params.values)
         if self._db.log_queries or self._db.slow_query_ms:
             self._db._log(f"DECLARE CURSOR FOR {sql}", params.values, 0.0)
@@ -467,32 +467,32 @@ class ScopeCursor(Generic[M]):
         owned, self._owned = self._owned, None
         if owned is None or self._db is None:
             return
-        raw, tx = owned
         db = self._db
         with trio.CancelScope(shield=True):
-            await db.bridge.run(_finish, db.pool, raw, tx, commit)
+            await db.bridge.run(_finish, *owned, commit)
 
     def __del__(self) -> None:
         owned, self._owned = self._owned, None
         if owned is not None and self._db is not None:
             db = self._db
-            db.bridge.run_sync(_finish_soon, db.pool, owned[0], owned[1])
+            db.bridge.run_sync(_finish_soon, *owned)
 
 
 async def _declare(raw: Any, sql: str, args: list[Any]) -> Any:
     return await raw.cursor(sql, *args)
 
 
-async def _finish(pool: Any, raw: Any, tx: Any, commit: bool) -> None:
+async def _finish(raw: Any, tx: Any, pool: Any, commit: bool) -> None:
     try:
         if raw.is_in_transaction():
             await (tx.commit() if commit else tx.rollback())
     finally:
-        await pool.release(raw)
+        if pool is not None:
+            await pool.release(raw)
 
 
-def _finish_soon(pool: Any, raw: Any, tx: Any) -> None:
+def _finish_soon(raw: Any, tx: Any, pool: Any) -> None:
     import asyncio
 
     # the pending I/O of the task keeps it alive until it is done
-    asyncio.ensure_future(_finish(pool, raw, tx, False))  # noqa: RUF006
+    asyncio.ensure_future(_finish(raw, tx, pool, False))  # noqa: RUF006

@@ -396,6 +396,23 @@ async def test_async_iteration_uses_a_cursor(db: Database) -> None:
     await cursor.aclose()  # returns the connection
     for _ in range(6):  # more than the pool's 4 connections: nothing leaked
         assert await Num.all().count() == 1050
+    async with db.connection() as conn:  # an explicit connection gets its own transaction
+        assert [x.n async for x in Num.filter_lte("n", 3).order("id").cursor(conn)] == [1, 2, 3]
+        assert not conn.in_transaction
+    # a loop left early and forgotten: garbage collection gives the connection back
+    for _ in range(5):
+        async for _num in Num.all():
+            break
+    import gc
+
+    gc.collect()
+    async with trio.open_nursery() as nursery:
+        for _ in range(4):
+            async def hold() -> None:
+                with trio.fail_after(5):
+                    async with db.connection():
+                        await trio.sleep(0.05)
+            nursery.start_soon(hold)
 
 
 # -- safety and errors ----------------------------------------------------------------------------
