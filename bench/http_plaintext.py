@@ -2,6 +2,10 @@
 bare trio loops, side by side in one run (one server process each, the same wrk runs,
 interleaved so that load from other jobs on the machine hits every server alike).
 
+"rum" is the quick-start App (kernel + http plugin, ``bench/http_rum_app.py``), the same
+work Starlette does; "rum sample_project" is ``rum run`` in ``sample_project/`` with all its
+plugins (sessions, metrics, rate limiting, ... on every request; needs PostgreSQL).
+
     python bench/http_plaintext.py [--duration 10] [--connections 50] [--rounds 3]
 
 Installs ``wrk`` (apt-get) and the peers (pip: the ``bench`` extra) when they are missing,
@@ -55,7 +59,9 @@ def servers(port: int) -> dict[str, tuple[list[str], Path, dict[str, str]]]:
     py = sys.executable
     quiet = {"RUM_HTTP__ACCESS_LOG": "false", "RUM_GENERAL__LOG_LEVEL": "warning"}
     return {
-        "rum": ([py, "-m", "rum.cli", "run", "--port", str(port)], SAMPLE, quiet),
+        "rum": ([py, "http_rum_app.py", str(port)], BENCH, {}),
+        "rum sample_project (all plugins)": ([py, "-m", "rum.cli", "run", "--port", str(port)],
+                                             SAMPLE, quiet),
         "uvicorn+starlette": ([py, "-m", "uvicorn", "http_starlette:app", "--port",
                                str(port), "--loop", "uvloop", "--http", "httptools",
                                "--no-access-log", "--log-level", "warning"], BENCH, {}),
@@ -124,9 +130,19 @@ def main() -> None:
     ensure_tools()
     names = args.only or list(servers(0))
     running = [Running(name) for name in names]
+    failed: dict[str, str] = {}
     try:
-        for server in running:
-            wait_for(server.port, server.proc)
+        for server in list(running):
+            try:
+                wait_for(server.port, server.proc)
+            except RuntimeError as exc:
+                err = server.proc.stderr.read().decode(errors="replace")[-500:] \
+                    if server.proc.poll() is not None else ""
+                print(f"{server.name}: {exc}; left out\n{err}", flush=True)
+                failed[server.name] = str(exc)
+                server.stop()
+                running.remove(server)
+                continue
             wrk(server.port, 2, args.connections)  # warm-up
         for rnd in range(1, args.rounds + 1):
             for server in running:
@@ -152,6 +168,7 @@ def main() -> None:
         ratio = f"{results[server.name] / rum:.2f}x" if rum else "-"
         samples = ", ".join(f"{x:.0f}" for x in server.samples)
         lines.append(f"| {server.name} | {results[server.name]:.0f} | {ratio} | {samples} |")
+    lines += [f"| {name} | - | - | {why} |" for name, why in failed.items()]
     print("\n".join(lines))
     with RESULTS.open("a", encoding="utf-8") as f:
         if RESULTS.stat().st_size == 0:

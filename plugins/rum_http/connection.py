@@ -104,6 +104,7 @@ class Connection:
         # connection state, read by the server's reaper task
         self.scope = trio.CancelScope()
         self.reading = False
+        self.writing = False
         self.deadline = math.inf
         self.timed_out = False
         self.upgraded = False
@@ -262,13 +263,21 @@ class Connection:
             sent = 0
         if sent == len(data):
             return
+        # the client is not reading fast enough: wait, but only request_timeout without progress
         view = memoryview(data)
-        while sent < len(data):
-            await wait_writable(sock)
-            try:
-                sent += sock.send(view[sent:])
-            except BlockingIOError:
-                continue
+        timeout = self.settings.request_timeout
+        self.deadline = self.server.now + timeout
+        self.writing = True
+        try:
+            while sent < len(data):
+                await wait_writable(sock)
+                try:
+                    sent += sock.send(view[sent:])
+                except BlockingIOError:
+                    continue
+                self.deadline = self.server.now + timeout
+        finally:
+            self.writing = False
 
     def _feed(self, data: bytes) -> None:
         try:

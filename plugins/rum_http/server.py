@@ -199,15 +199,17 @@ class HTTPServer:
                 self._drained.set()
 
     async def _reap(self) -> None:
-        """Close connections whose read deadline (idle or request timeout) has passed."""
+        """Close connections whose deadline has passed: idle (keep_alive_timeout), a request
+        not arriving in time, or a client not reading the response (request_timeout without
+        progress)."""
         settings = self.settings
         tick = max(0.02, min(0.5, settings.keep_alive_timeout / 4, settings.request_timeout / 4))
         while True:
             await trio.sleep(tick)
             self.now = now = trio.current_time()
             for conn in list(self.connections):
-                if conn.reading and conn.deadline <= now:
-                    conn.timed_out = True
+                if (conn.reading or conn.writing) and conn.deadline <= now:
+                    conn.timed_out = conn.reading  # a request that did not arrive: 408
                     conn.scope.cancel()
 
     async def _drain(self) -> None:

@@ -39,8 +39,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def rum(*args: str, cwd: Path) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+def rum(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     return subprocess.Popen([sys.executable, "-m", "rum.cli", *args], cwd=cwd, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
@@ -78,12 +78,14 @@ def pid_project(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def test_rum_run_serves_the_sample_quick_start_page():
+def test_rum_run_serves_the_sample_quick_start_page(database_url: str):
     port = free_port()
-    proc = rum("run", "--port", str(port), cwd=SAMPLE)
+    # the sample app migrates and seeds its database at start: give it a fresh one
+    proc = rum("run", "--port", str(port), cwd=SAMPLE,
+               env={"DATABASE_URL": database_url, "RUM_DATABASE__URL": database_url})
     url = f"http://127.0.0.1:{port}/"
     try:
-        wait_until_serving(url, proc)
+        wait_until_serving(url, proc, timeout=60)  # the sample migrates its database first
         response = httpx.get(url)
         assert response.status_code == 200
         assert response.text == "<h1>Hey Rum!</h1>"

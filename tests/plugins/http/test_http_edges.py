@@ -12,7 +12,8 @@ from rum_http.testing import serve_app
 
 class Big(Controller):
     async def handle(self, request: Request) -> Response:
-        return Response(b"x" * 3_000_000, content_type="application/octet-stream")
+        size = int(float(request.query.get("mb", "3")) * 1_000_000)
+        return Response(b"x" * size, content_type="application/octet-stream")
 
 
 class Broken(Controller):
@@ -156,3 +157,18 @@ async def test_many_concurrent_clients(tmp_path):
             for _ in range(20):
                 nursery.start_soon(client)
     assert results == [200] * 100
+
+
+async def test_client_that_stops_reading_the_response_is_cut_off(tmp_path):
+    app = app_with(tmp_path, request_timeout=0.5)
+    async with serve_app(app) as url:
+        server = app.extensions["http"]
+        stream = await connect(url)
+        await stream.send_all(b"GET /big?mb=64 HTTP/1.1\r\nHost: t\r\n\r\n")  # never read
+        with trio.fail_after(5):
+            while not server.connections:
+                await trio.sleep(0.01)
+            while server.connections:
+                await trio.sleep(0.05)
+        async with httpx.AsyncClient() as client:
+            assert (await client.get(url + "/")).status_code == 200
