@@ -58,6 +58,7 @@ def test_names_and_targets_are_checked(tmp_path: Path) -> None:
     assert main(["new", "plugin", "Bad-Name", "--dir", str(tmp_path / "y")]) == 1
 
 
+@pytest.mark.slow
 def test_generated_plugin_installs_is_discovered_and_its_tests_pass(tmp_path: Path) -> None:
     plugin_dir = tmp_path / "rum-hello"
     generate("plugin", "hello", plugin_dir)
@@ -87,6 +88,7 @@ def test_generated_plugin_installs_is_discovered_and_its_tests_pass(tmp_path: Pa
     assert "hello" not in installed_plugins()
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 async def test_generated_app_migrates_and_answers_over_a_real_socket(
         tmp_path: Path, unused_port: int, database_url: str) -> None:

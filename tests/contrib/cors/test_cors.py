@@ -151,6 +151,7 @@ def test_main_distribution_does_not_ship_rum_cors() -> None:
     assert not [p for p in found if p.startswith("rum_cors")]
 
 
+@pytest.mark.slow
 def test_rum_plugins_lists_cors_from_its_distribution(overlay_python: Path,
                                                       tmp_path: Path) -> None:
     (tmp_path / "Rum.toml").write_text('[plugins]\nenabled = ["cors"]\n')
@@ -165,6 +166,7 @@ def test_rum_plugins_lists_cors_from_its_distribution(overlay_python: Path,
     assert "cors" not in installed_plugins()
 
 
+@pytest.mark.slow
 async def test_enabled_from_rum_toml_over_a_real_socket(overlay_python: Path, tmp_path: Path,
                                                         unused_port: int) -> None:
     (tmp_path / "Rum.toml").write_text(
