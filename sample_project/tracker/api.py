@@ -6,27 +6,14 @@ tokens listed in ``[auth] tokens`` (the ``auth`` plugin's ``"token"`` handler).
 
 from __future__ import annotations
 
-import datetime as dt
-from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from rum import Authentication, Request
-from rum_rest import FieldSpec, ModelController, Resource
+from rum_rest import ModelController
+from tracker.models import Order
 
 if TYPE_CHECKING:
     from rum import App, Route
-
-ORDER = Resource("Order", "orders", {
-    "id": FieldSpec("id", int, primary_key=True, has_default=True),
-    "user_id": FieldSpec("user_id", int),
-    "customer": FieldSpec("customer", str),
-    "item": FieldSpec("item", str),
-    "quantity": FieldSpec("quantity", int, has_default=True),
-    "total": FieldSpec("total", Decimal),
-    "status": FieldSpec("status", str, has_default=True),
-    "created_at": FieldSpec("created_at", dt.datetime, has_default=True),
-})
-
 
 class SessionOrToken(Authentication):
     """Lets in a logged-in session or a request with a valid bearer token."""
@@ -48,4 +35,4 @@ def api_routes(app: App) -> list[Route]:
     """``GET/POST /api/orders`` and ``GET/PUT/PATCH/DELETE /api/orders/<id>``."""
     auth = SessionOrToken(app.auth_handler("token", tokens=app.config.get_list("auth",
                                                                               "tokens")))
-    return ModelController(ORDER, read_only=["created_at"], auth=auth).crud("/api/orders")
+    return ModelController(Order, read_only=["created_at"], auth=auth).crud("/api/orders")

@@ -11,6 +11,7 @@ from rum_sessions import SessionAuth
 from rum_turbo import TurboStream, accepts_turbo_stream
 from tracker import views
 from tracker.jobs import SendReceipt
+from tracker.models import Order, User
 from tracker.passwords import check_password
 
 
@@ -30,13 +31,11 @@ class LoginAttempts(RateLimiter):
         return await super().handle_request(request)
 
 
-async def current_user(request: Request) -> dict[str, Any] | None:
-    """The logged-in user's row (``request.user`` is the id the session holds)."""
+async def current_user(request: Request) -> User | None:
+    """The logged-in user (``request.user`` is the id the session holds)."""
     if request.user is None:
         return None
-    row = await request.app.storage.fetchrow(
-        "SELECT id, email, name FROM users WHERE id = $1", request.user)
-    return dict(row) if row is not None else None
+    return await User.find(request.user).fetch_optional()
 
 
 class Login(Controller):
@@ -54,16 +53,15 @@ class Login(Controller):
 
     async def post(self, request: Request) -> Response:
         form = request.form()
-        email = form.get("email", "").strip().lower()
-        password = form.get("password", "")
-        row = await request.app.storage.fetchrow(
-            "SELECT id, password_hash FROM users WHERE email = $1", email)
-        if row is None or not await check_password(password, row["password_hash"]):
+        email = form.get("email", "")
+        user = await User.with_email(email).fetch_optional()
+        if user is None or not await check_password(form.get("password", ""),
+                                                    user.password_hash):
             response = await self.render("login.html", title="Sign in", user=None,
                                          error="Wrong e-mail or password.", email=email)
             response.status = 422  # Turbo shows re-rendered forms only for 4xx answers
             return response
-        return await request.login(row["id"], Response.redirect("/orders", 303))
+        return await request.login(user.id, Response.redirect("/orders", 303))
 
 
 class Logout(Controller):
@@ -107,10 +105,9 @@ class Orders(Controller):
         return SessionAuth.redirect("/login")
 
     async def get(self, request: Request) -> Response:
-        db = request.app.storage
         return await self.render(
             "orders/index.html", title="Orders", user=await current_user(request),
-            orders=await views.recent_orders(db), count=await views.order_count(db),
+            orders=await views.recent_orders(), count=await views.order_count(),
             **views.form_context())
 
     async def post(self, request: Request) -> Response:
@@ -125,20 +122,17 @@ class Orders(Controller):
                 return TurboStream().replace("order-form", form).response(status=422)
             return Response.html(str(form), status=422)
         async with db.transaction():
-            order_id = await db.fetchval(
-                "INSERT INTO orders (user_id, customer, item, quantity, total) "
-                "VALUES ($1, $2, $3, $4, $5) RETURNING id", request.user, values["customer"],
-                values["item"], values["quantity"], values["total"])
+            order = await Order.create(user_id=request.user, **values)
             # Part of the same transaction: no order, no receipt; no receipt job, no order.
-            await SendReceipt.enqueue({"order_id": order_id})
-        await views.broadcast_order(app, order_id, created=True)
+            await SendReceipt.enqueue({"order_id": order.id})
+        await views.broadcast_order(app, order.id, created=True)
         if not accepts_turbo_stream(request):
             return Response.redirect("/orders", 303)
-        order = await views.find_order(db, order_id)
-        assert order is not None
+        row = await views.find_order(order.id)
+        assert row is not None
         return (TurboStream()
-                .prepend("orders", views.order_row(app, order))
-                .update("order-count", str(await views.order_count(db)))
+                .prepend("orders", views.order_row(app, row))
+                .update("order-count", str(await views.order_count()))
                 .replace("order-form", views.order_form(app))
                 .response())
 
@@ -152,14 +146,12 @@ class ShipOrder(Controller):
     async def post(self, request: Request) -> Response:
         app = request.app
         order_id = request.path_params["id"]
-        updated = await app.storage.fetchval(
-            "UPDATE orders SET status = 'shipped' WHERE id = $1 AND status = 'new' "
-            "RETURNING id", order_id)
-        if updated is not None:
+        shipped = await Order.waiting().filter(id=order_id).update_all(status="shipped")
+        if shipped:
             await views.broadcast_order(app, order_id)
         if not accepts_turbo_stream(request):
             return Response.redirect("/orders", 303)
-        order = await views.find_order(app.storage, order_id)
+        order = await views.find_order(order_id)
         if order is None:
             return Response.text(f"no order {order_id}", 404)
         return TurboStream().replace(f"order_{order_id}", views.order_row(app, order)).response()
@@ -172,5 +164,5 @@ class Outbox(Controller):
         return SessionAuth.redirect("/login")
 
     async def get(self, request: Request) -> Response:
-        messages = await views.recent_outbox(request.app.storage)
+        messages = await views.recent_outbox()
         return await self.render("outbox/frame.html", messages=messages)

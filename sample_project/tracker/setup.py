@@ -5,7 +5,8 @@ Two small plugin objects, passed to ``App(plugins=[...])`` by :func:`tracker.cre
 - :class:`CreateDatabase` runs first at start-up (``tryfirst``), before the ORM opens its
   pool, and creates the database named in the URL when the server does not have it yet;
 - :class:`MigrateAndSeed` runs last (``trylast``), when the pool is open: it applies the
-  app's ``migrations/`` and the jobs plugin's migration, then seeds a demo user and a few
+  app's ``migrations/`` and the jobs plugin's migration (the ORM's ``Migrator``, as
+  ``rum migrate run`` does), then seeds a demo user and a few
   orders into an empty database. The in-app job worker starts after every start-up hook
   (``rum_schedule``), so it always finds its tables.
 """
@@ -17,11 +18,11 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from rum import hookimpl
-from rum_orm import Database
+from rum_orm import Database, Migrator
 from rum_orm.plugin import database_url
 from rum_orm.urls import redact, with_database
 from tracker.jobs import SendReceipt
-from tracker.migrate import apply_migrations, migration_dirs
+from tracker.models import Order, User
 from tracker.passwords import hash_password
 
 if TYPE_CHECKING:
@@ -59,9 +60,9 @@ class MigrateAndSeed:
     async def rum_startup(self, app: App) -> None:
         db: Database = app.storage
         if app.config.get_bool("tracker", "migrate", True):
-            applied = await apply_migrations(db, migration_dirs(app))
-            for version in applied:
-                logger.info("applied migration %s", version)
+            # The app's migrations/ and those shipped by plugins (jobs), like `rum migrate run`.
+            for migration in await Migrator.for_app(app, db).run():
+                logger.info("applied migration %s", migration.label)
         if app.config.get_bool("tracker", "seed", True):
             await seed(db)
 
@@ -92,16 +93,14 @@ async def seed(db: Database) -> None:
     (idempotent)."""
     async with db.transaction():
         await db.execute("SELECT pg_advisory_xact_lock(hashtext('tracker.seed'))")
-        user_id = await db.fetchval("SELECT id FROM users WHERE email = $1", DEMO_EMAIL)
-        if user_id is None and not await db.fetchval("SELECT count(*) FROM users"):
-            user_id = await db.fetchval(
-                "INSERT INTO users (email, name, password_hash) VALUES ($1, $2, $3) "
-                "RETURNING id", DEMO_EMAIL, DEMO_NAME, hash_password(DEMO_PASSWORD))
-            logger.info("seeded the demo user %s (password %r)", DEMO_EMAIL, DEMO_PASSWORD)
-        if user_id is not None and not await db.fetchval("SELECT count(*) FROM orders"):
-            ids = [await db.fetchval(
-                "INSERT INTO orders (user_id, customer, item, quantity, total) "
-                "VALUES ($1, $2, $3, $4, $5) RETURNING id", user_id, *row)
-                for row in SEED_ORDERS]
-            # Their receipts go out as soon as the in-app worker starts.
-            await SendReceipt.enqueue_many([{"order_id": i} for i in ids], db=db)
+        if await User.all().exists():
+            return
+        user = await User.create(email=DEMO_EMAIL, name=DEMO_NAME,
+                                 password_hash=hash_password(DEMO_PASSWORD))
+        orders = [await Order.create(user_id=user.id, customer=customer, item=item,
+                                     quantity=quantity, total=total)
+                  for customer, item, quantity, total in SEED_ORDERS]
+        # Their receipts go out as soon as the in-app worker starts.
+        await SendReceipt.enqueue_many([{"order_id": o.id} for o in orders])
+    logger.info("seeded the demo user %s (password %r) and %d orders", DEMO_EMAIL,
+                DEMO_PASSWORD, len(SEED_ORDERS))

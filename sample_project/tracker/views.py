@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from markupsafe import Markup
 
 from rum_turbo import broadcast_stream, turbo_stream
+from tracker.models import Order, OutboxMessage, User
 
 if TYPE_CHECKING:
     from rum import App
@@ -14,38 +15,37 @@ if TYPE_CHECKING:
 #: The Turbo Stream every orders page subscribes to.
 ORDERS_STREAM = "orders"
 
-ORDER_COLUMNS = """
-    o.id, o.customer, o.item, o.quantity, o.total, o.status, o.created_at,
-    u.name AS taken_by,
-    EXISTS (SELECT 1 FROM outbox m WHERE m.order_id = o.id AND m.kind = 'receipt')
-        AS receipt_sent
-"""
+async def order_rows(orders: list[Order]) -> list[dict[str, Any]]:
+    """What the row partial shows for ``orders``: each order's columns, who took it and
+    whether its receipt went out (three queries however many orders)."""
+    if not orders:
+        return []
+    users = {u.id: u for u in await Order.related(User, orders).fetch_all()}
+    sent = {m.order_id for m in
+            await OutboxMessage.receipts_for([o.id for o in orders]).fetch_all()}
+    return [{**o.to_dict(), "taken_by": users[o.user_id].name, "receipt_sent": o.id in sent}
+            for o in orders]
 
 
-async def recent_orders(db: Any, limit: int = 50) -> list[dict[str, Any]]:
-    """The newest orders with who took them and whether the receipt went out."""
-    rows = await db.fetch(f"SELECT {ORDER_COLUMNS} FROM orders o JOIN users u "
-                          "ON u.id = o.user_id ORDER BY o.id DESC LIMIT $1", limit)
-    return [dict(r) for r in rows]
+async def recent_orders(limit: int = 50) -> list[dict[str, Any]]:
+    """The newest orders, as rows."""
+    return await order_rows(await Order.newest_first().limit(limit).fetch_all())
 
 
-async def find_order(db: Any, order_id: int) -> dict[str, Any] | None:
-    """One order as the row partial shows it."""
-    row = await db.fetchrow(f"SELECT {ORDER_COLUMNS} FROM orders o JOIN users u "
-                            "ON u.id = o.user_id WHERE o.id = $1", order_id)
-    return dict(row) if row is not None else None
+async def find_order(order_id: int) -> dict[str, Any] | None:
+    """One order as a row, or ``None``."""
+    order = await Order.find(order_id).fetch_optional()
+    return (await order_rows([order]))[0] if order is not None else None
 
 
-async def order_count(db: Any) -> int:
+async def order_count() -> int:
     """How many orders exist."""
-    return int(await db.fetchval("SELECT count(*) FROM orders"))
+    return await Order.all().count()
 
 
-async def recent_outbox(db: Any, limit: int = 8) -> list[dict[str, Any]]:
+async def recent_outbox(limit: int = 8) -> list[dict[str, Any]]:
     """The newest outbox messages."""
-    rows = await db.fetch("SELECT id, kind, order_id, recipient, subject, body, created_at "
-                          "FROM outbox ORDER BY id DESC LIMIT $1", limit)
-    return [dict(r) for r in rows]
+    return [m.to_dict() for m in await OutboxMessage.newest_first().limit(limit).fetch_all()]
 
 
 FORM_FIELDS = ("customer", "item", "quantity", "total")
@@ -81,14 +81,13 @@ async def broadcast_order(app: App, order_id: int, *, created: bool = False) -> 
     Turbo replaces a prepended element whose id is already on the page, so the browser that
     created the order (and got the row in its form response) does not show it twice.
     """
-    db = app.storage
-    order = await find_order(db, order_id)
+    order = await find_order(order_id)
     if order is None:
         return
     row = order_row(app, order)
     if created:
         await broadcast_stream(ORDERS_STREAM, turbo_stream.prepend("orders", row),
-                               turbo_stream.update("order-count", str(await order_count(db))),
+                               turbo_stream.update("order-count", str(await order_count())),
                                app=app)
     else:
         await broadcast_stream(ORDERS_STREAM, turbo_stream.replace(f"order_{order_id}", row),
@@ -97,6 +96,6 @@ async def broadcast_order(app: App, order_id: int, *, created: bool = False) -> 
 
 async def broadcast_outbox(app: App) -> None:
     """Refresh the outbox panel on every open orders page."""
-    messages = await recent_outbox(app.storage)
+    messages = await recent_outbox()
     html = render(app, "outbox/_messages.html", messages=messages)
     await broadcast_stream(ORDERS_STREAM, turbo_stream.update("outbox-messages", html), app=app)

@@ -32,7 +32,7 @@ async def test_start_up_migrates_and_seeds_once(make_app, database_url) -> None:
         pass
     async with Database.open(database_url) as db:
         versions = [r["version"] for r in await db.fetch(
-            "SELECT version FROM tracker_migrations ORDER BY version")]
+            "SELECT version FROM rum_migrations ORDER BY version")]
         users = await db.fetch("SELECT email, password_hash FROM users")
         orders = await db.fetchval("SELECT count(*) FROM orders")
         jobs_table = await db.fetchval("SELECT to_regclass('rum_jobs') IS NOT NULL")

@@ -1,0 +1,79 @@
+"""The tracker's tables as ORM models (the schema itself lives in ``migrations/``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from rum_orm import Model, Scope, belongs_to, has_many
+
+
+class User(Model):
+    """Someone who may sign in (``users``)."""
+
+    id: int | None = None
+    email: str
+    name: str
+    password_hash: str
+    created_at: dt.datetime | None = None
+
+    orders = has_many("Order")
+
+    @classmethod
+    def with_email(cls, email: str) -> Scope[User]:
+        """Scope: the user with this e-mail address (stored lower-case)."""
+        return cls.all().filter(email=email.strip().lower())
+
+
+class Order(Model):
+    """An order taken for a customer (``orders``)."""
+
+    id: int | None = None
+    user_id: int
+    customer: str
+    item: str
+    quantity: int = 1
+    total: Decimal
+    status: str = "new"
+    created_at: dt.datetime | None = None
+
+    user = belongs_to(User)
+
+    @classmethod
+    def newest_first(cls) -> Scope[Order]:
+        """Scope: every order, the newest first."""
+        return cls.all().order(("id", "DESC"))
+
+    @classmethod
+    def waiting(cls) -> Scope[Order]:
+        """Scope: orders not shipped or cancelled yet."""
+        return cls.all().filter(status="new")
+
+    @classmethod
+    def since(cls, moment: dt.datetime) -> Scope[Order]:
+        """Scope: orders created at or after ``moment``."""
+        return cls.all().filter_gte("created_at", moment)
+
+
+class OutboxMessage(Model):
+    """An e-mail a job "sent" (``outbox``): a receipt or a summary."""
+
+    __table__ = "outbox"
+
+    id: int | None = None
+    kind: str
+    order_id: int | None = None
+    recipient: str
+    subject: str
+    body: str
+    created_at: dt.datetime | None = None
+
+    @classmethod
+    def newest_first(cls) -> Scope[OutboxMessage]:
+        """Scope: every message, the newest first."""
+        return cls.all().order(("id", "DESC"))
+
+    @classmethod
+    def receipts_for(cls, order_ids: list[int]) -> Scope[OutboxMessage]:
+        """Scope: the receipts of these orders."""
+        return cls.all().filter(kind="receipt", order_id=order_ids)
