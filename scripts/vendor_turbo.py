@@ -9,11 +9,13 @@ It asks npm (the only client allowed to talk to the npm registry here) to ``npm 
 ``@hotwired/turbo`` package into a temporary directory, unpacks the tarball, copies the ES2017
 UMD build to ``turbo.js`` and records the version, the license declared in ``package.json``
 (the tarball ships no LICENSE file; the build starts with its copyright banner) and the
-tarball's SHA-256 in ``VERSION-turbo.txt``. Commit both files.
+tarball's SHA-256 in ``VERSION-turbo.txt``, and writes ``turbo.js.gz`` (served to clients
+that accept gzip). Commit the three files.
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import shutil
@@ -51,6 +53,8 @@ def vendor(spec: str = DEFAULT_SPEC, target: Path = TARGET) -> str:
             code = build.read()
         target.mkdir(parents=True, exist_ok=True)
         (target / "turbo.js").write_bytes(code)
+        # A precompressed sibling, served to clients that accept gzip (mtime 0: reproducible).
+        (target / "turbo.js.gz").write_bytes(gzip.compress(code, compresslevel=9, mtime=0))
         banner = code.split(b"*/", 1)[0].decode("utf-8", "replace").strip("/*! \n")
         version = info["version"]
         (target / "VERSION-turbo.txt").write_text(

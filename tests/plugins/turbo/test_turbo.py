@@ -95,8 +95,12 @@ async def test_script_is_served_with_cache_validators(rum_app_factory, ws_connec
 
     app = rum_app_factory(plugins=["http", "turbo"], toml=SECRET)
     async with serve_app(app) as url, httpx.AsyncClient(base_url=url) as client:
-        r = await client.get("/_rum/turbo.js")
+        r = await client.get("/_rum/turbo.js", headers={"accept-encoding": "identity"})
         again = await client.get("/_rum/turbo.js", headers={"if-none-match": r.headers["etag"]})
+        gz = await client.get("/_rum/turbo.js", headers={"accept-encoding": "gzip"})
+    assert gz.headers["content-encoding"] == "gzip"
+    assert int(gz.headers["content-length"]) < len(r.content) / 3
+    assert gz.content == r.content  # httpx inflates it
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/javascript")
     assert f"Turbo {turbo_version()}" in r.text[:200]
