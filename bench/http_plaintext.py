@@ -25,6 +25,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -106,17 +107,23 @@ class Running:
         self.name = name
         self.port = free_port()
         command, cwd, extra = servers(self.port)[name]
+        # a file, not a pipe: a chatty server must not block on a full pipe
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in stop())
         self.proc = subprocess.Popen(command, cwd=cwd, env={**os.environ, **extra},
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                     stdout=self.log, stderr=subprocess.STDOUT)
         self.samples: list[float] = []
 
     def stop(self) -> None:
+        if self.proc.poll() is not None and self.proc.returncode:
+            self.log.seek(0)
+            print(self.log.read().decode(errors="replace")[-800:], flush=True)
         self.proc.terminate()
         try:
             self.proc.wait(10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+        self.log.close()
 
 
 def main() -> None:
@@ -136,11 +143,9 @@ def main() -> None:
             try:
                 wait_for(server.port, server.proc)
             except RuntimeError as exc:
-                err = server.proc.stderr.read().decode(errors="replace")[-500:] \
-                    if server.proc.poll() is not None else ""
-                print(f"{server.name}: {exc}; left out\n{err}", flush=True)
-                failed[server.name] = str(exc)
                 server.stop()
+                print(f"{server.name}: {exc}; left out", flush=True)
+                failed[server.name] = str(exc)
                 running.remove(server)
                 continue
             wrk(server.port, 2, args.connections)  # warm-up
