@@ -22,6 +22,7 @@ from rum_templates.environment import (
     content_type_for,
     make_environment,
 )
+from rum_templates.environment import nil_as_empty as _nil_as_empty
 from rum_templates.errors import (
     TemplateError,
     TemplateNotFound,
@@ -45,7 +46,8 @@ class Templates:
     """
 
     def __init__(self, dirs: list[Path], *, root: Path | None = None, cache: bool = False,
-                 trim: bool = True, app: App | None = None) -> None:
+                 trim: bool = True, nil_as_empty: bool = False,
+                 app: App | None = None) -> None:
         self.app = app
         self.dirs = [Path(d).resolve() for d in dirs]
         self.root = Path(root).resolve() if root is not None else Path.cwd()
@@ -55,7 +57,8 @@ class Templates:
         self._columns: dict[str, dict[int, list[int]]] = {}
         self.loader = RumLoader(self.dirs, fallback=self.root, trim=trim,
                                 on_load=self._loaded)
-        self.env = make_environment(self.loader, cache=cache)
+        options = {"finalize": _nil_as_empty} if nil_as_empty else {}
+        self.env = make_environment(self.loader, cache=cache, **options)
         # Jinja2 asks for the escaping mode of every render (EvalContext): answer from a dict.
         self._escaping: dict[str | None, bool] = {}
         self._content_types: dict[str, str] = {}
@@ -73,9 +76,9 @@ class Templates:
         cache = config.get("general", "cache_templates")
         if cache is None:
             cache = not config.is_development
-        trim = config.get_bool("templates", "trim_code_lines", True)
         return cls([d for d in dirs if d is not None], root=config.root, cache=bool(cache),
-                   trim=trim, app=app)
+                   trim=config.get_bool("templates", "trim_code_lines", True),
+                   nil_as_empty=config.get_bool("templates", "nil_as_empty", False), app=app)
 
     # -- lookup ---------------------------------------------------------------------------------
 

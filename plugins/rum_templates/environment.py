@@ -201,3 +201,8 @@ def make_environment(loader: jinja2.BaseLoader, *, cache: bool,
     )
     env.filters.update(FILTERS)
     return env
+
+
+def nil_as_empty(value: Any) -> Any:
+    """``finalize`` for ``[templates] nil_as_empty``: print ``None`` as nothing."""
+    return "" if value is None else value

@@ -24,6 +24,8 @@ def rum_config_schema() -> dict[str, dict[str, Any]]:
             "extra_paths": Setting([], list, "more template directories, searched after path"),
             "trim_code_lines": Setting(True, bool,
                                        "drop lines that hold only a <% %> code tag"),
+            "nil_as_empty": Setting(False, bool,
+                                    "print nil (None) as nothing; costs a call per <%= %>"),
         },
     }
 

@@ -206,3 +206,11 @@ async def test_names_cannot_leave_the_template_directories(make_app, tmp_path) -
     engine = make_app().extensions["templates"]
     with pytest.raises(TemplateNotFound, match=r"without '\.\.'"):
         engine.render("../secret.txt")
+
+
+async def test_nil_as_empty_setting(make_app, tmp_path) -> None:
+    write(tmp_path, "templates/nil.html", "[<%= nothing %>][<%= zero %>][<%= empty %>]")
+    context = {"nothing": None, "zero": 0, "empty": ""}
+    assert make_app().extensions["templates"].render("nil.html", context) == "[None][0][]"
+    app = make_app(toml="[templates]\nnil_as_empty = true\n")
+    assert app.extensions["templates"].render("nil.html", context) == "[][0][]"
