@@ -136,3 +136,10 @@ def test_string_templates_keep_their_own_columns() -> None:
     with pytest.raises(TemplateRenderError) as info:
         first.render(zero=0)
     assert (info.value.line, info.value.column) == (2, 4)
+
+
+def test_jinja_errors_in_translated_templates_point_at_the_rum_line() -> None:
+    with pytest.raises(TemplateSyntaxError) as info:
+        Template.from_str("<% block a %><% end %>\n\n  <% block a %>\n<% end %>", name="l.html")
+    assert (info.value.template, info.value.line, info.value.column) == ("l.html", 3, 3)
+    assert "block 'a' defined twice" in info.value.message
