@@ -106,6 +106,7 @@ class JobsBackend:
             "shutdown_timeout": config.get_float("jobs", "shutdown_timeout", 30.0),
             "schedules": self.schedules if with_clock else (),
             "pruner": self.pruner(),
+            "observer": getattr(self.app.extensions.get("metrics"), "observe_job", None),
         }
         options.update(overrides)
         return Worker(job_classes, **options)

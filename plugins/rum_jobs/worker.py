@@ -16,7 +16,7 @@ import os
 import socket
 import traceback
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import trio
@@ -52,6 +52,9 @@ class Worker:
     :meth:`stop`. ``queues=None`` takes jobs from every queue. ``schedules`` are clock entries
     (``SendEmail.schedule(...)``) this worker also fires; ``pruner`` prunes history
     periodically. :meth:`drain` runs every due job inline and returns (for tests and scripts).
+    ``observer(job_name, outcome, seconds)`` is called after each run (outcome: ``complete``,
+    ``retried``, ``failed``, ``snoozed``, ``cancelled``, ``discarded``, ``interrupted``);
+    workers built by ``app.jobs`` report to the metrics plugin this way.
     """
 
     def __init__(
@@ -69,6 +72,7 @@ class Worker:
         shutdown_timeout: float = 30.0,
         listen: bool = True,
         name: str | None = None,
+        observer: Callable[[str, str, float], Any] | None = None,
     ) -> None:
         self.jobs = jobs_by_name(jobs)
         schedules = list(schedules)
@@ -92,6 +96,7 @@ class Worker:
         self.pruner = pruner
         self.shutdown_timeout = shutdown_timeout
         self.listen = listen
+        self.observer = observer
         self.id = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._names = list(self.jobs)
         self._running: dict[int, _Running] = {}
@@ -296,13 +301,20 @@ class Worker:
         entry = self._running.get(run.id)
         if entry is None:
             entry = self._running[run.id] = _Running(run)
+        started = trio.current_time()
         try:
-            await self._execute(entry)
+            outcome = await self._execute(entry)
         finally:
             self._running.pop(run.id, None)
             self._wake.set()
+        if self.observer is not None and outcome is not None:
+            try:
+                self.observer(run.job, outcome, trio.current_time() - started)
+            except Exception:
+                logger.exception("job observer %r failed", self.observer)
 
-    async def _execute(self, entry: _Running) -> None:
+    async def _execute(self, entry: _Running) -> str | None:
+        """Run one job and record how it ended; return that outcome (None: not ours)."""
         run = entry.run
         job = self.jobs[run.job]()
         job._bind(run, self)
@@ -315,9 +327,8 @@ class Worker:
                 else:
                     value = await job.execute(run.args)
         except trio.TooSlowError:
-            await self._failed(job, run, f"TimeoutError: attempt {run.attempt} exceeded the "
-                                         f"job's timeout of {timeout:g}s", None)
-            return
+            return await self._failed(job, run, f"TimeoutError: attempt {run.attempt} exceeded "
+                                                f"the job's timeout of {timeout:g}s", None)
         except trio.Cancelled:
             with trio.CancelScope(shield=True), trio.move_on_after(5):
                 await self._release(run, "the worker was cancelled while the job ran")
@@ -326,53 +337,58 @@ class Worker:
             tb = "".join(traceback.format_exception(exc))
             logger.warning("job %s #%s attempt %d/%d failed: %r", run.job, run.id,
                            run.attempt, run.max_attempts, exc)
-            await self._failed(job, run, f"{type(exc).__name__}: {exc}", tb)
-            return
+            return await self._failed(job, run, f"{type(exc).__name__}: {exc}", tb)
         if entry.scope.cancelled_caught:
             if entry.cancel_reason == "shutdown":
                 await self._release(run, "the worker shut down before the job finished")
-            return  # lease lost: another worker owns the job now
-        await self._outcome(job, run, value)
+                return "interrupted"
+            return None  # lease lost: another worker owns the job now
+        return await self._outcome(job, run, value)
 
-    async def _outcome(self, job: Job, run: Claimed, value: Any) -> None:
+    async def _outcome(self, job: Job, run: Claimed, value: Any) -> str:
         if isinstance(value, Retry):
-            await self._failed(job, run, value.error, None, retry_after=seconds(value.after))
-        elif isinstance(value, Snooze):
+            return await self._failed(job, run, value.error, None,
+                                      retry_after=seconds(value.after))
+        if isinstance(value, Snooze):
             delay = seconds(value.after) or 0.0
             await self._finish(run, "scheduled", delay, None, refund=1)
             self._wake_after(delay)
-        elif isinstance(value, Cancel):
+            return "snoozed"
+        if isinstance(value, Cancel):
             await self._finish(run, "cancelled", None, self._entry(run, value.reason,
                                                                     kind="cancelled"))
-        elif isinstance(value, Discard):
+            return "cancelled"
+        if isinstance(value, Discard):
             await self._finish(run, "discarded", None, self._entry(run, value.reason,
                                                                     kind="discarded"))
-        else:
-            result = value.result if isinstance(value, Done) else value
-            try:
-                encoded = None if result is None else dumps(result)
-            except TypeError:
-                logger.warning("job %s #%s returned %r, which is not JSON; storing its repr",
-                               run.job, run.id, result)
-                encoded = dumps(repr(result))
-            self._done.append({"id": run.id, "attempt": run.attempt,
-                               "result": None if encoded is None else _Raw(encoded)})
-            self._done_ready.set()
-            self.stats["complete"] += 1
+            return "discarded"
+        result = value.result if isinstance(value, Done) else value
+        try:
+            encoded = None if result is None else dumps(result)
+        except TypeError:
+            logger.warning("job %s #%s returned %r, which is not JSON; storing its repr",
+                           run.job, run.id, result)
+            encoded = dumps(repr(result))
+        self._done.append({"id": run.id, "attempt": run.attempt,
+                           "result": None if encoded is None else _Raw(encoded)})
+        self._done_ready.set()
+        self.stats["complete"] += 1
+        return "complete"
 
     async def _failed(self, job: Job, run: Claimed, message: str, tb: str | None, *,
-                      retry_after: float | None = None) -> None:
+                      retry_after: float | None = None) -> str:
         entry = self._entry(run, message, tb=tb)
         if run.attempt >= run.max_attempts:
             self.stats["failed"] += 1
             logger.error("job %s #%s failed for good after %d attempt(s): %s", run.job, run.id,
                          run.attempt, message)
             await self._finish(run, "failed", None, entry)
-            return
+            return "failed"
         delay = retry_after if retry_after is not None else job.retry_delay(run.attempt)
         self.stats["retried"] += 1
         await self._finish(run, "retryable", delay, entry)
         self._wake_after(delay)
+        return "retried"
 
     async def _release(self, run: Claimed, why: str) -> None:
         await self._finish(run, "retryable", 0.0,

@@ -127,7 +127,12 @@ class Outcomes(Job):
 async def test_explicit_results(jdb: Any) -> None:
     ids = await enqueue_many([(Outcomes, {"kind": k}) for k in
                               ("done", "retry", "snooze", "cancel", "discard")], db=jdb)
-    assert await Worker([Outcomes], db=jdb).drain() == 5
+    seen: list[tuple[str, str]] = []
+    worker = Worker([Outcomes], db=jdb,
+                    observer=lambda name, outcome, secs: seen.append((name, outcome)))
+    assert await worker.drain() == 5
+    assert sorted(seen) == sorted(("Outcomes", o) for o in
+                                  ("complete", "retried", "snoozed", "cancelled", "discarded"))
     done, retry, snooze, cancel, discard = [await get_job(jdb, i) for i in ids]
     assert (done.status, done.result) == ("complete", {"ok": True})
     assert retry.status == "retryable" and retry.attempt == 1
