@@ -138,6 +138,14 @@ def new_migration(directory: Path, name: str, *, now: dt.datetime | None = None)
     return [up, down]
 
 
+def has_statements(sql: str) -> bool:
+    """Whether ``sql`` holds more than comments and whitespace (PostgreSQL answers an empty
+    query with no command status, which asyncpg does not expect)."""
+    stripped = re.sub(r"/\*.*?\*/", " ", sql, flags=re.S)
+    stripped = re.sub(r"--[^\n]*", " ", stripped)
+    return bool(stripped.replace(";", " ").strip())
+
+
 def _line_of(sql: str, exc: BaseException) -> str:
     position = getattr(exc, "position", None)
     try:
@@ -198,7 +206,7 @@ class Migrator:
         sql = path.read_text(encoding="utf-8")
         try:
             async with conn.transaction():
-                if sql.strip():
+                if has_statements(sql):
                     await conn.execute(sql)
                 if direction == "up":
                     await conn.execute(f'INSERT INTO "{self.table}" (version, name) '

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import inspect
 import re
+import textwrap
 from pathlib import Path
 
 from rum_orm import Database
@@ -38,3 +39,23 @@ async def test_orm_guide_examples_run(db: Database) -> None:
     User = namespace["User"]
     assert await User.filter(email="admin@hello.com").exists()  # type: ignore[attr-defined]
     assert await User.all().count() >= 4  # type: ignore[attr-defined]
+
+
+async def test_migrations_guide_examples_run(database_url: str, tmp_path: Path,
+                                             monkeypatch) -> None:
+    guide = GUIDE.with_name("migrations.md")
+    text = guide.read_text(encoding="utf-8")
+    examples = [textwrap.dedent(c) for c in re.findall(r"```python\n(.*?)```", text, re.S)]
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, object] = {"__name__": "migrations_guide"}
+    for code in examples:
+        exec(compile(code, str(guide), "exec"), namespace)
+    files = sorted(p.name for p in (tmp_path / "migrations").iterdir())
+    assert [f.split("_", 1)[1] for f in files] == ["create_users.down.sql",
+                                                   "create_users.up.sql"]
+    (tmp_path / "migrations" / files[1]).write_text("CREATE TABLE users (id int);")
+    (tmp_path / "migrations" / files[0]).write_text("DROP TABLE users;")
+    await namespace["migrate"](database_url)  # type: ignore[operator]
+    async with Database.open(database_url, pool_max=1) as db:
+        assert await db.fetchval("SELECT count(*) FROM rum_migrations") == 0  # reverted
+        assert await db.fetchval("SELECT to_regclass('users') IS NULL")

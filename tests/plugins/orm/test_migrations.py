@@ -230,3 +230,10 @@ def test_cli_new_status_revert_and_failure(tmp_path: Path, database_url: str,
     assert main([*root, "migrate", "run"]) == 1
     err = capsys.readouterr().err
     assert "20990101000000_bad.up.sql:1" in err and "syntax error" in err, err
+
+
+async def test_comment_only_migrations_run_and_revert(db: Database, tmp_path: Path) -> None:
+    new_migration(tmp_path / "m", "placeholder")  # files holding only a comment
+    migrator = Migrator(db, [tmp_path / "m"])
+    assert [m.name for m in await migrator.run()] == ["placeholder"]
+    assert [m.name for m in await migrator.revert()] == ["placeholder"]
