@@ -57,10 +57,10 @@ async def test_testing_helpers(jdb: Any) -> None:
     assert len(await enqueued(Welcome, db=jdb)) == 1
 
 
-async def test_app_jobs_backend_and_enqueue_without_db(jdb: Any, database_url: str,
+async def test_app_jobs_backend_and_enqueue_without_db(jdb: Any, jobs_database_url: str,
                                                       rum_app_factory: Any) -> None:
     Welcome.sent = []
-    app = make_app(rum_app_factory, database_url)
+    app = make_app(rum_app_factory, jobs_database_url)
     async with app.running():
         assert app.jobs.registered == {"Welcome": Welcome}
         job_id = await Welcome.enqueue({"to": "ctx@b.c"})      # the app's storage
@@ -72,10 +72,10 @@ async def test_app_jobs_backend_and_enqueue_without_db(jdb: Any, database_url: s
         assert [r.id for r in await app.jobs.list(status="complete")] == [job_id]
 
 
-async def test_worker_runs_inside_the_app_when_enabled(jdb: Any, database_url: str,
+async def test_worker_runs_inside_the_app_when_enabled(jdb: Any, jobs_database_url: str,
                                                        rum_app_factory: Any) -> None:
     Welcome.sent = []
-    app = make_app(rum_app_factory, database_url, run_worker_in_app=True, queues=["mail"],
+    app = make_app(rum_app_factory, jobs_database_url, run_worker_in_app=True, queues=["mail"],
                    poll_interval=0.1, concurrency=2)
     async with app.running():
         job_id = await app.jobs.enqueue(Welcome, {"to": "in@app"})
@@ -97,13 +97,13 @@ def _rum(root: Path, *args: str) -> tuple[int, str]:
 
 
 @pytest.mark.slow
-async def test_rum_worker_and_rum_jobs_commands(jdb: Any, database_url: str,
+async def test_rum_worker_and_rum_jobs_commands(jdb: Any, jobs_database_url: str,
                                                 tmp_path: Path) -> None:
     (tmp_path / "Rum.toml").write_text(textwrap.dedent(f"""
         [plugins]
         enabled = ["orm", "jobs"]
         [database]
-        url = "{database_url}"
+        url = "{jobs_database_url}"
         [jobs]
         modules = ["project_jobs"]
         queues = ["*"]

@@ -155,13 +155,13 @@ async def test_expired_lease_is_rescued_by_another_worker(jdb: Any) -> None:
 
 @pytest.mark.slow
 async def test_sigkilled_worker_process_job_is_rerun_by_another_worker(
-        jdb: Any, database_url: str) -> None:
+        jdb: Any, jobs_database_url: str) -> None:
     lease = 1.5
     await jdb.execute(LOG_TABLE)
     job_id = await CrashJob.enqueue({"payload": "keep me"}, db=jdb)
     helper = Path(__file__).with_name("jobs_crash_helper.py")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(helper.parent), *sys.path])}
-    proc = subprocess.Popen([sys.executable, str(helper), database_url, str(lease)], env=env)
+    proc = subprocess.Popen([sys.executable, str(helper), jobs_database_url, str(lease)], env=env)
     try:
         with trio.fail_after(20):
             while not await jdb.fetchval("SELECT count(*) FROM crash_log"):
