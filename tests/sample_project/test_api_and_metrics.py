@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+import trio
 from prometheus_client.parser import text_string_to_metric_families
 from sample_support import API_TOKEN, csrf_from, login
 
@@ -76,13 +77,18 @@ async def test_openapi_document_validates(make_app) -> None:
     assert "/api/orders" in document["paths"]
 
 
-async def test_metrics_count_requests_by_route(make_app) -> None:
+async def test_metrics_count_requests_jobs_and_pool(make_app) -> None:
     async with serve_app(make_app()) as url, httpx.AsyncClient(base_url=url) as client:
         await login(client)
         await client.get("/orders")
-        r = await client.get("/metrics")
+        with trio.fail_after(10):  # the seeded orders' receipt jobs run at start-up
+            while 'rum_jobs_total{job="SendReceipt",status="complete"} 3' not in (
+                    r := await client.get("/metrics")).text:
+                await trio.sleep(0.1)
     assert r.status_code == 200
     families = {f.name: f for f in text_string_to_metric_families(r.text)}
+    assert any(s.labels == {"job": "SendReceipt", "status": "complete"}
+               for s in families["rum_job_duration_seconds"].samples)
     requests = families["rum_http_requests"].samples
     assert any(s.labels == {"method": "GET", "route": "/orders", "status": "200"}
                and s.value == 1 for s in requests if s.name == "rum_http_requests_total")
