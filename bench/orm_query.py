@@ -1,6 +1,6 @@
 """Bench: Rum's ORM vs raw SQL on the same bridge vs native asyncpg on uvloop.
 
-    python bench/orm_query.py [--queries 2000] [--tasks 32] [--rounds 3] [--append]
+    python bench/orm_query.py [--queries 2000] [--tasks 32] [--rounds 5] [--append]
 
 Two queries, each sequentially (one task) and with ``--tasks`` concurrent tasks:
 
@@ -70,21 +70,22 @@ def _key(i: int) -> int:
 Query = Callable[[int], Awaitable[object]]
 
 
-async def _trio_rate(query: Query, total: int, tasks: int) -> float:
-    async def worker(n: int, offset: int) -> None:
+async def _timed(query: Query, total: int, tasks: int, offset: int) -> float:
+    """Seconds to run ``total`` queries spread over ``tasks`` trio tasks."""
+    async def worker(n: int, start: int) -> None:
         for i in range(n):
-            await query(offset + i)
+            await query(start + i)
 
-    await worker(50, 0)  # warm-up: connections, prepared statements
-    start = time.perf_counter()
+    begin = time.perf_counter()
     async with trio.open_nursery() as nursery:
         for k, n in enumerate(_split(total, tasks)):
-            nursery.start_soon(worker, n, k * 1000)
-    return total / (time.perf_counter() - start)
+            nursery.start_soon(worker, n, offset + k * 1000)
+    return time.perf_counter() - begin
 
 
-async def _rum(url: str, total: int, tasks: int) -> dict[str, float]:
-    out: dict[str, float] = {}
+async def _rum(url: str, total: int, tasks: int, chunks: int) -> dict[str, float]:
+    """Queries/s of the ORM and of raw SQL through the same bridge, run in alternating
+    chunks so that both see the same machine load."""
     async with Database.open(url, pool_min=POOL, pool_max=POOL) as db:
         async def orm_pk(i: int) -> object:
             return await BenchUser.find(_key(i)).fetch()
@@ -99,10 +100,16 @@ async def _rum(url: str, total: int, tasks: int) -> dict[str, float]:
         async def raw_list(i: int) -> object:
             return await db.fetch(LIST_SQL, False, _key(i))
 
-        for label, fn in (("orm pk", orm_pk), ("bridge pk", raw_pk), ("orm list", orm_list),
-                          ("bridge list", raw_list)):
-            out[label] = await _trio_rate(fn, total, tasks)
-    return out
+        variants = {"orm pk": orm_pk, "bridge pk": raw_pk, "orm list": orm_list,
+                    "bridge list": raw_list}
+        for fn in variants.values():  # warm-up: connections, prepared statements
+            await _timed(fn, 4 * POOL, tasks, 0)
+        spent = dict.fromkeys(variants, 0.0)
+        size = max(1, total // chunks)
+        for c in range(chunks):
+            for label, fn in variants.items():
+                spent[label] += await _timed(fn, size, tasks, c * 97)
+        return {label: size * chunks / seconds for label, seconds in spent.items()}
 
 
 async def _native(url: str, total: int, tasks: int) -> dict[str, float]:
@@ -113,7 +120,7 @@ async def _native(url: str, total: int, tasks: int) -> dict[str, float]:
             for i in range(n):
                 await query(offset + i)
 
-        await worker(50, 0)
+        await worker(4 * POOL, 0)
         start = time.perf_counter()
         await asyncio.gather(*[worker(n, k * 1000) for k, n in enumerate(_split(total, tasks))])
         return total / (time.perf_counter() - start)
@@ -125,12 +132,20 @@ async def _native(url: str, total: int, tasks: int) -> dict[str, float]:
         await pool.close()
 
 
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--queries", type=int, default=2000)
     parser.add_argument("--tasks", type=int, default=32)
-    parser.add_argument("--rounds", type=int, default=3,
-                        help="repeat everything this many times, interleaved; keep the best")
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="repeat everything this many times; report medians")
+    parser.add_argument("--chunks", type=int, default=4,
+                        help="alternate ORM and raw SQL in this many chunks per round")
     parser.add_argument("--append", action="store_true", help="append to bench/RESULTS.md")
     args = parser.parse_args()
     import uvloop
@@ -138,17 +153,17 @@ def main() -> None:
     server = os.environ.get("DATABASE_URL") or DEFAULT_LOCAL_URL
     name = f"rum_bench_orm_{os.getpid()}"
     url = create_database(server, name)
-    best: dict[tuple[str, int], float] = {}
+    rates: dict[tuple[str, int], list[float]] = {}
     try:
         asyncio.run(_prepare(url))
         for r in range(args.rounds):
             for tasks in (1, args.tasks):
-                rates = trio.run(_rum, url, args.queries, tasks)
-                rates.update(uvloop.run(_native(url, args.queries, tasks)))
-                for label, rate in rates.items():
-                    best[(label, tasks)] = max(best.get((label, tasks), 0.0), rate)
+                got = trio.run(_rum, url, args.queries, tasks, args.chunks)
+                got.update(uvloop.run(_native(url, args.queries, tasks)))
+                for label, rate in got.items():
+                    rates.setdefault((label, tasks), []).append(rate)
                 print(f"round {r + 1}, {tasks} task(s): " + ", ".join(
-                    f"{k} {v:.0f}" for k, v in rates.items()), flush=True)
+                    f"{k} {v:.0f}" for k, v in got.items()), flush=True)
     finally:
         drop_database(server, name)
 
@@ -156,11 +171,11 @@ def main() -> None:
              " + uvloop q/s | a/b | a/c |", "|---|---:|---:|---:|---:|---:|---:|"]
     for query, what in (("pk", "find by pk"), ("list", "filtered list of 25")):
         for tasks in (1, args.tasks):
-            a = best[(f"orm {query}", tasks)]
-            b = best[(f"bridge {query}", tasks)]
-            c = best[(f"native {query}", tasks)]
-            lines.append(f"| {what} | {tasks} | {a:.0f} | {b:.0f} | {c:.0f} | {a / b:.2f} | "
-                         f"{a / c:.2f} |")
+            a, b, c = (rates[(f"{v} {query}", tasks)] for v in ("orm", "bridge", "native"))
+            ab = _median([x / y for x, y in zip(a, b, strict=True)])
+            ac = _median([x / y for x, y in zip(a, c, strict=True)])
+            lines.append(f"| {what} | {tasks} | {_median(a):.0f} | {_median(b):.0f} | "
+                         f"{_median(c):.0f} | {ab:.2f} | {ac:.2f} |")
     table = "\n".join(lines)
     print()
     print(table)
@@ -170,10 +185,12 @@ def main() -> None:
         with out.open("a", encoding="utf-8") as f:
             f.write(f"\n## ORM queries: Rum ORM vs raw SQL vs native asyncpg ({stamp})\n\n"
                     f"Command: `python bench/orm_query.py --queries {args.queries} --tasks "
-                    f"{args.tasks} --rounds {args.rounds} --append` (pool of {POOL}; best of "
-                    f"{args.rounds} interleaved rounds; {os.cpu_count()} CPUs shared with other "
-                    f"work, Python {sys.version.split()[0]}). Goals: a/b ≥ 0.87, a/c ≥ 0.8 "
-                    f"under concurrency.\n\n{table}\n")
+                    f"{args.tasks} --rounds {args.rounds} --append` (pool of {POOL}; medians "
+                    f"of {args.rounds} rounds, ratios are medians of per-round ratios; ORM "
+                    f"and raw SQL alternate in {args.chunks} chunks per round; "
+                    f"{os.cpu_count()} CPUs shared with other work, Python "
+                    f"{sys.version.split()[0]}). Goals: a/b ≥ 0.87, a/c ≥ 0.8 under "
+                    f"concurrency.\n\n{table}\n")
 
 
 if __name__ == "__main__":
