@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import inspect
 import logging
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from rum import Authentication, Controller, Middleware, Request, Response, Route, jsonutil
@@ -46,13 +47,17 @@ class ModelController:
     ``exclude`` hides fields entirely; ``default_limit``/``max_limit`` bound pages (default:
     ``[rest]`` settings, 25 and 100). ``auth`` (a handler or the name of one, e.g.
     ``"session"`` or ``"token"``) and ``middleware`` guard every route, as on a controller.
+    ``scope(request)`` (sync or async) returns ``{field: value}`` pairs that restrict every
+    operation to matching rows and are written into created rows, e.g.
+    ``scope=lambda request: {"user_id": request.user.id}``.
     """
 
     def __init__(self, model: Any, *, read_only: Iterable[str] = (),
                  exclude: Iterable[str] = (), default_limit: int | None = None,
                  max_limit: int | None = None, name: str | None = None,
                  auth: Authentication | str | None = None,
-                 middleware: Iterable[Middleware] = ()) -> None:
+                 middleware: Iterable[Middleware] = (),
+                 scope: Callable[[Request], Any] | None = None) -> None:
         from rum_rest.models import describe
 
         self.resource = describe(model, read_only=tuple(read_only), exclude=tuple(exclude),
@@ -62,6 +67,7 @@ class ModelController:
         self.max_limit = max_limit
         self.auth = auth
         self.middleware = list(middleware)
+        self.scope = scope
 
     def crud(self, prefix: str, *, name: str | None = None) -> list[Route]:
         """The collection route ``prefix`` and the item route ``prefix/<id>``."""
@@ -115,6 +121,25 @@ class _RestController(Controller):
     def storage(self, request: Request) -> Any:
         return request.app.storage
 
+    async def fixed(self, request: Request) -> dict[str, Any]:
+        """The ``scope`` values for this request (``{}`` without a scope)."""
+        if self.owner.scope is None:
+            return {}
+        values = self.owner.scope(request)
+        if inspect.isawaitable(values):
+            values = await values
+        values = dict(values or {})
+        unknown = [k for k in values if k not in self.resource.fields]
+        if unknown:
+            raise TypeError(f"ModelController({self.resource.name}) scope returned unknown "
+                            f"field(s) {', '.join(unknown)}; fields: "
+                            f"{', '.join(self.resource.fields)}")
+        return values
+
+    @staticmethod
+    def scope_filters(fixed: dict[str, Any]) -> list[Filter]:
+        return [Filter(k, "eq", v) for k, v in fixed.items()]
+
     def present(self, row: dict[str, Any]) -> dict[str, Any]:
         """The JSON object of one row (only the exposed fields)."""
         return {name: row.get(name) for name in self.resource.fields}
@@ -129,16 +154,22 @@ class _RestController(Controller):
                              f"{type(data).__name__ if data is not None else 'null'}")
         return data
 
-    def validate(self, data: dict[str, Any], *, partial: bool,
-                 ignore_pk: Any = None) -> dict[str, Any]:
-        """Typed values of ``data``; 422 listing every bad field."""
+    def validate(self, data: dict[str, Any], *, partial: bool, ignore_pk: Any = None,
+                 fixed: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Typed values of ``data``, with ``fixed`` (scope) values forced; 422 listing every
+        bad field."""
         errors: dict[str, list[str]] = {}
         values: dict[str, Any] = {}
         fields = self.resource.fields
+        fixed = fixed or {}
         for key, raw in data.items():
             spec = fields.get(key)
             if spec is None:
                 errors[key] = [f"unknown field; known fields: {', '.join(fields)}"]
+                continue
+            if key in fixed:
+                if raw != _json_value(fixed[key]):
+                    errors[key] = ["is set by the server for this request"]
                 continue
             if spec.read_only:
                 if spec.primary_key and ignore_pk is not None and raw == _json_pk(ignore_pk):
@@ -157,7 +188,7 @@ class _RestController(Controller):
                 errors[key] = [str(exc)]
         if not partial:
             for key, spec in fields.items():
-                if spec.required and key not in data:
+                if spec.required and key not in data and key not in fixed:
                     errors.setdefault(key, []).append("is required")
         if errors:
             bad = len(errors)
@@ -169,6 +200,11 @@ class _RestController(Controller):
 
 def _json_pk(pk: Any) -> Any:
     return pk if isinstance(pk, int) else str(pk)
+
+
+def _json_value(value: Any) -> Any:
+    """``value`` as it looks after a JSON round trip (to compare with a request body)."""
+    return jsonutil.loads(jsonutil.dumps(value))
 
 
 def error(status: int, detail: str, errors: Any = None,
@@ -214,6 +250,7 @@ class CollectionController(_RestController):
         offset = _int_param(request, "offset", 0, 0, None, errors)
         order = self._order(request, errors)
         filters = self._filters(request, errors)
+        filters += self.scope_filters(await self.fixed(request))
         cursor = request.query.get("cursor")
         after = None
         if cursor is not None and not errors:
@@ -305,7 +342,8 @@ class CollectionController(_RestController):
         return filters
 
     async def post(self, request: Request) -> Response:
-        values = self.validate(self.body(request), partial=False)
+        fixed = await self.fixed(request)
+        values = {**self.validate(self.body(request), partial=False, fixed=fixed), **fixed}
         row = await self.store.insert(self.storage(request), values)
         pk = row[self.resource.primary_key]
         return Response.json(self.present(row), 201, headers={"location": f"{self.prefix}/{pk}"})
@@ -361,32 +399,38 @@ class ItemController(_RestController):
 
     async def get(self, request: Request) -> Response:
         pk = self._pk(request)
-        row = await self.store.get(self.storage(request), pk)
+        scope = self.scope_filters(await self.fixed(request))
+        row = await self.store.get(self.storage(request), pk, scope)
         if row is None:
             raise self._missing(pk)
         return Response.json(self.present(row))
 
     async def put(self, request: Request) -> Response:
         pk = self._pk(request)
-        values = self.validate(self.body(request), partial=False, ignore_pk=pk)
+        fixed = await self.fixed(request)
+        values = self.validate(self.body(request), partial=False, ignore_pk=pk, fixed=fixed)
         for name, spec in self.resource.writable.items():  # a full update: reset the rest
-            if name not in values:
+            if name not in values and name not in fixed:
                 values[name] = DEFAULT if spec.default is MISSING else spec.default
-        return await self._update(request, pk, values)
+        return await self._update(request, pk, values, fixed)
 
     async def patch(self, request: Request) -> Response:
         pk = self._pk(request)
-        values = self.validate(self.body(request), partial=True, ignore_pk=pk)
-        return await self._update(request, pk, values)
+        fixed = await self.fixed(request)
+        values = self.validate(self.body(request), partial=True, ignore_pk=pk, fixed=fixed)
+        return await self._update(request, pk, values, fixed)
 
-    async def _update(self, request: Request, pk: Any, values: dict[str, Any]) -> Response:
-        row = await self.store.update(self.storage(request), pk, values)
+    async def _update(self, request: Request, pk: Any, values: dict[str, Any],
+                      fixed: dict[str, Any]) -> Response:
+        row = await self.store.update(self.storage(request), pk, values,
+                                      self.scope_filters(fixed))
         if row is None:
             raise self._missing(pk)
         return Response.json(self.present(row))
 
     async def delete(self, request: Request) -> Response:
         pk = self._pk(request)
-        if not await self.store.delete(self.storage(request), pk):
+        scope = self.scope_filters(await self.fixed(request))
+        if not await self.store.delete(self.storage(request), pk, scope):
             raise self._missing(pk)
         return Response.empty(204)

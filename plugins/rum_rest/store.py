@@ -103,10 +103,14 @@ class SQLStore:
             alternatives.append("(" + " AND ".join(parts) + ")")
         return "(" + " OR ".join(alternatives) + ")"
 
-    async def get(self, db: Any, pk: Any) -> dict[str, Any] | None:
-        """The row with primary key ``pk``."""
-        row = await db.fetchrow(f"SELECT {self.columns} FROM {self.table} WHERE {self.pk} = $1",
-                                pk)
+    def _by_pk(self, pk: Any, scope: Sequence[Filter], args: list[Any]) -> str:
+        return self._where([Filter(self.resource.primary_key, "eq", pk), *scope], args)
+
+    async def get(self, db: Any, pk: Any, scope: Sequence[Filter] = ()) -> dict[str, Any] | None:
+        """The row with primary key ``pk`` (and matching ``scope``)."""
+        args: list[Any] = []
+        where = self._by_pk(pk, scope, args)
+        row = await db.fetchrow(f"SELECT {self.columns} FROM {self.table}{where}", *args)
         return None if row is None else dict(row)
 
     async def insert(self, db: Any, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -121,10 +125,11 @@ class SQLStore:
                                     f"RETURNING {self.columns}", *values.values())
         return dict(row)
 
-    async def update(self, db: Any, pk: Any, values: Mapping[str, Any]) -> dict[str, Any] | None:
+    async def update(self, db: Any, pk: Any, values: Mapping[str, Any],
+                     scope: Sequence[Filter] = ()) -> dict[str, Any] | None:
         """Update the row ``pk`` (``DEFAULT`` values reset a column); ``None`` if it is gone."""
         if not values:
-            return await self.get(db, pk)
+            return await self.get(db, pk, scope)
         sets, args = [], []
         for name, value in values.items():
             if value is DEFAULT:
@@ -132,13 +137,14 @@ class SQLStore:
             else:
                 args.append(value)
                 sets.append(f"{quote(name)} = ${len(args)}")
-        args.append(pk)
-        row = await db.fetchrow(f"UPDATE {self.table} SET {', '.join(sets)} "
-                                f"WHERE {self.pk} = ${len(args)} RETURNING {self.columns}", *args)
+        where = self._by_pk(pk, scope, args)
+        row = await db.fetchrow(f"UPDATE {self.table} SET {', '.join(sets)}{where} "
+                                f"RETURNING {self.columns}", *args)
         return None if row is None else dict(row)
 
-    async def delete(self, db: Any, pk: Any) -> bool:
-        """Delete the row ``pk``; False if there was none."""
-        gone = await db.fetchval(f"DELETE FROM {self.table} WHERE {self.pk} = $1 "
-                                 f"RETURNING {self.pk}", pk)
+    async def delete(self, db: Any, pk: Any, scope: Sequence[Filter] = ()) -> bool:
+        """Delete the row ``pk`` (if it matches ``scope``); False if there was none."""
+        args: list[Any] = []
+        where = self._by_pk(pk, scope, args)
+        gone = await db.fetchval(f"DELETE FROM {self.table}{where} RETURNING {self.pk}", *args)
         return gone is not None

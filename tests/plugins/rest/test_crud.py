@@ -247,3 +247,43 @@ async def test_cursor_pages_follow_the_order(api: httpx.AsyncClient) -> None:
     assert r.status_code == 422 and "name may be null" in r.json()["errors"]["cursor"][0]
     r = await api.get("/api/users", params={"cursor": "", "offset": 3})
     assert r.json()["errors"] == {"offset": ["cannot be combined with cursor"]}
+
+
+async def test_scope_limits_every_operation_to_the_callers_rows(database_url: str,
+                                                                 tmp_path: Path) -> None:
+    from rum import Request
+
+    async with Database.open(database_url) as setup:
+        await setup.execute("CREATE TABLE notes (id serial PRIMARY KEY, owner text NOT NULL, "
+                            "body text NOT NULL DEFAULT '')")
+    note = Resource("Note", "notes", {
+        "id": FieldSpec("id", int, primary_key=True, has_default=True),
+        "owner": FieldSpec("owner", str),
+        "body": FieldSpec("body", str, has_default=True),
+    })
+
+    async def owner(request: Request) -> dict[str, Any]:
+        return {"owner": request.headers.get("x-user") or "nobody"}
+
+    app = App(ModelController(note, scope=owner).crud("/api/notes"),
+              plugins=["http", "orm"], root=tmp_path,
+              config={"database": {"url": database_url}, "http": {"access_log": False}})
+    async with serve_app(app) as base, \
+            httpx.AsyncClient(base_url=base, headers={"x-user": "alice"}) as alice, \
+            httpx.AsyncClient(base_url=base, headers={"x-user": "bob"}) as bob:
+        r = await alice.post("/api/notes", json={"body": "mine"})
+        assert r.status_code == 201 and r.json()["owner"] == "alice"
+        nid = r.json()["id"]
+        assert (await alice.post("/api/notes", json={"owner": "alice"})).status_code == 201
+        r = await alice.post("/api/notes", json={"owner": "bob", "body": "forged"})
+        assert r.status_code == 422
+        assert r.json()["errors"] == {"owner": ["is set by the server for this request"]}
+
+        assert (await bob.get("/api/notes")).json()["total"] == 0
+        assert (await alice.get("/api/notes")).json()["total"] == 2
+        for method in ("GET", "PATCH", "PUT", "DELETE"):
+            r = await bob.request(method, f"/api/notes/{nid}", json={"body": "hijack"})
+            assert r.status_code == 404, method
+        r = await alice.put(f"/api/notes/{nid}", json={"body": "still mine"})
+        assert r.json() == {"id": nid, "owner": "alice", "body": "still mine"}
+        assert (await alice.delete(f"/api/notes/{nid}")).status_code == 204
