@@ -206,22 +206,39 @@ async def test_pool_stats_of_the_real_orm_pool(tmp_path: Path, database_url: str
 
 
 @pytest.mark.postgres
-async def test_job_queue_by_status_from_the_jobs_plugin(tmp_path: Path,
-                                                        database_url: str) -> None:
-    from rum_jobs import Job, ensure_schema
+async def test_job_metrics_from_the_jobs_plugin(tmp_path: Path, database_url: str) -> None:
+    """The in-app worker reports runs through observe_job; the queue is counted at scrape."""
+    import trio
+
+    from rum_jobs import Job, ensure_schema, get_job
     from rum_orm import Database
 
     class Noop(Job):
         async def execute(self, args: Any) -> None:
-            return None
+            if args.get("fail"):
+                raise RuntimeError("asked to fail")
+
+    Noop.max_attempts = 1
 
     async with Database.open(database_url) as setup:
         await ensure_schema(setup)
     app = App([], plugins=["metrics", "orm", "jobs"], root=tmp_path,
-              config={"database": {"url": database_url}})
+              config={"database": {"url": database_url},
+                      "jobs": {"run_worker_in_app": True, "poll_interval": 0.1}})
+    app.jobs.register(Noop)
     async with app.test_client() as client:
-        await Noop.enqueue({"n": 1})
-        await Noop.enqueue({"n": 2})
+        later = await Noop.enqueue({"n": 0}, run_in=3600)
+        ids = [await Noop.enqueue({"n": 1}), await Noop.enqueue({"n": 2}),
+               await Noop.enqueue({"fail": True})]
+        with trio.fail_after(15):
+            for job_id in ids:
+                while (await get_job(app.storage, job_id)).status in ("scheduled", "running"):
+                    await trio.sleep(0.05)
+        assert (await get_job(app.storage, later)).status == "scheduled"
         fams = families((await client.get("/metrics")).text_body())
+    assert sample(fams, "rum_jobs", "rum_jobs_total", job="Noop", status="complete") == 2
+    assert sample(fams, "rum_jobs", "rum_jobs_total", job="Noop", status="failed") == 1
+    assert sample(fams, "rum_job_duration_seconds", "rum_job_duration_seconds_count",
+                  job="Noop", status="complete") == 2
     states = {s.labels["status"]: s.value for s in fams["rum_jobs_by_status"].samples}
-    assert states == {"scheduled": 2}
+    assert states == {"scheduled": 1, "complete": 2, "failed": 1}
