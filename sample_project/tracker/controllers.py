@@ -124,7 +124,8 @@ class Orders(Controller):
         async with db.transaction():
             order = await Order.create(user_id=request.user, **values)
             # Part of the same transaction: no order, no receipt; no receipt job, no order.
-            await SendReceipt.enqueue({"order_id": order.id})
+            # The second's delay lets the new row reach every page before its receipt update.
+            await SendReceipt.enqueue({"order_id": order.id}, run_in=1)
         await views.broadcast_order(app, order.id, created=True)
         if not accepts_turbo_stream(request):
             return Response.redirect("/orders", 303)
