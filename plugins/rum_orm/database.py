@@ -141,7 +141,7 @@ class Database:
             return await asyncpg.create_pool(
                 self.url, min_size=self.pool_min, max_size=self.pool_max,
                 timeout=self.connect_timeout, server_settings=self.server_settings or None,
-                init=init_connection)
+                init=init_connection, reset=reset_connection, connection_class=PoolConnection)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
             raise ConnectionError(f"cannot connect to PostgreSQL at {redact(self.url)}: "
                                   f"{type(exc).__name__}: {exc}") from exc
@@ -239,6 +239,22 @@ class Database:
         if conn is not None:
             return await conn.fetchval(sql, *args)
         return await self._run(self.pool.fetchval, sql, args)
+
+    async def _orm_query(self, method: str, sql: str, args: Sequence[Any]) -> Any:
+        """Run a statement the ORM generated: like ``fetch``/``execute``..., but a one-shot
+        query skips the session reset when its connection goes back to the pool (ORM
+        statements change no session state), saving a round trip."""
+        conn = self.current()
+        if conn is not None:
+            return await getattr(conn, method)(sql, *args)
+        pool = self.pool
+        if not (self.log_queries or self.slow_query_ms):
+            return await self.bridge.run(_clean_oneshot, pool, method, sql, args)
+        start = time.perf_counter()
+        try:
+            return await self.bridge.run(_clean_oneshot, pool, method, sql, args)
+        finally:
+            self._log(sql, args, time.perf_counter() - start)
 
     async def _run(self, method: Any, sql: str, args: tuple[Any, ...]) -> Any:
         if not (self.log_queries or self.slow_query_ms):
@@ -470,6 +486,37 @@ class _Cursor:
                 raise StopAsyncIteration
             self._rows.reverse()
         return self._rows.pop()
+
+
+class PoolConnection(asyncpg.Connection):
+    """asyncpg's connection plus a flag: "only ORM statements ran since acquire"."""
+
+    __slots__ = ("_rum_clean",)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._rum_clean = False
+
+    def _rum_mark_clean(self) -> None:
+        self._rum_clean = True
+
+
+async def reset_connection(raw: PoolConnection) -> None:
+    """The pool's reset on release: asyncpg's full session reset, skipped after a one-shot
+    ORM statement (which cannot have changed session state)."""
+    if raw._rum_clean:
+        raw._rum_clean = False
+        return
+    query = raw.get_reset_query()
+    if query:
+        await raw.execute(query)
+
+
+async def _clean_oneshot(pool: asyncpg.Pool, method: str, sql: str, args: Sequence[Any]) -> Any:
+    async with pool.acquire() as raw:
+        result = await getattr(raw, method)(sql, *args)
+        raw._rum_mark_clean()
+        return result
 
 
 async def init_connection(raw: asyncpg.Connection) -> None:

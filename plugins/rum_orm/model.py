@@ -26,7 +26,7 @@ import typing
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, TypeVar
 
-from rum_orm.database import Connection, Database, executor
+from rum_orm.database import Connection, Database
 from rum_orm.errors import ModelDefinitionError, NotFound, OrmError, closest
 from rum_orm.scope import Join, Scope, run_query
 from rum_orm.sql import Column, Compare, Params
@@ -413,7 +413,7 @@ class Model:
                 return self
             sql = (f"UPDATE {table} SET {sets} WHERE {q(pk)} = "
                    f"{params.add(self.__dict__[pk])} RETURNING *")
-        row = await run_query(cls, executor(conn).fetchrow, sql, params.values)
+        row = await run_query(cls, conn, "fetchrow", sql, params.values)
         if row is None:
             raise NotFound(f"{cls.__name__} with {pk}={self.__dict__[pk]!r} no longer exists",
                            model=cls, sql=sql, params=params.values)
@@ -426,7 +426,7 @@ class Model:
         """``DELETE`` this record; return whether a row was deleted."""
         cls = type(self)
         pk = cls.__primary_key__
-        status = await run_query(cls, executor(conn).execute,
+        status = await run_query(cls, conn, "execute",
                                  f"DELETE FROM {q(cls.__table__)} WHERE {q(pk)} = $1",
                                  [self.__dict__.get(pk)])
         return status.endswith(" 1")
@@ -476,12 +476,12 @@ class RawQuery(typing.Generic[M]):
 
     async def fetch_all(self, conn: Conn = None) -> list[M]:
         """Every row, as records."""
-        rows = await run_query(self.model, executor(conn).fetch, self.sql, self.params)
+        rows = await run_query(self.model, conn, "fetch", self.sql, self.params, orm=False)
         return [self.model._from_record(r) for r in rows]
 
     async def fetch_optional(self, conn: Conn = None) -> M | None:
         """The first row as a record, or ``None``."""
-        row = await run_query(self.model, executor(conn).fetchrow, self.sql, self.params)
+        row = await run_query(self.model, conn, "fetchrow", self.sql, self.params, orm=False)
         return None if row is None else self.model._from_record(row)
 
     async def fetch(self, conn: Conn = None) -> M:
@@ -541,7 +541,7 @@ class Create(typing.Generic[M]):
         """Run it; return the created (or, with ``unique_by``, updated) record."""
         params = Params()
         sql = self._sql(params)
-        row = await run_query(self.model, executor(conn).fetchrow, sql, params.values)
+        row = await run_query(self.model, conn, "fetchrow", sql, params.values)
         return self.model._from_record(row)
 
     def __await__(self) -> typing.Generator[Any, None, M]:

@@ -35,10 +35,19 @@ class Join:
                 f"{self.on_right.to_sql()}")
 
 
-async def run_query(model: Any, method: Any, sql: str, args: list[Any]) -> Any:
-    """Run ``method(sql, *args)``; PostgreSQL errors come back naming ``model``."""
+async def run_query(model: Any, conn: Conn, method: str, sql: str, args: list[Any], *,
+                    orm: bool = True) -> Any:
+    """Run ``<where>.<method>(sql, *args)`` where model queries run (see
+    :func:`~rum_orm.database.executor`); PostgreSQL errors come back naming ``model``.
+
+    ``orm=True`` marks a statement the ORM generated (it never changes session state), which
+    lets a one-shot query skip the connection reset on release.
+    """
+    target = executor(conn)
     try:
-        return await method(sql, *args)
+        if orm and type(target) is Database:
+            return await target._orm_query(method, sql, args)
+        return await getattr(target, method)(sql, *args)
     except asyncpg.PostgresError as exc:
         new = translate(exc, model)
         if new is exc:
@@ -284,14 +293,14 @@ class Scope(Generic[M]):
         """Every matching record."""
         params = Params()
         sql = self._select(params)
-        rows = await run_query(self.model, executor(conn).fetch, sql, params.values)
+        rows = await run_query(self.model, conn, "fetch", sql, params.values)
         load = self.model._from_record
         return [load(r) for r in rows]
 
     async def _fetch_upto_two(self, conn: Conn) -> tuple[list[Any], str, list[Any]]:
         params = Params()
         sql = self._select(params, limit=2)
-        rows = await run_query(self.model, executor(conn).fetch, sql, params.values)
+        rows = await run_query(self.model, conn, "fetch", sql, params.values)
         if len(rows) > 1:
             raise MultipleFound(f"expected one {self.model.__name__} where {self.describe()}, "
                                 f"found several: add filters, .limit(1), or use fetch_all()")
@@ -315,7 +324,7 @@ class Scope(Generic[M]):
         """The first matching record in this scope's order (``LIMIT 1``), or ``None``."""
         params = Params()
         sql = self._select(params, limit=1)
-        row = await run_query(self.model, executor(conn).fetchrow, sql, params.values)
+        row = await run_query(self.model, conn, "fetchrow", sql, params.values)
         return None if row is None else self.model._from_record(row)
 
     async def count(self, conn: Conn = None) -> int:
@@ -326,20 +335,20 @@ class Scope(Generic[M]):
             sql = f'SELECT count(*) FROM ({inner}) AS "counted"'
         else:
             sql = f"SELECT count(*) FROM {q(self.model.__table__)}{self._where_sql(params)}"
-        return await run_query(self.model, executor(conn).fetchval, sql, params.values)
+        return await run_query(self.model, conn, "fetchval", sql, params.values)
 
     async def exists(self, conn: Conn = None) -> bool:
         """Whether at least one record matches."""
         params = Params()
         inner = self._select(params, columns="1", ordered=False, locked=False, limit=1)
-        return await run_query(self.model, executor(conn).fetchval, f"SELECT EXISTS ({inner})",
+        return await run_query(self.model, conn, "fetchval", f"SELECT EXISTS ({inner})",
                                params.values)
 
     async def explain(self, conn: Conn = None, *, analyze: bool = False) -> str:
         """PostgreSQL's plan for this query (``EXPLAIN``; ``analyze=True`` runs it)."""
         params = Params()
         sql = ("EXPLAIN (ANALYZE) " if analyze else "EXPLAIN ") + self._select(params)
-        rows = await run_query(self.model, executor(conn).fetch, sql, params.values)
+        rows = await run_query(self.model, conn, "fetch", sql, params.values)
         return "\n".join(r[0] for r in rows)
 
     def _target_where(self, params: Params) -> str:
@@ -359,14 +368,14 @@ class Scope(Generic[M]):
         params = Params()
         sets = ", ".join(f"{q(k)} = {params.add(v)}" for k, v in changes.items())
         sql = f"UPDATE {q(self.model.__table__)} SET {sets}{self._target_where(params)}"
-        status = await run_query(self.model, executor(conn).execute, sql, params.values)
+        status = await run_query(self.model, conn, "execute", sql, params.values)
         return count_from_status(status)
 
     async def delete_all(self, conn: Conn = None) -> int:
         """``DELETE`` every matching row; return how many were deleted."""
         params = Params()
         sql = f"DELETE FROM {q(self.model.__table__)}{self._target_where(params)}"
-        status = await run_query(self.model, executor(conn).execute, sql, params.values)
+        status = await run_query(self.model, conn, "execute", sql, params.values)
         return count_from_status(status)
 
     def cursor(self, conn: Conn = None, *, batch: int = 100) -> AsyncIterator[M]:

@@ -267,3 +267,27 @@ def test_bad_pool_config_is_refused(rum_app_factory) -> None:
                                                 'pool_min = 5\npool_max = 2\n')
     with pytest.raises(ConfigError, match="pool_min"):
         app.storage  # noqa: B018
+
+
+async def test_orm_one_shots_skip_the_reset_raw_sql_does_not(database_url: str) -> None:
+    from rum_orm import Model
+
+    class Item(Model):
+        name: str
+
+    async def last_query(probe: Database) -> str:
+        return await probe.fetchval("SELECT query FROM pg_stat_activity WHERE "
+                                    "application_name = 'rum_reset_probe'")
+
+    async with Database.open(database_url, pool_min=1, pool_max=1,
+                             server_settings={"application_name": "rum_reset_probe"}) as db, \
+            Database.open(database_url, pool_min=1, pool_max=1) as probe:
+        await db.execute("CREATE TABLE items (id serial PRIMARY KEY, name text)")
+        assert "pg_advisory_unlock_all" in await last_query(probe)  # raw: reset ran
+        await Item.create(name="a").fetch(db)
+        assert (await last_query(probe)).startswith('INSERT INTO "items"')  # no reset
+        assert [i.name for i in await Item.all().fetch_all(db)] == ["a"]
+        assert (await last_query(probe)).startswith('SELECT * FROM "items"')
+        # session state set by raw SQL never leaks to the next user of the connection
+        await db.fetchval("SELECT set_config('search_path', 'nowhere', false)")
+        assert await db.fetchval("SHOW search_path") == '"$user", public'
