@@ -197,10 +197,34 @@ class _Translator:
                 raise self.error(f"pass locals to `{keyword.value}` as `name: value`",
                                  extra.offset)
         include = f"include {emitter.emit(args[0])}"
-        if not kwargs:
-            return [("%", include)]
-        assigns = ", ".join(f"{key}={emitter.emit(value)}" for key, value in kwargs)
-        return [("%", f"with {assigns}"), ("%", include), ("%", "endwith")]
+        collection = next((v for k, v in kwargs if k == "collection"), None)
+        alias = next((v for k, v in kwargs if k == "as"), None)
+        kwargs = [(k, v) for k, v in kwargs if k not in ("collection", "as")]
+        tags: list[tuple[str, str]] = [("%", include)]
+        if kwargs:
+            assigns = ", ".join(f"{key}={emitter.emit(value)}" for key, value in kwargs)
+            tags = [("%", f"with {assigns}"), *tags, ("%", "endwith")]
+        if collection is None:
+            if alias is not None:
+                raise self.error("`as:` names the item of a `collection:`", alias.offset)
+            return tags
+        item = self._item_name(args[0], alias, keyword.offset)
+        return [("%", f"for {item} in {emitter.emit(collection)}"), *tags, ("%", "endfor")]
+
+    def _item_name(self, template: Node, alias: Node | None, offset: int) -> str:
+        """The loop variable of ``render "users/_user.html", collection: users``: ``user``
+        (the file name without ``_`` and extensions), or the ``as:`` name."""
+        if alias is not None:
+            if isinstance(alias, Lit) and alias.src[:1] in "'\"" and \
+                    _BLOCK_NAME.match(alias.src[1:-1]):
+                return alias.src[1:-1]
+            raise self.error("`as:` takes a name: `as: :user`", alias.offset)
+        if isinstance(template, Lit) and template.src[:1] in "'\"":
+            base = template.src[1:-1].rsplit("/", 1)[-1].lstrip("_").split(".", 1)[0]
+            if _BLOCK_NAME.match(base):
+                return base
+        raise self.error("cannot name the collection's item from this template name: add "
+                         "`as: :item`", offset)
 
     def _command_args(self, parser: Parser) -> tuple[list[Node], list[tuple[str, Node]]]:
         """Arguments without parentheses, up to the end of the tag: ``"x", user: u``."""

@@ -214,3 +214,22 @@ async def test_nil_as_empty_setting(make_app, tmp_path) -> None:
     assert make_app().extensions["templates"].render("nil.html", context) == "[None][0][]"
     app = make_app(toml="[templates]\nnil_as_empty = true\n")
     assert app.extensions["templates"].render("nil.html", context) == "[][0][]"
+
+
+async def test_render_a_collection(make_app, tmp_path) -> None:
+    write(tmp_path, "templates/users/_user.html", "<li><%= user %><%= sep %></li>")
+    write(tmp_path, "templates/list.html",
+          "<%= render \"users/_user.html\", collection: names, sep: \"!\" %>|"
+          "<%= render(\"users/_user.html\", collection: [1, 2], as: :user, sep: \".\") %>")
+    engine = make_app().extensions["templates"]
+    assert engine.render("list.html", {"names": ["a", "<b>"]}) == \
+        "<li>a!</li><li>&lt;b&gt;!</li>|<li>1.</li><li>2.</li>"
+
+
+def test_collection_errors() -> None:
+    from rum_templates import Template as T
+
+    with pytest.raises(TemplateSyntaxError, match="add `as: :item`"):
+        T.from_str("<%= render name, collection: xs %>")
+    with pytest.raises(TemplateSyntaxError, match="names the item of a `collection:`"):
+        T.from_str("<%= render \"a.html\", as: :x %>")
