@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import trio
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_project"
 if str(SAMPLE) not in sys.path:
@@ -41,3 +42,12 @@ async def login(client: httpx.AsyncClient, email: str = DEMO_EMAIL,
     assert page.status_code == 200
     return await client.post("/login", data={"email": email, "password": password,
                                              "csrf_token": csrf_from(page.text)})
+
+
+async def receive_until(ws, text: str, timeout: float = 10) -> str:
+    """The first message containing ``text``."""
+    with trio.fail_after(timeout):
+        while True:
+            message = await ws.receive(timeout=timeout)
+            if text in message:
+                return message

@@ -3,13 +3,17 @@ the same app with the metrics plugin switched off."""
 
 from __future__ import annotations
 
+import html
+import re
+
 import httpx
 import pytest
 import trio
 from prometheus_client.parser import text_string_to_metric_families
-from sample_support import API_TOKEN, csrf_from, login
+from sample_support import API_TOKEN, csrf_from, login, receive_until
 
 from rum_http.testing import serve_app
+from rum_websockets.testing import ws_connect
 
 pytestmark = pytest.mark.postgres
 BEARER = {"authorization": f"Bearer {API_TOKEN}"}
@@ -52,6 +56,28 @@ async def test_rest_list_create_and_errors(make_app) -> None:
 
         r = await client.get("/api/orders/999999", headers=BEARER)
         assert r.status_code == 404
+
+
+async def test_api_changes_reach_open_pages_and_send_receipts(make_app, database_url):
+    async with serve_app(make_app()) as url, httpx.AsyncClient(base_url=url) as client:
+        await login(client)
+        page = (await client.get("/orders")).text
+        src = html.unescape(re.search(r'<turbo-stream-source src="([^"]+)"', page).group(1))
+        async with ws_connect(url, src.split(url.removeprefix("http://"), 1)[1]) as ws:
+            await trio.sleep(0.2)
+            r = await client.post("/api/orders", headers=BEARER, json={
+                "user_id": 1, "customer": "From the API", "item": "Kettle", "total": 30})
+            assert r.status_code == 201
+            order_id = r.json()["id"]
+            message = await receive_until(ws, '<turbo-stream action="prepend"')
+            assert "From the API" in message and f'id="order_{order_id}"' in message
+            message = await receive_until(ws, f'target="order_{order_id}"')  # receipt sent
+            assert ">sent<" in message
+
+            r = await client.delete(f"/api/orders/{order_id}", headers=BEARER)
+            assert r.status_code == 204
+            message = await receive_until(ws, '<turbo-stream action="remove"')
+            assert f'target="order_{order_id}"' in message
 
 
 async def test_rest_accepts_a_logged_in_session(make_app) -> None:

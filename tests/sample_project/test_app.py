@@ -9,7 +9,7 @@ import re
 import httpx
 import pytest
 import trio
-from sample_support import DEMO_EMAIL, csrf_from, login
+from sample_support import DEMO_EMAIL, csrf_from, login, receive_until
 
 from rum_http.testing import serve_app
 from rum_orm import Database
@@ -161,15 +161,6 @@ async def test_new_orders_and_shipping_are_broadcast_to_open_pages(make_app) -> 
             assert r.status_code == 200 and "shipped" in r.text
             message = await receive_until(bob, ">shipped<")
             assert f'<turbo-stream action="replace" target="order_{order_id}">' in message
-
-
-async def receive_until(ws, text: str, timeout: float = 10) -> str:
-    """The first message containing ``text`` (receipt jobs broadcast in between)."""
-    with trio.fail_after(timeout):
-        while True:
-            message = await ws.receive(timeout=timeout)
-            if text in message:
-                return message
 
 
 async def test_stream_names_are_signed(make_app) -> None:
