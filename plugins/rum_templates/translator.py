@@ -22,6 +22,7 @@ from rum_templates.expressions import (
     DictLit,
     Emitter,
     Lit,
+    Name,
     Node,
     Parser,
     describe,
@@ -38,6 +39,13 @@ _UNSUPPORTED = {
     "begin": "templates cannot rescue errors; compute the value in the controller",
     "def": "define helpers in Python and pass them in the context or a template global",
     "loop": "loop over a list with `for item in list`",
+}
+_JINJA_WORDS = {
+    "endif": "Rum closes every block with `<% end %>`",
+    "endfor": "Rum closes every block with `<% end %>`",
+    "endblock": "Rum closes every block with `<% end %>`",
+    "elif": "write `<% elsif cond %>`",
+    "elseif": "write `<% elsif cond %>`",
 }
 _SHOWN = {"hoisted": "content_for"}  # how error messages name internal block kinds
 
@@ -276,10 +284,15 @@ class _Translator:
             if op != "=":
                 value = f"({word} {op[0]} {value})"
             return [("%", f"set {word} = {value}")]
+        if word in _JINJA_WORDS:
+            raise self.error(f"`{word}` is Jinja2 syntax: {_JINJA_WORDS[word]}", tok.offset)
         node = parser.expression()
         if parser.at("do", NAME):
             return self._do_block(parser, emitter, node)
         parser.expect_end()
+        if isinstance(node, Name | Lit):
+            raise self.error("this code tag does nothing: print a value with `<%= ... %>`",
+                             node.offset)
         return [("%", f"set _rum_discard = {emitter.emit(node)}")]
 
     def _do_block(self, parser: Parser, emitter: Emitter, node: Node) -> list[tuple[str, str]]:

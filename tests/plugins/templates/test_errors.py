@@ -143,3 +143,11 @@ def test_jinja_errors_in_translated_templates_point_at_the_rum_line() -> None:
         Template.from_str("<% block a %><% end %>\n\n  <% block a %>\n<% end %>", name="l.html")
     assert (info.value.template, info.value.line, info.value.column) == ("l.html", 3, 3)
     assert "block 'a' defined twice" in info.value.message
+
+
+def test_jinja_habits_and_no_op_tags_are_explained() -> None:
+    err = syntax_error("<% if a %>x\n<% endif %>")
+    assert (err.line, err.column) == (2, 4)
+    assert "Rum closes every block with `<% end %>`" in err.message
+    assert "write `<% elsif cond %>`" in syntax_error("<% if a %><% elif b %><% end %>").message
+    assert "print a value with `<%= ... %>`" in syntax_error("<% title %>").message
