@@ -16,6 +16,9 @@ from __future__ import annotations
 import logging
 from decimal import Decimal
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+import asyncpg
 
 from rum import hookimpl
 from rum_orm import Database, Migrator
@@ -68,23 +71,32 @@ class MigrateAndSeed:
 
 
 async def ensure_database(url: str) -> bool:
-    """Create the database ``url`` names on its server if it is missing; True if created."""
-    name = url.rsplit("/", 1)[-1].split("?", 1)[0]
-    if not name:
+    """Create the database ``url`` names on its server if it is missing; True if created.
+
+    The server's ``postgres`` database is only used when the target does not exist, so a
+    user without access to it can still start the app on an existing database.
+    """
+    name = urlsplit(url).path.lstrip("/")
+    if not name or await _database_exists(url):
         return False
     async with Database.open(with_database(url, "postgres"), pool_min=1, pool_max=1) as admin:
-        exists = await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
-        if exists:
-            return False
         quoted = '"' + name.replace('"', '""') + '"'
         try:
             await admin.execute(f"CREATE DATABASE {quoted}")
-        except Exception:
-            # Another process may have created it at the same moment.
-            if await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
-                return False
-            raise
+        except asyncpg.DuplicateDatabaseError:
+            return False  # another process created it at the same moment
     logger.info("created database %s", redact(url))
+    return True
+
+
+async def _database_exists(url: str) -> bool:
+    try:
+        async with Database.open(url, pool_min=1, pool_max=1) as probe:
+            await probe.fetchval("SELECT 1")
+    except ConnectionError as exc:
+        if isinstance(exc.__cause__, asyncpg.InvalidCatalogNameError):
+            return False
+        raise
     return True
 
 
