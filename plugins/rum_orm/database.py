@@ -165,6 +165,16 @@ class Database:
                                " or run inside `async with app.running()`")
         return self._pool
 
+    def pool_stats(self) -> dict[str, int]:
+        """Connections by state (``size``, ``idle``, ``in_use``, ``min_size``, ``max_size``);
+        empty while the database is closed. Cheap: for metrics."""
+        pool = self._pool
+        if pool is None:
+            return {}
+        size, idle = pool.get_size(), pool.get_idle_size()
+        return {"size": size, "idle": idle, "in_use": size - idle,
+                "min_size": pool.get_min_size(), "max_size": pool.get_max_size()}
+
     # -- connections and transactions -----------------------------------------------------------
 
     def current(self) -> Connection | None:

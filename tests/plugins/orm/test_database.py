@@ -26,6 +26,16 @@ async def test_one_shot_queries(db: Database) -> None:
     assert await db.execute("UPDATE t SET name = upper(name)") == "UPDATE 3"
 
 
+async def test_pool_stats(database_url: str) -> None:
+    db = Database(database_url, pool_min=1, pool_max=3)
+    assert db.pool_stats() == {}
+    async with Database.open(database_url, pool_min=1, pool_max=3) as db:
+        async with db.connection():
+            stats = db.pool_stats()
+            assert stats["in_use"] == 1 and stats["max_size"] == 3 and stats["min_size"] == 1
+        assert db.pool_stats()["in_use"] == 0
+
+
 async def test_connection_methods(db: Database) -> None:
     async with db.connection() as conn:
         await conn.execute("CREATE TEMP TABLE tmp (x int)")
