@@ -29,10 +29,11 @@ from typing import Any, ClassVar, TypeVar
 from rum_orm.database import Connection, Database
 from rum_orm.errors import ModelDefinitionError, NotFound, OrmError, closest
 from rum_orm.scope import Join, Scope, run_query
-from rum_orm.sql import Column, Compare, Params
+from rum_orm.sql import AnyOf, Column, Compare, Params
 from rum_orm.sql import quote as q
 
 M = TypeVar("M", bound="Model")
+_NOTHING = AnyOf([])  # a condition no row satisfies (renders FALSE)
 Conn = Database | Connection | None
 _UNSET: Any = object()
 
@@ -92,19 +93,32 @@ def _is_optional(annotation: Any) -> bool:
     return type(None) in typing.get_args(annotation)
 
 
-def _collect_fields(cls: type) -> dict[str, Field]:
-    raw: dict[str, Any] = {}
-    for klass in reversed(cls.__mro__):
-        raw.update(inspect.get_annotations(klass))
+def _resolve_annotation(annotation: Any, klass: type) -> Any:
+    """A string annotation (``from __future__ import annotations``) evaluated in the module
+    of the class that declared it; the string itself when that fails (e.g. a name that only
+    exists inside a function)."""
+    if not isinstance(annotation, str):
+        return annotation
+    module = sys.modules.get(klass.__module__)
+    namespace = dict(vars(module)) if module else {}
     try:
-        module = sys.modules.get(cls.__module__)
-        hints = typing.get_type_hints(cls, globalns=vars(module) if module else None)
-    except Exception:  # names only defined in a function: keep the strings
-        hints = dict(raw)
-    fields: dict[str, Field] = {}
-    for name, annotation in hints.items():
-        if name.startswith("_") or name not in raw:
+        return eval(annotation, namespace, dict(vars(klass)))
+    except Exception:
+        return annotation
+
+
+def _collect_fields(cls: type) -> dict[str, Field]:
+    declared: dict[str, tuple[Any, type]] = {}
+    for klass in reversed(cls.__mro__):
+        if klass is Model or not issubclass(klass, Model):
             continue
+        for name, annotation in inspect.get_annotations(klass).items():
+            declared[name] = (annotation, klass)
+    fields: dict[str, Field] = {}
+    for name, (raw, klass) in declared.items():
+        if name.startswith("_"):
+            continue
+        annotation = _resolve_annotation(raw, klass)
         origin = typing.get_origin(annotation)
         if annotation is ClassVar or origin is ClassVar or (
                 isinstance(annotation, str) and annotation.startswith(("ClassVar", "typing.Cl"))):
@@ -346,7 +360,16 @@ class Model:
 
     @classmethod
     def find(cls: type[M], pk: Any) -> Scope[M]:
-        """The record whose primary key is ``pk`` (``await User.find(15).fetch()``)."""
+        """The record whose primary key is ``pk`` (``await User.find(15).fetch()``).
+
+        A string key of an integer primary key (``"15"`` from a URL) is converted; one that
+        is not a number matches nothing (so ``fetch()`` answers 404).
+        """
+        if isinstance(pk, str) and cls.__fields__[cls.__primary_key__].base_type is int:
+            try:
+                pk = int(pk)
+            except ValueError:
+                return Scope(cls, (_NOTHING,))
         return Scope(cls, (Compare(cls.__primary_key__, "=", pk),))
 
     @classmethod

@@ -45,6 +45,19 @@ def test_table_names_and_fields() -> None:
     assert Legacy.all().to_sql() == 'SELECT * FROM "tbl_legacy"'
     assert list(Legacy.__fields__) == ["id", "name"]  # id primary key added
     assert list(User.__fields__) == ["id", "email", "created_at", "admin"]
+    # string annotations (from __future__ import annotations) are resolved
+    assert User.__fields__["created_at"].annotation is datetime
+    assert Order.__fields__["refunded_at"].optional
+    assert Order.__fields__["refunded_at"].base_type is datetime
+    assert User.__fields__["id"].base_type is int
+
+    class Local:
+        pass
+
+    class Odd(Model):
+        thing: Local  # only exists in this function: kept as a string
+
+    assert Odd.__fields__["thing"].annotation == "Local"
 
 
 def test_to_sql_matches_the_seed() -> None:
@@ -160,6 +173,10 @@ async def test_find_fetch_and_not_found(shop: dict[str, int]) -> None:
         await User.filter(admin=True).fetch()
     with pytest.raises(MultipleFound):
         await User.filter(admin=True).fetch_optional()
+    assert (await User.find(str(shop["bob"])).fetch()).email == "bob@hello.com"  # from a URL
+    assert await User.find("nope").fetch_optional() is None
+    with pytest.raises(NotFound):
+        await User.find("1; DROP TABLE users").fetch()
     first = await User.all().order(("id", "DESC")).fetch_first()
     assert first is not None and first.id == shop["dave"]
 
