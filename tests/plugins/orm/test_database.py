@@ -247,6 +247,9 @@ async def test_app_storage_opens_and_closes_with_the_app(rum_app_factory, databa
         assert db.is_open
         assert await app.storage.fetchval("SELECT 40 + 2") == 42
     assert not db.is_open
+    async with app.running():  # an app can be started again
+        assert await app.storage.fetchval("SELECT 1") == 1
+    assert not db.is_open
 
 
 async def test_app_storage_uses_database_url_env(rum_app_factory, database_url,

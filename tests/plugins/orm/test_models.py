@@ -547,3 +547,13 @@ async def test_query_log_from_config(rum_app_factory, database_url, caplog) -> N
     lines = [r.getMessage() for r in caplog.records if r.name == "rum.orm"]
     assert any('SELECT * FROM "users" WHERE "users"."email" = $1' in m and "x@y.z" in m
                and " ms " in m for m in lines), lines
+
+
+async def test_prepared_statements_are_reused(shop: dict[str, int], db: Database) -> None:
+    async with db.connection() as conn:
+        for key in ("alice", "bob", "carol", "dave", "alice"):
+            await User.find(shop[key]).fetch(conn)
+        prepared = await conn.fetchval(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE "
+            "'SELECT * FROM \"users\" WHERE \"users\".\"id\" = $1%'")
+    assert prepared == 1
