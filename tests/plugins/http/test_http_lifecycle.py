@@ -7,10 +7,11 @@ import logging
 import httpx
 import pytest
 import trio
-from http_helpers import connect, read_responses, read_until_closed
 
 from rum import Response, hookimpl
 from rum_http.testing import serve_app
+
+from .http_helpers import connect, read_responses, read_until_closed
 
 
 class HeaderPlugin:
