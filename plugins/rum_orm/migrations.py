@@ -188,6 +188,9 @@ class Migrator:
         return discover(self.paths)
 
     async def _locked(self, conn: Connection) -> None:
+        # [database] statement_timeout is for requests: waiting for another migrator, or a
+        # long index build, must not be cut short (the pool resets this on release)
+        await conn.execute("SET statement_timeout = 0")
         await conn.execute("SELECT pg_advisory_lock($1)", LOCK_KEY)
         await conn.execute(f'CREATE TABLE IF NOT EXISTS "{self.table}" ('
                            "version text PRIMARY KEY, name text NOT NULL, "

@@ -137,8 +137,9 @@ async def test_two_concurrent_migrators_apply_each_migration_once(
     write(path, "20260102000000_two", "CREATE TABLE two (id int); SELECT pg_sleep(0.3);")
     results: list[list[str]] = []
 
-    async def migrate() -> None:
-        async with Database.open(database_url, pool_min=1, pool_max=1) as own:
+    async def migrate() -> None:  # a statement timeout shorter than the wait is ignored
+        async with Database.open(database_url, pool_min=1, pool_max=1,
+                                 statement_timeout=100) as own:
             done = await Migrator(own, [path]).run()
             results.append([m.name for m in done])
 
