@@ -20,15 +20,21 @@ class NotFound(rum.NotFound, OrmError):
     """No record matched a query that needs one (``fetch()``, ``reload()``).
 
     A subclass of :class:`rum.NotFound`, so a controller that lets it escape answers ``404``.
-    ``model`` is the model class; ``sql`` and ``params`` the query that found nothing.
+    The response shows only ``detail`` ("User not found"); ``str(exc)`` (logs, tracebacks)
+    adds ``where``, the filters in words. ``model`` is the model class; ``sql`` and ``params``
+    the query that found nothing.
     """
 
-    def __init__(self, detail: str, *, model: Any = None, sql: str = "",
+    def __init__(self, detail: str, *, where: str = "", model: Any = None, sql: str = "",
                  params: Iterable[Any] = ()) -> None:
         super().__init__(detail)
+        self.where = where
         self.model = model
         self.sql = sql
         self.params = list(params)
+
+    def __str__(self) -> str:
+        return f"{self.detail} where {self.where}" if self.where else self.detail
 
 
 class MultipleFound(OrmError):

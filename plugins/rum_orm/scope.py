@@ -311,7 +311,7 @@ class Scope(Generic[M]):
         rows, sql, values = await self._fetch_upto_two(conn)
         if not rows:
             name = self.model.__name__
-            raise NotFound(f"{name} not found where {self.describe()}", model=self.model,
+            raise NotFound(f"{name} not found", where=self.describe(), model=self.model,
                            sql=sql, params=values)
         return self.model._from_record(rows[0])
 
