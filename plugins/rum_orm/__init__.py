@@ -29,6 +29,7 @@ _EXPORTS = {
     "UnknownColumn": "rum_orm.errors",
     "ModelDefinitionError": "rum_orm.errors",
     "Migrator": "rum_orm.migrations",
+    "MigrationError": "rum_orm.migrations",
 }
 
 __all__ = sorted(_EXPORTS)

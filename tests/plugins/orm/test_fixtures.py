@@ -126,3 +126,17 @@ def test_starts_a_throwaway_cluster_when_nothing_answers(monkeypatch: pytest.Mon
     with pytest.raises(OSError):
         _fetch(url, "SELECT 1")  # stopped
     assert not cluster.tmp.exists()
+
+
+def test_pytest_plugin_import_is_cheap_and_exports_resolve() -> None:
+    import subprocess
+    import sys
+
+    code = "import rum_orm.testing, sys; print('asyncpg' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "False"
+    import rum_orm
+
+    for name in rum_orm.__all__:
+        assert getattr(rum_orm, name) is not None
