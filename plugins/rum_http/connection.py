@@ -156,7 +156,8 @@ class Connection:
 
     def on_headers_complete(self) -> None:
         self._in_head = False
-        if self._expect_continue and self._content_length == 0:
+        if self._expect_continue and (self._content_length == 0
+                                      or self.parser.get_http_version() != "1.1"):
             self._expect_continue = False
 
     def on_body(self, body: bytes) -> None:
@@ -367,6 +368,8 @@ class Connection:
         no_body = is_head or status in _NO_BODY_STATUSES or status < 200
         if response.stream is None:
             body = response.body
+            if not isinstance(body, bytes):
+                body = body.encode("utf-8") if isinstance(body, str) else bytes(body)
             head, keep_alive = server.head(response, keep_alive, version=msg.version,
                                            length=len(body), no_body=no_body)
             if no_body:

@@ -6,6 +6,7 @@ import errno
 import logging
 import signal
 import socket
+import threading
 import time
 from collections.abc import Callable
 from email.utils import formatdate
@@ -139,7 +140,11 @@ class HTTPServer:
         try:
             async with trio.open_nursery() as outer:
                 if self.settings.handle_signals:
-                    await outer.start(self._watch_signals)
+                    if threading.current_thread() is threading.main_thread():
+                        await outer.start(self._watch_signals)
+                    else:
+                        logger.info("not in the main thread: SIGINT/SIGTERM are not handled; "
+                                    "stop the server with app.extensions['http'].shutdown()")
                 outer.start_soon(self._reap)
                 async with trio.open_nursery() as connections:
                     self._conn_scope = connections.cancel_scope

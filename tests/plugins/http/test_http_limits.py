@@ -183,3 +183,24 @@ async def test_connection_that_never_sends_is_closed(make_app):
     async with serve_app(make_app(keep_alive_timeout=0.3)) as url:
         stream = await connect(url)
         assert await read_until_closed(stream) == b""
+
+
+async def test_overlong_request_target_gets_414(make_app):
+    async with serve_app(make_app(max_header_size=2048)) as url:
+        stream = await connect(url)
+        await stream.send_all(b"GET /" + b"a" * 4000 + b" HTTP/1.1\r\nHost: t\r\n\r\n")
+        data = await read_until_closed(stream)
+        assert data.startswith(b"HTTP/1.1 414 "), data[:100]
+        await assert_still_serving(url)
+
+
+async def test_expect_100_continue_is_ignored_for_http_1_0(make_app):
+    async with serve_app(make_app()) as url:
+        stream = await connect(url)
+        await stream.send_all(b"POST /echo HTTP/1.0\r\nContent-Length: 2\r\n"
+                              b"Expect: 100-continue\r\n\r\n")
+        with trio.move_on_after(0.3):
+            assert await stream.receive_some(1024) == b"", "no 100 for HTTP/1.0"
+        await stream.send_all(b"ok")
+        data = await read_until_closed(stream)
+        assert data.startswith(b"HTTP/1.1 200 OK") and data.endswith(b"2:ok")
