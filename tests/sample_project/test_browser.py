@@ -86,9 +86,11 @@ def browser_scenario(url: str, app: Any, token: trio.lowlevel.TrioToken) -> dict
             alice.click("#add-order")
             alice.wait_for_function(
                 f"document.querySelector('#orders tr').innerText.includes('{CUSTOMER}')")
+            # The broadcast may show the row before the form's own stream answer arrives;
+            # that answer resets the form.
+            alice.wait_for_function("document.querySelector('#customer').value === ''")
             seen["marker"] = alice.evaluate("window.pageMarker")
             seen["alice_count"] = alice.inner_text("#order-count")
-            seen["alice_form_cleared"] = alice.input_value("#customer") == ""
             seen["alice_rows"] = alice.locator("#orders tr").count()
 
             # The other browser sees it live, then sees it shipped and its receipt sent.
@@ -145,7 +147,6 @@ async def test_login_create_and_live_update_in_two_browsers(make_app, record_pro
     assert seen["bob_rows_before"] == 3
     assert seen["marker"] == "still the same page", "creating the order reloaded the page"
     assert seen["alice_count"] == "4" and seen["alice_rows"] == 4  # no duplicate row
-    assert seen["alice_form_cleared"]
     assert seen["bob_count"] == "4" and seen["bob_rows_after"] == 4
     assert seen["bob_receipt"] == "sent"
     assert seen["bob_status"] == "shipped"
