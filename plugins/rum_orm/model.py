@@ -413,7 +413,11 @@ class Model:
 
     async def save(self: M, conn: Conn = None) -> M:
         """``INSERT`` (primary key ``None``) or ``UPDATE`` every column; refresh from the row
-        the database returns (defaults, triggers) and return ``self``."""
+        the database returns (defaults, triggers) and return ``self``.
+
+        On ``INSERT``, fields that are ``None`` are left out, so the column's default applies
+        (``created_at ... DEFAULT now()`` declared as ``created_at: datetime | None = None``).
+        """
         cls = type(self)
         pk = cls.__primary_key__
         names = [n for n in cls.__fields__ if n in self.__dict__ and not
@@ -423,6 +427,7 @@ class Model:
         params = Params()
         table = q(cls.__table__)
         if self.__dict__.get(pk) is None:
+            names = [n for n in names if self.__dict__[n] is not None]
             if names:
                 cols = ", ".join(q(n) for n in names)
                 vals = ", ".join(params.add(self.__dict__[n]) for n in names)
