@@ -109,6 +109,7 @@ class Worker:
         self._flushed = trio.Event()
         self.started = trio.Event()
         self._services: trio.Nursery | None = None
+        self._missing_table_logged = False
         self.stats = {"claimed": 0, "complete": 0, "retried": 0, "failed": 0}
 
     @property
@@ -211,9 +212,8 @@ class Worker:
                 continue
             try:
                 runs = await self._claim(min(free, self.batch_size))
-            except Exception:
-                logger.exception("worker %s: claiming jobs failed; retrying in %.1fs",
-                                 self.id, self.poll_interval)
+            except Exception as exc:
+                self._log_db_error(exc, "claiming jobs")
                 runs = []
             for run in runs:
                 self._running[run.id] = _Running(run)
@@ -221,6 +221,17 @@ class Worker:
             if not runs:
                 with trio.move_on_after(self.poll_interval):
                     await self._wake.wait()
+
+    def _log_db_error(self, exc: Exception, doing: str) -> None:
+        if "rum_jobs" in str(exc) and "does not exist" in str(exc):
+            if not self._missing_table_logged:
+                self._missing_table_logged = True
+                logger.warning("worker %s: the rum_jobs table does not exist yet; run `rum "
+                               "migrate run` (or rum_jobs.ensure_schema(db)). Polling every "
+                               "%.1fs until it does.", self.id, self.poll_interval)
+            return
+        logger.error("worker %s: %s failed (retrying in %.1fs): %s: %s", self.id, doing,
+                     self.poll_interval, type(exc).__name__, exc, exc_info=exc)
 
     async def _wait_wake(self) -> None:
         self._wake = trio.Event()
@@ -286,8 +297,8 @@ class Worker:
         while True:
             try:
                 rescued = await self.db.fetch(sql.RESCUE)
-            except Exception:
-                logger.exception("worker %s: releasing expired leases failed", self.id)
+            except Exception as exc:
+                self._log_db_error(exc, "releasing expired leases")
                 rescued = []
             if rescued:
                 logger.warning("released %d job(s) whose worker stopped renewing its lease: %s",

@@ -18,7 +18,7 @@ import pytest
 import trio
 
 from rum.cli import main
-from rum_jobs import Job, get_job
+from rum_jobs import Job, Worker, get_job
 from rum_jobs.testing import assert_enqueued, drain, enqueued, refute_enqueued
 
 pytestmark = pytest.mark.postgres
@@ -209,3 +209,22 @@ def test_schedules_come_from_rum_schedule_hooks_and_add_schedule(rum_app_factory
     assert app.jobs.registered == {"Welcome": Welcome}
     worker = app.jobs.build_worker(db=object())
     assert worker.schedules == [hourly, nightly]
+
+
+async def test_worker_waits_for_the_jobs_table(database_url: str, caplog: Any) -> None:
+    from rum_jobs import ensure_schema
+    from rum_orm import Database
+
+    async with Database.open(database_url, pool_max=3) as db:
+        worker = Worker([Welcome], db=db, queues=["mail"], poll_interval=0.05)
+        async with trio.open_nursery() as nursery:
+            await nursery.start(worker.run)
+            await trio.sleep(0.3)
+            warnings = [r.getMessage() for r in caplog.records if "rum_jobs" in r.getMessage()]
+            assert len(warnings) == 1 and "rum migrate run" in warnings[0]
+            await ensure_schema(db)
+            job_id = await Welcome.enqueue({"to": "late@b.c"}, db=db)
+            with trio.fail_after(5):
+                while (await get_job(db, job_id)).status != "complete":
+                    await trio.sleep(0.02)
+            worker.stop()
