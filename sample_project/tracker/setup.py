@@ -6,8 +6,8 @@ Two small plugin objects, passed to ``App(plugins=[...])`` by :func:`tracker.cre
   pool, and creates the database named in the URL when the server does not have it yet;
 - :class:`MigrateAndSeed` runs last (``trylast``), when the pool is open: it applies the
   app's ``migrations/`` and the jobs plugin's migration (the ORM's ``Migrator``, as
-  ``rum migrate run`` does), then seeds a demo user and a few
-  orders into an empty database. The in-app job worker starts after every start-up hook
+  ``rum migrate run`` does), then seeds a demo user and a few orders into an empty
+  database. The in-app job worker starts after every start-up hook
   (``rum_schedule``), so it always finds its tables.
 """
 
