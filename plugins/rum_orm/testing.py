@@ -16,6 +16,7 @@ Importing this module is cheap and never fails: the heavy imports happen inside 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import glob
 import itertools
 import os
@@ -24,6 +25,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -189,6 +191,80 @@ def drop_database(server_url: str, name: str) -> None:
     _admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+class DatabaseFactory:
+    """Creates and drops test databases on ``server_url`` from a background thread.
+
+    The next database is created while the current test runs, and drops don't hold up
+    teardown; :meth:`close` (end of session) waits for every drop and removes the spare.
+    """
+
+    def __init__(self, server_url: str) -> None:
+        self.server_url = server_url
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True,
+                                        name="rum-test-databases")
+        self._thread.start()
+        self._conn: Any = None
+        self._lock: asyncio.Lock | None = None
+        self._spare: concurrent.futures.Future[str] | None = None
+        self._drops: list[concurrent.futures.Future[None]] = []
+
+    def _submit(self, coro: Any) -> concurrent.futures.Future[Any]:
+        return asyncio.run_coroutine_threadsafe(coro, self._loop)
+
+    async def _admin(self, sql: str) -> None:
+        import asyncpg
+
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:  # one admin connection, one statement at a time
+            if self._conn is None or self._conn.is_closed():
+                self._conn = await asyncpg.connect(self.server_url, timeout=10)
+            await self._conn.execute(sql)
+
+    async def _create(self, name: str) -> str:
+        await self._admin(f'CREATE DATABASE "{name}" TEMPLATE template0')
+        return name
+
+    def create(self) -> str:
+        """A new empty database; its name."""
+        future, self._spare = self._spare, None
+        if future is None:
+            future = self._submit(self._create(unique_database_name()))
+        name = future.result(timeout=120)
+        self._spare = self._submit(self._create(unique_database_name()))
+        return name
+
+    def drop(self, name: str) -> None:
+        """Drop database ``name`` (in the background)."""
+        self._drops.append(self._submit(self._admin(
+            f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')))
+
+    def close(self) -> None:
+        """Drop the spare database, wait for every drop, stop the thread."""
+        if self._spare is not None:
+            try:
+                self.drop(self._spare.result(timeout=120))
+            except Exception:
+                pass
+        for future in self._drops:
+            try:
+                future.result(timeout=120)
+            except Exception:
+                pass
+
+        async def disconnect() -> None:
+            if self._conn is not None:
+                await self._conn.close()
+
+        try:
+            self._submit(disconnect()).result(timeout=30)
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=30)
+            self._loop.close()
+
+
 # -- fixtures ---------------------------------------------------------------------------------
 
 
@@ -203,15 +279,24 @@ def postgres_url() -> Iterator[str]:
             cluster.stop()
 
 
-@pytest.fixture
-def database_url(postgres_url: str) -> Iterator[str]:
-    """A fresh, empty database for this test (dropped after it); its URL."""
-    name = unique_database_name()
-    url = create_database(postgres_url, name)
+@pytest.fixture(scope="session")
+def _rum_database_factory(postgres_url: str) -> Iterator[DatabaseFactory]:
+    factory = DatabaseFactory(postgres_url)
     try:
-        yield url
+        yield factory
     finally:
-        drop_database(postgres_url, name)
+        factory.close()
+
+
+@pytest.fixture
+def database_url(_rum_database_factory: DatabaseFactory) -> Iterator[str]:
+    """A fresh, empty database for this test (dropped after it); its URL."""
+    factory = _rum_database_factory
+    name = factory.create()
+    try:
+        yield with_database(factory.server_url, name)
+    finally:
+        factory.drop(name)
 
 
 @pytest.fixture

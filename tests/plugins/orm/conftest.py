@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from orm_shop import seed_shop
 
 from rum_orm import Database
-
-from .orm_shop import seed_shop
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import asyncpg
 import pytest
 import trio
+from orm_shop import Order, Product, User
 
 import rum
 from rum_orm import (
@@ -22,8 +23,6 @@ from rum_orm import (
     table_name,
     transaction,
 )
-
-from .orm_shop import Order, Product, User
 
 
 def emails(users: list[User]) -> list[str]:
@@ -528,7 +527,7 @@ async def test_models_in_an_app_request_and_not_found_is_404(rum_app_factory,
     app = rum_app_factory([ShowUser.route("/users/<int:id>")], plugins=["orm"],
                           toml=f'[database]\nurl = "{database_url}"\npool_max = 2\n')
     async with app.running():
-        from .orm_shop import seed_shop
+        from orm_shop import seed_shop
 
         ids = await seed_shop(app.storage)
         assert (await User.find(ids["bob"]).fetch()).email == "bob@hello.com"
