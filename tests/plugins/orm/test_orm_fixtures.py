@@ -85,6 +85,10 @@ def test_database_url_honours_environment_and_drops_database(tmp_path: Path,
     name = urlsplit(database).path.lstrip("/")
     rows = _fetch(postgres_url, f"SELECT 1 FROM pg_database WHERE datname = '{name}'")
     assert rows == [], f"database {name} was not dropped after the test"
+    prefix = "_".join(name.split("_")[:3]) + "_"  # rum_test_<pid>_: the spare is gone too
+    rows = _fetch(postgres_url, f"SELECT datname FROM pg_database WHERE datname LIKE "
+                                f"'{prefix}%'")
+    assert rows == [], rows
 
 
 def test_unreachable_database_url_fails_clearly(monkeypatch: pytest.MonkeyPatch) -> None:
