@@ -6,8 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-
-from .sample_support import merged
+from sample_support import merged
 
 
 @pytest.fixture

@@ -9,12 +9,11 @@ import re
 import httpx
 import pytest
 import trio
+from sample_support import DEMO_EMAIL, csrf_from, login, receive_until
 
 from rum_http.testing import serve_app
 from rum_orm import Database
 from rum_websockets.testing import ws_connect
-
-from .sample_support import DEMO_EMAIL, csrf_from, login, receive_until
 
 pytestmark = pytest.mark.postgres
 TURBO = "text/vnd.turbo-stream.html"

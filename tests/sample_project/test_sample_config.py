@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from sample_support import SAMPLE  # noqa: F401  (puts sample_project on sys.path)
 
 from rum.errors import ConfigError
-
-from .sample_support import SAMPLE  # noqa: F401  (puts sample_project on sys.path)
 
 ALL_PLUGINS = {"http", "orm", "templates", "sessions", "auth", "jobs", "websockets", "static",
                "turbo", "rest", "ratelimit", "metrics"}

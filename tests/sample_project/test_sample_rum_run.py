@@ -14,11 +14,10 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from sample_support import API_TOKEN, SAMPLE, csrf_from
 
 from rum_orm.testing import drop_database, server_error, unique_database_name
 from rum_orm.urls import with_database
-
-from .sample_support import API_TOKEN, SAMPLE, csrf_from
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 ALL_BUT_METRICS = ["http", "orm", "templates", "sessions", "auth", "jobs", "websockets",

@@ -11,11 +11,10 @@ from typing import Any
 
 import pytest
 import trio
+from sample_support import DEMO_PASSWORD
 
 from rum_http.testing import serve_app
 from rum_websockets import pubsub_for
-
-from .sample_support import DEMO_PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres]
 

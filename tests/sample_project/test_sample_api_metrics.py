@@ -10,11 +10,10 @@ import httpx
 import pytest
 import trio
 from prometheus_client.parser import text_string_to_metric_families
+from sample_support import API_TOKEN, csrf_from, login, receive_until
 
 from rum_http.testing import serve_app
 from rum_websockets.testing import ws_connect
-
-from .sample_support import API_TOKEN, csrf_from, login, receive_until
 
 pytestmark = pytest.mark.postgres
 BEARER = {"authorization": f"Bearer {API_TOKEN}"}
