@@ -27,6 +27,7 @@ _EXPORTS = {
     "NotFound": "rum_orm.errors",
     "MultipleFound": "rum_orm.errors",
     "UnknownColumn": "rum_orm.errors",
+    "InvalidValue": "rum_orm.errors",
     "ModelDefinitionError": "rum_orm.errors",
     "Migrator": "rum_orm.migrations",
     "MigrationError": "rum_orm.migrations",

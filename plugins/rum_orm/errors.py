@@ -75,10 +75,46 @@ def explain_column_error(exc: asyncpg.UndefinedColumnError, model: Any) -> Unkno
                          f"(columns of {model.__name__}: {', '.join(known) or 'none declared'})")
 
 
-def translate(exc: BaseException, model: Any) -> BaseException:
+class InvalidValue(OrmError, ValueError):
+    """A value could not be sent as the type of the column it is compared with or stored in."""
+
+
+_ARGUMENT = re.compile(r"query argument \$(\d+)")
+
+
+def _column_of_placeholder(sql: str, n: str) -> str | None:
+    """The column ``$n`` is compared with, assigned to or inserted into, in ``sql``."""
+    ident = r'(?:"(?:[^"]|"")+"\.)?"((?:[^"]|"")+)"'
+    for pattern in (rf"{ident} (?:=|!=|<|>|<=|>=) (?:ANY\(|ALL\()?\${n}\b",
+                    rf"{ident} <> ALL\(\${n}\)"):
+        match = re.search(pattern, sql)
+        if match:
+            return match.group(1).replace('""', '"')
+    insert = re.match(r'INSERT INTO "(?:[^"]|"")+" \(([^)]*)\) VALUES \(([^)]*)\)', sql)
+    if insert:
+        columns = [c.strip().strip('"') for c in insert.group(1).split(", ")]
+        values = [v.strip() for v in insert.group(2).split(", ")]
+        if f"${n}" in values and len(columns) == len(values):
+            return columns[values.index(f"${n}")]
+    return None
+
+
+def explain_data_error(exc: BaseException, model: Any, sql: str) -> BaseException:
+    """An :class:`InvalidValue` naming the model and column of a badly typed parameter."""
+    message = str(exc)
+    match = _ARGUMENT.search(message)
+    column = _column_of_placeholder(sql, match.group(1)) if match else None
+    if column is None:
+        return exc
+    return InvalidValue(f"{model.__name__}.{column}: {message}")
+
+
+def translate(exc: BaseException, model: Any, sql: str = "") -> BaseException:
     """The error to raise instead of ``exc`` for a query on ``model`` (or ``exc`` itself)."""
     if isinstance(exc, asyncpg.UndefinedColumnError):
         return explain_column_error(exc, model)
+    if isinstance(exc, asyncpg.DataError) and sql:
+        return explain_data_error(exc, model, sql)
     if isinstance(exc, asyncpg.UndefinedTableError):
         table = getattr(model, "__table__", "?")
         return OrmError(f"{model.__name__}: {exc} (the model's table is {table!r}: create it "

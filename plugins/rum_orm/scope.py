@@ -49,7 +49,7 @@ async def run_query(model: Any, conn: Conn, method: str, sql: str, args: list[An
             return await target._orm_query(method, sql, args)
         return await getattr(target, method)(sql, *args)
     except asyncpg.PostgresError as exc:
-        new = translate(exc, model)
+        new = translate(exc, model, sql)
         if new is exc:
             raise
         raise new from exc

@@ -562,3 +562,19 @@ async def test_prepared_statements_are_reused(shop: dict[str, int], db: Database
             "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE "
             "'SELECT * FROM \"users\" WHERE \"users\".\"id\" = $1%'")
     assert prepared == 1
+
+
+async def test_badly_typed_values_name_model_and_column(shop: dict[str, int]) -> None:
+    from rum_orm import InvalidValue
+
+    with pytest.raises(InvalidValue, match=r"User\.admin: invalid input for query argument "
+                                           r"\$1"):
+        await User.filter(admin="yes").fetch_all()
+    with pytest.raises(InvalidValue, match=r"Order\.total_amount: .*\$2"):
+        await Order.filter(user_id=shop["alice"]).filter_gt("total_amount", "lots").count()
+    with pytest.raises(InvalidValue, match=r"User\.email: "):
+        await User.filter("email", [1, 2]).fetch_all()
+    with pytest.raises(InvalidValue, match=r"Order\.total_amount: "):
+        await Order.create(user_id=shop["bob"], total_amount="ten")
+    with pytest.raises(InvalidValue, match=r"User\.admin: "):
+        await User.filter(admin=True).update_all(admin="no")
