@@ -450,6 +450,17 @@ class Model:
         self.__dict__.update(row.items())
         return self
 
+    async def update(self: M, values: Mapping[str, Any] | None = None, /, *,
+                     conn: Conn = None, **kwargs: Any) -> M:
+        """Set fields and :meth:`save`: ``await user.update(admin=True)``."""
+        changes = {**dict(values or {}), **kwargs}
+        fields = type(self).__fields__
+        for name in changes:
+            if name not in fields:
+                self._unknown(name)
+        self.__dict__.update(changes)
+        return await self.save(conn)
+
     async def delete(self, conn: Conn = None) -> bool:
         """``DELETE`` this record; return whether a row was deleted."""
         cls = type(self)

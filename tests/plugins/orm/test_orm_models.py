@@ -249,6 +249,10 @@ async def test_create_save_update_delete_reload(shop: dict[str, int]) -> None:
     assert explicit.admin is True
     await User.find(user.id).update_all(admin=False)
     assert (await user.reload()).admin is False
+    assert (await user.update(admin=True, email="upd@test.com")).email == "upd@test.com"
+    assert (await User.find(user.id).fetch()).admin is True
+    with pytest.raises(OrmError, match="did you mean 'admin'"):
+        await user.update(admni=False)
     assert await user.delete() is True
     assert await user.delete() is False
     with pytest.raises(NotFound):
