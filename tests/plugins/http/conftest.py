@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from http_helpers import ROUTES
 
 from rum import App
-
-from .http_helpers import ROUTES
 
 
 @pytest.fixture

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import httpx
+from http_helpers import connect, read_responses, read_until_closed
 
 from rum_http.testing import serve_app
-
-from .http_helpers import connect, read_responses, read_until_closed
 
 
 async def test_get_quick_start_page(make_app):

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import httpx
 import trio
+from http_helpers import ROUTES, connect, read_responses, read_until_closed
 
 from rum import App, Controller, Request, Response
 from rum_http.testing import serve_app
-
-from .http_helpers import ROUTES, connect, read_responses, read_until_closed
 
 
 class Big(Controller):

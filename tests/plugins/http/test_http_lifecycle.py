@@ -7,11 +7,10 @@ import logging
 import httpx
 import pytest
 import trio
+from http_helpers import connect, read_responses, read_until_closed
 
 from rum import Response, hookimpl
 from rum_http.testing import serve_app
-
-from .http_helpers import connect, read_responses, read_until_closed
 
 
 class HeaderPlugin:

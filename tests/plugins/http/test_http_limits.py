@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import httpx
 import trio
+from http_helpers import connect, read_responses, read_until_closed
 
 from rum_http.testing import serve_app
-
-from .http_helpers import connect, read_responses, read_until_closed
 
 
 async def assert_still_serving(url: str) -> None:
