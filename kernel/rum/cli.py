@@ -203,6 +203,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(exc)
     except KeyboardInterrupt:
         return 130
+    except BaseExceptionGroup as group:
+        # A second Ctrl-C can surface from several tasks at once; it is still an interrupt.
+        rest = group.subgroup(lambda e: not isinstance(e, KeyboardInterrupt | BaseExceptionGroup))
+        if rest is None:
+            return 130
+        raise
     return int(result or 0)
 
 

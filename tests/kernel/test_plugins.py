@@ -253,3 +253,15 @@ def test_cli_lists_plugins_routes_config_and_plugin_commands(tmp_path, entry_poi
     out = rum("routes")
     assert out.returncode == 1
     assert "unknown key 'greting' in [greeter]; did you mean 'greeting'?" in out.stderr
+
+
+def test_cli_turns_an_interrupt_group_into_exit_130(tmp_path, monkeypatch):
+    from rum import cli
+
+    def interrupted(args, app):
+        raise BaseExceptionGroup("stopping", [KeyboardInterrupt(), KeyboardInterrupt()])
+
+    (tmp_path / "Rum.toml").write_text("[plugins]\nenabled = []\n")
+    monkeypatch.setattr(cli, "KERNEL_COMMANDS",
+                        [Command("boom", "interrupt", interrupted, needs_app=False)])
+    assert cli.main(["--root", str(tmp_path), "boom"]) == 130
