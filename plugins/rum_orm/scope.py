@@ -207,7 +207,8 @@ class Scope(Generic[M]):
         return self._replace(joins=(*self.joins, find_join(sources, target)))
 
     def join_nested(self, scope: Scope[Any]) -> Scope[M]:
-        """Add ``scope``'s joins: ``User.all().join(Order).join_nested(Order.join(Product))``."""
+        """Add ``scope``'s joins and filters:
+        ``User.all().join(Order).join_nested(Order.join(Product))``."""
         tables = {self.model, *(j.target for j in self.joins)}
         if scope.model not in tables:
             raise ModelDefinitionError(
