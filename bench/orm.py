@@ -1,6 +1,6 @@
 """Bench: Rum's ORM vs raw SQL on the same bridge vs native asyncpg on uvloop.
 
-    python bench/orm_query.py [--queries 2000] [--tasks 32] [--rounds 5] [--append]
+    python bench/orm.py [--queries 2000] [--tasks 32] [--rounds 5] [--append]
 
 Two queries, each sequentially (one task) and with ``--tasks`` concurrent tasks:
 
@@ -184,7 +184,7 @@ def main() -> None:
         stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
         with out.open("a", encoding="utf-8") as f:
             f.write(f"\n## ORM queries: Rum ORM vs raw SQL vs native asyncpg ({stamp})\n\n"
-                    f"Command: `python bench/orm_query.py --queries {args.queries} --tasks "
+                    f"Command: `python bench/orm.py --queries {args.queries} --tasks "
                     f"{args.tasks} --rounds {args.rounds} --append` (pool of {POOL}; medians "
                     f"of {args.rounds} rounds, ratios are medians of per-round ratios; ORM "
                     f"and raw SQL alternate in {args.chunks} chunks per round; "
