@@ -246,6 +246,7 @@ def main() -> None:
 
     rum, pro = rows[0], rows[1]
     best_execute = max(r["execute"] for r in rows[1:])
+    best_enqueue = max(r["enqueue"] for r in rows[1:])
     lines = [
         f"### Jobs: claim+complete throughput and pick-up latency "
         f"({dt.date.today().isoformat()})",
@@ -264,8 +265,8 @@ def main() -> None:
                      f"{r['execute']:,.0f} | {_num(r['lat_p50'], '.1f')} | "
                      f"{_num(r['lat_p95'], '.1f')} |")
     lines += [
-        f"| **rum / procrastinate** (execute: vs its faster run; latency: lower is better) "
-        f"| **{rum['enqueue'] / pro['enqueue']:.2f}×** | "
+        f"| **rum / procrastinate** (bulk enqueue, execute: vs its faster run; latency: "
+        f"lower is better) | **{rum['enqueue'] / best_enqueue:.2f}×** | "
         f"**{rum['single'] / pro['single']:.2f}×** | "
         f"**{rum['execute'] / best_execute:.2f}×** | "
         f"{rum['lat_p50'] / pro['lat_p50']:.2f}× | {rum['lat_p95'] / pro['lat_p95']:.2f}× |",
