@@ -47,7 +47,9 @@ async def test_notify_wakes_an_idle_worker_within_milliseconds(jdb: Any) -> None
             latencies.append(Stamp.ran[job_id] - sent)
             await trio.sleep(0.05)
         worker.stop()
-    assert max(latencies) < 0.25, latencies
+    # polling alone would take 30 s; NOTIFY takes milliseconds (generous bounds: shared CI)
+    assert max(latencies) < 2.0, latencies
+    assert sorted(latencies)[2] < 0.5, latencies
     assert all(r.status == "complete" for r in await list_jobs(jdb))
 
 
