@@ -228,3 +228,25 @@ async def test_worker_waits_for_the_jobs_table(database_url: str, caplog: Any) -
                 while (await get_job(db, job_id)).status != "complete":
                     await trio.sleep(0.02)
             worker.stop()
+
+
+def test_pruner_and_worker_settings_come_from_config(rum_app_factory: Any) -> None:
+    from rum import ConfigError
+
+    app = rum_app_factory(plugins=["jobs"], config={"jobs": {
+        "queues": ["*"], "concurrency": 3, "lease": 5, "poll_interval": 0.5,
+        "prune_max_age": {"complete": 86400}, "prune_max_count": {"failed": 10},
+        "prune_interval": 60}})
+    app.jobs.register(Welcome)
+    worker = app.jobs.build_worker(db=object())
+    assert (worker.queues, worker.concurrency, worker.lease, worker.poll_interval) == (
+        None, 3, 5.0, 0.5)
+    assert worker.pruner.max_age == {"complete": 86400}
+    assert worker.pruner.max_count == {"failed": 10} and worker.pruner.interval == 60
+    bad = rum_app_factory(plugins=["jobs"], config={"jobs": {"prune_max_age": {"running": 1}}})
+    bad.jobs.register(Welcome)
+    with pytest.raises(ConfigError, match="only finished statuses"):
+        bad.jobs.build_worker(db=object())
+    empty = rum_app_factory(plugins=["jobs"])
+    with pytest.raises(ConfigError, match=r"no job classes.*\[jobs\] modules"):
+        empty.jobs.build_worker(db=object())
