@@ -175,10 +175,13 @@ SELECT extract(epoch FROM min(run_at) - now()) FROM rum_jobs
 GET = f"SELECT {RETURNING} FROM rum_jobs WHERE id = $1"
 
 RETRY = """
-UPDATE rum_jobs SET status = 'retryable', run_at = now(), finished_at = NULL,
-       max_attempts = greatest(max_attempts, attempt + 1)
- WHERE id = $1 AND status IN ('failed', 'cancelled', 'discarded', 'retryable', 'scheduled')
-RETURNING id
+WITH upd AS (
+    UPDATE rum_jobs SET status = 'retryable', run_at = now(), finished_at = NULL,
+           max_attempts = greatest(max_attempts, attempt + 1)
+     WHERE id = $1 AND status IN ('failed', 'cancelled', 'discarded', 'retryable', 'scheduled')
+    RETURNING id, queue
+)
+SELECT id, pg_notify('rum_jobs', queue) FROM upd
 """
 
 CANCEL = """
