@@ -1,4 +1,5 @@
-"""Fixtures for these tests: the WebSocket test client from ``rum_websockets.testing``."""
+"""Fixtures shared by the plugin tests: the WebSocket test client from
+``rum_websockets.testing``."""
 
 from __future__ import annotations
 
