@@ -1,6 +1,6 @@
 """Job queue throughput and pick-up latency: Rum's worker vs procrastinate, same PostgreSQL.
 
-    python bench/jobs_claim.py [--jobs 10000] [--concurrency 10] [--url postgresql://...]
+    python bench/jobs.py [--jobs 10000] [--concurrency 10] [--url postgresql://...]
 
 For each system, in a fresh database on the same server: enqueue N no-op jobs (bulk, one
 round trip per 1,000 jobs), then run one worker until every job is done (claim + execute +
@@ -251,7 +251,7 @@ def main() -> None:
         f"### Jobs: claim+complete throughput and pick-up latency "
         f"({dt.date.today().isoformat()})",
         "",
-        f"`python bench/jobs_claim.py --jobs {args.jobs} --concurrency {args.concurrency}` — "
+        f"`python bench/jobs.py --jobs {args.jobs} --concurrency {args.concurrency}` — "
         f"{args.jobs} no-op jobs, one worker with concurrency {args.concurrency}, same "
         f"PostgreSQL server; Python {platform.python_version()}, {os.cpu_count()} CPUs "
         f"(shared).",
