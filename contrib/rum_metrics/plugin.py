@@ -18,6 +18,7 @@ class MetricsController(Controller):
     """Answers ``GET /metrics`` with the app's metrics in Prometheus text format."""
 
     async def get(self, request: Request) -> Response:
+        """Collect the current values and render them in the text exposition format."""
         metrics: Metrics = request.app.extensions["metrics"]
         await metrics.collect()
         return Response(metrics.render(), content_type=CONTENT_TYPE)

@@ -67,6 +67,7 @@ class Metric:
         return [f"# HELP {self.name} {_escape_help(self.help)}", f"# TYPE {self.name} {self.kind}"]
 
     def samples(self) -> list[str]:  # pragma: no cover - overridden
+        """The sample lines of this metric (one per label set; buckets for histograms)."""
         raise NotImplementedError
 
     def render(self) -> list[str]:
@@ -100,6 +101,7 @@ class Counter(Metric):
         return self.values.get(self._key(labels), 0.0)
 
     def samples(self) -> list[str]:
+        """One line per label set, sorted by label values."""
         return [f"{self.name}{_labels(self.label_names, k)} {format_value(v)}"
                 for k, v in sorted(self.values.items())]
 
@@ -121,6 +123,7 @@ class Gauge(Metric):
         self.values[self._key(labels)] = float(value)
 
     def samples(self) -> list[str]:
+        """One line per label set, the callback's values merged over the set ones."""
         values = dict(self.values)
         if self.callback is not None:
             got = self.callback()
@@ -165,6 +168,7 @@ class Histogram(Metric):
         return sum(entry[0]) if entry else 0
 
     def samples(self) -> list[str]:
+        """Cumulative ``_bucket`` lines, then ``_sum`` and ``_count``, per label set."""
         lines = []
         for key, (counts, total) in sorted(self.series.items()):
             running = 0

@@ -138,6 +138,7 @@ class RateLimiter(Middleware):
     # -- middleware -----------------------------------------------------------------------------
 
     async def handle_request(self, request: Request) -> Response | None:
+        """Take a token for the request's client; answer 429 when none is left."""
         if self.exempt_paths and request.path.startswith(self.exempt_paths):
             return None
         decision = self.take(self.buckets_for(request), self.key(request))
@@ -154,6 +155,7 @@ class RateLimiter(Middleware):
                               headers=headers)
 
     async def handle_response(self, request: Request, response: Response) -> Response:
+        """Add the ``RateLimit-*`` headers of the tightest bucket this request used."""
         seen: dict[RateLimiter, Decision] | None = getattr(request.state, "ratelimit", None)
         decision = seen.get(self) if seen else None
         if decision is None:

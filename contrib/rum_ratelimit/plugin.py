@@ -31,6 +31,7 @@ def rum_config_schema() -> dict[str, dict[str, Any]]:
 
 @hookimpl
 def rum_configure(config: Config, app: App) -> None:
+    """Build the app-wide limiter from ``[ratelimit]`` (none when ``rate`` is unset)."""
     rate = config.get_int("ratelimit", "rate")
     if rate is None:
         return
@@ -47,5 +48,6 @@ def rum_configure(config: Config, app: App) -> None:
 
 @hookimpl
 def rum_middleware(app: App) -> list[RateLimiter]:
+    """The app-wide limiter as middleware, if one is configured."""
     limiter = app.extensions.get("ratelimit.app")
     return [limiter] if limiter is not None else []

@@ -38,6 +38,7 @@ class Headers(MutableMapping[str, str]):
         raise KeyError(name)
 
     def get(self, name: str, default: str | None = None) -> str | None:  # type: ignore[override]
+        """The first value of ``name`` (case-insensitive), or ``default``."""
         name = name.lower()
         for k, v in self._list:
             if k == name:
@@ -90,6 +91,7 @@ class Headers(MutableMapping[str, str]):
         return self._list
 
     def copy(self) -> Headers:
+        """An independent copy (changing it leaves this one alone)."""
         return Headers.from_lowercase(list(self._list))
 
     def __repr__(self) -> str:

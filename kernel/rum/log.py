@@ -22,6 +22,7 @@ class RequestIdFilter(logging.Filter):
     """Adds ``record.request_id`` so formats can use ``%(request_id)s``."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """Set ``record.request_id``; never drops a record."""
         record.request_id = _request_id.get()
         return True
 
@@ -33,6 +34,7 @@ class JsonFormatter(logging.Formatter):
         "message", "request_id", "asctime"}
 
     def format(self, record: logging.LogRecord) -> str:
+        """The record as one line of JSON."""
         out = {
             "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
             + f".{int(record.msecs):03d}Z",

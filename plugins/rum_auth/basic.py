@@ -57,6 +57,7 @@ class BasicAuth(Authentication):
         self.realm = realm
 
     async def authorize(self, request: Request) -> bool:
+        """True when the ``Authorization: Basic`` credentials match a configured account."""
         creds = parse_basic(request.headers.get("authorization"))
         if creds is None:
             return False
@@ -71,6 +72,7 @@ class BasicAuth(Authentication):
         return found
 
     async def denied(self, request: Request) -> Response:
+        """Raise 401 with a ``WWW-Authenticate: Basic`` challenge."""
         raise Unauthorized("this page needs a user name and password",
                            headers={"www-authenticate":
                                     f'Basic realm={_quote(self.realm)}, charset="UTF-8"'})

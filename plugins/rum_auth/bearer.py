@@ -70,6 +70,7 @@ class TokenAuth(Authentication):
         return found
 
     async def authorize(self, request: Request) -> bool:
+        """True when the token identifies a user (set as ``request.user`` if none is yet)."""
         token = self.token_from(request)
         if token is None:
             return False
@@ -82,6 +83,7 @@ class TokenAuth(Authentication):
         return True
 
     async def denied(self, request: Request) -> Response:
+        """Raise 401 with a ``Bearer`` challenge (``error=invalid_token`` if one was refused)."""
         challenge = f'Bearer realm="{self.realm}"'
         if getattr(request.state, "token_rejected", False):
             challenge += ', error="invalid_token"'

@@ -29,6 +29,7 @@ def rum_config_schema() -> dict[str, dict[str, Any]]:
 
 @hookimpl
 def rum_auth_handlers(app: App) -> dict[str, Any]:
+    """The ``basic`` and ``token`` handler factories; credentials default to ``[auth]``."""
     config = app.config
     where = config.describe_file()
 

@@ -174,6 +174,7 @@ class has_many(Relation):
 
     @property
     def foreign_key(self) -> str:
+        """``<owner>_id``, unless the relation was given ``foreign_key``."""
         assert self.owner is not None
         return self._foreign_key or f"{snake_case(self.owner.__name__)}_id"
 
@@ -193,6 +194,7 @@ class belongs_to(Relation):
 
     @property
     def foreign_key(self) -> str:
+        """``<target>_id``, unless the relation was given ``foreign_key``."""
         return self._foreign_key or f"{snake_case(self.target.__name__)}_id"
 
     def __get__(self, obj: Any, owner: type) -> Any:

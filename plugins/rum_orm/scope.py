@@ -31,6 +31,7 @@ class Join:
     on_right: Column
 
     def sql(self) -> str:
+        """The ``INNER JOIN ... ON ...`` clause."""
         return (f"INNER JOIN {q(self.target.__table__)} ON {self.on_left.to_sql()} = "
                 f"{self.on_right.to_sql()}")
 

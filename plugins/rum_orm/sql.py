@@ -63,6 +63,7 @@ class Params:
         self.values: list[Any] = []
 
     def add(self, value: Any) -> str:
+        """Bind ``value`` and return its placeholder (``$1``, ``$2``, ...)."""
         self.values.append(value)
         return f"${len(self.values)}"
 
@@ -73,9 +74,11 @@ class Condition:
     __slots__ = ()
 
     def render(self, resolve: Resolver, params: Params) -> str:  # pragma: no cover - abstract
+        """The SQL of this condition, binding its values to ``params``."""
         raise NotImplementedError
 
     def describe(self) -> str:  # pragma: no cover - abstract
+        """The condition as error messages show it (values inline, not bound)."""
         raise NotImplementedError
 
 
@@ -105,6 +108,7 @@ class Compare(Condition):
         self.value = value
 
     def render(self, resolve: Resolver, params: Params) -> str:
+        """``col = $n``, ``col IS NULL``, ``col = ANY($n)`` and so on."""
         col = resolve(self.column)
         value = self.value
         if value is None:
@@ -115,6 +119,7 @@ class Compare(Condition):
         return f"{col} {self.op} {params.add(value)}"
 
     def describe(self) -> str:
+        """The comparison as error messages show it."""
         label = _column_label(self.column)
         if self.value is None:
             return f"{label} IS {'NULL' if self.op == '=' else 'NOT NULL'}"
@@ -132,6 +137,7 @@ class AnyOf(Condition):
         self.groups = tuple(tuple(g) for g in groups)
 
     def render(self, resolve: Resolver, params: Params) -> str:
+        """The groups ANDed inside, ORed together; an empty group is ``TRUE``."""
         parts = []
         for group in self.groups:
             if not group:
@@ -141,6 +147,7 @@ class AnyOf(Condition):
         return "(" + " OR ".join(parts) + ")" if parts else "FALSE"
 
     def describe(self) -> str:
+        """The alternatives as error messages show them."""
         return " OR ".join("(" + " AND ".join(c.describe() for c in g) + ")"
                            for g in self.groups)
 

@@ -244,6 +244,7 @@ class CollectionController(_RestController):
     """``GET`` (list) and ``POST`` (create) on the collection path."""
 
     async def get(self, request: Request) -> Response:
+        """A page: ``limit``, ``offset`` or ``cursor``, ``order``, filters; 422 on bad ones."""
         default_limit, max_limit = self.owner.limits(request)
         errors: dict[str, list[str]] = {}
         limit = _int_param(request, "limit", default_limit, 1, max_limit, errors)
@@ -342,6 +343,7 @@ class CollectionController(_RestController):
         return filters
 
     async def post(self, request: Request) -> Response:
+        """Validate and insert a record; 201 with a ``Location`` header."""
         fixed = await self.fixed(request)
         values = {**self.validate(self.body(request), partial=False, fixed=fixed), **fixed}
         row = await self.store.insert(self.storage(request), values)
@@ -398,6 +400,7 @@ class ItemController(_RestController):
         return NotFound(f"no {self.resource.name} with {self.resource.primary_key} {pk}")
 
     async def get(self, request: Request) -> Response:
+        """One record, or 404."""
         pk = self._pk(request)
         scope = self.scope_filters(await self.fixed(request))
         row = await self.store.get(self.storage(request), pk, scope)
@@ -406,6 +409,7 @@ class ItemController(_RestController):
         return Response.json(self.present(row))
 
     async def put(self, request: Request) -> Response:
+        """Replace a record: writable fields left out go back to their defaults."""
         pk = self._pk(request)
         fixed = await self.fixed(request)
         values = self.validate(self.body(request), partial=False, ignore_pk=pk, fixed=fixed)
@@ -415,6 +419,7 @@ class ItemController(_RestController):
         return await self._update(request, pk, values, fixed)
 
     async def patch(self, request: Request) -> Response:
+        """Update only the fields given."""
         pk = self._pk(request)
         fixed = await self.fixed(request)
         values = self.validate(self.body(request), partial=True, ignore_pk=pk, fixed=fixed)
@@ -429,6 +434,7 @@ class ItemController(_RestController):
         return Response.json(self.present(row))
 
     async def delete(self, request: Request) -> Response:
+        """Delete a record; 204, or 404 if there is none."""
         pk = self._pk(request)
         scope = self.scope_filters(await self.fixed(request))
         if not await self.store.delete(self.storage(request), pk, scope):

@@ -16,6 +16,7 @@ class OpenAPIController(Controller):
     """``GET /api/openapi.json``: the OpenAPI 3.1 document of the app's model controllers."""
 
     async def get(self, request: Request) -> Response:
+        """The document, built on first request and cached in ``app.extensions``."""
         app = request.app
         state = app.extensions["rest"]
         if state.get("document") is None:  # routes are fixed once the app is built

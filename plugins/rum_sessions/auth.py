@@ -30,6 +30,7 @@ class SessionAuth(Authentication):
         return cls(redirect_to=location)
 
     async def authorize(self, request: Request) -> bool:
+        """True when the session has a logged-in user; raises if sessions are off."""
         session = request.session
         if session is None:
             raise RumError("SessionAuth needs request.session: add \"sessions\" to [plugins] "
@@ -37,6 +38,7 @@ class SessionAuth(Authentication):
         return getattr(session, "user_id", None) is not None
 
     async def denied(self, request: Request) -> Response:
+        """Redirect HTML requests to the login page; otherwise raise 403."""
         if self.redirect_to is not None and not request.wants_json:
             return Response.redirect(self.redirect_to, 302)
         where = f" at {self.redirect_to}" if self.redirect_to else ""

@@ -98,6 +98,7 @@ class LazyToken:
         return self._make(self._request)
 
     def __call__(self) -> str:
+        """Make the value now (``csrf_token()`` / ``csrf_input()`` in a template)."""
         return self._make(self._request)
 
 

@@ -43,11 +43,13 @@ def rum_config_schema() -> dict[str, dict[str, Any]]:
 
 @hookimpl
 def rum_configure(config: Config, app: App) -> None:
+    """Build the app's :class:`SessionManager` from ``[sessions]``."""
     app.extensions["sessions"] = SessionManager.from_config(config)
 
 
 @hookimpl
 def rum_auth_handlers(app: App) -> dict[str, Any]:
+    """The ``session`` auth handler (redirects to ``login_url`` by default)."""
     manager: SessionManager = app.extensions["sessions"]
 
     def session(redirect_to: str | None = None) -> SessionAuth:
@@ -58,11 +60,13 @@ def rum_auth_handlers(app: App) -> dict[str, Any]:
 
 @hookimpl(tryfirst=True)
 async def rum_request(request: Request) -> None:
+    """Load the session from the request's cookie into ``request.session``."""
     request.session = request.app.extensions["sessions"].load(request)
 
 
 @hookimpl(tryfirst=True)
 async def rum_authenticate(request: Request) -> Any:
+    """Check the CSRF token (when on) and return the session's user id."""
     session = request.session
     if session is None:
         return None
@@ -74,16 +78,19 @@ async def rum_authenticate(request: Request) -> Any:
 
 @hookimpl
 async def rum_login(request: Request, user_id: Any, response: Response | None) -> Response:
+    """Start a logged-in session (see :meth:`SessionManager.login`)."""
     return request.app.extensions["sessions"].login(request, user_id, response)
 
 
 @hookimpl
 async def rum_logout(request: Request, response: Response | None) -> Response:
+    """End the session (see :meth:`SessionManager.logout`)."""
     return request.app.extensions["sessions"].logout(request, response)
 
 
 @hookimpl(tryfirst=True)
 async def rum_response(request: Request, response: Response) -> None:
+    """Put the session's cookie on the response if it changed or is due for renewal."""
     session = request.session
     if session is not None:
         request.app.extensions["sessions"].save(session, response)
@@ -91,6 +98,7 @@ async def rum_response(request: Request, response: Response) -> None:
 
 @hookimpl
 def rum_template_globals(app: App, request: Request | None) -> dict[str, Any]:
+    """``csrf_token()`` and ``csrf_input()`` for templates rendered in a request."""
     if request is None or request.session is None:
         return {}
     return {"csrf_token": LazyToken(request, csrf_token),
@@ -104,5 +112,6 @@ def _print_key(args: argparse.Namespace, app: App | None) -> int:
 
 @hookimpl
 def rum_cli_commands(app: App | None) -> list[Command]:
+    """``rum secret-key``."""
     return [Command("secret-key", "print a new random [general] secret_key for Rum.toml",
                     _print_key, needs_app=False)]

@@ -15,6 +15,7 @@ _METHODS = ("GET", "HEAD")
 
 @hookimpl
 def rum_config_schema() -> Mapping[str, Mapping[str, Setting]]:
+    """``[static]``: the default mount, more mounts, caching and compression."""
     return {"static": {
         "root": Setting("static", str, "directory served, relative to the project root"),
         "prefix": Setting("/static", str, "URL prefix the directory is served under"),
@@ -64,6 +65,7 @@ def _mount(app: App, spec: Mapping[str, Any], defaults: Mapping[str, Any],
 
 @hookimpl
 def rum_configure(app: App) -> None:
+    """Check the mounts and keep them in ``app.extensions["static"]``, longest prefix first."""
     defaults = app.config.section("static")
     where = app.config.describe_file()
     explicit = {k: v for (s, k), v in app.config.sources.items() if s == "static"}

@@ -140,6 +140,7 @@ class RumLoader(jinja2.BaseLoader):
 
     def get_source(self, environment: jinja2.Environment,
                    template: str) -> tuple[str, str, Callable[[], bool]]:
+        """Jinja2 loader protocol: (translated source, filename, up-to-date check)."""
         path = self.find(template)
         stat = path.stat()  # before reading: an edit in between shows as a newer signature
         data = path.read_bytes()
@@ -170,6 +171,7 @@ class RumLoader(jinja2.BaseLoader):
         return text, filename, uptodate
 
     def list_templates(self) -> list[str]:
+        """Every template name under the template directories."""
         found: set[str] = set()
         for directory in self.dirs:
             if not directory.is_dir():

@@ -187,11 +187,15 @@ class Node:
 
 @dataclass
 class Lit(Node):
+    """A literal, already in Jinja2 syntax (``src``)."""
+
     src: str  # Jinja2 source of the literal
 
 
 @dataclass
 class Name(Node):
+    """A variable name."""
+
     id: str
 
 
@@ -208,6 +212,8 @@ class Attr(Node):
 
 @dataclass
 class Call(Node):
+    """``func(args, key: value)``."""
+
     func: Node
     args: list[Node]
     kwargs: list[tuple[str, Node]]
@@ -215,18 +221,24 @@ class Call(Node):
 
 @dataclass
 class Index(Node):
+    """``obj[key]``."""
+
     obj: Node
     key: Node
 
 
 @dataclass
 class Unary(Node):
+    """``-x``, ``+x``, ``not x`` (``!x`` is stored as ``not``)."""
+
     op: str
     operand: Node
 
 
 @dataclass
 class Binary(Node):
+    """``left <op> right`` (arithmetic, comparison, ``and`` / ``or``, ``in``)."""
+
     op: str
     left: Node
     right: Node
@@ -234,6 +246,8 @@ class Binary(Node):
 
 @dataclass
 class Ternary(Node):
+    """``cond ? yes : no``."""
+
     cond: Node
     yes: Node
     no: Node
@@ -241,16 +255,22 @@ class Ternary(Node):
 
 @dataclass
 class ListLit(Node):
+    """``[a, b, c]``."""
+
     items: list[Node]
 
 
 @dataclass
 class DictLit(Node):
+    """``{key: value}`` / ``{key => value}``."""
+
     pairs: list[tuple[Node, Node]]
 
 
 @dataclass
 class Range(Node):
+    """``lo..hi`` (inclusive) or ``lo...hi`` (exclusive)."""
+
     lo: Node
     hi: Node
     exclusive: bool
@@ -258,6 +278,8 @@ class Range(Node):
 
 @dataclass
 class Interp(Node):
+    """``"text #{expr} text"``: ``parts`` are strings and nodes."""
+
     parts: list[Any]  # str or Node
 
 
@@ -279,38 +301,46 @@ class Parser:
     # token helpers
     @property
     def tok(self) -> Token:
+        """The current token (the end token once all are consumed)."""
         return self.tokens[self.i]
 
     def peek(self, ahead: int = 1) -> Token:
+        """The token ``ahead`` places on (the end token past the last)."""
         return self.tokens[min(self.i + ahead, len(self.tokens) - 1)]
 
     def next(self) -> Token:
+        """Consume and return the current token (the end token is never consumed)."""
         tok = self.tokens[self.i]
         if tok.kind != EOF:
             self.i += 1
         return tok
 
     def at(self, value: str, kind: str = OP) -> bool:
+        """True if the current token is ``value`` of ``kind``."""
         return self.tok.kind == kind and self.tok.value == value
 
     def accept(self, value: str, kind: str = OP) -> bool:
+        """Consume the current token if it is ``value``; say whether it was."""
         if self.at(value, kind):
             self.next()
             return True
         return False
 
     def expect(self, value: str, what: str) -> Token:
+        """Consume ``value`` (operator or word) or raise naming ``what`` it was for."""
         if not self.at(value) and not self.at(value, NAME):
             raise self.error(f"expected `{value}` {what}, found {describe(self.tok)}",
                              self.tok.offset)
         return self.next()
 
     def expect_name(self, what: str) -> Token:
+        """Consume a name or raise saying ``what`` was expected."""
         if self.tok.kind != NAME:
             raise self.error(f"expected {what}, found {describe(self.tok)}", self.tok.offset)
         return self.next()
 
     def expect_end(self, what: str = "") -> None:
+        """Raise unless every token was consumed (``what`` adds context to the message)."""
         if self.tok.kind != EOF:
             hint = ""
             if self.tok.kind in (STR, ISTR, NUM) and self.i > 0 and not what:
@@ -321,6 +351,7 @@ class Parser:
 
     # grammar
     def expression(self) -> Node:
+        """A whole expression, ``cond ? a : b`` included."""
         if self.tok.kind == EOF:
             raise self.error("expected an expression, found `%>`", self.tok.offset)
         node = self.or_expr()
@@ -333,6 +364,7 @@ class Parser:
         return node
 
     def or_expr(self) -> Node:
+        """``a || b`` / ``a or b``."""
         node = self.and_expr()
         while self.at("||") or self.at("or", NAME):
             op = self.next()
@@ -340,6 +372,7 @@ class Parser:
         return node
 
     def and_expr(self) -> Node:
+        """``a && b`` / ``a and b``."""
         node = self.not_expr()
         while self.at("&&") or self.at("and", NAME):
             op = self.next()
@@ -347,12 +380,14 @@ class Parser:
         return node
 
     def not_expr(self) -> Node:
+        """``not a``."""
         if self.at("not", NAME):
             op = self.next()
             return Unary(op.offset, "not", self.not_expr())
         return self.compare()
 
     def compare(self) -> Node:
+        """Comparisons and ``in``, left to right."""
         node = self.range_expr()
         while (self.tok.kind == OP and self.tok.value in _COMPARE) or self.at("in", NAME):
             op = self.next()
@@ -360,6 +395,7 @@ class Parser:
         return node
 
     def range_expr(self) -> Node:
+        """``a..b`` / ``a...b``."""
         node = self.sum_expr()
         if self.at("..") or self.at("..."):
             op = self.next()
@@ -367,6 +403,7 @@ class Parser:
         return node
 
     def sum_expr(self) -> Node:
+        """``a + b`` / ``a - b``."""
         node = self.product()
         while self.at("+") or self.at("-"):
             op = self.next()
@@ -374,6 +411,7 @@ class Parser:
         return node
 
     def product(self) -> Node:
+        """``*``, ``/``, ``//``, ``%``, ``**``, left to right."""
         node = self.unary()
         while self.tok.kind == OP and self.tok.value in ("*", "/", "//", "%", "**"):
             op = self.next()
@@ -381,12 +419,14 @@ class Parser:
         return node
 
     def unary(self) -> Node:
+        """Prefix ``-``, ``+`` and ``!``."""
         if self.tok.kind == OP and self.tok.value in ("-", "+", "!"):
             op = self.next()
             return Unary(op.offset, "not" if op.value == "!" else op.value, self.unary())
         return self.postfix()
 
     def postfix(self) -> Node:
+        """A primary followed by ``.name``, ``.name(args)``, ``[key]`` or ``(args)``."""
         node = self.primary()
         while True:
             tok = self.tok
@@ -433,6 +473,7 @@ class Parser:
         return args, kwargs
 
     def primary(self) -> Node:
+        """A literal, a name, ``(expr)``, a list or a hash."""
         tok = self.next()
         if tok.kind == NUM:
             return Lit(tok.offset, tok.value)
@@ -475,6 +516,7 @@ class Parser:
         raise self.error(f"expected a value, found {describe(tok)}", tok.offset)
 
     def hash_literal(self, open_tok: Token) -> Node:
+        """The pairs of a ``{...}`` hash after ``open_tok`` (``key: v`` or ``expr => v``)."""
         pairs: list[tuple[Node, Node]] = []
         while not self.at("}"):
             if self.tok.kind == NAME and self.peek().value == ":" and self.peek().kind == OP:
@@ -516,6 +558,7 @@ class Emitter:
         self.error = error
 
     def emit(self, node: Node) -> str:
+        """The Jinja2 source of ``node``."""
         method = getattr(self, "_" + type(node).__name__.lower())
         return method(node)
 

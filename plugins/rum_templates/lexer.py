@@ -31,6 +31,7 @@ class Positions:
         self.starts.extend(i + 1 for i, ch in enumerate(source) if ch == "\n")
 
     def __call__(self, offset: int) -> tuple[int, int]:
+        """The (line, column) of ``offset``."""
         index = bisect.bisect_right(self.starts, offset) - 1
         return index + 1, offset - self.starts[index] + 1
 

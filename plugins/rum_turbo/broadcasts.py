@@ -68,6 +68,7 @@ class TurboStreamsSocket(WebSocketController):
         return await super().handle(request)
 
     async def connect(self, ws: WebSocket) -> None:
+        """Subscribe the socket to its verified stream's channel."""
         name = verify_stream_name(ws.request.app, ws.request.query["channel"])  # type: ignore[arg-type]
         await ws.subscribe(CHANNEL_PREFIX + str(name))
 

@@ -34,6 +34,7 @@ class TurboScript(StaticFiles):
         super().__init__(STATIC_DIR, max_age=86_400)
 
     async def handle(self, request: Request) -> Response:
+        """``turbo.js`` with caching headers; 404 naming the fix if it is missing."""
         response = await self.serve(request, "turbo.js")
         if response is None:
             raise NotFound(f"turbo.js is missing from {STATIC_DIR}: run "
@@ -43,6 +44,7 @@ class TurboScript(StaticFiles):
 
 @hookimpl
 def rum_config_schema() -> Mapping[str, Mapping[str, Setting]]:
+    """``[turbo]``: where the script and the streams WebSocket are served."""
     return {"turbo": {
         "script_path": Setting("/_rum/turbo.js", str, "where Turbo's JavaScript is served"),
         "streams_path": Setting("/_rum/turbo-streams", str,
@@ -52,6 +54,7 @@ def rum_config_schema() -> Mapping[str, Mapping[str, Setting]]:
 
 @hookimpl
 def rum_configure(app: App) -> None:
+    """Check the ``[turbo]`` paths and that a signing key is available."""
     for key in ("script_path", "streams_path"):
         value = app.config.get_str("turbo", key) or ""
         if not value.startswith("/"):
@@ -62,6 +65,7 @@ def rum_configure(app: App) -> None:
 
 @hookimpl
 def rum_routes(app: App) -> Iterable[Route]:
+    """The ``turbo.js`` route and the Turbo Streams WebSocket route."""
     script = app.config.get_str("turbo", "script_path") or "/_rum/turbo.js"
     return [TurboScript().route(script, name="turbo_script"),
             TurboStreamsSocket.route(streams_path(app), name="turbo_streams")]
@@ -75,6 +79,7 @@ def turbo_script_tag(app: App) -> Markup:
 
 @hookimpl
 def rum_template_globals(app: App, request: Request | None) -> Mapping[str, Any]:
+    """``turbo_frame``, ``turbo_stream``, ``turbo_script_tag``; in a request, its helpers too."""
     names: dict[str, Any] = {
         "turbo_frame": turbo_frame,
         "turbo_stream": turbo_stream,

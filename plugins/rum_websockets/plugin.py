@@ -10,6 +10,7 @@ from rum_websockets.settings import DEFAULTS, WebSocketSettings, WebSocketsState
 
 @hookimpl
 def rum_config_schema() -> Mapping[str, Mapping[str, Setting]]:
+    """``[websockets]``: message size limit, allowed origins, keep-alive pings."""
     return {"websockets": {
         "max_message_size": Setting(DEFAULTS["max_message_size"], int,
                                     "largest message accepted (bytes); larger ones close the "
@@ -26,6 +27,7 @@ def rum_config_schema() -> Mapping[str, Mapping[str, Setting]]:
 
 @hookimpl
 def rum_configure(app: App) -> None:
+    """Check ``[websockets]`` and keep the settings in ``app.extensions``."""
     cfg = app.config
     size = cfg.get_int("websockets", "max_message_size")
     interval = cfg.get_float("websockets", "ping_interval")

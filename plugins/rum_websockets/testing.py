@@ -82,11 +82,13 @@ class WSClient:
         return self.pending.pop(0)
 
     async def send(self, message: str | bytes) -> None:
+        """Send one text (``str``) or binary (``bytes``) message."""
         event = TextMessage(data=message) if isinstance(message, str) else BytesMessage(
             data=message)
         await self.stream.send_all(self.conn.send(event))
 
     async def receive(self, timeout: float = 5) -> str | bytes:
+        """The next whole message (fragments joined); fails after ``timeout`` seconds."""
         parts: list[str | bytes] = []
         with trio.fail_after(timeout):
             while True:
@@ -110,6 +112,7 @@ class WSClient:
                     raise Closed(event.code, event.reason or "")
 
     async def ping(self, payload: bytes = b"hi", timeout: float = 5) -> bytes:
+        """Send a ping and return the payload of the pong that answers it."""
         await self.stream.send_all(self.conn.send(Ping(payload=payload)))
         with trio.fail_after(timeout):
             while not self.pongs:
@@ -121,6 +124,7 @@ class WSClient:
         return self.pongs.pop(0)
 
     async def close(self, code: int = 1000) -> None:
+        """Send a close frame and wait briefly for the server's; never raises."""
         try:
             await self.stream.send_all(self.conn.send(CloseConnection(code=code)))
         except Exception:
