@@ -110,10 +110,6 @@ class Connection:
         self.upgraded = False
         self._broken = False
         self._streak = 0
-        self._fd = sock.fileno()
-        #: set after a response: the client cannot have sent its next request yet, so the
-        #: next read waits for readiness first instead of a recv() that fails with EAGAIN
-        self._answered = False
 
     # -- httptools callbacks -------------------------------------------------------------------
 
@@ -217,7 +213,6 @@ class Connection:
                 keep_alive = await self.respond(item)
                 if not keep_alive or self.upgraded:
                     return
-                self._answered = not queue
                 continue
             if self._broken:
                 return
@@ -244,16 +239,12 @@ class Connection:
 
     async def _recv(self) -> bytes:
         sock = self.sock
-        if self._answered:
-            self._answered = False
-            self._streak = 0
-            await wait_readable(self._fd)
         try:
             data = sock.recv(RECEIVE_SIZE)
         except BlockingIOError:
             self._streak = 0
             while True:
-                await wait_readable(self._fd)
+                await wait_readable(sock)
                 try:
                     return sock.recv(RECEIVE_SIZE)
                 except BlockingIOError:
@@ -280,7 +271,7 @@ class Connection:
         self.writing = True
         try:
             while sent < len(data):
-                await wait_writable(self._fd)
+                await wait_writable(sock)
                 try:
                     sent += sock.send(view[sent:])
                 except BlockingIOError:
@@ -340,7 +331,7 @@ class Connection:
     async def respond(self, msg: _Message) -> bool:
         """Answer one request; return whether the connection stays open."""
         server = self.server
-        started = time.perf_counter() if self.settings.access_log else 0.0
+        started = time.perf_counter()
         request = self.build_request(msg)
         try:
             response = await server.app.handle(request)
