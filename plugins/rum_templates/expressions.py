@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -153,9 +153,12 @@ def _string(source: str, i: int, end: int, error: ErrorFn) -> tuple[Token, int]:
     return Token(ISTR, parts, start), i
 
 
-def _matching_brace(source: str, i: int, end: int) -> int:
-    depth = 0
+def code_chars(source: str, start: int, end: int) -> Iterator[tuple[int, str]]:
+    """``(offset, character)`` for each character of ``source[start:end]`` outside quoted
+    strings (the quotes themselves are skipped too; a backslash in a string escapes the next
+    character)."""
     quote = ""
+    i = start
     while i < end:
         ch = source[i]
         if quote:
@@ -165,13 +168,20 @@ def _matching_brace(source: str, i: int, end: int) -> int:
                 quote = ""
         elif ch in "\"'":
             quote = ch
-        elif ch == "{":
+        else:
+            yield i, ch
+        i += 1
+
+
+def _matching_brace(source: str, start: int, end: int) -> int:
+    depth = 0
+    for i, ch in code_chars(source, start, end):
+        if ch == "{":
             depth += 1
         elif ch == "}":
             if depth == 0:
                 return i
             depth -= 1
-        i += 1
     return -1
 
 

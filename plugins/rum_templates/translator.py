@@ -25,6 +25,7 @@ from rum_templates.expressions import (
     Name,
     Node,
     Parser,
+    code_chars,
     describe,
 )
 from rum_templates.lexer import CODE, COMMENT, RAW, TEXT, Positions, Segment, split
@@ -476,18 +477,9 @@ def _statements(source: str, start: int, end: int) -> list[tuple[int, int]]:
     """Split a code tag into statements at ``;`` and newlines outside brackets and strings."""
     out: list[tuple[int, int]] = []
     depth = 0
-    quote = ""
-    i = begin = start
-    while i < end:
-        ch = source[i]
-        if quote:
-            if ch == "\\":
-                i += 1
-            elif ch == quote:
-                quote = ""
-        elif ch in "\"'":
-            quote = ch
-        elif ch in "([{":
+    begin = start
+    for i, ch in code_chars(source, start, end):
+        if ch in "([{":
             depth += 1
         elif ch in ")]}":
             depth -= 1
@@ -495,7 +487,6 @@ def _statements(source: str, start: int, end: int) -> list[tuple[int, int]]:
             if source[begin:i].strip():
                 out.append((begin, i))
             begin = i + 1
-        i += 1
     if source[begin:end].strip():
         out.append((begin, end))
     return out
