@@ -9,11 +9,11 @@ Screenshots go to ``test-artifacts/e2e/``.
 from __future__ import annotations
 
 import functools
-import shutil
 from pathlib import Path
 
 import pytest
 import trio
+from browser_helpers import launch_chromium, needs_chromium, wait_for_subscribers
 from markupsafe import Markup
 
 from rum import Controller, Response
@@ -27,15 +27,9 @@ from rum_turbo import (
     turbo_stream_from,
     turbo_stream_response,
 )
-from rum_websockets import pubsub_for
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = next((p for p in ("/usr/bin/chromium", shutil.which("chromium") or "",
-                             shutil.which("chromium-browser") or "") if p and Path(p).exists()),
-                None)
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
 SECRET = '[general]\nsecret_key = "' + "3c" * 32 + '"\n'
 
@@ -83,18 +77,10 @@ def browser_scenario(url: str, app, token: trio.lowlevel.TrioToken) -> dict:
     """Runs in a worker thread: drive two pages and report what they saw."""
     from playwright.sync_api import sync_playwright
 
-    def wait_for_subscribers(count: int) -> None:
-        async def poll() -> None:
-            hub = pubsub_for(app)
-            with trio.fail_after(10):
-                while hub.subscriber_count("turbo-streams:board") < count:
-                    await trio.sleep(0.02)
-        trio.from_thread.run(poll, trio_token=token)
-
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     seen: dict = {}
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        browser = launch_chromium(pw)
         try:
             alice = browser.new_context().new_page()
             bob = browser.new_context().new_page()
@@ -102,7 +88,8 @@ def browser_scenario(url: str, app, token: trio.lowlevel.TrioToken) -> dict:
             bob.goto(f"{url}/")
             alice.wait_for_function("window.Turbo !== undefined")
             marker = alice.evaluate("window.boardMarker")
-            wait_for_subscribers(2)  # both <turbo-stream-source> sockets are subscribed
+            # both <turbo-stream-source> sockets are subscribed
+            wait_for_subscribers(app, "turbo-streams:board", 2, token, timeout=10)
 
             alice.fill("#text", "hello <b>turbo</b>")
             alice.click("#send")
@@ -138,7 +125,7 @@ def browser_scenario(url: str, app, token: trio.lowlevel.TrioToken) -> dict:
     return seen
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="chromium not found (apt-get install chromium)")
+@needs_chromium
 async def test_turbo_form_stream_and_live_broadcast(rum_app_factory, record_property):
     app = rum_app_factory([Board.route("/"), Messages.route("/messages"), Panel.route("/panel")],
                           plugins=["http", "turbo", "websockets"], toml=SECRET)

@@ -5,24 +5,18 @@ order, its shipping and its receipt arrive live. Screenshots: test-artifacts/sam
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 import trio
+from browser_helpers import launch_chromium, needs_chromium, wait_for_subscribers
 from sample_support import DEMO_PASSWORD
 
 from rum_http.testing import serve_app
-from rum_websockets import pubsub_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres]
 
-CHROMIUM = next((p for p in ("/usr/bin/chromium", shutil.which("chromium") or "",
-                             shutil.which("chromium-browser") or "") if p and Path(p).exists()),
-                None)
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "sample_project"
 CUSTOMER = "Margaret Hamilton"
 
@@ -30,14 +24,6 @@ CUSTOMER = "Margaret Hamilton"
 def browser_scenario(url: str, app: Any, token: trio.lowlevel.TrioToken) -> dict[str, Any]:
     """Runs in a worker thread (Playwright's sync API must not block the serving loop)."""
     from playwright.sync_api import sync_playwright
-
-    def wait_for_subscribers(count: int) -> None:
-        async def poll() -> None:
-            hub = pubsub_for(app)
-            with trio.fail_after(15):
-                while len(hub._subscribers.get("turbo-streams:orders", ())) < count:
-                    await trio.sleep(0.02)
-        trio.from_thread.run(poll, trio_token=token)
 
     def shot(page: Any, name: str) -> None:
         path = ARTIFACTS / f"{name}.png"
@@ -47,7 +33,7 @@ def browser_scenario(url: str, app: Any, token: trio.lowlevel.TrioToken) -> dict
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     seen: dict[str, Any] = {}
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        browser = launch_chromium(pw)
         try:
             alice = browser.new_context(viewport={"width": 1200, "height": 900}).new_page()
             bob = browser.new_context(viewport={"width": 1200, "height": 900}).new_page()
@@ -72,7 +58,8 @@ def browser_scenario(url: str, app: Any, token: trio.lowlevel.TrioToken) -> dict
             bob.fill("#password", DEMO_PASSWORD)
             bob.click("#sign-in")
             bob.wait_for_selector("#current-user")
-            wait_for_subscribers(2)  # both pages' <turbo-stream-source> are connected
+            # both pages' <turbo-stream-source> are connected
+            wait_for_subscribers(app, "turbo-streams:orders", 2, token, timeout=15)
             seen["bob_rows_before"] = bob.locator("#orders tr").count()
             shot(bob, "2-bob-before")
 
@@ -130,7 +117,7 @@ def browser_scenario(url: str, app: Any, token: trio.lowlevel.TrioToken) -> dict
     return seen
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="chromium not found (apt-get install chromium)")
+@needs_chromium
 async def test_login_create_and_live_update_in_two_browsers(make_app, record_property) -> None:
     app = make_app()
     async with serve_app(app) as url:
