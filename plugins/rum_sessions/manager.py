@@ -153,11 +153,7 @@ class SessionManager:
                                    data=dict(old.data) if keep and old is not None else {},
                                    had_cookie=old.had_cookie if old is not None else False)
         session.modified = True
-        request.session = session
-        request.user = user_id
-        response = response if response is not None else Response.empty(200)
-        self.save(session, response)
-        return response
+        return self._switch(request, session, response)
 
     def logout(self, request: Request, response: Response | None) -> Response:
         """Replace the session with an empty anonymous one and delete the cookie."""
@@ -165,8 +161,13 @@ class SessionManager:
         session = self.new_session(had_cookie=old.had_cookie if old is not None else False)
         session.is_new = False
         session.deleted = True
+        return self._switch(request, session, response)
+
+    def _switch(self, request: Request, session: Session, response: Response | None) -> Response:
+        """Make ``session`` the request's (its user the request's user) and put its cookie on
+        ``response``, or on an empty 200 when there is none."""
         request.session = session
-        request.user = None
+        request.user = session.user_id
         response = response if response is not None else Response.empty(200)
         self.save(session, response)
         return response
