@@ -7,13 +7,12 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
+from process_helpers import stop, wait_until_serving
 from sample_support import API_TOKEN, SAMPLE, csrf_from
 
 from rum_orm.testing import drop_database, server_error, unique_database_name
@@ -22,12 +21,6 @@ from rum_orm.urls import with_database
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 ALL_BUT_METRICS = ["http", "orm", "templates", "sessions", "auth", "jobs", "websockets",
                    "static", "turbo", "rest", "ratelimit"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -49,37 +42,12 @@ def start(url: str, port: int, **env: str) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
-def wait_until_serving(base: str, proc: subprocess.Popen, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"rum run exited with {proc.returncode}:\n{proc.stdout.read()}")
-        try:
-            httpx.get(base + "/", timeout=1)
-            return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    proc.kill()
-    pytest.fail(f"rum run did not serve {base} within {timeout}s:\n{proc.stdout.read()}")
-
-
-def stop(proc: subprocess.Popen) -> str:
-    proc.send_signal(signal.SIGINT)
-    try:
-        out, _ = proc.communicate(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, _ = proc.communicate()
-        pytest.fail(f"rum run did not stop on SIGINT:\n{out}")
-    return out
-
-
-def test_rum_run_creates_migrates_seeds_and_serves(fresh_url: str) -> None:
-    port = free_port()
+def test_rum_run_creates_migrates_seeds_and_serves(fresh_url: str, unused_port: int) -> None:
+    port = unused_port
     base = f"http://127.0.0.1:{port}"
     proc = start(fresh_url, port)
     try:
-        wait_until_serving(base, proc)
+        wait_until_serving(base + "/", proc, timeout=30)
         with httpx.Client(base_url=base) as client:
             assert client.get("/").text == "<h1>Hey Rum!</h1>"
             page = client.get("/login")
@@ -93,23 +61,24 @@ def test_rum_run_creates_migrates_seeds_and_serves(fresh_url: str) -> None:
             assert api.json()["total"] == 3
             assert client.get("/metrics").status_code == 200
     finally:
-        out = stop(proc)
+        out = stop(proc, signal.SIGINT, timeout=20)
     assert proc.returncode == 0, out
     assert "created database" in out and "applied migration 20261123100200" in out
     assert "seeded the demo user demo@example.com" in out
 
 
-def test_rum_run_with_metrics_switched_off_from_the_environment(fresh_url: str) -> None:
-    port = free_port()
+def test_rum_run_with_metrics_switched_off_from_the_environment(fresh_url: str,
+                                                                unused_port: int) -> None:
+    port = unused_port
     base = f"http://127.0.0.1:{port}"
     proc = start(fresh_url, port, RUM_PLUGINS__ENABLED=json.dumps(ALL_BUT_METRICS))
     try:
-        wait_until_serving(base, proc)
+        wait_until_serving(base + "/", proc, timeout=30)
         with httpx.Client(base_url=base) as client:
             assert client.get("/metrics").status_code == 404
             api = client.get("/api/orders", headers={"authorization": f"Bearer {API_TOKEN}"})
             assert api.status_code == 200 and api.json()["total"] == 3
             assert client.get("/login").status_code == 200
     finally:
-        out = stop(proc)
+        out = stop(proc, signal.SIGINT, timeout=20)
     assert proc.returncode == 0, out
