@@ -238,22 +238,18 @@ def resolve_model(ref: type[Model] | str, near: type) -> type[Model]:
 
 
 def _relation_between(source: type[Model], target: type[Model]) -> Join | None:
-    for rel in source.__relations__.values():
-        if rel.target is not target:
-            continue
-        if rel.kind == "has_many":
-            return Join(target, source, target.column(rel.foreign_key),
-                        source.column(source.__primary_key__))
-        return Join(target, source, target.column(target.__primary_key__),
-                    source.column(rel.foreign_key))
-    for rel in target.__relations__.values():
-        if rel.target is not source:
-            continue
-        if rel.kind == "belongs_to":
-            return Join(target, source, target.column(rel.foreign_key),
-                        source.column(source.__primary_key__))
-        return Join(target, source, target.column(target.__primary_key__),
-                    source.column(rel.foreign_key))
+    # A relation declared on either side; the foreign key is on ``target`` when source
+    # has_many target or target belongs_to source, else on ``source``.
+    for holder, other, fk_on_target in ((source, target, "has_many"),
+                                        (target, source, "belongs_to")):
+        for rel in holder.__relations__.values():
+            if rel.target is not other:
+                continue
+            if rel.kind == fk_on_target:
+                return Join(target, source, target.column(rel.foreign_key),
+                            source.column(source.__primary_key__))
+            return Join(target, source, target.column(target.__primary_key__),
+                        source.column(rel.foreign_key))
     return None
 
 
