@@ -106,9 +106,8 @@ class Sleepy(Job):
         return "slept"
 
 
-async def test_graceful_shutdown_waits_for_running_jobs(jdb: Any) -> None:
-    job_id = await Sleepy.enqueue({"seconds": 0.4}, db=jdb)
-    worker = Worker([Sleepy], db=jdb, poll_interval=0.05, shutdown_timeout=5)
+async def stop_once_running(worker: Worker) -> None:
+    """Run ``worker`` until it has started a job, then stop it and wait until it has stopped."""
     async with trio.open_nursery() as nursery:
         await nursery.start(worker.run)
         with trio.fail_after(3):
@@ -117,6 +116,12 @@ async def test_graceful_shutdown_waits_for_running_jobs(jdb: Any) -> None:
         worker.stop()
         with trio.fail_after(3):
             await worker.wait_stopped()
+
+
+async def test_graceful_shutdown_waits_for_running_jobs(jdb: Any) -> None:
+    job_id = await Sleepy.enqueue({"seconds": 0.4}, db=jdb)
+    worker = Worker([Sleepy], db=jdb, poll_interval=0.05, shutdown_timeout=5)
+    await stop_once_running(worker)
     row = await get_job(jdb, job_id)
     assert row.status == "complete" and row.result == "slept"
 
@@ -124,14 +129,7 @@ async def test_graceful_shutdown_waits_for_running_jobs(jdb: Any) -> None:
 async def test_shutdown_deadline_releases_the_job_without_using_an_attempt(jdb: Any) -> None:
     job_id = await Sleepy.enqueue({"seconds": 30}, db=jdb)
     worker = Worker([Sleepy], db=jdb, poll_interval=0.05, shutdown_timeout=0.2)
-    async with trio.open_nursery() as nursery:
-        await nursery.start(worker.run)
-        with trio.fail_after(3):
-            while not worker.running:
-                await trio.sleep(0.01)
-        worker.stop()
-        with trio.fail_after(3):
-            await worker.wait_stopped()
+    await stop_once_running(worker)
     row = await get_job(jdb, job_id)
     assert row.status == "retryable" and row.attempt == 0
     assert row.errors[-1]["kind"] == "interrupted"
