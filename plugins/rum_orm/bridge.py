@@ -2,8 +2,9 @@
 loop that owns asyncpg; trio tasks hand it coroutines and sleep until the result comes back.
 
 Chosen by measurement over trio-asyncio (``bench/orm_bridge.py``, figures in
-``bench/RESULTS.md``). A call costs one ``call_soon_threadsafe`` into the loop and one
-``run_sync_soon`` back into trio; nothing polls.
+``bench/RESULTS.md``). A call costs one ``call_soon_threadsafe`` into the loop; results go
+back into trio through ``run_sync_soon``, one wake-up for every result that finished while
+the previous wake-up was still pending (see :class:`_Resumer`); nothing polls.
 
 Cancellation: when the waiting trio task is cancelled, the asyncio task running its coroutine
 is cancelled too, and the trio task only resumes (raising :class:`trio.Cancelled`) once that
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -39,20 +41,64 @@ def _new_loop(use_uvloop: bool) -> asyncio.AbstractEventLoop:
     return asyncio.new_event_loop()
 
 
+class _Resumer:
+    """Hands finished calls back to one trio run, many per wake-up.
+
+    Waking trio costs a write to its wake-up socket: a syscall that releases the GIL, so the
+    trio thread takes it and the asyncio thread then waits to get it back. Calls that finish
+    on the loop are queued in ``ready``; the first one arms a single wake-up, deferred with
+    ``call_soon`` so that every call finishing in the same loop iteration rides on it, and
+    further calls join the queue without a syscall until trio has drained it. The flush (on
+    the trio thread) clears ``armed`` *before* draining, so a call queued concurrently is
+    either drained by this flush or sees ``armed`` down and arms the next one.
+    """
+
+    __slots__ = ("armed", "loop", "ready", "token")
+
+    def __init__(self, token: trio.lowlevel.TrioToken, loop: asyncio.AbstractEventLoop) -> None:
+        self.token = token
+        self.loop = loop
+        self.ready: deque[_Call] = deque()
+        self.armed = False
+
+    # -- on the asyncio thread --------------------------------------------------------------------
+
+    def push(self, call: _Call) -> None:
+        self.ready.append(call)
+        if not self.armed:
+            self.armed = True
+            self.loop.call_soon(self.wake)
+
+    def wake(self) -> None:
+        try:
+            self.token.run_sync_soon(self.flush)
+        except trio.RunFinishedError:
+            self.armed = False
+
+    # -- on the trio thread -----------------------------------------------------------------------
+
+    def flush(self) -> None:
+        self.armed = False
+        ready = self.ready
+        while ready:
+            ready.popleft().resume()
+
+
 class _Call:
     """One coroutine crossing the bridge: started on the loop, resumed in trio."""
 
-    __slots__ = ("args", "atask", "fn", "loop", "raise_cancel", "task", "token")
+    __slots__ = ("args", "atask", "fn", "loop", "raise_cancel", "result", "resumer", "task")
 
     def __init__(self, loop: asyncio.AbstractEventLoop, fn: Callable[..., Awaitable[Any]],
-                 args: tuple[Any, ...]) -> None:
+                 args: tuple[Any, ...], resumer: _Resumer) -> None:
         self.loop = loop
         self.fn = fn
         self.args = args
+        self.resumer = resumer
         self.task = trio.lowlevel.current_task()
-        self.token = trio.lowlevel.current_trio_token()
         self.atask: asyncio.Future[Any] | None = None
         self.raise_cancel: Any = None
+        self.result: Any = None
 
     # -- on the asyncio thread --------------------------------------------------------------------
 
@@ -60,7 +106,8 @@ class _Call:
         try:
             self.atask = asyncio.ensure_future(self.fn(*self.args), loop=self.loop)
         except BaseException as exc:
-            self._send(outcome.Error(exc))
+            self.result = outcome.Error(exc)
+            self.resumer.push(self)
             return
         self.atask.add_done_callback(self.done)
 
@@ -69,22 +116,15 @@ class _Call:
             self.atask.cancel()
 
     def done(self, fut: asyncio.Future[Any]) -> None:
-        if fut.cancelled():
-            result: Any = None
-        else:
+        if not fut.cancelled():
             exc = fut.exception()
-            result = outcome.Value(fut.result()) if exc is None else outcome.Error(exc)
-        self._send(result)
-
-    def _send(self, result: Any) -> None:
-        try:
-            self.token.run_sync_soon(self.resume, result)
-        except trio.RunFinishedError:
-            pass
+            self.result = outcome.Value(fut.result()) if exc is None else outcome.Error(exc)
+        self.resumer.push(self)
 
     # -- on the trio thread -----------------------------------------------------------------------
 
-    def resume(self, result: Any) -> None:
+    def resume(self) -> None:
+        result = self.result
         if result is None:  # the coroutine was cancelled
             if self.raise_cancel is not None:
                 result = outcome.capture(self.raise_cancel)
@@ -118,6 +158,7 @@ class AsyncioThread:
         self._ready = threading.Event()
         self._lock = threading.Lock()
         self._closing = False
+        self._resumer = trio.lowlevel.RunVar[_Resumer](f"{name}-resumer")
 
     @property
     def running(self) -> bool:
@@ -162,7 +203,15 @@ class AsyncioThread:
         if loop is None:
             raise BridgeClosed("the database is not open: use `async with Database.open(url)` "
                                "or run inside `async with app.running()`")
-        call = _Call(loop, fn, args)
+        try:
+            resumer = self._resumer.get()
+        except LookupError:
+            resumer = _Resumer(trio.lowlevel.current_trio_token(), loop)
+            self._resumer.set(resumer)
+        if resumer.loop is not loop:  # the bridge was restarted within this trio run
+            resumer = _Resumer(resumer.token, loop)
+            self._resumer.set(resumer)
+        call = _Call(loop, fn, args, resumer)
         with self._lock:
             if self._closing:
                 raise BridgeClosed("the database was closed")
