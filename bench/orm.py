@@ -12,9 +12,10 @@ Two queries, each sequentially (one task) and with ``--tasks`` concurrent tasks:
 
 Through (a) Rum's ORM on trio, (b) raw SQL through ``rum_orm.Database`` (the same asyncpg
 pool behind the same trio bridge), (c) native asyncpg on uvloop, what a user would pick
-without trio. Prints queries/s and the ratios a/b (the ORM's cost) and a/c; ``--append`` adds
-them to ``bench/RESULTS.md``. Uses ``DATABASE_URL`` or postgres@127.0.0.1:5432, in a
-throwaway database.
+without trio. Each round interleaves Rum and native asyncpg in ``--chunks`` chunks (alternating
+which goes first), so the ratios compare runs that saw the same machine load. Prints queries/s
+and the ratios a/b (the ORM's cost) and a/c; ``--append`` adds them to ``bench/RESULTS.md``.
+Uses ``DATABASE_URL`` or postgres@127.0.0.1:5432, in a throwaway database.
 """
 
 from __future__ import annotations
@@ -83,9 +84,8 @@ async def _timed(query: Query, total: int, tasks: int, offset: int) -> float:
     return time.perf_counter() - begin
 
 
-async def _rum(url: str, total: int, tasks: int, chunks: int) -> dict[str, float]:
-    """Queries/s of the ORM and of raw SQL through the same bridge, run in alternating
-    chunks so that both see the same machine load."""
+async def _rum(url: str, size: int, tasks: int, offset: int) -> dict[str, float]:
+    """Seconds the ORM and raw SQL through the same bridge take for ``size`` queries each."""
     async with Database.open(url, pool_min=POOL, pool_max=POOL) as db:
         async def orm_pk(i: int) -> object:
             return await BenchUser.find(_key(i)).fetch()
@@ -104,32 +104,46 @@ async def _rum(url: str, total: int, tasks: int, chunks: int) -> dict[str, float
                     "bridge list": raw_list}
         for fn in variants.values():  # warm-up: connections, prepared statements
             await _timed(fn, 4 * POOL, tasks, 0)
-        spent = dict.fromkeys(variants, 0.0)
-        size = max(1, total // chunks)
-        for c in range(chunks):
-            for label, fn in variants.items():
-                spent[label] += await _timed(fn, size, tasks, c * 97)
-        return {label: size * chunks / seconds for label, seconds in spent.items()}
+        return {label: await _timed(fn, size, tasks, offset) for label, fn in variants.items()}
 
 
-async def _native(url: str, total: int, tasks: int) -> dict[str, float]:
+async def _native(url: str, size: int, tasks: int, offset: int) -> dict[str, float]:
+    """Seconds native asyncpg on uvloop takes for ``size`` queries of each kind."""
     pool = await asyncpg.create_pool(url, min_size=POOL, max_size=POOL)
 
-    async def rate(query: Query) -> float:
-        async def worker(n: int, offset: int) -> None:
+    async def seconds(query: Query) -> float:
+        async def worker(n: int, start: int) -> None:
             for i in range(n):
-                await query(offset + i)
+                await query(start + i)
 
         await worker(4 * POOL, 0)
-        start = time.perf_counter()
-        await asyncio.gather(*[worker(n, k * 1000) for k, n in enumerate(_split(total, tasks))])
-        return total / (time.perf_counter() - start)
+        begin = time.perf_counter()
+        await asyncio.gather(*[worker(n, offset + k * 1000)
+                               for k, n in enumerate(_split(size, tasks))])
+        return time.perf_counter() - begin
 
     try:
-        return {"native pk": await rate(lambda i: pool.fetchrow(PK_SQL, _key(i))),
-                "native list": await rate(lambda i: pool.fetch(LIST_SQL, False, _key(i)))}
+        return {"native pk": await seconds(lambda i: pool.fetchrow(PK_SQL, _key(i))),
+                "native list": await seconds(lambda i: pool.fetch(LIST_SQL, False, _key(i)))}
     finally:
         await pool.close()
+
+
+def _round(url: str, total: int, tasks: int, chunks: int) -> dict[str, float]:
+    """Queries/s of every variant, the Rum and native runs interleaved in ``chunks`` chunks
+    (alternating which goes first) so that both see the same machine load."""
+    import uvloop
+
+    size = max(1, total // chunks)
+    spent: dict[str, float] = {}
+    for c in range(chunks):
+        offset = c * 97
+        runs = [lambda o=offset: trio.run(_rum, url, size, tasks, o),
+                lambda o=offset: uvloop.run(_native(url, size, tasks, o))]
+        for run in runs if c % 2 == 0 else reversed(runs):
+            for label, seconds in run().items():
+                spent[label] = spent.get(label, 0.0) + seconds
+    return {label: size * chunks / seconds for label, seconds in spent.items()}
 
 
 def _median(values: list[float]) -> float:
@@ -145,10 +159,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5,
                         help="repeat everything this many times; report medians")
     parser.add_argument("--chunks", type=int, default=4,
-                        help="alternate ORM and raw SQL in this many chunks per round")
+                        help="interleave Rum and native asyncpg in this many chunks per round")
     parser.add_argument("--append", action="store_true", help="append to bench/RESULTS.md")
     args = parser.parse_args()
-    import uvloop
 
     server = os.environ.get("DATABASE_URL") or DEFAULT_LOCAL_URL
     name = f"rum_bench_orm_{os.getpid()}"
@@ -158,8 +171,7 @@ def main() -> None:
         asyncio.run(_prepare(url))
         for r in range(args.rounds):
             for tasks in (1, args.tasks):
-                got = trio.run(_rum, url, args.queries, tasks, args.chunks)
-                got.update(uvloop.run(_native(url, args.queries, tasks)))
+                got = _round(url, args.queries, tasks, args.chunks)
                 for label, rate in got.items():
                     rates.setdefault((label, tasks), []).append(rate)
                 print(f"round {r + 1}, {tasks} task(s): " + ", ".join(
