@@ -18,6 +18,7 @@ import asyncio
 import threading
 from collections import deque
 from collections.abc import Awaitable, Callable
+from types import CoroutineType
 from typing import Any, TypeVar
 
 import outcome
@@ -104,7 +105,10 @@ class _Call:
 
     def start(self) -> None:
         try:
-            self.atask = asyncio.ensure_future(self.fn(*self.args), loop=self.loop)
+            aw = self.fn(*self.args)
+            # create_task skips ensure_future's checks for the usual case, a coroutine.
+            self.atask = (self.loop.create_task(aw) if type(aw) is CoroutineType
+                          else asyncio.ensure_future(aw, loop=self.loop))
         except BaseException as exc:
             self.result = outcome.Error(exc)
             self.resumer.push(self)
