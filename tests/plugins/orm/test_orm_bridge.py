@@ -125,3 +125,28 @@ async def test_concurrent_queries_on_a_small_pool_get_their_own_rows(database_ur
                 nursery.start_soon(one, i)
         assert got == {i: i * 2 for i in range(100)}
         assert db.pool_stats()["in_use"] == 0
+
+
+async def test_orm_statements_are_prepared_once_and_reused(database_url: str) -> None:
+    from rum_orm import Model
+
+    class Gadget(Model):
+        id: int | None = None
+        name: str
+        weight: int = 0
+
+    async with Database.open(database_url, pool_min=1, pool_max=1) as db:
+        await db.execute("CREATE TABLE gadgets (id bigserial PRIMARY KEY, name text NOT NULL, "
+                         "weight int NOT NULL DEFAULT 0)")
+        await db.executemany("INSERT INTO gadgets (name, weight) VALUES ($1, $2)",
+                             [(f"g{i}", i) for i in range(50)])
+        for i in range(30):
+            rows = await Gadget.filter_gt("weight", i).order("id").limit(5).fetch_all(db)
+            assert [g.weight for g in rows] == list(range(i + 1, i + 6))
+            assert (await Gadget.find(rows[0].id).fetch(db)).name == f"g{i + 1}"
+        sql = Gadget.filter_gt("weight", 0).order("id").limit(5).to_sql()
+        # One pooled connection: the ORM's one-shot queries and this one share it.
+        prepared = await db.fetch("SELECT statement FROM pg_prepared_statements")
+        texts = [r["statement"] for r in prepared]
+        assert texts.count(sql) == 1
+        assert sum("FROM \"gadgets\"" in t for t in texts) == 2
