@@ -133,6 +133,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3,
                         help="wrk runs per server, interleaved round-robin; the median counts")
     parser.add_argument("--only", nargs="*", help="measure only these servers")
+    parser.add_argument("--no-append", action="store_true",
+                        help="print the table without appending it to bench/RESULTS.md")
     args = parser.parse_args()
     ensure_tools()
     names = args.only or list(servers(0))
@@ -175,6 +177,8 @@ def main() -> None:
         lines.append(f"| {server.name} | {results[server.name]:.0f} | {ratio} | {samples} |")
     lines += [f"| {name} | - | - | {why} |" for name, why in failed.items()]
     print("\n".join(lines))
+    if args.no_append:
+        return
     with RESULTS.open("a", encoding="utf-8") as f:
         if RESULTS.stat().st_size == 0:
             f.write("# Benchmark results\n")

@@ -76,7 +76,9 @@ class Request:
         self.path = path
         self.raw_path = raw_path if raw_path is not None else path
         self.query_string = query_string
-        self.headers = headers if isinstance(headers, Headers) else Headers(headers)
+        # ``type() is`` first: isinstance() on an ABC subclass goes through ABCMeta (hot path)
+        self.headers = (headers if type(headers) is Headers or isinstance(headers, Headers)
+                        else Headers(headers))
         self.body = body
         self.client = client
         self.scheme = scheme

@@ -40,9 +40,13 @@ class Response:
     ) -> None:
         self.body = body.encode("utf-8") if isinstance(body, str) else body
         self.status = status
-        self.headers = headers if isinstance(headers, Headers) else Headers(headers)
-        if content_type is not None:
-            self.headers["content-type"] = content_type
+        if headers is None:  # the common case, without copying or scanning
+            self.headers = Headers.from_lowercase(
+                [] if content_type is None else [("content-type", content_type)])
+        else:
+            self.headers = headers if isinstance(headers, Headers) else Headers(headers)
+            if content_type is not None:
+                self.headers["content-type"] = content_type
         self.stream = stream
         self.upgrade = upgrade
 

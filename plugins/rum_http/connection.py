@@ -110,6 +110,7 @@ class Connection:
         self.upgraded = False
         self._broken = False
         self._streak = 0
+        self._fd = sock.fileno()
 
     # -- httptools callbacks -------------------------------------------------------------------
 
@@ -244,7 +245,7 @@ class Connection:
         except BlockingIOError:
             self._streak = 0
             while True:
-                await wait_readable(sock)
+                await wait_readable(self._fd)
                 try:
                     return sock.recv(RECEIVE_SIZE)
                 except BlockingIOError:
@@ -271,7 +272,7 @@ class Connection:
         self.writing = True
         try:
             while sent < len(data):
-                await wait_writable(sock)
+                await wait_writable(self._fd)
                 try:
                     sent += sock.send(view[sent:])
                 except BlockingIOError:
@@ -331,7 +332,7 @@ class Connection:
     async def respond(self, msg: _Message) -> bool:
         """Answer one request; return whether the connection stays open."""
         server = self.server
-        started = time.perf_counter()
+        started = time.perf_counter() if self.settings.access_log else 0.0
         request = self.build_request(msg)
         try:
             response = await server.app.handle(request)
@@ -387,7 +388,8 @@ class Connection:
             sent = await self._send_stream(head, response.stream, chunked, no_body)
             if sent < 0:
                 return False
-        self._access(request, status, sent, started)
+        if self.settings.access_log:
+            self._access(request, status, sent, started)
         return keep_alive
 
     async def _send_stream(self, head: bytes, stream: Any, chunked: bool, no_body: bool) -> int:

@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("rum.http")
 
+#: most distinct response heads kept per second (unique ones, e.g. with a fresh cookie,
+#: simply miss once the cache is full)
+_HEAD_CACHE_SIZE = 256
 _ACCEPT_RETRY = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS})
 
 
@@ -52,6 +55,9 @@ class HTTPServer:
         self._stopped = trio.Event()
         self._date_second = -1
         self._date_line = ""
+        #: encoded response heads of this second, keyed by everything that goes into them
+        self._heads: dict[tuple[Any, ...], tuple[bytes, bool]] = {}
+        self._heads_second = -1
         server = settings.server_header
         self._server_line = f"server: {server}\r\n" if server else ""
 
@@ -68,7 +74,34 @@ class HTTPServer:
     def head(self, response: Response, keep_alive: bool, *, version: str, length: int = 0,
              chunked: bool = False, no_body: bool = False,
              upgrade: bool = False) -> tuple[bytes, bool]:
-        """The response head as bytes, and whether the connection stays open after it."""
+        """The response head as bytes, and whether the connection stays open after it.
+
+        Heads are cached for the current second (the ``date`` line is part of them): most
+        responses of an app repeat a few shapes, and a hit skips building, checking and
+        encoding the lines.
+        """
+        status = response.status
+        now = int(time.time())
+        if now != self._heads_second:
+            self._heads_second = now
+            self._heads.clear()
+        key = (status, keep_alive, version, length, chunked, upgrade, response.stream is None,
+               *response.headers._list)
+        try:
+            cached = self._heads.get(key)
+        except TypeError:  # an unhashable header value: build the head uncached
+            return self._build_head(response, keep_alive, version=version, length=length,
+                                    chunked=chunked, upgrade=upgrade)
+        if cached is not None:
+            return cached
+        result = self._build_head(response, keep_alive, version=version, length=length,
+                                  chunked=chunked, upgrade=upgrade)
+        if len(self._heads) < _HEAD_CACHE_SIZE:
+            self._heads[key] = result
+        return result
+
+    def _build_head(self, response: Response, keep_alive: bool, *, version: str, length: int,
+                    chunked: bool, upgrade: bool) -> tuple[bytes, bool]:
         status = response.status
         lines = [STATUS_LINES.get(status) or _status_line(status), self.date_line()]
         has_length = False
