@@ -49,6 +49,23 @@ def _status_line(status: int) -> str:
 STATUS_LINES: dict[int, str] = {s.value: _status_line(s.value) for s in HTTPStatus}
 
 
+def _declared_length(response: Response) -> int | None:
+    """The ``content-length`` a streamed response declares, or ``None`` (send it chunked).
+
+    A missing, malformed, negative or contradictory value counts as none; the header is then
+    left out and the body goes out chunked (HTTP/1.1) or until the connection closes.
+    """
+    values = [v for k, v in response.headers._list if k == "content-length"]
+    if not values:
+        return None
+    value = values[0].strip()
+    if not (value.isascii() and value.isdigit()) or any(v.strip() != value for v in values[1:]):
+        logger.warning("ignoring the invalid content-length %r of a streamed response",
+                       ", ".join(values))
+        return None
+    return int(value)
+
+
 class HeaderError(ValueError):
     """A response header that cannot be written (a line break in a value)."""
 
@@ -380,20 +397,35 @@ class Connection:
                 await self._send(head + body)
                 sent = len(body)
         else:
-            chunked = msg.version == "1.1"
-            if not chunked:
-                keep_alive = False
+            declared = _declared_length(response)
+            if declared is not None:
+                # a known length: identity encoding, so clients can show progress
+                chunked = False
+            else:
+                chunked = msg.version == "1.1"
+                if not chunked:
+                    keep_alive = False  # the end of the body is the end of the connection
             head, keep_alive = server.head(response, keep_alive, version=msg.version,
-                                           chunked=chunked and not no_body, no_body=no_body)
-            sent = await self._send_stream(head, response.stream, chunked, no_body)
+                                           chunked=chunked and not no_body, no_body=no_body,
+                                           stream_length=declared is not None)
+            sent = await self._send_stream(head, response.stream, chunked, no_body, declared,
+                                           request)
             if sent < 0:
                 return False
         if self.settings.access_log:
             self._access(request, status, sent, started)
         return keep_alive
 
-    async def _send_stream(self, head: bytes, stream: Any, chunked: bool, no_body: bool) -> int:
-        """Write a streamed body; return bytes sent, or -1 when the stream failed mid-way."""
+    async def _send_stream(self, head: bytes, stream: Any, chunked: bool, no_body: bool,
+                           declared: int | None, request: Request) -> int:
+        """Write a streamed body; return bytes sent, or -1 when the connection must close.
+
+        With a ``declared`` length (the response's ``content-length``) the body goes out as
+        is and must be exactly that long: a stream that yields more is cut at the declared
+        length, one that yields less leaves the client waiting for the rest; either way the
+        error is logged and -1 closes the connection, so the client never reads a corrupt
+        keep-alive stream.
+        """
         send_all = self._send
         sent = 0
         try:
@@ -406,12 +438,26 @@ class Connection:
                     chunk = chunk.encode("utf-8")
                 if not chunk:
                     continue
-                sent += len(chunk)
                 if chunked:
+                    sent += len(chunk)
                     await send_all(b"%s%x\r\n%s\r\n" % (pending, len(chunk), chunk))
+                elif declared is not None and sent + len(chunk) > declared:
+                    await send_all(pending + chunk[:declared - sent])
+                    logger.error("streamed response to %s %s yields more than its "
+                                 "content-length of %d bytes; closing the connection",
+                                 request.method, request.raw_path, declared)
+                    return -1
                 else:
+                    sent += len(chunk)
                     await send_all(pending + chunk)
                 pending = b""
+            if declared is not None and sent != declared:
+                if pending:
+                    await send_all(pending)
+                logger.error("streamed response to %s %s ended after %d of its content-length "
+                             "of %d bytes; closing the connection", request.method,
+                             request.raw_path, sent, declared)
+                return -1
             await send_all(pending + b"0\r\n\r\n" if chunked else pending)
             return sent
         except OSError:

@@ -72,13 +72,14 @@ class HTTPServer:
         return self._date_line
 
     def head(self, response: Response, keep_alive: bool, *, version: str, length: int = 0,
-             chunked: bool = False, no_body: bool = False,
-             upgrade: bool = False) -> tuple[bytes, bool]:
+             chunked: bool = False, no_body: bool = False, upgrade: bool = False,
+             stream_length: bool = False) -> tuple[bytes, bool]:
         """The response head as bytes, and whether the connection stays open after it.
 
         Heads are cached for the current second (the ``date`` line is part of them): most
         responses of an app repeat a few shapes, and a hit skips building, checking and
-        encoding the lines.
+        encoding the lines. A streamed response keeps its own ``content-length`` only with
+        ``stream_length`` (the connection checked it and sends the body identity-encoded).
         """
         status = response.status
         now = int(time.time())
@@ -86,28 +87,30 @@ class HTTPServer:
             self._heads_second = now
             self._heads.clear()
         key = (status, keep_alive, version, length, chunked, upgrade, response.stream is None,
-               *response.headers._list)
+               stream_length, *response.headers._list)
         try:
             cached = self._heads.get(key)
         except TypeError:  # an unhashable header value: build the head uncached
             return self._build_head(response, keep_alive, version=version, length=length,
-                                    chunked=chunked, upgrade=upgrade)
+                                    chunked=chunked, upgrade=upgrade,
+                                    stream_length=stream_length)
         if cached is not None:
             return cached
         result = self._build_head(response, keep_alive, version=version, length=length,
-                                  chunked=chunked, upgrade=upgrade)
+                                  chunked=chunked, upgrade=upgrade, stream_length=stream_length)
         if len(self._heads) < _HEAD_CACHE_SIZE:
             self._heads[key] = result
         return result
 
     def _build_head(self, response: Response, keep_alive: bool, *, version: str, length: int,
-                    chunked: bool, upgrade: bool) -> tuple[bytes, bool]:
+                    chunked: bool, upgrade: bool, stream_length: bool) -> tuple[bytes, bool]:
         status = response.status
+        drop_length = chunked or (response.stream is not None and not stream_length)
         lines = [STATUS_LINES.get(status) or _status_line(status), self.date_line()]
         has_length = False
         for name, value in response.headers._list:
             if name == "content-length":
-                if chunked:
+                if drop_length:
                     continue
                 has_length = True
             elif name == "connection" and not upgrade:
