@@ -44,6 +44,10 @@ class HTTPServer:
         self.settings = settings
         self.connections: set[Connection] = set()
         self.closing = False
+        #: Set when the server starts stopping (:meth:`shutdown`, a signal, or :meth:`serve`
+        #: ending): plugins holding long-lived connections (WebSockets) await it to close
+        #: them, since a graceful stop waits for every busy connection.
+        self.stopping = trio.Event()
         self.port: int | None = None
         #: trio's clock as of the reaper's last tick (connections compute deadlines from it)
         self.now = 0.0
@@ -195,6 +199,8 @@ class HTTPServer:
                     connections.cancel_scope.cancel()
                 outer.cancel_scope.cancel()
         finally:
+            self.closing = True
+            self.stopping.set()
             self._close_listener(sock)
             self._stopped.set()
             logger.info("server on port %s stopped", self.port)
@@ -276,6 +282,7 @@ class HTTPServer:
         if self.closing:
             return
         self.closing = True
+        self.stopping.set()
         if self._accept_scope is not None:
             self._accept_scope.cancel()
 

@@ -60,14 +60,15 @@ class WebSocketsState:
 
     async def _watch_server(self) -> None:
         # The HTTP server waits for busy connections when it stops; a WebSocket is always
-        # busy, so close them as soon as the server starts shutting down.
+        # busy, so close them as soon as the server starts shutting down (its ``stopping``
+        # event). Without a server (the in-process test client) there is nothing to watch:
+        # the rum_shutdown hook closes what is left.
         try:
-            while True:
-                server = self.app.extensions.get("http")
-                if server is not None and getattr(server, "closing", False):
-                    await self.close_all()
-                    return
-                await trio.sleep(0.2)
+            stopping = getattr(self.app.extensions.get("http"), "stopping", None)
+            if stopping is None:
+                return
+            await stopping.wait()
+            await self.close_all()
         finally:
             self._watching = False
 

@@ -151,3 +151,45 @@ async def test_bad_response_header_is_a_500_not_a_split_response(make_app):
         data = await read_until_closed(stream)
     assert data.startswith(b"HTTP/1.1 500 ")
     assert b"pwned" not in data
+
+
+async def test_stopping_event_is_set_when_the_graceful_stop_begins(make_app):
+    app = make_app()
+    seen: list[tuple[bool, bool]] = []
+    async with serve_app(app) as url:
+        server = app.extensions["http"]
+        assert not server.stopping.is_set()
+
+        async def watcher() -> None:
+            await server.stopping.wait()
+            # woken before the slow request in flight has been answered
+            seen.append((server.closing, slow_done.is_set()))
+
+        slow_done = trio.Event()
+
+        async def slow() -> None:
+            async with httpx.AsyncClient() as client:
+                await client.get(url + "/slow?s=0.5")
+            slow_done.set()
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(watcher)
+            nursery.start_soon(slow)
+            await trio.sleep(0.2)
+            server.shutdown()
+    assert seen == [(True, False)]
+
+
+async def test_stopping_event_is_set_when_serve_is_cancelled(make_app):
+    from rum_http.server import HTTPServer
+    from rum_http.settings import ServerSettings
+
+    app = make_app()
+    async with app.running():
+        server = HTTPServer(app, ServerSettings(port=0, handle_signals=False))
+        async with trio.open_nursery() as nursery:
+            await nursery.start(server.serve)
+            nursery.cancel_scope.cancel()
+        assert server.stopping.is_set()
+        with trio.fail_after(1):
+            await server.stopping.wait()
