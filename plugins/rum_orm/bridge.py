@@ -54,13 +54,14 @@ class _Resumer:
     either drained by this flush or sees ``armed`` down and arms the next one.
     """
 
-    __slots__ = ("armed", "loop", "ready", "token")
+    __slots__ = ("armed", "loop", "ready", "registered", "token")
 
     def __init__(self, token: trio.lowlevel.TrioToken, loop: asyncio.AbstractEventLoop) -> None:
         self.token = token
         self.loop = loop
         self.ready: deque[_Call] = deque()
         self.armed = False
+        self.registered = False
 
     # -- on the asyncio thread --------------------------------------------------------------------
 
@@ -163,6 +164,7 @@ class AsyncioThread:
         self._lock = threading.Lock()
         self._closing = False
         self._resumer = trio.lowlevel.RunVar[_Resumer](f"{name}-resumer")
+        self._resumers: list[_Resumer] = []  # of the running loop, flushed when it closes
 
     @property
     def running(self) -> bool:
@@ -199,6 +201,11 @@ class AsyncioThread:
             loop.run_until_complete(loop.shutdown_asyncgens())
         finally:
             self.loop = None
+            with self._lock:
+                resumers, self._resumers = self._resumers, []
+            for resumer in resumers:  # a wake-up still queued on the loop would be lost
+                if resumer.ready:
+                    resumer.wake()
             loop.close()
 
     async def run(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
@@ -219,6 +226,9 @@ class AsyncioThread:
         with self._lock:
             if self._closing:
                 raise BridgeClosed("the database was closed")
+            if not resumer.registered:
+                resumer.registered = True
+                self._resumers.append(resumer)
             loop.call_soon_threadsafe(call.start)
         return await trio.lowlevel.wait_task_rescheduled(call.abort)
 

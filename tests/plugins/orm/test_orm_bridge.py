@@ -127,6 +127,27 @@ async def test_concurrent_queries_on_a_small_pool_get_their_own_rows(database_ur
         assert db.pool_stats()["in_use"] == 0
 
 
+async def test_calls_in_flight_when_the_bridge_stops_all_resume() -> None:
+    bridge = AsyncioThread()
+    await bridge.start()
+    errors: list[str] = []
+
+    async def one(i: int) -> None:
+        try:
+            await bridge.run(_echo_after, i, 30)
+        except BridgeClosed as exc:
+            errors.append(str(exc))
+
+    with trio.fail_after(10):  # a lost wake-up would leave a task waiting forever
+        async with trio.open_nursery() as nursery:
+            for i in range(50):
+                nursery.start_soon(one, i)
+            await trio.sleep(0.1)
+            await bridge.stop()
+    assert len(errors) == 50
+    assert all("closed while a query was running" in e for e in errors)
+
+
 async def test_orm_statements_are_prepared_once_and_reused(database_url: str) -> None:
     from rum_orm import Model
 
