@@ -71,21 +71,22 @@ def _key(i: int) -> int:
 Query = Callable[[int], Awaitable[object]]
 
 
-async def _timed(query: Query, total: int, tasks: int, offset: int) -> float:
-    """Seconds to run ``total`` queries spread over ``tasks`` trio tasks."""
+async def _timed(query: Query, total: int, tasks: int, offset: int) -> tuple[float, float]:
+    """Wall-clock and process CPU seconds to run ``total`` queries over ``tasks`` trio tasks."""
     async def worker(n: int, start: int) -> None:
         for i in range(n):
             await query(start + i)
 
-    begin = time.perf_counter()
+    begin, cpu = time.perf_counter(), time.process_time()
     async with trio.open_nursery() as nursery:
         for k, n in enumerate(_split(total, tasks)):
             nursery.start_soon(worker, n, offset + k * 1000)
-    return time.perf_counter() - begin
+    return time.perf_counter() - begin, time.process_time() - cpu
 
 
-async def _rum(url: str, size: int, tasks: int, offset: int) -> dict[str, float]:
-    """Seconds the ORM and raw SQL through the same bridge take for ``size`` queries each."""
+async def _rum(url: str, size: int, tasks: int, offset: int) -> dict[str, tuple[float, float]]:
+    """Wall-clock and CPU seconds the ORM and raw SQL through the same bridge take for
+    ``size`` queries each."""
     async with Database.open(url, pool_min=POOL, pool_max=POOL) as db:
         async def orm_pk(i: int) -> object:
             return await BenchUser.find(_key(i)).fetch()
@@ -107,20 +108,22 @@ async def _rum(url: str, size: int, tasks: int, offset: int) -> dict[str, float]
         return {label: await _timed(fn, size, tasks, offset) for label, fn in variants.items()}
 
 
-async def _native(url: str, size: int, tasks: int, offset: int) -> dict[str, float]:
-    """Seconds native asyncpg on uvloop takes for ``size`` queries of each kind."""
+async def _native(url: str, size: int, tasks: int,
+                  offset: int) -> dict[str, tuple[float, float]]:
+    """Wall-clock and CPU seconds native asyncpg on uvloop takes for ``size`` queries of each
+    kind."""
     pool = await asyncpg.create_pool(url, min_size=POOL, max_size=POOL)
 
-    async def seconds(query: Query) -> float:
+    async def seconds(query: Query) -> tuple[float, float]:
         async def worker(n: int, start: int) -> None:
             for i in range(n):
                 await query(start + i)
 
         await worker(4 * POOL, 0)
-        begin = time.perf_counter()
+        begin, cpu = time.perf_counter(), time.process_time()
         await asyncio.gather(*[worker(n, offset + k * 1000)
                                for k, n in enumerate(_split(size, tasks))])
-        return time.perf_counter() - begin
+        return time.perf_counter() - begin, time.process_time() - cpu
 
     try:
         return {"native pk": await seconds(lambda i: pool.fetchrow(PK_SQL, _key(i))),
@@ -129,21 +132,26 @@ async def _native(url: str, size: int, tasks: int, offset: int) -> dict[str, flo
         await pool.close()
 
 
-def _round(url: str, total: int, tasks: int, chunks: int) -> dict[str, float]:
-    """Queries/s of every variant, the Rum and native runs interleaved in ``chunks`` chunks
-    (alternating which goes first) so that both see the same machine load."""
+def _round(url: str, total: int, tasks: int,
+           chunks: int) -> tuple[dict[str, float], dict[str, float]]:
+    """Queries/s and process CPU µs per query of every variant, the Rum and native runs
+    interleaved in ``chunks`` chunks (alternating which goes first) so that both see the same
+    machine load."""
     import uvloop
 
     size = max(1, total // chunks)
     spent: dict[str, float] = {}
+    cpu: dict[str, float] = {}
     for c in range(chunks):
         offset = c * 97
         runs = [lambda o=offset: trio.run(_rum, url, size, tasks, o),
                 lambda o=offset: uvloop.run(_native(url, size, tasks, o))]
         for run in runs if c % 2 == 0 else reversed(runs):
-            for label, seconds in run().items():
+            for label, (seconds, cpu_seconds) in run().items():
                 spent[label] = spent.get(label, 0.0) + seconds
-    return {label: size * chunks / seconds for label, seconds in spent.items()}
+                cpu[label] = cpu.get(label, 0.0) + cpu_seconds
+    return ({label: size * chunks / seconds for label, seconds in spent.items()},
+            {label: seconds * 1e6 / (size * chunks) for label, seconds in cpu.items()})
 
 
 def _median(values: list[float]) -> float:
@@ -167,27 +175,32 @@ def main() -> None:
     name = f"rum_bench_orm_{os.getpid()}"
     url = create_database(server, name)
     rates: dict[tuple[str, int], list[float]] = {}
+    cpus: dict[tuple[str, int], list[float]] = {}
     try:
         asyncio.run(_prepare(url))
         for r in range(args.rounds):
             for tasks in (1, args.tasks):
-                got = _round(url, args.queries, tasks, args.chunks)
+                got, cpu = _round(url, args.queries, tasks, args.chunks)
                 for label, rate in got.items():
                     rates.setdefault((label, tasks), []).append(rate)
+                    cpus.setdefault((label, tasks), []).append(cpu[label])
                 print(f"round {r + 1}, {tasks} task(s): " + ", ".join(
                     f"{k} {v:.0f}" for k, v in got.items()), flush=True)
     finally:
         drop_database(server, name)
 
     lines = ["| query | tasks | (a) ORM q/s | (b) raw SQL, same bridge q/s | (c) native asyncpg"
-             " + uvloop q/s | a/b | a/c |", "|---|---:|---:|---:|---:|---:|---:|"]
+             " + uvloop q/s | a/b | a/c | CPU µs/query a / b / c |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for query, what in (("pk", "find by pk"), ("list", "filtered list of 25")):
         for tasks in (1, args.tasks):
             a, b, c = (rates[(f"{v} {query}", tasks)] for v in ("orm", "bridge", "native"))
             ab = _median([x / y for x, y in zip(a, b, strict=True)])
             ac = _median([x / y for x, y in zip(a, c, strict=True)])
+            cpu_abc = " / ".join(f"{_median(cpus[(f'{v} {query}', tasks)]):.0f}"
+                                 for v in ("orm", "bridge", "native"))
             lines.append(f"| {what} | {tasks} | {_median(a):.0f} | {_median(b):.0f} | "
-                         f"{_median(c):.0f} | {ab:.2f} | {ac:.2f} |")
+                         f"{_median(c):.0f} | {ab:.2f} | {ac:.2f} | {cpu_abc} |")
     table = "\n".join(lines)
     print()
     print(table)
@@ -198,8 +211,9 @@ def main() -> None:
             f.write(f"\n## ORM queries: Rum ORM vs raw SQL vs native asyncpg ({stamp})\n\n"
                     f"Command: `python bench/orm.py --queries {args.queries} --tasks "
                     f"{args.tasks} --rounds {args.rounds} --append` (pool of {POOL}; medians "
-                    f"of {args.rounds} rounds, ratios are medians of per-round ratios; ORM "
-                    f"and raw SQL alternate in {args.chunks} chunks per round; "
+                    f"of {args.rounds} rounds, ratios are medians of per-round ratios; Rum "
+                    f"(ORM, raw SQL) and native asyncpg interleaved in {args.chunks} chunks "
+                    f"per round; CPU = process CPU time per query, both threads; "
                     f"{os.cpu_count()} CPUs shared with other work, Python "
                     f"{sys.version.split()[0]}). Goals: a/b ≥ 0.87, a/c ≥ 0.8 under "
                     f"concurrency.\n\n{table}\n")
