@@ -23,7 +23,7 @@ import inspect
 import re
 import sys
 import typing
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar, TypeVar
 
 from rum_orm.database import Connection, Database
@@ -327,6 +327,18 @@ class Model:
         obj.__dict__.update(record.items())
         return obj
 
+    @classmethod
+    def _from_records(cls: type[M], records: Iterable[Any]) -> list[M]:
+        """``_from_record`` for every row of a result, without a method call per row."""
+        new = cls.__new__
+        out = []
+        append = out.append
+        for record in records:
+            obj = new(cls)
+            obj.__dict__.update(record.items())
+            append(obj)
+        return out
+
     # -- representation ----------------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
@@ -514,7 +526,7 @@ class RawQuery(typing.Generic[M]):
     async def fetch_all(self, conn: Conn = None) -> list[M]:
         """Every row, as records."""
         rows = await run_query(self.model, conn, "fetch", self.sql, self.params, orm=False)
-        return [self.model._from_record(r) for r in rows]
+        return self.model._from_records(rows)
 
     async def fetch_optional(self, conn: Conn = None) -> M | None:
         """The first row as a record, or ``None``."""

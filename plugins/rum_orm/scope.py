@@ -296,8 +296,7 @@ class Scope(Generic[M]):
         params = Params()
         sql = self._select(params)
         rows = await run_query(self.model, conn, "fetch", sql, params.values)
-        load = self.model._from_record
-        return [load(r) for r in rows]
+        return self.model._from_records(rows)
 
     async def _fetch_upto_two(self, conn: Conn) -> tuple[list[Any], str, list[Any]]:
         params = Params()
