@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from process_helpers import stop, wait_until_serving
 
 SAMPLE = Path(__file__).resolve().parents[3] / "sample_project"
 
@@ -43,31 +44,6 @@ def rum(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.
     env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     return subprocess.Popen([sys.executable, "-m", "rum.cli", *args], cwd=cwd, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-
-
-def wait_until_serving(url: str, proc: subprocess.Popen, timeout: float = 15) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"server exited early with {proc.returncode}: {proc.stdout.read()}")
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    proc.kill()
-    pytest.fail(f"server did not answer on {url} within {timeout}s")
-
-
-def stop(proc: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 15) -> str:
-    proc.send_signal(sig)
-    try:
-        out, _ = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, _ = proc.communicate()
-        pytest.fail(f"server did not stop on {signal.Signals(sig).name}: {out}")
-    return out
 
 
 @pytest.fixture
