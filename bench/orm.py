@@ -24,13 +24,12 @@ import argparse
 import asyncio
 import datetime as dt
 import os
-import sys
 import time
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 
 import asyncpg
 import trio
+from results import append_section, environment
 
 from rum_orm import Database, Model
 from rum_orm.testing import DEFAULT_LOCAL_URL, create_database, drop_database
@@ -205,18 +204,15 @@ def main() -> None:
     print()
     print(table)
     if args.append:
-        out = Path(__file__).with_name("RESULTS.md")
-        stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-        with out.open("a", encoding="utf-8") as f:
-            f.write(f"\n## ORM queries: Rum ORM vs raw SQL vs native asyncpg ({stamp})\n\n"
-                    f"Command: `python bench/orm.py --queries {args.queries} --tasks "
-                    f"{args.tasks} --rounds {args.rounds} --append` (pool of {POOL}; medians "
-                    f"of {args.rounds} rounds, ratios are medians of per-round ratios; Rum "
-                    f"(ORM, raw SQL) and native asyncpg interleaved in {args.chunks} chunks "
-                    f"per round; CPU = process CPU time per query, both threads; "
-                    f"{os.cpu_count()} CPUs shared with other work, Python "
-                    f"{sys.version.split()[0]}). Goals: a/b ≥ 0.87, a/c ≥ 0.8 under "
-                    f"concurrency.\n\n{table}\n")
+        append_section(
+            "ORM queries: Rum ORM vs raw SQL vs native asyncpg",
+            f"Command: `python bench/orm.py --queries {args.queries} --tasks {args.tasks} "
+            f"--rounds {args.rounds} --append` (pool of {POOL}; medians of {args.rounds} "
+            f"rounds, ratios are medians of per-round ratios; Rum (ORM, raw SQL) and native "
+            f"asyncpg interleaved in {args.chunks} chunks per round; CPU = process CPU time per "
+            f"query, both threads; {environment()}). Goals: a/b ≥ 0.87, a/c ≥ 0.8 under "
+            f"concurrency.",
+            table)
 
 
 if __name__ == "__main__":

@@ -18,14 +18,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime as dt
 import os
-import sys
 import time
-from pathlib import Path
 
 import asyncpg
 import trio
+from results import append_section, environment
 
 from rum_orm.bridge import AsyncioThread
 from rum_orm.testing import DEFAULT_LOCAL_URL, create_database, drop_database
@@ -176,15 +174,13 @@ def main() -> None:
     print()
     print(table)
     if args.append:
-        out = Path(__file__).with_name("RESULTS.md")
-        stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-        with out.open("a", encoding="utf-8") as f:
-            f.write(f"\n## ORM bridge: trio → asyncpg ({stamp})\n\n"
-                    f"Command: `python bench/orm_bridge.py --queries {args.queries} --tasks "
-                    f"{args.tasks} --append` (find by primary key, pool of {POOL}; best of "
-                    f"{args.rounds} interleaved rounds; ratio = queries/s ÷ native asyncpg on "
-                    f"uvloop; {os.cpu_count()} CPUs shared with "
-                    f"other work, Python {sys.version.split()[0]}).\n\n{table}\n")
+        append_section(
+            "ORM bridge: trio → asyncpg",
+            f"Command: `python bench/orm_bridge.py --queries {args.queries} --tasks "
+            f"{args.tasks} --append` (find by primary key, pool of {POOL}; best of "
+            f"{args.rounds} interleaved rounds; ratio = queries/s ÷ native asyncpg on uvloop; "
+            f"{environment()}).",
+            table)
 
 
 if __name__ == "__main__":
