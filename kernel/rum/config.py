@@ -215,10 +215,18 @@ class Config:
             out[key] = self.get(name, key)
         return out
 
-    def _typed(self, section: str, key: str, default: Any, kind: type) -> Any:
-        value = self.get(section, key, default)
-        if isinstance(value, _EnvValue):
-            value = value.coerce(kind, f"{self.sources[(section, key)]}: [{section}] {key}")
+    def get_typed(self, section: str, key: str, kind: type, default: Any = None) -> Any:
+        """``[section] key`` as ``kind`` (bool, int, float, str, list or dict), or ``default``.
+
+        Values from environment variables are converted here, so the result is typed even
+        before :meth:`validate` has run (the plugin loader reads ``[plugins] enabled`` then).
+        A value of the wrong type raises :class:`ConfigError` naming the key and its source.
+        """
+        raw = self.data.get(section, {}).get(key)
+        if isinstance(raw, _EnvValue):
+            value = raw.coerce(kind, f"{self.sources[(section, key)]}: [{section}] {key}")
+        else:
+            value = self.get(section, key, default)
         if value is not None and not _is_type(value, kind):
             where = self.sources.get((section, key), "config")
             raise ConfigError(f"{where}: [{section}] {key} must be {_TYPE_NAMES[kind]}, "
@@ -227,23 +235,23 @@ class Config:
 
     def get_str(self, section: str, key: str, default: str | None = None) -> str | None:
         """A string setting."""
-        return self._typed(section, key, default, str)
+        return self.get_typed(section, key, str, default)
 
     def get_bool(self, section: str, key: str, default: bool = False) -> bool:
         """A boolean setting."""
-        return bool(self._typed(section, key, default, bool))
+        return bool(self.get_typed(section, key, bool, default))
 
     def get_int(self, section: str, key: str, default: int | None = None) -> int | None:
         """An integer setting."""
-        return self._typed(section, key, default, int)
+        return self.get_typed(section, key, int, default)
 
     def get_float(self, section: str, key: str, default: float | None = None) -> float | None:
         """A number setting (integers accepted)."""
-        return self._typed(section, key, default, float)
+        return self.get_typed(section, key, float, default)
 
     def get_list(self, section: str, key: str, default: list[Any] | None = None) -> list[Any]:
         """A list setting."""
-        return list(self._typed(section, key, default or [], list))
+        return list(self.get_typed(section, key, list, default or []))
 
     def get_path(self, section: str, key: str, default: str | None = None) -> Path | None:
         """A path setting, resolved against the project root."""

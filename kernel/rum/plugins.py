@@ -12,7 +12,7 @@ from typing import Any
 import pluggy
 
 from rum import hookspecs
-from rum.config import Config, _EnvValue
+from rum.config import Config
 from rum.errors import PluginError
 
 ENTRY_POINT_GROUP = "rum.plugins"
@@ -59,14 +59,8 @@ class Plugins:
         requested = list(requested or [])
         names: list[str] = [r for r in requested if isinstance(r, str)]
         objects = [r for r in requested if not isinstance(r, str)]
-        configured = config.data.get("plugins", {}).get("enabled")
-        if isinstance(configured, _EnvValue):  # RUM_PLUGINS__ENABLED='["http", "orm"]'
-            where = config.sources.get(("plugins", "enabled"), "environment")
-            configured = configured.coerce(list, f"{where}: [plugins] enabled")
+        configured = config.get_typed("plugins", "enabled", list)
         if configured is not None:
-            if not isinstance(configured, list):
-                raise PluginError(f"{config.describe_file()}: [plugins] enabled must be a list "
-                                  f"of plugin names, got {configured!r}")
             names = [str(n) for n in configured] + [n for n in names if n not in configured]
         elif not requested:
             names = sorted(installed)

@@ -100,3 +100,16 @@ def test_app_validates_kernel_keys_and_fills_defaults(tmp_path):
     assert app.config.get_bool("general", "log_queries") is True
     assert app.config.get("general", "log_level") == "info"
     assert app.config.effective()["general"]["log_format"] == "text"
+
+
+def test_typed_getters_convert_environment_values_before_validation(tmp_path):
+    config = Config.load(tmp_path, environ={"RUM_DB__POOL": "7", "RUM_DB__HOSTS": "a, b"})
+    assert config.get_int("db", "pool") == 7
+    assert config.get_list("db", "hosts") == ["a", "b"]
+    assert config.get_typed("db", "missing", int, 3) == 3
+
+
+def test_plugins_enabled_that_is_not_a_list_names_the_key_and_file(tmp_path):
+    write(tmp_path, '[plugins]\nenabled = "http"\n')
+    with pytest.raises(ConfigError, match=r"Rum.toml: \[plugins\] enabled must be a list"):
+        App(root=tmp_path)
