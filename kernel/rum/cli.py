@@ -6,8 +6,10 @@ import argparse
 import importlib
 import inspect
 import json
+import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -167,11 +169,40 @@ def _pre_args(argv: Sequence[str]) -> argparse.Namespace:
     return args
 
 
+@contextmanager
+def project_environment(root: Path | None, env: str | None) -> Iterator[None]:
+    """Make ``--root``/``--env`` the defaults of every ``App`` built while the command runs.
+
+    The project's ``app.py`` builds its ``App(...)`` itself, usually without ``root`` or
+    ``env``; ``Config.load`` then reads ``RUM_ROOT`` and ``RUM_ENV``, so the command sets
+    those (and restores them afterwards, for in-process callers such as tests). Worker
+    processes inherit them too. Explicit ``App(root=..., env=...)`` arguments still win.
+    """
+    names = {"RUM_ROOT": str(root) if root is not None else None, "RUM_ENV": env}
+    saved = {name: os.environ.get(name) for name in names}
+    for name, value in names.items():
+        if value is not None:
+            os.environ[name] = value
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``rum`` command line."""
     argv = list(sys.argv[1:] if argv is None else argv)
     pre = _pre_args(argv)
     root = (pre.root or Path.cwd()).resolve()
+    with project_environment(root if pre.root is not None else None, pre.env):
+        return _main(argv, pre, root)
+
+
+def _main(argv: list[str], pre: argparse.Namespace, root: Path) -> int:
     app: App | None = None
     load_error: RumError | None = None
     if (root / "Rum.toml").exists() or (root / "app.py").exists():

@@ -107,9 +107,14 @@ class Config:
     def load(cls, root: Path | str | None = None, *, env: str | None = None,
              environ: Mapping[str, str] | None = None,
              overrides: Mapping[str, Mapping[str, Any]] | None = None) -> Config:
-        """Read ``Rum.toml`` (if any) from ``root`` and apply overlays; see the module doc."""
-        root = Path(root or Path.cwd()).resolve()
+        """Read ``Rum.toml`` (if any) from ``root`` and apply overlays; see the module doc.
+
+        Without ``root`` the project directory is ``RUM_ROOT``, else the current directory;
+        without ``env`` the environment is ``RUM_ENV``, else ``[general] env``, else
+        ``development``. (``rum --root DIR --env NAME`` sets both variables for the command.)
+        """
         environ = os.environ if environ is None else environ
+        root = Path(root or environ.get("RUM_ROOT") or Path.cwd()).resolve()
         path = root / "Rum.toml"
         data: dict[str, dict[str, Any]] = {}
         sources: dict[tuple[str, str], str] = {}
