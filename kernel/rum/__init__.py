@@ -22,9 +22,10 @@ from rum.errors import (
     TooManyRequests,
     Unauthorized,
     UnprocessableEntity,
+    UnsupportedMediaType,
 )
 from rum.headers import Headers
-from rum.hookspecs import hookimpl
+from rum.hookspecs import HOOKS_VERSION, hookimpl, hookspec
 from rum.middleware import Middleware, Outcome
 from rum.request import Request
 from rum.response import Response
@@ -33,6 +34,7 @@ from rum.routing import Route, Router
 __version__ = "0.1.0"
 
 __all__ = [
+    "HOOKS_VERSION",
     "AllowAll",
     "App",
     "Authentication",
@@ -58,7 +60,9 @@ __all__ = [
     "TooManyRequests",
     "Unauthorized",
     "UnprocessableEntity",
+    "UnsupportedMediaType",
     "current_app",
     "current_request",
     "hookimpl",
+    "hookspec",
 ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import itertools
 import logging
 import os
@@ -69,16 +68,15 @@ class App:
         self.plugins = Plugins()
         self.plugins.register(coreplugin, "rum")
         self.plugins.load(self.config, plugins)
-        hook = self.plugins.hook
         schema: dict[str, dict[str, Any]] = {}
-        for part in hook.rum_config_schema():
-            for section, keys in (part or {}).items():
+        for part in self.plugins.call("rum_config_schema"):
+            for section, keys in part.items():
                 schema.setdefault(section, {}).update(keys)
         self.config.validate(schema, self.plugins.disabled_sections())
         self.debug = self.config.get("general", "debug")
         if self.debug is None:
             self.debug = self.config.env == "development"
-        hook.rum_configure(config=self.config, app=self)
+        self.plugins.call("rum_configure", config=self.config, app=self)
 
         self.auth_handlers: dict[str, Any] = self.plugins.call_merged("rum_auth_handlers",
                                                                       app=self)
@@ -89,13 +87,13 @@ class App:
             self.router.add(route)
         self.middleware: list[Middleware] = [
             *middleware, *self.plugins.call_list("rum_middleware", app=self)]
+        #: media type -> async body parser behind ``await request.form()`` (rum_body_parsers)
+        self.body_parsers: dict[str, Any] = self.plugins.call_merged("rum_body_parsers",
+                                                                     app=self)
 
-        self._request_hooks = [_by_name(fn, names) for fn, names in
-                               self.plugins.impls("rum_request")]
-        self._auth_hooks = [_by_name(fn, names) for fn, names in
-                            self.plugins.impls("rum_authenticate")]
-        self._response_hooks = [_by_name(fn, names) for fn, names in
-                                reversed(self.plugins.impls("rum_response"))]
+        self._request_hooks = self.plugins.bind("rum_request")
+        self._auth_hooks = self.plugins.bind("rum_authenticate")
+        self._response_hooks = self.plugins.bind("rum_response", reverse=True)
         self._ids = itertools.count(1)
         self._id_prefix = f"{os.getpid():x}-"
         self._storage: Any = _NOT_SET
@@ -109,7 +107,7 @@ class App:
     def storage(self) -> Any:
         """The database backend a plugin provides through ``rum_storage`` (the ORM's pool)."""
         if self._storage is _NOT_SET:
-            self._storage = self.plugins.hook.rum_storage(app=self)
+            self._storage = self.plugins.call_first("rum_storage", app=self)
         if self._storage is None:
             raise RumError("no storage plugin is enabled: add \"orm\" to [plugins] enabled in "
                            f"{self.config.describe_file()}")
@@ -119,7 +117,7 @@ class App:
     def jobs(self) -> Any:
         """The job backend a plugin provides through ``rum_job_backend``."""
         if self._jobs is _NOT_SET:
-            self._jobs = self.plugins.hook.rum_job_backend(app=self)
+            self._jobs = self.plugins.call_first("rum_job_backend", app=self)
         if self._jobs is None:
             raise RumError("no job backend is enabled: add \"jobs\" to [plugins] enabled in "
                            f"{self.config.describe_file()}")
@@ -229,10 +227,7 @@ class App:
             async with trio.open_nursery() as nursery:
                 self.nursery = nursery
                 try:
-                    for fn, argnames in self.plugins.impls("rum_startup"):
-                        result = fn(*[self for _ in argnames])
-                        if inspect.isawaitable(result):
-                            await result
+                    await self.plugins.acall("rum_startup", app=self)
                     for item in self.plugins.call_list("rum_schedule", app=self):
                         if callable(item):
                             nursery.start_soon(item)
@@ -248,12 +243,10 @@ class App:
 
     async def _shutdown(self) -> None:
         with trio.CancelScope(shield=True):
-            for fn, argnames in reversed(self.plugins.impls("rum_shutdown")):
+            for fn in self.plugins.bind("rum_shutdown", reverse=True):
                 try:
-                    result = fn(*[self for _ in argnames])
-                    if inspect.isawaitable(result):
-                        with trio.move_on_after(30):
-                            await result
+                    with trio.move_on_after(30):
+                        await fn(app=self)
                 except Exception:
                     logger.exception("rum_shutdown hook %s failed", fn.__module__)
 
@@ -279,18 +272,3 @@ class App:
 
     def __repr__(self) -> str:
         return f"<App root={str(self.root)!r} env={self.config.env!r}>"
-
-
-def _by_name(fn: Any, argnames: tuple[str, ...]) -> Any:
-    """Adapt a hook implementation so it can be called with keyword arguments it may not take.
-
-    On the request path this avoids pluggy's generic dispatch; implementations that take every
-    argument are returned unchanged.
-    """
-    if len(argnames) == 2 or argnames == ("request",):
-        return fn
-
-    def call(**kwargs: Any) -> Any:
-        return fn(*[kwargs[a] for a in argnames])
-
-    return call

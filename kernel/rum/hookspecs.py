@@ -8,7 +8,7 @@ Hooks are listed in the order the kernel calls them:
 
 1. configuration: :func:`rum_config_schema`, :func:`rum_configure`
 2. wiring: :func:`rum_routes`, :func:`rum_middleware`, :func:`rum_auth_handlers`,
-   :func:`rum_cli_commands`, :func:`rum_template_globals`
+   :func:`rum_body_parsers`, :func:`rum_cli_commands`, :func:`rum_template_globals`
 3. lifecycle: :func:`rum_storage`, :func:`rum_job_backend`, :func:`rum_startup`,
    :func:`rum_schedule`, then :func:`rum_serve` when the app is served
 4. per request: :func:`rum_request`, :func:`rum_authenticate`, the controller,
@@ -34,12 +34,16 @@ if TYPE_CHECKING:
     from rum.auth import Authentication
     from rum.cli import Command
     from rum.config import Config, Setting
+    from rum.formdata import BodyParser
     from rum.middleware import Middleware
     from rum.request import Request
     from rum.response import Response
     from rum.routing import Route
 
 PROJECT = "rum"
+#: The version of the hook contract documented in ``docs/hooks.md``. Hooks and arguments are
+#: only removed after a release in which they warn (pluggy's ``warn_on_impl``).
+HOOKS_VERSION = 1
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
@@ -113,6 +117,21 @@ def rum_template_globals(app: App, request: Request | None) -> Mapping[str, Any]
 
     Called by the templates plugin for each render; ``request`` is the request being served,
     or ``None`` outside a request. Keep it cheap: it is on the render path.
+    """
+
+
+@hookspec
+def rum_body_parsers(app: App) -> Mapping[str, BodyParser]:
+    """Parse request bodies of the media types named, for ``await request.form()``.
+
+    Return ``{media_type: parser}`` with lower-case media types without parameters, e.g.
+    ``{"multipart/form-data": parse}``. A parser is an async callable taking the
+    :class:`~rum.Request` and returning a :class:`rum.formdata.FormData`. Called once when
+    the app is built; for a type several plugins register, later plugins win. Parsers must
+    bound what they accept (raise :class:`rum.PayloadTooLarge` / :class:`rum.BadRequest`
+    naming the setting that raises a limit) and keep CPU-heavy work off the event loop
+    (``trio.to_thread``). Without a parser the kernel parses
+    ``application/x-www-form-urlencoded`` itself and answers other types with 415.
     """
 
 

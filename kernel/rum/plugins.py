@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import difflib
 import inspect
-from collections.abc import Iterable, Mapping
+import logging
+import os
+import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
@@ -16,6 +19,7 @@ from rum.config import Config
 from rum.errors import PluginError
 
 ENTRY_POINT_GROUP = "rum.plugins"
+trace_log = logging.getLogger("rum.hooks")
 
 
 def installed_plugins() -> dict[str, EntryPoint]:
@@ -45,6 +49,9 @@ class Plugins:
         self.pm.add_hookspecs(hookspecs)
         self.hook = self.pm.hook
         self._entry_points: dict[str, EntryPoint] = {}
+        #: log every hook call with its implementers and duration (``RUM_TRACE_HOOKS=1`` or
+        #: ``[general] trace_hooks``)
+        self.tracing = os.environ.get("RUM_TRACE_HOOKS", "") not in ("", "0")
 
     # -- loading --------------------------------------------------------------------------------
 
@@ -70,6 +77,7 @@ class Plugins:
                     names.append(name)
                 elif not table["enabled"] and name in names:
                     names.remove(name)
+        modules: dict[str, object] = {}
         for name in dict.fromkeys(names):
             if name not in installed:
                 close = difflib.get_close_matches(name, installed, n=1)
@@ -79,20 +87,63 @@ class Plugins:
                     f"{hint} (installed: {', '.join(sorted(installed)) or 'none'}). Install "
                     f"the distribution that provides it, or remove it from [plugins] enabled.")
             try:
-                module = installed[name].load()
+                modules[name] = installed[name].load()
             except Exception as exc:
                 raise PluginError(f"plugin {name!r} ({installed[name].value}) failed to "
                                   f"import: {exc!r}") from exc
-            self.register(module, name)
+        for name in _requirements_first(modules):
+            self.register(modules[name], name)
             self._entry_points[name] = installed[name]
         for obj in objects:
             self.register(obj)
+        self.check_requirements(config)
+        self.check_hook_names()
+
+    def check_hook_names(self) -> None:
+        """Refuse an implementation of a hook no loaded spec declares (a typo, most likely).
+
+        An implementation of another plugin's hook that may be disabled is marked
+        ``@hookimpl(optionalhook=True)`` and is then left alone.
+        """
+        known = [name for name in dir(self.hook) if name.startswith("rum_")
+                 and getattr(self.hook, name).spec is not None]
+        for name in dir(self.hook):
+            caller = getattr(self.hook, name)
+            if not name.startswith("rum_") or caller.spec is not None:
+                continue
+            for impl in caller.get_hookimpls():
+                if impl.optionalhook:
+                    continue
+                close = difflib.get_close_matches(name, known, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                raise PluginError(
+                    f"plugin {impl.plugin_name!r} implements hook {name!r}, which no enabled "
+                    f"plugin declares{hint} (if it is another plugin's hook, enable that plugin "
+                    f"or mark the implementation @hookimpl(optionalhook=True))")
+
+    def check_requirements(self, config: Config) -> None:
+        """Refuse a plugin whose ``requires`` names a plugin that is not loaded."""
+        loaded = {name for name, _ in self.pm.list_name_plugin()}
+        for name, plugin in self.pm.list_name_plugin():
+            for needed in getattr(plugin, "requires", ()):
+                if needed not in loaded:
+                    raise PluginError(
+                        f"{config.describe_file()}: plugin {name!r} requires plugin "
+                        f"{needed!r}, which is not enabled: add \"{needed}\" to [plugins] "
+                        f"enabled (or disable {name!r})")
 
     def register(self, plugin: object, name: str | None = None) -> None:
         """Register one plugin object or module; pluggy validates its hook signatures."""
         name = name or getattr(plugin, "name", None) or _default_name(plugin)
         if self.pm.get_plugin(name) is not None or self.pm.is_registered(plugin):
             raise PluginError(f"plugin {name!r} is registered twice")
+        specs = getattr(plugin, "hookspecs", None)
+        if specs is not None:
+            try:
+                self.pm.add_hookspecs(specs)
+            except ValueError as exc:
+                raise PluginError(f"plugin {name!r} declares hook specs that clash with "
+                                  f"ones already declared: {exc}") from exc
         try:
             self.pm.register(plugin, name=name)
         except pluggy.PluginValidationError as exc:
@@ -114,49 +165,142 @@ class Plugins:
                 continue
         return frozenset(out)
 
-    # -- calling --------------------------------------------------------------------------------
+    # -- calling: every hook call in Rum goes through these -----------------------------------
+    #
+    # All of them go through pluggy's hook caller, so call order (last registered first,
+    # ``tryfirst``/``trylast``), wrappers and pluggy's own tracing apply to sync and async hooks
+    # alike. An async implementation returns an awaitable from pluggy's call; Rum awaits them in
+    # call order. A wrapper of an async hook therefore sees (and may replace) the awaitables.
 
-    def impls(self, name: str) -> list[tuple[Any, tuple[str, ...]]]:
-        """``(function, argnames)`` of ``name``'s implementations in call order."""
+    def call(self, name: str, **kwargs: Any) -> list[Any]:
+        """Call hook ``name``: the non-``None`` results of its implementations, in call order.
+
+        For async hooks use :meth:`acall`. A ``firstresult`` spec gives a one-item list (or an
+        empty one).
+        """
         caller = getattr(self.hook, name)
-        return [(impl.function, tuple(impl.argnames)) for impl in reversed(caller.get_hookimpls())]
+        started = time.perf_counter() if self.tracing else 0.0
+        try:
+            result = caller(**kwargs)
+        finally:
+            if self.tracing:
+                self._trace(name, started)
+        if caller.spec is not None and caller.spec.opts.get("firstresult"):
+            return [] if result is None else [result]
+        return list(result)
 
-    async def acall_each(self, name: str, *, reverse: bool = False, **kwargs: Any) -> list[Any]:
-        """Await every implementation of async hook ``name``; return their results."""
-        results = []
-        impls = self.impls(name)
-        for fn, argnames in reversed(impls) if reverse else impls:
-            result = fn(*[kwargs[a] for a in argnames])
-            if inspect.isawaitable(result):
-                result = await result
-            results.append(result)
-        return results
-
-    async def acall_first(self, name: str, **kwargs: Any) -> Any:
-        """Await implementations of ``name`` in order; return the first non-``None`` result."""
-        for fn, argnames in self.impls(name):
-            result = fn(*[kwargs[a] for a in argnames])
-            if inspect.isawaitable(result):
-                result = await result
-            if result is not None:
-                return result
-        return None
+    def call_first(self, name: str, **kwargs: Any) -> Any:
+        """Call sync hook ``name``; the first non-``None`` result, or ``None``."""
+        results = self.call(name, **kwargs)
+        return results[0] if results else None
 
     def call_merged(self, name: str, **kwargs: Any) -> dict[str, Any]:
         """Call sync hook ``name`` and merge the mappings it returns (later plugins win)."""
         merged: dict[str, Any] = {}
-        for result in reversed(getattr(self.hook, name)(**kwargs)):
-            if result:
-                merged.update(result)
+        for result in reversed(self.call(name, **kwargs)):
+            merged.update(result)
         return merged
 
     def call_list(self, name: str, **kwargs: Any) -> list[Any]:
         """Call sync hook ``name`` and concatenate the iterables it returns, in call order."""
-        out: list[Any] = []
-        for result in getattr(self.hook, name)(**kwargs):
-            if result:
-                out.extend(result)
-        return out
+        return [item for result in self.call(name, **kwargs) for item in result]
+
+    async def acall(self, name: str, *, reverse: bool = False, **kwargs: Any) -> list[Any]:
+        """Await every implementation of async hook ``name``; their non-``None`` results.
+
+        ``reverse=True`` awaits them in reverse call order (response and shutdown hooks).
+        """
+        return await self._await_all(name, kwargs, reverse=reverse, first=False)
+
+    async def acall_first(self, name: str, **kwargs: Any) -> Any:
+        """Await implementations of async hook ``name`` in call order; the first non-``None``
+        result (the rest are not run), or ``None``."""
+        return await self._await_all(name, kwargs, reverse=False, first=True)
+
+    def bind(self, name: str, *, reverse: bool = False) -> list[Callable[..., Any]]:
+        """Pre-bound implementations of async hook ``name`` for the request hot path.
+
+        Each item is called with the hook's keyword arguments and returns an awaitable; the
+        caller awaits them in order (reverse call order with ``reverse=True``) and may stop at
+        the first non-``None`` result or fold results. The order is pluggy's (``tryfirst``/
+        ``trylast`` honoured) and tracing times each call. When the hook has a wrapper, the
+        list holds one callable that goes through :meth:`acall_first`, so the wrapper runs;
+        wrappers are refused on a folded (``reverse``) hook, whose implementations each see
+        the previous one's result.
+        """
+        impls = getattr(self.hook, name).get_hookimpls()
+        if any(impl.wrapper or impl.hookwrapper for impl in impls):
+            if reverse:
+                raise PluginError(f"hook {name} is folded (each implementation sees the result "
+                                  "of the one before), so it takes no wrappers: use tryfirst/"
+                                  "trylast instead")
+
+            async def through_pluggy(**kwargs: Any) -> Any:
+                return await self.acall_first(name, **kwargs)
+
+            return [through_pluggy]
+        ordered = impls if reverse else list(reversed(impls))
+        bound = [_by_name(impl.function, tuple(impl.argnames)) for impl in ordered]
+        if self.tracing:
+            bound = [self._traced(name, impl.plugin_name, fn)
+                     for impl, fn in zip(ordered, bound, strict=True)]
+        return bound
+
+    def impls(self, name: str) -> list[tuple[Any, tuple[str, ...]]]:
+        """``(function, argnames)`` of ``name``'s implementations in call order (deprecated:
+        use :meth:`call`, :meth:`acall` or :meth:`bind`)."""
+        caller = getattr(self.hook, name)
+        return [(impl.function, tuple(impl.argnames)) for impl in reversed(caller.get_hookimpls())]
+
+    def _traced(self, name: str, plugin: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        async def traced(**kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                result = fn(**kwargs)
+                return await result if inspect.isawaitable(result) else result
+            finally:
+                trace_log.info("hook %s [%s] %.3f ms", name, plugin,
+                               (time.perf_counter() - started) * 1000)
+        return traced
+
+    async def _await_all(self, name: str, kwargs: dict[str, Any], *, reverse: bool,
+                         first: bool) -> Any:
+        started = time.perf_counter() if self.tracing else 0.0
+        pending = self.call(name, **kwargs) if not self.tracing else \
+            self._call_untraced(name, kwargs)
+        if reverse:
+            pending.reverse()
+        results: list[Any] = []
+        try:
+            for index, result in enumerate(pending):
+                if inspect.isawaitable(result):
+                    pending[index] = None
+                    result = await result
+                if result is None:
+                    continue
+                if first:
+                    return result
+                results.append(result)
+            return None if first else results
+        finally:
+            for left in pending:  # not awaited (an earlier one answered or raised): close them
+                if inspect.iscoroutine(left):
+                    left.close()
+            if self.tracing:
+                self._trace(name, started)
+
+    def _call_untraced(self, name: str, kwargs: dict[str, Any]) -> list[Any]:
+        tracing, self.tracing = self.tracing, False
+        try:
+            return self.call(name, **kwargs)
+        finally:
+            self.tracing = tracing
+
+    def _trace(self, name: str, started: float) -> None:
+        impls = getattr(self.hook, name).get_hookimpls()
+        order = ", ".join(impl.plugin_name for impl in reversed(impls)) or "no implementation"
+        trace_log.info("hook %s [%s] %.3f ms", name, order,
+                       (time.perf_counter() - started) * 1000)
 
     # -- introspection --------------------------------------------------------------------------
 
@@ -176,6 +320,39 @@ class Plugins:
                 hooks=hooks,
             ))
         return infos
+
+
+def _requirements_first(modules: Mapping[str, object]) -> list[str]:
+    """``modules``' names in their given order, except that a plugin's ``requires`` and
+    ``works_with`` plugins (when present) come before it."""
+    ordered: list[str] = []
+    visiting: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name in ordered or name in visiting:
+            return
+        visiting.add(name)
+        plugin = modules[name]
+        for other in (*getattr(plugin, "requires", ()), *getattr(plugin, "works_with", ())):
+            if other in modules:
+                visit(other)
+        visiting.discard(name)
+        ordered.append(name)
+
+    for name in modules:
+        visit(name)
+    return ordered
+
+
+def _by_name(fn: Callable[..., Any], argnames: tuple[str, ...]) -> Callable[..., Any]:
+    """Adapt an implementation so it can be called with keyword arguments it may not take."""
+    if len(argnames) == 2 or argnames == ("request",):
+        return fn
+
+    def call(**kwargs: Any) -> Any:
+        return fn(*[kwargs[a] for a in argnames])
+
+    return call
 
 
 def _default_name(plugin: object) -> str:
