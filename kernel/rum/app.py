@@ -26,7 +26,7 @@ from rum.routing import Route, Router
 if TYPE_CHECKING:
     from rum.request import Request
     from rum.response import Response
-    from rum.testclient import TestClient
+    from rum.testing.client import TestClient
 
 logger = logging.getLogger("rum.app")
 _NOT_SET: Any = object()
@@ -266,7 +266,7 @@ class App:
 
     def test_client(self, **kwargs: Any) -> TestClient:
         """An in-process client (no socket): ``async with app.test_client() as client:``."""
-        from rum.testclient import TestClient
+        from rum.testing.client import TestClient
 
         return TestClient(self, **kwargs)
 

@@ -13,7 +13,7 @@ from hypercorn.config import Config as HypercornConfig
 from hypercorn.trio import serve
 
 from rum import App, Controller, Request, Response, hookimpl
-from rum.asgi import asgi_app
+from rum_asgi import asgi_app
 
 
 class Lifecycle:

@@ -4,7 +4,7 @@
 
     # serve.py
     from rum import App
-    from rum.asgi import asgi_app
+    from rum_asgi import asgi_app
 
     app = App(routes=[...])
     application = asgi_app(app)
@@ -71,7 +71,7 @@ def asgi_app(app: App, *, max_body_size: int | None = None) -> ASGIApp:
             await send({"type": "websocket.close", "code": 1011,
                         "reason": "Rum serves WebSockets with its own http plugin only"})
         else:
-            raise ValueError(f"rum.asgi: unsupported ASGI scope type {kind!r}")
+            raise ValueError(f"rum_asgi: unsupported ASGI scope type {kind!r}")
 
     application.rum_app = app  # type: ignore[attr-defined]
     return application

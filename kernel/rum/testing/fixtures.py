@@ -5,7 +5,7 @@
 - ``unused_port``: a free TCP port on 127.0.0.1.
 - ``rum_app``: the project's app, found like ``rum run`` does in ``rum_project_root`` (the
   pytest root directory by default). Override either fixture in your ``conftest.py``.
-- ``rum_client``: an in-process :class:`~rum.testclient.TestClient` for ``rum_app``, with the
+- ``rum_client``: an in-process :class:`~rum.testing.TestClient` for ``rum_app``, with the
   app running (start-up and shutdown hooks run around the test). Needs pytest-trio with
   ``trio_mode = true``.
 
@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from rum.app import App
-from rum.testclient import TestClient
+from rum.testing.client import TestClient
 
 
 @pytest.fixture
