@@ -72,7 +72,7 @@ class App:
         for part in self.plugins.call("rum_config_schema"):
             for section, keys in part.items():
                 schema.setdefault(section, {}).update(keys)
-        self.config.validate(schema, self.plugins.disabled_sections())
+        self.config.validate(schema, self.plugins.disabled_sections)
         self.debug = self.config.get("general", "debug")
         if self.debug is None:
             self.debug = self.config.env == "development"

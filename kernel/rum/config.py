@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import difflib
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -146,17 +146,19 @@ class Config:
     # -- validation -----------------------------------------------------------------------------
 
     def validate(self, schema: Mapping[str, Mapping[str, Any]],
-                 ignore_sections: frozenset[str] = frozenset()) -> None:
+                 ignore_sections: Callable[[], Collection[str]] = frozenset) -> None:
         """Check every key against ``schema``; coerce environment variables to their types.
 
-        Sections in ``ignore_sections`` (those of installed but disabled plugins) are skipped.
+        Sections that ``ignore_sections()`` names (those of installed but disabled plugins) are
+        skipped; it is called only when a section is unknown, since finding them may import
+        every installed plugin.
         """
         self.schema = {s: {k: _as_setting(v) for k, v in keys.items()}
                        for s, keys in schema.items()}
         for section, table in self.data.items():
             known = self.schema.get(section)
             if known is None:
-                if section in ignore_sections:
+                if section in ignore_sections():
                     continue
                 close = difflib.get_close_matches(section, self.schema, n=1)
                 hint = (f"; did you mean [{close[0]}]?" if close else

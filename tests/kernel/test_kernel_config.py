@@ -79,7 +79,7 @@ def test_unknown_section_is_an_error_unless_owned_by_a_disabled_plugin(tmp_path)
     config = Config.load(tmp_path, environ={})
     with pytest.raises(ConfigError, match=r"unknown section \[dbb\]; did you mean \[db\]"):
         config.validate(SCHEMA)
-    config.validate(SCHEMA, ignore_sections=frozenset({"dbb"}))
+    config.validate(SCHEMA, ignore_sections=lambda: {"dbb"})
 
 
 def test_invalid_toml_reports_line_and_column(tmp_path):
