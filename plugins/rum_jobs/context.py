@@ -22,6 +22,24 @@ def resolve_db(db: Any = None) -> Any:
     app = current_app()
     if app is not None:
         return app.storage
+    found = _orm_current()
+    if found is not None:
+        return found
     raise RumError("no database to enqueue jobs in: pass db=<rum_orm.Database> (or a "
-                   "connection/transaction), or call it inside `async with app.running()` "
-                   "or a request handled by an app with the \"orm\" plugin enabled")
+                   "connection/transaction), or call it inside `async with app.running()`, "
+                   "`async with Database.open(url)` or `db.transaction()`, or a request handled "
+                   "by an app with the \"orm\" plugin enabled")
+
+
+def _orm_current() -> Any:
+    """The ORM's current transaction/connection or open database (a program without an
+    App: ``async with Database.open(url) as db, db.transaction(): await Job.enqueue(...)``).
+    """
+    try:
+        from rum_orm import executor
+    except ImportError:
+        return None
+    try:
+        return executor()
+    except Exception:
+        return None

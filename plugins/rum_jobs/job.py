@@ -15,13 +15,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import random
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from rum.jsonutil import dumps
 from rum_jobs import sql
 from rum_jobs.context import resolve_db
+from rum_jobs.payload import to_json
 from rum_jobs.results import seconds
 from rum_jobs.store import NewJob, insert_jobs
 from rum_jobs.unique import Unique, as_unique
@@ -42,6 +43,10 @@ class Job:
     jobs of one channel run strictly one after another in enqueue order), and the retry
     backoff ``backoff_base``/``backoff_max`` seconds with ``jitter`` (a fraction).
 
+    ``execute`` is ``async def``. A class that sets ``threaded = True`` defines a plain
+    ``def execute`` instead, which runs in a worker thread (for blocking libraries); its
+    timeout is enforced as far as Python allows (see docs/jobs.md, "Threaded jobs").
+
     While a run is in progress the instance knows ``id``, ``attempt``, ``tags``,
     ``checkpoint`` (what a previous attempt saved with :meth:`save_checkpoint`) and
     ``context`` (a :class:`~rum_jobs.records.Claimed`: queue, max_attempts, priority, channel,
@@ -58,6 +63,7 @@ class Job:
     backoff_base: ClassVar[float] = 1.0
     backoff_max: ClassVar[float] = 3600.0
     jitter: ClassVar[float] = 0.2
+    threaded: ClassVar[bool] = False
 
     # set for one run by the worker
     id: int
@@ -74,6 +80,7 @@ class Job:
             raise ValueError(f"{cls.__qualname__}.max_attempts must be at least 1")
         if isinstance(cls.__dict__.get("unique"), (bool, tuple, list, str)):
             cls.unique = as_unique(cls.__dict__["unique"])
+        _check_execute(cls)
 
     # -- the work ---------------------------------------------------------------------------
 
@@ -107,7 +114,7 @@ class Job:
         run = self.context
         worker: Worker = self._worker
         await worker.db.execute(sql.SAVE_CHECKPOINT, run.id, run.attempt, worker.id,
-                                dumps(state))
+                                to_json(state, f"{self.name} checkpoint"))
         self.checkpoint = state
 
     def _bind(self, run: Claimed, worker: Worker) -> None:
@@ -182,6 +189,33 @@ async def enqueue_many(jobs: Sequence[NewJob | tuple[type[Job], Any]], *,
     ``[SendEmail.build(args, queue=...), ...]``."""
     rows = [j if isinstance(j, NewJob) else j[0].build(j[1]) for j in jobs]
     return await insert_jobs(resolve_db(db), rows)
+
+
+def _is_async(fn: Any) -> bool:
+    fn = getattr(fn, "__func__", fn)
+    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(inspect.unwrap(fn))
+
+
+def _check_execute(cls: type[Job]) -> None:
+    """Refuse, when the class is defined, an ``execute`` that would fail at run time."""
+    execute = cls.execute
+    if execute is Job.execute:
+        return
+    where = f"{cls.__module__}.{cls.__qualname__}.execute"
+    if cls.threaded:
+        if _is_async(execute) or inspect.isasyncgenfunction(execute):
+            raise TypeError(f"{where} is `async def` but the class sets threaded = True: a "
+                            "threaded job defines a plain `def execute(self, args)`, run in a "
+                            "worker thread; drop threaded = True to run it on the event loop")
+        return
+    if inspect.isasyncgenfunction(execute):
+        raise TypeError(f"{where} is an async generator (it contains `yield`); define "
+                        "`async def execute(self, args)` returning the result")
+    if not _is_async(execute):
+        raise TypeError(f"{where} must be `async def execute(self, args)`. A plain `def` "
+                        "would block every job of the worker while it runs; for blocking code "
+                        "set `threaded = True` on the class (it then runs in a worker thread) "
+                        "or call it with `await trio.to_thread.run_sync(...)`")
 
 
 def jobs_by_name(jobs: Iterable[type[Job]] | Mapping[str, type[Job]]) -> dict[str, type[Job]]:

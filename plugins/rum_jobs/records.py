@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
-
-def _json(text: str | None, default: Any = None) -> Any:
-    return default if text is None else json.loads(text)
+from rum_jobs.payload import from_json as _json
 
 
 @dataclass

@@ -21,19 +21,28 @@ def schema_sql() -> str:
                      for p in sorted(MIGRATIONS_DIR.glob("*.up.sql")))
 
 
-async def ensure_schema(db: Any) -> bool:
-    """Create the jobs tables if they are missing (idempotent; safe to race).
+def schema_version() -> str:
+    """The version of the newest up migration (its file name's leading number)."""
+    return max(p.name.split("_", 1)[0] for p in MIGRATIONS_DIR.glob("*.up.sql"))
 
-    For tests and scripts; applications normally run ``rum migrate run``. Returns True when
-    it created them.
+
+async def ensure_schema(db: Any) -> bool:
+    """Create the jobs tables, or bring them up to date, if needed (idempotent; safe to race).
+
+    For tests and scripts; applications normally run ``rum migrate run``. Every migration is
+    written to be re-runnable, so a database made by an older version (or by the migrator)
+    is upgraded by running them all; the newest version is then recorded as the table's
+    comment. Returns True when it changed the schema.
     """
-    if await db.fetchval(sql.TABLE_EXISTS):
+    version = schema_version()
+    if await db.fetchval(sql.SCHEMA_VERSION) == version:
         return False
     async with db.transaction():
         await db.fetchval(sql.SCHEMA_LOCK)
-        if await db.fetchval(sql.TABLE_EXISTS):
+        if await db.fetchval(sql.SCHEMA_VERSION) == version:
             return False
         await db.execute(schema_sql())
+        await db.execute(f"COMMENT ON TABLE rum_jobs IS 'rum_jobs schema {version}'")
     return True
 
 

@@ -99,15 +99,22 @@ WITH picked AS (
 {_CLAIM_UPDATE}
 """
 
-# $1: JSON array of {id, attempt, result}; $2 worker id. Wakes workers waiting on an ordered
-# channel whose head just finished.
+# Marks a batch of successful runs complete. $1 ids (bigint[]), $2 a JSON object
+# {"<id>": [attempt, result-or-null], ...}, $3 worker id. No join for the planner to get
+# wrong: the rows are found by primary key (``id = ANY``) and each row's attempt and result
+# are looked up in the object (a binary search on its keys), so the statement stays linear
+# in the batch however stale the table's statistics. The object is parsed once (a
+# materialized CTE), not once per row. Wakes workers waiting on an ordered channel whose
+# head just finished.
 COMPLETE = """
-WITH done AS (
+WITH r AS MATERIALIZED (SELECT $2::text::jsonb AS m),
+done AS (
     UPDATE rum_jobs AS t
-       SET status = 'complete', finished_at = now(), result = r.result,
-           lease_expires_at = NULL
-      FROM jsonb_to_recordset($1::text::jsonb) AS r(id bigint, attempt int, result jsonb)
-     WHERE t.id = r.id AND t.attempt = r.attempt AND t.status = 'running' AND t.worker = $2
+       SET status = 'complete', finished_at = now(), lease_expires_at = NULL,
+           result = nullif(r.m -> t.id::text -> 1, 'null'::jsonb)
+      FROM r
+     WHERE t.id = ANY($1::bigint[]) AND t.status = 'running' AND t.worker = $3
+       AND t.attempt = (r.m -> t.id::text ->> 0)::int
     RETURNING t.queue, t.channel
 )
 SELECT count(*) AS n,
@@ -117,13 +124,15 @@ SELECT count(*) AS n,
 """
 
 # A failed or explicitly ended run. $1 id, $2 attempt, $3 worker, $4 new status,
-# $5 delay seconds (retry/snooze), $6 error entry (JSON object or NULL), $7 attempt refund.
+# $5 delay seconds (retry/snooze; fractions kept), $6 error entry (JSON object or NULL),
+# $7 attempt refund.
 FINISH = """
 WITH upd AS (
     UPDATE rum_jobs
        SET status = $4,
            run_at = CASE WHEN $4 IN ('retryable', 'scheduled')
-                         THEN now() + make_interval(secs => coalesce($5, 0)) ELSE run_at END,
+                         THEN now() + coalesce($5::double precision, 0) * interval '1 second'
+                         ELSE run_at END,
            finished_at = CASE WHEN $4 IN ('retryable', 'scheduled') THEN NULL ELSE now() END,
            errors = CASE WHEN $6::text IS NULL THEN errors
                          ELSE errors || jsonb_build_array($6::text::jsonb) END,
@@ -139,26 +148,105 @@ SELECT count(*) AS n,
   FROM upd
 """
 
-HEARTBEAT = """
-UPDATE rum_jobs SET lease_expires_at = now() + make_interval(secs => $3)
- WHERE id = ANY($1::bigint[]) AND worker = $2 AND status = 'running'
-RETURNING id
+# -- worker presence and leases -------------------------------------------------------------
+
+# Register or renew a worker: $1 id, $2 host, $3 pid, $4 queues (NULL: all), $5 job names,
+# $6 lease seconds, $7 whether this session is the worker's presence session (then its
+# backend pid and start time are recorded, so others can tell a crash from a stall).
+# Returns the ids of the jobs this worker still owns (running under its name).
+WORKER_BEAT = """
+WITH w AS (
+    INSERT INTO rum_jobs_workers AS w (id, host, pid, backend_pid, backend_start, queues,
+                                      jobs, lease_expires_at)
+    SELECT $1, $2, $3, CASE WHEN $7 THEN pg_backend_pid() END,
+           CASE WHEN $7 THEN (SELECT backend_start FROM pg_stat_activity
+                               WHERE pid = pg_backend_pid()) END,
+           $4::text[], $5::text[], now() + $6::double precision * interval '1 second'
+    ON CONFLICT (id) DO UPDATE
+       SET seen_at = now(), lease_expires_at = excluded.lease_expires_at,
+           backend_pid = excluded.backend_pid, backend_start = excluded.backend_start,
+           queues = excluded.queues, jobs = excluded.jobs
+    RETURNING 1
+)
+SELECT coalesce(array_agg(id), '{}') AS owned
+  FROM rum_jobs WHERE worker = $1 AND status = 'running' AND EXISTS (SELECT 1 FROM w)
 """
 
-# Jobs whose worker stopped renewing its lease: retry them (or fail them when out of attempts).
+WORKER_GONE = "DELETE FROM rum_jobs_workers WHERE id = $1"
+
+# Rows of workers not seen for a day (their jobs were rescued long ago).
+WORKERS_FORGET = "DELETE FROM rum_jobs_workers WHERE seen_at < now() - interval '1 day'"
+
+# Jobs whose claim-time lease expired and whose worker's lease expired too (or whose worker
+# never registered): retry them, or fail them when out of attempts. How the worker was lost
+# is recorded: 'worker_lost' when its PostgreSQL session is gone (the process died),
+# 'stalled' when the session is still there (the process lives but stopped renewing: a
+# blocked event loop), 'lease_expired' when it cannot be told (no presence session).
 RESCUE = """
-UPDATE rum_jobs
-   SET status = CASE WHEN attempt >= max_attempts THEN 'failed' ELSE 'retryable' END,
-       finished_at = CASE WHEN attempt >= max_attempts THEN now() END,
+WITH lost AS (
+    SELECT j.id,
+           CASE WHEN w.id IS NULL OR w.backend_pid IS NULL THEN 'lease_expired'
+                WHEN NOT EXISTS (SELECT 1 FROM pg_stat_activity a
+                                  WHERE a.pid = w.backend_pid
+                                    AND (a.backend_start IS NULL
+                                         OR a.backend_start = w.backend_start))
+                THEN 'worker_lost'
+                ELSE 'stalled' END AS kind
+      FROM rum_jobs j LEFT JOIN rum_jobs_workers w ON w.id = j.worker
+     WHERE j.status = 'running' AND j.lease_expires_at < now()
+       AND (w.id IS NULL OR w.lease_expires_at < now())
+       FOR UPDATE OF j SKIP LOCKED
+)
+UPDATE rum_jobs AS t
+   SET status = CASE WHEN t.attempt >= t.max_attempts THEN 'failed' ELSE 'retryable' END,
+       finished_at = CASE WHEN t.attempt >= t.max_attempts THEN now() END,
        run_at = now(),
-       errors = errors || jsonb_build_array(jsonb_build_object(
-           'attempt', attempt, 'at', now(), 'worker', worker, 'kind', 'lease_expired',
-           'error', 'the worker running this attempt stopped renewing its lease (it died, was '
-                    || 'killed or stalled); the job was released for another worker',
+       errors = t.errors || jsonb_build_array(jsonb_build_object(
+           'attempt', t.attempt, 'at', now(), 'worker', t.worker, 'kind', lost.kind,
+           'error', CASE lost.kind
+               WHEN 'worker_lost' THEN 'worker ' || t.worker || ' died while running this '
+                    || 'attempt (its process exited or was killed: its database session is '
+                    || 'gone); the job was released for another worker'
+               WHEN 'stalled' THEN 'worker ' || t.worker || ' is alive but stopped renewing '
+                    || 'its lease while running this attempt (its event loop was blocked, '
+                    || 'e.g. by blocking code in an async job); the job was released for '
+                    || 'another worker'
+               ELSE 'the worker running this attempt stopped renewing its lease (it died, '
+                    || 'was killed or stalled); the job was released for another worker'
+               END,
            'traceback', NULL)),
        lease_expires_at = NULL
- WHERE status = 'running' AND lease_expires_at < now()
-RETURNING id
+  FROM lost
+ WHERE t.id = lost.id
+RETURNING t.id, lost.kind
+"""
+
+# Due jobs no live worker has a class for, waiting longer than $1 seconds: failed with a
+# clear error instead of waiting forever. At most $2 per call.
+FAIL_UNKNOWN = """
+WITH known AS (
+    SELECT coalesce(array_agg(DISTINCT n ORDER BY n), '{}') AS names
+      FROM rum_jobs_workers w, unnest(w.jobs) AS n
+     WHERE w.lease_expires_at > now()
+),
+bad AS (
+    SELECT j.id FROM rum_jobs j, known
+     WHERE j.status IN ('scheduled', 'retryable')
+       AND j.run_at < now() - $1::double precision * interval '1 second'
+       AND cardinality(known.names) > 0 AND j.job <> ALL(known.names)
+     LIMIT $2
+       FOR UPDATE OF j SKIP LOCKED
+)
+UPDATE rum_jobs AS t
+   SET status = 'failed', finished_at = now(),
+       errors = t.errors || jsonb_build_array(jsonb_build_object(
+           'attempt', t.attempt, 'at', now(), 'kind', 'unknown_job',
+           'error', 'no job class named ' || t.job || '; registered: '
+                    || array_to_string(known.names, ', '),
+           'traceback', NULL))
+  FROM bad, known
+ WHERE t.id = bad.id
+RETURNING t.id, t.job
 """
 
 SAVE_CHECKPOINT = """
@@ -184,28 +272,42 @@ WITH upd AS (
 SELECT id, pg_notify('rum_jobs', queue) FROM upd
 """
 
+# Cancel a waiting or running job. A running job's worker hears `rum:cancel:<id>` on the
+# rum_jobs channel and cancels its task (its heartbeat notices too, as a fallback).
 CANCEL = """
-UPDATE rum_jobs SET status = 'cancelled', finished_at = now(),
-       errors = errors || jsonb_build_array(jsonb_build_object(
-           'attempt', attempt, 'at', now(), 'kind', 'cancelled', 'error', $2::text,
-           'traceback', NULL))
- WHERE id = $1 AND status IN ('scheduled', 'retryable')
-RETURNING id
+WITH upd AS (
+    UPDATE rum_jobs SET status = 'cancelled', finished_at = now(), lease_expires_at = NULL,
+           errors = errors || jsonb_build_array(jsonb_build_object(
+               'attempt', attempt, 'at', now(), 'kind', 'cancelled', 'error', $2::text,
+               'traceback', NULL))
+     WHERE id = $1 AND status IN ('scheduled', 'retryable', 'running')
+    RETURNING id, status
+), deps AS (
+    DELETE FROM rum_jobs_deps WHERE job_id IN (SELECT id FROM upd)
+)
+SELECT id, pg_notify('rum_jobs', 'rum:cancel:' || id) FROM upd
 """
 
+# Pruning deletes at most $4 rows per statement (callers loop), found through the
+# (status, finished_at) index, so each statement is short and holds few locks.
 PRUNE_AGE = """
-DELETE FROM rum_jobs
- WHERE status = $1 AND coalesce(finished_at, created_at) < now() - make_interval(secs => $2)
-   AND ($3::text[] IS NULL OR job = ANY($3::text[]))
+DELETE FROM rum_jobs WHERE id IN (
+    SELECT id FROM rum_jobs
+     WHERE status = $1 AND finished_at < now() - $2::double precision * interval '1 second'
+       AND ($3::text[] IS NULL OR job = ANY($3::text[]))
+     LIMIT $4)
 """
 
 PRUNE_COUNT = """
 DELETE FROM rum_jobs WHERE id IN (
     SELECT id FROM rum_jobs
      WHERE status = $1 AND ($3::text[] IS NULL OR job = ANY($3::text[]))
-     ORDER BY coalesce(finished_at, created_at) DESC, id DESC
-    OFFSET $2)
+     ORDER BY finished_at DESC NULLS LAST
+    OFFSET $2 LIMIT $4)
 """
 
 TABLE_EXISTS = "SELECT to_regclass('rum_jobs') IS NOT NULL"
+SCHEMA_VERSION = """
+SELECT substring(obj_description(to_regclass('rum_jobs'), 'pg_class') FROM 'rum_jobs schema (\\d+)')
+"""
 SCHEMA_LOCK = "SELECT pg_advisory_xact_lock(7261001)"

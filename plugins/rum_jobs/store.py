@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from rum.jsonutil import dumps
-from rum_jobs import sql
+from rum_jobs import payload, sql
 from rum_jobs.records import JobRecord
 from rum_jobs.unique import ALL_STATUSES, Unique
 
@@ -38,24 +38,38 @@ class NewJob:
     unique: Unique | None = None
 
     def as_row(self) -> dict[str, Any]:
-        """The JSON object the INSERT statement reads."""
-        args_json = dumps({} if self.args is None else self.args)
+        """The JSON object the INSERT statement reads; refuses data that would not
+        round-trip (see :mod:`rum_jobs.payload`) with an error naming the job."""
+        args = payload.prepare({} if self.args is None else self.args, f"{self.job} args")
         if self.run_at is not None and self.run_at.tzinfo is None:
             raise ValueError(f"run_at={self.run_at!r} for job {self.job!r} has no timezone; "
                              "pass an aware datetime (e.g. datetime.now(UTC) + ...)")
+        if self.run_in is not None and not math.isfinite(self.run_in):
+            raise ValueError(f"run_in={self.run_in!r} for job {self.job!r} is not a finite "
+                             "number of seconds")
+        if self.timeout is not None and not (0 < self.timeout < math.inf):
+            raise ValueError(f"timeout={self.timeout!r} for job {self.job!r} must be a "
+                             "positive, finite number of seconds (or None for no timeout)")
+        for name in ("priority", "max_attempts"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError(f"{name}={value!r} for job {self.job!r} must be an int")
+        args_json = None
+        if self.unique:
+            args_json = json.dumps(args, sort_keys=True, separators=(",", ":"))
         return {
-            "job": self.job, "queue": self.queue, "args": json.loads(args_json),
+            "job": self.job, "queue": self.queue, "args": args,
             "priority": self.priority, "max_attempts": self.max_attempts,
             "run_at": self.run_at.isoformat() if self.run_at else None,
-            "run_in": self.run_in, "tags": list(self.tags),
-            "unique_key": (self.unique.key_for(self.job, _canonical(args_json), self.queue)
+            "run_in": self.run_in, "tags": [str(t) for t in self.tags],
+            "unique_key": (self.unique.key_for(self.job, args_json, self.queue)
                            if self.unique else None),
             "channel": self.channel, "timeout": self.timeout,
         }
 
 
-def _canonical(args_json: str) -> str:
-    return json.dumps(json.loads(args_json), sort_keys=True, separators=(",", ":"))
+def _rows_json(rows: list[dict[str, Any]]) -> str:
+    return json.dumps(rows, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
 async def insert_jobs(db: Any, jobs: Sequence[NewJob]) -> list[int]:
@@ -67,7 +81,7 @@ async def insert_jobs(db: Any, jobs: Sequence[NewJob]) -> list[int]:
     if not jobs:
         return []
     if not any(j.unique for j in jobs):
-        rows = await db.fetch(sql.INSERT, dumps([j.as_row() for j in jobs]))
+        rows = await db.fetch(sql.INSERT, _rows_json([j.as_row() for j in jobs]))
         return [r["id"] for r in rows]
     transaction = getattr(db, "transaction", None)
     if transaction is None:
@@ -79,15 +93,15 @@ async def insert_jobs(db: Any, jobs: Sequence[NewJob]) -> list[int]:
 async def _insert_unique(db: Any, job: NewJob) -> int:
     row = job.as_row()
     if job.unique is None:
-        return (await db.fetch(sql.INSERT, dumps([row])))[0]["id"]
+        return (await db.fetch(sql.INSERT, _rows_json([row])))[0]["id"]
     key = row["unique_key"]
     await db.fetchval(sql.UNIQUE_LOCK, key)
     existing = await db.fetchrow(sql.UNIQUE_FIND, key, list(job.unique.statuses),
                                  job.unique.within_seconds)
     if existing is None:
-        return (await db.fetch(sql.INSERT, dumps([row])))[0]["id"]
+        return (await db.fetch(sql.INSERT, _rows_json([row])))[0]["id"]
     if job.unique.on_conflict == "replace":
-        await db.execute(sql.UNIQUE_REPLACE, existing["id"], dumps(row))
+        await db.execute(sql.UNIQUE_REPLACE, existing["id"], _rows_json([row])[1:-1])
     return existing["id"]
 
 
@@ -161,7 +175,9 @@ async def retry_job(db: Any, job_id: int) -> bool:
 
 
 async def cancel_job(db: Any, job_id: int, reason: str = "cancelled by an operator") -> bool:
-    """Cancel a job that has not started (scheduled or waiting to retry)."""
+    """Cancel a waiting or running job (a running one's worker cancels its task).
+
+    False when the job is missing or already finished."""
     return await db.fetchval(sql.CANCEL, job_id, reason) is not None
 
 
@@ -175,11 +191,24 @@ async def prune(db: Any, *, max_age: dict[str, float | dt.timedelta] | None = No
     for status, age in (max_age or {}).items():
         _check_prunable(status)
         secs = age.total_seconds() if isinstance(age, dt.timedelta) else float(age)
-        deleted += _count(await db.execute(sql.PRUNE_AGE, status, secs, names))
+        deleted += await _in_batches(db, sql.PRUNE_AGE, status, secs, names)
     for status, keep in (max_count or {}).items():
         _check_prunable(status)
-        deleted += _count(await db.execute(sql.PRUNE_COUNT, status, int(keep), names))
+        deleted += await _in_batches(db, sql.PRUNE_COUNT, status, int(keep), names)
     return deleted
+
+
+PRUNE_BATCH = 5000
+
+
+async def _in_batches(db: Any, statement: str, *params: Any) -> int:
+    """Run a pruning statement until it deletes less than a full batch."""
+    total = 0
+    while True:
+        n = _count(await db.execute(statement, *params, PRUNE_BATCH))
+        total += n
+        if n < PRUNE_BATCH:
+            return total
 
 
 def _check_prunable(status: str) -> None:

@@ -25,8 +25,10 @@ from rum.jsonutil import dumps
 from rum_jobs import sql
 from rum_jobs.context import current_db, resolve_db
 from rum_jobs.job import Job, jobs_by_name
+from rum_jobs.payload import to_json
 from rum_jobs.records import Claimed
 from rum_jobs.results import Cancel, Discard, Done, Retry, Snooze, seconds
+from rum_jobs.threads import run_in_thread
 
 if TYPE_CHECKING:
     from rum_jobs.clock import CronEntry
@@ -36,12 +38,20 @@ logger = logging.getLogger("rum.jobs")
 
 
 class _Running:
-    __slots__ = ("cancel_reason", "run", "scope")
+    __slots__ = ("blocked", "cancel_reason", "run", "run_threaded", "scope")
 
     def __init__(self, run: Claimed) -> None:
         self.run = run
         self.scope = trio.CancelScope()
         self.cancel_reason: str | None = None
+        self.blocked = 0.0  # seconds the event loop was seen blocked while this job ran
+        self.run_threaded = False
+
+
+#: Most completions written by one statement.
+COMPLETE_BATCH = 1000
+#: How long the event loop may be stuck before the worker says so (seconds).
+BLOCKED_AFTER = 0.5
 
 
 class Worker:
@@ -73,6 +83,7 @@ class Worker:
         listen: bool = True,
         name: str | None = None,
         observer: Callable[[str, str, float], Any] | None = None,
+        unknown_job_grace: float = 60.0,
     ) -> None:
         self.jobs = jobs_by_name(jobs)
         schedules = list(schedules)
@@ -110,7 +121,10 @@ class Worker:
         self.started = trio.Event()
         self._services: trio.Nursery | None = None
         self._missing_table_logged = False
-        self.stats = {"claimed": 0, "complete": 0, "retried": 0, "failed": 0}
+        self._threads = trio.CapacityLimiter(concurrency)
+        self.unknown_job_grace = unknown_job_grace
+        self.stats = {"claimed": 0, "complete": 0, "retried": 0, "failed": 0,
+                      "unknown_job": 0, "rescued": 0}
 
     @property
     def db(self) -> Any:
@@ -133,8 +147,9 @@ class Worker:
             async with trio.open_nursery() as services:
                 self._services = services
                 services.start_soon(self._completer)
-                services.start_soon(self._heartbeat)
+                await services.start(self._heartbeat)
                 services.start_soon(self._rescuer)
+                services.start_soon(self._watch_loop)
                 if self.listen:
                     await services.start(self._listener)
                 if self.schedules:
@@ -155,6 +170,8 @@ class Worker:
                         entry.scope.cancel()
                 with trio.CancelScope(shield=True), trio.move_on_after(10):
                     await self._flush_all()
+                    if not self._done:
+                        await self._unregister()
                 services.cancel_scope.cancel()
         finally:
             self._services = None
@@ -269,31 +286,67 @@ class Worker:
                 task_status = trio.TASK_STATUS_IGNORED
                 await trio.sleep(max(self.poll_interval, 1.0))
 
-    # -- leases -----------------------------------------------------------------------------
+    # -- leases ---------------------------------------------------------------------------
+    #
+    # The worker holds one lease for everything it runs: its row in rum_jobs_workers, renewed
+    # every lease/3. Job rows are not touched by heartbeats (so a job whose code finished but
+    # whose completion is not written yet stays covered), and a job is released only when both
+    # its claim-time lease and its worker's lease have expired.
 
-    async def _heartbeat(self) -> None:
+    async def _heartbeat(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         interval = self.lease / 3
+        connection = getattr(self.db, "connection", None)
+        # A presence session: one pooled connection held while the worker lives, whose
+        # backend pid others check to tell a dead process from a stalled one.
+        present = connection is not None and getattr(self.db, "pool_max", 0) >= 3
         while True:
-            await trio.sleep(interval)
-            ids = list(self._running)
-            if not ids:
-                continue
             try:
-                kept = {r["id"] for r in await self.db.fetch(sql.HEARTBEAT, ids, self.id,
-                                                               self.lease)}
-            except Exception:
-                logger.exception("worker %s: renewing leases failed", self.id)
-                continue
-            for job_id in ids:
-                entry = self._running.get(job_id)
-                if job_id not in kept and entry is not None:
-                    logger.warning("worker %s lost the lease of job %s; interrupting it",
-                                   self.id, job_id)
-                    entry.cancel_reason = "lease_lost"
-                    entry.scope.cancel()
+                if present:
+                    async with connection() as conn:
+                        await self._beat(conn, present=True)
+                        task_status.started()
+                        task_status = trio.TASK_STATUS_IGNORED
+                        while True:
+                            await trio.sleep(interval)
+                            await self._beat(conn, present=True)
+                else:
+                    await self._beat(self.db, present=False)
+                    task_status.started()
+                    task_status = trio.TASK_STATUS_IGNORED
+                    while True:
+                        await trio.sleep(interval)
+                        await self._beat(self.db, present=False)
+            except Exception as exc:
+                self._log_db_error(exc, "renewing the worker's lease")
+                task_status.started()
+                task_status = trio.TASK_STATUS_IGNORED
+                await trio.sleep(min(interval, 1.0))
+
+    async def _beat(self, db: Any, *, present: bool) -> None:
+        """Renew this worker's lease; interrupt runs whose job was taken from it."""
+        ids = list(self._running)  # before the query: every one of these is committed
+        owned = await db.fetchval(sql.WORKER_BEAT, self.id, socket.gethostname(), os.getpid(),
+                                  self.queues, self._names, self.lease, present)
+        owned = set(owned or ())
+        for job_id in ids:
+            entry = self._running.get(job_id)
+            if job_id not in owned and entry is not None and entry.cancel_reason is None:
+                logger.warning("worker %s lost job %s (its lease expired or another worker "
+                               "took it over); interrupting it", self.id, job_id)
+                entry.cancel_reason = "lease_lost"
+                entry.scope.cancel()
+
+    async def _unregister(self) -> None:
+        try:
+            await self.db.execute(sql.WORKER_GONE, self.id)
+        except Exception as exc:
+            self._log_db_error(exc, "removing the worker's row")
 
     async def _rescuer(self) -> None:
         interval = min(max(self.lease / 4, 0.25), 15.0)
+        unknown_every = max(min(self.unknown_job_grace / 4, 15.0), interval)
+        next_unknown = trio.current_time() + unknown_every
+        next_forget = trio.current_time()
         while True:
             try:
                 rescued = await self.db.fetch(sql.RESCUE)
@@ -301,10 +354,59 @@ class Worker:
                 self._log_db_error(exc, "releasing expired leases")
                 rescued = []
             if rescued:
-                logger.warning("released %d job(s) whose worker stopped renewing its lease: %s",
-                               len(rescued), [r["id"] for r in rescued])
+                self.stats["rescued"] += len(rescued)
+                for kind in sorted({r["kind"] for r in rescued}):
+                    ids = [r["id"] for r in rescued if r["kind"] == kind]
+                    logger.warning("released %d job(s) (%s): %s", len(ids), _RESCUE_WHY[kind],
+                                   ids)
                 self._wake.set()
+            now = trio.current_time()
+            if now >= next_unknown:
+                next_unknown = now + unknown_every
+                await self._fail_unknown()
+            if now >= next_forget:
+                next_forget = now + 3600
+                try:
+                    await self.db.execute(sql.WORKERS_FORGET)
+                except Exception as exc:
+                    self._log_db_error(exc, "forgetting old workers")
             await trio.sleep(interval)
+
+    async def _fail_unknown(self) -> None:
+        """Fail due jobs that no live worker has a class for (see ``unknown_job_grace``)."""
+        try:
+            rows = await self.db.fetch(sql.FAIL_UNKNOWN, self.unknown_job_grace, 1000)
+        except Exception as exc:
+            self._log_db_error(exc, "failing jobs of unknown classes")
+            return
+        if not rows:
+            return
+        self.stats["unknown_job"] += len(rows)
+        names = sorted({r["job"] for r in rows})
+        logger.error("failed %d job(s) that no running worker has a class for (%s), after "
+                     "they waited %gs; registered classes are listed in each job's error",
+                     len(rows), ", ".join(names), self.unknown_job_grace)
+        if self.observer is not None:
+            for r in rows:
+                self._observe(r["job"], "unknown_job", 0.0)
+
+    async def _watch_loop(self) -> None:
+        """Notice when the event loop is blocked (blocking code in an async job): log it
+        and remember it on the running jobs, whose timeout errors then say so."""
+        tick = BLOCKED_AFTER / 2
+        while True:
+            before = trio.current_time()
+            await trio.sleep(tick)
+            late = trio.current_time() - before - tick
+            if late >= BLOCKED_AFTER:
+                names = sorted({f"{e.run.job} #{e.run.id}" for e in self._running.values()})
+                for entry in self._running.values():
+                    entry.blocked += late
+                logger.warning("worker %s: the event loop was blocked for %.2fs while running "
+                               "%s; blocking code in an async job stops every job of the "
+                               "worker and its lease renewal (use `threaded = True` or "
+                               "`await trio.to_thread.run_sync(...)`)", self.id, late,
+                               ", ".join(names) or "no job")
 
     # -- running one job --------------------------------------------------------------------
 
@@ -319,27 +421,31 @@ class Worker:
             self._running.pop(run.id, None)
             self._wake.set()
         if self.observer is not None and outcome is not None:
-            try:
-                self.observer(run.job, outcome, trio.current_time() - started)
-            except Exception:
-                logger.exception("job observer %r failed", self.observer)
+            self._observe(run.job, outcome, trio.current_time() - started)
+
+    def _observe(self, job: str, outcome: str, elapsed: float) -> None:
+        try:
+            self.observer(job, outcome, elapsed)  # type: ignore[misc]
+        except Exception:
+            logger.exception("job observer %r failed", self.observer)
 
     async def _execute(self, entry: _Running) -> str | None:
         """Run one job and record how it ended; return that outcome (None: not ours)."""
         run = entry.run
         job = self.jobs[run.job]()
         job._bind(run, self)
-        timeout = run.timeout
+        entry.run_threaded = job.threaded
+        timeout = _sane_timeout(run)
+        started = trio.current_time()
         try:
             with entry.scope:
                 if timeout:
                     with trio.fail_after(timeout):
-                        value = await job.execute(run.args)
+                        value = await self._call(job, run)
                 else:
-                    value = await job.execute(run.args)
+                    value = await self._call(job, run)
         except trio.TooSlowError:
-            return await self._failed(job, run, f"TimeoutError: attempt {run.attempt} exceeded "
-                                                f"the job's timeout of {timeout:g}s", None)
+            return await self._failed(job, run, self._timeout_message(entry, timeout), None)
         except trio.Cancelled:
             with trio.CancelScope(shield=True), trio.move_on_after(5):
                 await self._release(run, "the worker was cancelled while the job ran")
@@ -354,7 +460,27 @@ class Worker:
                 await self._release(run, "the worker shut down before the job finished")
                 return "interrupted"
             return None  # lease lost: another worker owns the job now
+        if timeout and trio.current_time() - started > timeout:
+            # It returned after its deadline without trio getting a chance to cancel it: it
+            # ran blocking code past the deadline. Its result is not kept: a timeout is a
+            # failed attempt, however it ends.
+            entry.blocked = max(entry.blocked, trio.current_time() - started - timeout)
+            return await self._failed(job, run, self._timeout_message(entry, timeout), None)
         return await self._outcome(job, run, value)
+
+    async def _call(self, job: Job, run: Claimed) -> Any:
+        if not job.threaded:
+            return await job.execute(run.args)
+        return await run_in_thread(job.execute, run.args, limiter=self._threads)
+
+    def _timeout_message(self, entry: _Running, timeout: float) -> str:
+        message = (f"TimeoutError: attempt {entry.run.attempt} exceeded the job's timeout of "
+                   f"{timeout:g}s")
+        if entry.blocked and not entry.run_threaded:
+            message += (f"; it blocked the event loop for {entry.blocked:.1f}s, so it could "
+                        "not be interrupted in time (blocking code in an async job ignores "
+                        "its timeout: set `threaded = True` or use trio.to_thread)")
+        return message
 
     async def _outcome(self, job: Job, run: Claimed, value: Any) -> str:
         if isinstance(value, Retry):
@@ -375,10 +501,10 @@ class Worker:
             return "discarded"
         result = value.result if isinstance(value, Done) else value
         try:
-            encoded = None if result is None else dumps(result)
-        except TypeError:
-            logger.warning("job %s #%s returned %r, which is not JSON; storing its repr",
-                           run.job, run.id, result)
+            encoded = None if result is None else to_json(result, f"{run.job} result")
+        except (TypeError, ValueError) as exc:
+            logger.warning("job %s #%s returned a result that cannot be stored (%s); storing "
+                           "its repr", run.job, run.id, exc)
             encoded = dumps(repr(result))
         self._done.append({"id": run.id, "attempt": run.attempt,
                            "result": None if encoded is None else _Raw(encoded)})
@@ -412,12 +538,24 @@ class Worker:
 
     async def _finish(self, run: Claimed, status: str, delay: float | None,
                       entry: dict[str, Any] | None, *, refund: int = 0) -> None:
-        try:
-            await self.db.fetchrow(sql.FINISH, run.id, run.attempt, self.id, status, delay,
-                                   None if entry is None else dumps(entry), refund)
-        except Exception:
-            logger.exception("worker %s: recording the end of job %s failed; it will be "
-                             "retried when its lease expires", self.id, run.id)
+        """Write how a run ended. Retried while the database is unreachable: until it is
+        written the job stays leased to this worker (covered by its heartbeat)."""
+        encoded = None if entry is None else dumps(entry)
+        give_up = trio.current_time() + max(30.0, 2 * self.lease)
+        for attempt in range(1_000_000):
+            try:
+                await self.db.fetchrow(sql.FINISH, run.id, run.attempt, self.id, status,
+                                       delay, encoded, refund)
+                return
+            except Exception as exc:
+                if trio.current_time() > give_up:
+                    logger.error("worker %s: recording the end of job %s failed for %gs; "
+                                 "giving up (it is released when this worker stops): %s",
+                                 self.id, run.id, max(30.0, 2 * self.lease), exc)
+                    return
+                self._log_db_error(exc, f"recording the end of job {run.id} (try "
+                                        f"{attempt + 1})")
+                await trio.sleep(min(0.05 * 2 ** attempt, 1.0))
 
     # -- batched completion -----------------------------------------------------------------
 
@@ -428,24 +566,36 @@ class Worker:
             await self._flush()
 
     async def _flush(self) -> None:
-        if not self._done:
-            return
-        batch, self._done = self._done, []
-        self._flushing += 1
-        try:
-            payload = "[" + ",".join(_encode_done(d) for d in batch) + "]"
-            for attempt in range(3):
-                try:
-                    await self.db.fetchrow(sql.COMPLETE, payload, self.id)
-                    break
-                except Exception:
-                    logger.exception("worker %s: marking %d job(s) complete failed (try %d)",
-                                     self.id, len(batch), attempt + 1)
-                    await trio.sleep(0.1 * (attempt + 1))
-        finally:
-            self._flushing -= 1
-            self._flushed.set()
-            self._flushed = trio.Event()
+        while self._done:
+            batch = self._done[:COMPLETE_BATCH]
+            del self._done[:COMPLETE_BATCH]
+            self._flushing += 1
+            try:
+                await self._write_completions(batch)
+            finally:
+                self._flushing -= 1
+                self._flushed.set()
+                self._flushed = trio.Event()
+
+    async def _write_completions(self, batch: list[dict[str, Any]]) -> None:
+        """One COMPLETE statement for ``batch``, retried while the database is unreachable
+        (the jobs stay leased to this worker meanwhile)."""
+        ids = [d["id"] for d in batch]
+        results = "{" + ",".join(_encode_done(d) for d in batch) + "}"
+        give_up = trio.current_time() + max(30.0, 2 * self.lease)
+        for attempt in range(1_000_000):
+            try:
+                await self.db.fetchrow(sql.COMPLETE, ids, results, self.id)
+                return
+            except Exception as exc:
+                if trio.current_time() > give_up:
+                    logger.error("worker %s: marking %d job(s) complete failed for %gs; giving "
+                                 "up (they are released when this worker stops): %s", self.id,
+                                 len(batch), max(30.0, 2 * self.lease), exc)
+                    return
+                self._log_db_error(exc, f"marking {len(batch)} job(s) complete (try "
+                                        f"{attempt + 1})")
+                await trio.sleep(min(0.05 * 2 ** attempt, 1.0))
 
     async def _flush_all(self) -> None:
         await self._flush()
@@ -463,7 +613,24 @@ class _Raw:
         self.text = text
 
 
+def _sane_timeout(run: Claimed) -> float | None:
+    """The run's timeout, or None (and a warning) when a hand-edited row holds a value that
+    is not a positive, finite number of seconds."""
+    timeout = run.timeout
+    if timeout is None or 0 < timeout < math.inf:
+        return timeout
+    logger.warning("job %s #%s has timeout=%r, which is not a positive finite number of "
+                   "seconds; running it without a timeout", run.job, run.id, timeout)
+    return None
+
+
+_RESCUE_WHY = {
+    "worker_lost": "their worker process died",
+    "stalled": "their worker is alive but stopped renewing its lease: a blocked event loop?",
+    "lease_expired": "their worker stopped renewing its lease",
+}
+
+
 def _encode_done(item: dict[str, Any]) -> str:
     result = item["result"]
-    return (f'{{"id":{item["id"]},"attempt":{item["attempt"]},'
-            f'"result":{"null" if result is None else result.text}}}')
+    return f'"{item["id"]}":[{item["attempt"]},{"null" if result is None else result.text}]'

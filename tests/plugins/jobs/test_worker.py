@@ -188,7 +188,7 @@ async def test_sigkilled_worker_process_job_is_rerun_by_another_worker(
     row = await get_job(jdb, job_id)
     assert row.attempt == 2 and row.worker == "survivor"
     assert row.result == {"payload": "keep me", "attempt": 2}
-    assert row.errors[0]["kind"] == "lease_expired"
+    assert row.errors[0]["kind"] == "worker_lost"  # its session is gone: a crash
     log = await jdb.fetch("SELECT attempt, pid, phase FROM crash_log ORDER BY attempt, phase")
     assert [(r["attempt"], r["phase"]) for r in log] == [(1, "started"), (2, "finished"),
                                                          (2, "started")]

@@ -1,0 +1,73 @@
+"""Job arguments, results and checkpoints as JSON: what is accepted, and how bytes travel.
+
+Accepted: ``None``, ``bool``, ``int``, finite ``float``, ``str``, lists and tuples (read back
+as lists), dicts with string keys, and ``bytes``/``bytearray``/``memoryview``, which are
+stored as a tagged object ``{"$rum:bytes": "<base64>"}`` and read back as ``bytes``.
+Everything else (NaN and infinities, sets, datetimes, decimals, arbitrary objects) is refused
+with a :class:`ValueError`/:class:`TypeError` naming where in the value it was, so a job never
+runs with data that silently changed on the way.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+from typing import Any
+
+BYTES_TAG = "$rum:bytes"
+
+
+def to_json(value: Any, what: str = "args") -> str:
+    """``value`` as compact JSON text, or a clear error naming the offending part."""
+    return json.dumps(prepare(value, what), separators=(",", ":"), ensure_ascii=False,
+                      allow_nan=False)
+
+
+def prepare(value: Any, what: str = "args") -> Any:
+    """``value`` made of plain JSON types (bytes tagged); raises on anything else."""
+    if value is None or isinstance(value, (str, bool, int)):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{what} is {value!r}: job data must be finite numbers "
+                             "(JSON has no NaN or infinity)")
+        return value
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise TypeError(f"{what} has the key {key!r} ({type(key).__name__}): keys of "
+                                "job data must be strings")
+            out[key] = prepare(item, f"{what}[{key!r}]")
+        if len(out) == 1 and BYTES_TAG in out:
+            raise ValueError(f"{what} is an object with the single key {BYTES_TAG!r}, which "
+                             "is reserved for bytes")
+        return out
+    if isinstance(value, (list, tuple)):
+        return [prepare(item, f"{what}[{i}]") for i, item in enumerate(value)]
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return {BYTES_TAG: base64.b64encode(bytes(value)).decode("ascii")}
+    hint = ""
+    if isinstance(value, (set, frozenset)):
+        hint = "; pass a list (sorted(...)) if the order does not matter"
+    elif hasattr(value, "isoformat"):
+        hint = "; pass value.isoformat() and parse it in the job"
+    raise TypeError(f"{what} is a {type(value).__name__} ({value!r:.60}), which job data "
+                    "cannot hold: use None, bool, int, float, str, bytes, lists and dicts "
+                    f"with string keys{hint}")
+
+
+def _untag(obj: dict[str, Any]) -> Any:
+    if len(obj) == 1 and BYTES_TAG in obj:
+        return base64.b64decode(obj[BYTES_TAG])
+    return obj
+
+
+def from_json(text: str | None, default: Any = None) -> Any:
+    """Parse stored JSON text, turning tagged bytes back into ``bytes``."""
+    if text is None:
+        return default
+    if BYTES_TAG in text:
+        return json.loads(text, object_hook=_untag)
+    return json.loads(text)
