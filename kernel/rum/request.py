@@ -136,6 +136,23 @@ class Request:
             self._state = SimpleNamespace()
         return self._state
 
+    _trailers: Headers | None = None
+
+    @property
+    def trailers(self) -> Headers:
+        """Trailer fields of a chunked body (:class:`~rum.Headers`, empty when none).
+
+        The server fills them in once the body is read; they are never merged into
+        ``headers``, so a trailer cannot pose as a header such as ``Authorization``.
+        """
+        if self._trailers is None:
+            self._trailers = Headers()
+        return self._trailers
+
+    @trailers.setter
+    def trailers(self, value: Headers) -> None:
+        self._trailers = value
+
     @property
     def content_type(self) -> str:
         """The media type of the body, without parameters, lower case (``""`` when absent)."""

@@ -24,6 +24,13 @@ from trio.lowlevel import wait_readable, wait_writable
 from rum.headers import Headers
 from rum.request import Request
 from rum.response import Response
+from rum_http.framing import (
+    Reject,
+    absolute_authority,
+    check_host,
+    check_transfer_encoding,
+    check_version,
+)
 
 if TYPE_CHECKING:
     from rum_http.server import HTTPServer
@@ -70,28 +77,22 @@ class HeaderError(ValueError):
     """A response header that cannot be written (a line break in a value)."""
 
 
-class Reject(Exception):
-    """A request the server refuses before the app sees it (400, 408, 413, 431)."""
-
-    def __init__(self, status: int, detail: str) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.detail = detail
-
-
 class _Message:
     """A complete request as parsed, before it becomes a :class:`rum.Request`."""
 
-    __slots__ = ("body", "headers", "keep_alive", "leftover", "method", "url", "version")
+    __slots__ = ("body", "headers", "keep_alive", "leftover", "method", "trailers", "url",
+                 "version")
 
     def __init__(self, method: str, url: bytes, headers: list[tuple[str, str]], body: bytes,
-                 version: str, keep_alive: bool) -> None:
+                 version: str, keep_alive: bool,
+                 trailers: list[tuple[str, str]] | None = None) -> None:
         self.method = method
         self.url = url
         self.headers = headers
         self.body = body
         self.version = version
         self.keep_alive = keep_alive
+        self.trailers = trailers
         self.leftover: bytes | None = None
 
 
@@ -117,6 +118,12 @@ class Connection:
         self._body_size = 0
         self._content_length = -1
         self._expect_continue = False
+        self._hosts = 0
+        self._host: str | None = None
+        self._transfer_encoding: list[str] | None = None
+        self._trailers: list[tuple[str, str]] | None = None
+        self._line: bytes | None = None
+        self._line_checked = False
         self._deadline = math.inf
         # connection state, read by the server's reaper task
         self.scope = trio.CancelScope()
@@ -142,6 +149,12 @@ class Connection:
         self._body_size = 0
         self._content_length = -1
         self._expect_continue = False
+        self._hosts = 0
+        self._host = None
+        self._transfer_encoding = None
+        self._trailers = None
+        self._line = None
+        self._line_checked = False
 
     def on_url(self, url: bytes) -> None:
         self._url += url
@@ -151,16 +164,29 @@ class Connection:
                          "request head too large")
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        headers = self._headers
+        if value and value[-1] in (32, 9):  # llhttp keeps trailing whitespace (RFC 9110 §5.5)
+            value = value.rstrip(b" \t")
         key = name.lower().decode("latin-1")
-        headers.append((key, value.decode("latin-1")))
         self._head_size += len(name) + len(value) + 4
         if self._head_size > self.settings.max_header_size:
             raise Reject(431, f"request headers larger than {self.settings.max_header_size} "
                               "bytes")
+        if not self._in_head:
+            # a trailer field after a chunked body: kept apart, never merged into the headers
+            if self._trailers is None:
+                self._trailers = []
+            self._trailers.append((key, value.decode("latin-1")))
+            if len(self._trailers) > self.settings.max_headers:
+                raise Reject(431, f"more than {self.settings.max_headers} trailer fields")
+            return
+        headers = self._headers
+        headers.append((key, value.decode("latin-1")))
         if len(headers) > self.settings.max_headers:
             raise Reject(431, f"more than {self.settings.max_headers} request headers")
-        if key == "content-length":
+        if key == "host":
+            self._hosts += 1
+            self._host = headers[-1][1]
+        elif key == "content-length":
             try:
                 length = int(value)
             except ValueError:
@@ -169,14 +195,40 @@ class Connection:
                 raise Reject(413, f"request body of {length} bytes is larger than the limit "
                                   f"of {self.settings.max_body_size} bytes")
             self._content_length = length
+        elif key == "transfer-encoding":
+            if self._transfer_encoding is None:
+                self._transfer_encoding = []
+            self._transfer_encoding.append(headers[-1][1])
         elif key == "expect" and value.lower() == b"100-continue":
             self._expect_continue = True
 
     def on_headers_complete(self) -> None:
         self._in_head = False
-        if self._expect_continue and (self._content_length == 0
-                                      or self.parser.get_http_version() != "1.1"):
+        version = self.parser.get_http_version()
+        check_version(version)
+        check_host(self._hosts, self._host, version)
+        if self._transfer_encoding is not None:
+            check_transfer_encoding(self._transfer_encoding, version)
+        url = self._url
+        if url[:1] != b"/" and url != b"*":
+            self._other_target_form(url)
+        if self._expect_continue and (self._content_length == 0 or version != "1.1"):
             self._expect_continue = False
+
+    def _other_target_form(self, url: bytes) -> None:
+        """Absolute-form targets name the authority (it replaces ``Host``, RFC 9112 §3.2.2);
+        authority-form is CONNECT's alone (§3.2.3)."""
+        if b"://" in url:
+            authority = absolute_authority(url)
+            headers = self._headers
+            for i, (key, _) in enumerate(headers):
+                if key == "host":
+                    headers[i] = ("host", authority)
+                    break
+            else:
+                headers.append(("host", authority))
+        elif self.parser.get_method() != b"CONNECT":
+            raise Reject(400, "the request target must be a path, * or an absolute URL")
 
     def on_body(self, body: bytes) -> None:
         self._body_size += len(body)
@@ -196,6 +248,7 @@ class Connection:
             b"" if not body else body[0] if len(body) == 1 else b"".join(body),
             parser.get_http_version(),
             parser.should_keep_alive(),
+            self._trailers,
         ))
         self._in_message = False
         self._in_head = False
@@ -299,6 +352,7 @@ class Connection:
             self.writing = False
 
     def _feed(self, data: bytes) -> None:
+        queued = len(self.queue)
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade as exc:
@@ -315,7 +369,10 @@ class Connection:
                 self.queue.append(Reject(500, "internal server error"))
             self._broken = True
         except httptools.HttpParserError as exc:
-            self.queue.append(Reject(400, f"malformed request: {exc}"))
+            if str(exc) == "Invalid HTTP version":
+                self.queue.append(Reject(505, "only HTTP/1.0 and HTTP/1.1 are supported"))
+            else:
+                self.queue.append(Reject(400, f"malformed request: {exc}"))
             self._broken = True
         else:
             if self._in_message and self._deadline == math.inf:
@@ -326,6 +383,34 @@ class Connection:
                 if self._head_raw > self.settings.max_header_size + RECEIVE_SIZE:
                     self.queue.append(Reject(431, "request head too large"))
                     self._broken = True
+                elif not self._headers:
+                    self._check_request_line(data, len(self.queue) > queued)
+
+    def _check_request_line(self, data: bytes, boundary: bool) -> None:
+        """Refuse an HTTP/0.9 request line (``GET /`` without a version) at once.
+
+        llhttp reads such a line as the start of a head and waits for header lines a 0.9
+        client never sends. Only heads that arrive in pieces get here (not the hot path).
+        ``boundary``: an earlier message ended in ``data``, so where this one starts is not
+        known; the check is skipped then (the request timeout still applies).
+        """
+        if self._line_checked:
+            return
+        if self._line is None:  # the message began in this data
+            if boundary:
+                self._line_checked = True
+                return
+            self._line = b""
+        self._line += data
+        head = self._line.lstrip(b"\r\n")
+        end = head.find(b"\n")
+        if end < 0:
+            return
+        self._line_checked = True
+        if b" HTTP/" not in head[:end]:
+            self.queue.append(Reject(400, "a request line needs an HTTP version "
+                                          "(HTTP/0.9 is not supported)"))
+            self._broken = True
 
     # -- answering ------------------------------------------------------------------------------
 
@@ -342,9 +427,12 @@ class Connection:
                 pass
         raw_path = raw.decode("latin-1")
         path = unquote(raw_path) if "%" in raw_path else raw_path
-        return Request(msg.method, path, query.decode("latin-1"),
-                       Headers.from_lowercase(msg.headers), msg.body, client=self.client,
-                       scheme="http", http_version=msg.version, raw_path=raw_path)
+        request = Request(msg.method, path, query.decode("latin-1"),
+                          Headers.from_lowercase(msg.headers), msg.body, client=self.client,
+                          scheme="http", http_version=msg.version, raw_path=raw_path)
+        if msg.trailers is not None:
+            request.trailers = Headers.from_lowercase(msg.trailers)
+        return request
 
     async def respond(self, msg: _Message) -> bool:
         """Answer one request; return whether the connection stays open."""
