@@ -111,8 +111,6 @@ def pool_stats(app: App) -> Mapping[str, float] | None:
     else an asyncpg-style ``storage.pool`` (``get_size()``, ``get_idle_size()``, ...). Apps
     without a storage plugin, or whose pool is not open, report nothing.
     """
-    if app._storage is None:
-        return None
     try:
         storage: Any = app.storage
     except RumError:

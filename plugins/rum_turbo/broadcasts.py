@@ -11,8 +11,6 @@ from rum import Request, Response
 from rum.context import current_app
 from rum_turbo.signing import sign_stream_name, verify_stream_name
 from rum_websockets import WebSocket, WebSocketController, broadcast
-from rum_websockets.controller import handshake_refusal
-from rum_websockets.settings import state_for
 
 if TYPE_CHECKING:
     from rum import App
@@ -60,7 +58,7 @@ class TurboStreamsSocket(WebSocketController):
 
     async def handle(self, request: Request) -> Response:
         """Refuse unsigned or forged stream names before upgrading."""
-        if handshake_refusal(request, state_for(request.app).settings) is None:
+        if self.handshake_refusal(request) is None:
             signed = request.query.get("channel", "")
             if verify_stream_name(request.app, signed) is None:  # type: ignore[arg-type]
                 return Response.text("invalid or missing signed stream name in ?channel=; "

@@ -18,6 +18,11 @@ from rum_turbo.streams import turbo_frame, turbo_stream
 
 STATIC_DIR = Path(__file__).parent / "static"
 
+#: Turbo Streams reach pages over the websockets plugin's endpoint and broadcasts.
+requires = ("websockets",)
+#: Its helpers are template globals when the templates plugin is enabled.
+works_with = ("templates",)
+
 
 def turbo_version() -> str:
     """The vendored Turbo version (from ``static/VERSION-turbo.txt``)."""

@@ -68,13 +68,25 @@ class WebSocketController(Controller):
         """The WebSocket handshake is a ``GET``."""
         return frozenset(("GET",))
 
+    def settings_for(self, request: Request) -> WebSocketSettings:
+        """The app's ``[websockets]`` settings with this controller's overrides applied."""
+        return state_for(request.app).settings.override(
+            max_message_size=self.max_message_size, allowed_origins=self.allowed_origins,
+            ping_interval=self.ping_interval, compression=self.compression)
+
+    def handshake_refusal(self, request: Request) -> Response | None:
+        """The error response for a request that is not a valid handshake to this endpoint
+        (426, 400 or 403 for a foreign origin), or ``None`` when it may be upgraded.
+
+        Subclasses call it to run their own checks only on real handshakes.
+        """
+        return handshake_refusal(request, self.settings_for(request))
+
     async def handle(self, request: Request) -> Response:
         """Check the handshake and answer ``101 Switching Protocols`` with the upgrade."""
         if request.method != "GET":
             raise MethodNotAllowed(request.method, ["GET"])
-        settings = state_for(request.app).settings.override(
-            max_message_size=self.max_message_size, allowed_origins=self.allowed_origins,
-            ping_interval=self.ping_interval, compression=self.compression)
+        settings = self.settings_for(request)
         refusal = handshake_refusal(request, settings)
         if refusal is not None:
             return refusal

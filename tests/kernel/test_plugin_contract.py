@@ -89,6 +89,14 @@ def test_a_missing_requirement_names_both_plugins_and_the_fix(tmp_path, greeting
     assert str(root / "Rum.toml") in message
 
 
+def test_turbo_without_websockets_is_a_start_up_error_that_says_what_to_add(tmp_path):
+    root = project(tmp_path, ["http", "turbo"])
+    with pytest.raises(PluginError) as err:
+        App(root=root)
+    assert "'turbo' requires plugin 'websockets'" in str(err.value)
+    assert 'add "websockets" to [plugins] enabled' in str(err.value)
+
+
 def test_an_implementation_of_an_undeclared_hook_is_refused_with_a_suggestion(tmp_path):
     class Typo:
         name = "typo"
