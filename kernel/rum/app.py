@@ -203,7 +203,8 @@ class App:
             return custom
         if isinstance(exc, HTTPError):
             return error_response(request, exc.status, exc.detail, data=exc.data,
-                                  headers=exc.headers)
+                                  headers=exc.headers, api=exc.api, type=exc.type,
+                                  extra=exc.extra)
         logger.error("unhandled error in %s %s", request.method, request.path, exc_info=exc)
         detail = f"{type(exc).__name__}: {exc}" if self.debug else "Something went wrong."
         return error_response(request, 500, detail, exc=exc, debug=self.debug)

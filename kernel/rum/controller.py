@@ -41,7 +41,14 @@ class Controller:
 
     Override :meth:`auth` to protect the controller with an authentication handler and
     :meth:`middleware` to wrap it in middleware; both are read once, when the route is made.
+
+    Set ``api = True`` on controllers that serve API clients: their errors are always
+    ``application/problem+json``, and the sessions plugin neither creates a session cookie
+    for them nor refuses their cookie-less JSON posts (see ``docs/errors.md``).
     """
+
+    #: True for API controllers (JSON errors, no anonymous session cookie).
+    api: bool = False
 
     async def handle(self, request: Request) -> Response:
         """Answer ``request``. The default calls the method named after the HTTP method."""
@@ -73,12 +80,15 @@ class Controller:
 
     @_ClassOrInstanceMethod
     def route(self, path: str, *, name: str | None = None,
-              methods: list[str] | None = None) -> Route:
-        """Bind this controller to ``path``: ``Index.route("/")`` or ``Index(...).route("/")``."""
+              methods: list[str] | None = None, api: bool | None = None) -> Route:
+        """Bind this controller to ``path``: ``Index.route("/")`` or ``Index(...).route("/")``.
+
+        ``api=True`` marks this route as an API route even if the controller is not.
+        """
         from rum.routing import Route
 
         return Route(path, self, frozenset(methods) if methods else None, name,
-                     self.auth(), list(self.middleware()))
+                     self.auth(), list(self.middleware()), api=api)
 
     async def render(self, template: str, /, **context: Any) -> Response:
         """Render ``template`` with ``context`` into an HTML response (templates plugin)."""

@@ -24,8 +24,13 @@ class PluginError(RumError):
 class HTTPError(RumError):
     """Raise from a controller, middleware or hook to answer with ``status``.
 
-    ``detail`` is shown on the error page (HTML or JSON, by the request's ``Accept``);
-    ``headers`` are added to the error response (e.g. ``Allow`` or ``Retry-After``).
+    ``detail`` is shown on the error page: an HTML page for browsers, an RFC 9457
+    ``application/problem+json`` object for API clients and API routes (see
+    ``docs/errors.md``). ``headers`` are added to the error response (e.g. ``Allow`` or
+    ``Retry-After``); ``data`` becomes the problem's ``errors`` member (per-field messages);
+    ``type`` is the problem type URI (default ``about:blank``) and ``extra`` holds further
+    members of the problem object (``{"code": "csrf_failed"}``). ``api=True`` answers with
+    problem JSON whatever the client asked for.
     """
 
     status: int = 500
@@ -37,12 +42,18 @@ class HTTPError(RumError):
         status: int | None = None,
         headers: dict[str, str] | None = None,
         data: Any = None,
+        type: str | None = None,
+        extra: dict[str, Any] | None = None,
+        api: bool = False,
     ) -> None:
         if status is not None:
             self.status = status
         self.detail = detail or HTTPStatus(self.status).phrase
         self.headers = dict(headers or {})
         self.data = data
+        self.type = type
+        self.extra = dict(extra or {})
+        self.api = api
         super().__init__(self.detail)
 
 
@@ -75,10 +86,10 @@ class MethodNotAllowed(HTTPError):
 
     status = 405
 
-    def __init__(self, method: str, allowed: list[str]) -> None:
+    def __init__(self, method: str, allowed: list[str], *, api: bool = False) -> None:
         super().__init__(
             f"{method} is not allowed here; use {', '.join(allowed)}",
-            headers={"allow": ", ".join(allowed)},
+            headers={"allow": ", ".join(allowed)}, api=api,
         )
         self.allowed = allowed
 

@@ -45,7 +45,9 @@ class Route:
 
     ``methods`` limits the HTTP methods (``None``: what the controller implements);
     ``name`` lets :meth:`Router.url_for` build its URL. ``auth`` and ``middleware`` are taken
-    from the controller once, when the route is made.
+    from the controller once, when the route is made. ``api`` marks an API route (``None``:
+    the controller's ``api`` attribute): its errors are always problem+json, and the sessions
+    plugin gives it no cookie of its own (see ``docs/errors.md``).
     """
 
     path: str
@@ -56,10 +58,13 @@ class Route:
     middleware: list[Middleware] = field(default_factory=list)
     regex: re.Pattern[str] | None = field(default=None, repr=False)
     converters: dict[str, Converter] = field(default_factory=dict, repr=False)
+    api: bool | None = None
 
     def __post_init__(self) -> None:
         if not self.path.startswith("/"):
             raise ValueError(f"route path {self.path!r} must start with '/'")
+        if self.api is None:
+            self.api = bool(getattr(self.controller, "api", False))
         if self.methods is None:
             self.methods = self.controller.allowed_methods()
         self.methods = frozenset(m.upper() for m in self.methods)
@@ -149,11 +154,13 @@ class Router:
     def match(self, method: str, path: str) -> tuple[Route, dict[str, Any]]:
         """Return ``(route, params)`` or raise NotFound / MethodNotAllowed."""
         candidates = self._static.get(path)
+        api = False  # whether a route at this path is an API route (for the 405's format)
         if candidates is not None:
             for route in candidates:
                 if method in route.methods:  # type: ignore[operator]
                     return route, {}
             allowed = {m for r in candidates for m in r.methods}  # type: ignore[union-attr]
+            api = any(r.api for r in candidates)
         else:
             allowed = set()
         for route in self._dynamic:
@@ -162,8 +169,9 @@ class Router:
                 if method in route.methods:  # type: ignore[operator]
                     return route, params
                 allowed |= route.methods  # type: ignore[arg-type]
+                api = api or bool(route.api)
         if allowed:
-            raise MethodNotAllowed(method, sorted(allowed))
+            raise MethodNotAllowed(method, sorted(allowed), api=api)
         raise NotFound(self._not_found_message(path))
 
     def _not_found_message(self, path: str) -> str:

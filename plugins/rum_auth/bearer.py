@@ -29,7 +29,8 @@ class TokenAuth(Authentication):
     The token is read from ``Authorization: Bearer <token>``; pass ``header="X-API-Key"`` to
     read it from another header instead. Refused requests get ``401`` with
     ``WWW-Authenticate: Bearer realm="..."`` (plus ``error="invalid_token"`` when a token was
-    sent but not accepted).
+    sent but not accepted). Accepted requests are marked ``request.state.token_authenticated``,
+    so the sessions plugin gives them no anonymous session cookie.
     """
 
     def __init__(self, tokens: Iterable[str] | Mapping[str, Any] | None = None, *,
@@ -80,6 +81,7 @@ class TokenAuth(Authentication):
             return False
         if request.user is None:
             request.user = user
+        request.state.token_authenticated = True  # the sessions plugin sets no new cookie
         return True
 
     async def denied(self, request: Request) -> Response:

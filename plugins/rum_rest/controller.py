@@ -101,6 +101,8 @@ class _RestController(Controller):
         self.store = owner.store
         self.prefix = prefix
 
+    api = True  # an API route: problem+json errors, no anonymous session cookie
+
     def auth(self) -> Authentication | str | None:
         return self.owner.auth
 

@@ -6,19 +6,24 @@ every render and cannot be recovered through compression side channels); unsafe 
 (POST, PUT, PATCH, DELETE) must send it back in the form field ``csrf_token`` (configurable)
 or the ``X-CSRF-Token`` header.
 
-Exempt: safe methods; controllers with ``csrf_exempt = True``; requests that carry no session
-cookie (nothing ambient to forge) or a bearer token (not sent by browsers on their own).
+Exempt: safe methods; controllers with ``csrf_exempt = True``; requests with a bearer token
+(browsers never send one on their own). Unsafe requests without a session cookie are refused
+(login CSRF) unless they send ``Authorization: Basic`` or a JSON body to an API route; see
+:func:`check` and ``docs/auth.md``.
 """
 
 from __future__ import annotations
 
 import base64
 import hmac
+import inspect
 import secrets
 from html import escape
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from rum.errors import Forbidden
+from rum.negotiation import is_json_type
 
 if TYPE_CHECKING:
     from rum.request import Request
@@ -102,19 +107,94 @@ class LazyToken:
         return self._make(self._request)
 
 
-def check(request: Request, session: Session, field: str) -> None:
-    """Raise 403 unless ``request`` is safe, exempt, or carries a valid CSRF token."""
-    if request.method in SAFE_METHODS or not session.had_cookie:
+def _authorization_scheme(request: Request) -> str:
+    auth = request.headers.get("authorization")
+    return auth.strip().partition(" ")[0].lower() if auth else ""
+
+
+def _strip_default_port(netloc: str, scheme: str) -> str:
+    netloc = netloc.lower()
+    default = {"http": ":80", "https": ":443"}.get(scheme, "")
+    return netloc[:-len(default)] if default and netloc.endswith(default) else netloc
+
+
+def origin_problem(request: Request, trusted_origins: frozenset[str] = frozenset()) -> str | None:
+    """Why the request's ``Origin`` (or, over HTTPS, ``Referer``) is not this site; ``None`` if
+    it is, as in Django.
+
+    A present ``Origin`` must name the request's host (and ``https`` when the request came
+    over HTTPS) or be listed in ``trusted_origins``. HTTPS requests without ``Origin`` must
+    send a ``Referer`` on this host over ``https``. Plain-HTTP requests without ``Origin`` are
+    not checked (behind a TLS-terminating proxy the scheme Rum sees is not the browser's).
+    """
+    host = _strip_default_port(request.host, request.scheme)
+    origin = request.headers.get("origin")
+    if origin is not None:
+        origin = origin.strip()
+        if origin.lower().rstrip("/") in trusted_origins:
+            return None
+        parts = urlsplit(origin)
+        same = (bool(host) and _strip_default_port(parts.netloc, parts.scheme) == host
+                and parts.scheme in ("http", "https")
+                and (request.scheme != "https" or parts.scheme == "https"))
+        return None if same else f"the Origin header {origin!r} is not this site ({host})"
+    if request.scheme != "https":
+        return None
+    referer = request.headers.get("referer")
+    if not referer:
+        return "an HTTPS post must send an Origin or Referer header naming this site"
+    parts = urlsplit(referer.strip())
+    origin = f"{parts.scheme}://{parts.netloc}".lower()
+    if origin in trusted_origins:
+        return None
+    if parts.scheme != "https" or _strip_default_port(parts.netloc, "https") != host:
+        return f"the Referer {referer!r} is not an https page of this site ({host})"
+    return None
+
+
+def _csrf_failed(request: Request, reason: str) -> Forbidden:
+    return Forbidden(f"CSRF check failed for {request.method} {request.path}: {reason}. "
+                     "Controllers that must accept cross-site posts can set csrf_exempt = True.",
+                     extra={"code": "csrf_failed"})
+
+
+async def check(request: Request, session: Session, field: str,
+                trusted_origins: frozenset[str] = frozenset()) -> None:
+    """Raise 403 unless ``request`` is safe, exempt, or carries a valid CSRF token.
+
+    Exempt: safe methods; ``csrf_exempt`` controllers; ``Authorization: Bearer`` requests.
+    An unsafe request **without a session cookie** is refused (login CSRF, as in Django)
+    unless it sends ``Authorization: Basic`` or is a JSON body to an API route; a page's GET
+    gives browsers the cookie first. With a cookie, the ``Origin``/``Referer`` must be this
+    site (:func:`origin_problem`) and the token must match. The ``X-CSRF-Token`` header is
+    looked at first; only without it is a form body parsed (``await request.form()``:
+    bounded, and off the event loop for large or multipart bodies).
+    """
+    if request.method in SAFE_METHODS:
         return
     route = request.route
     if route is not None and getattr(route.controller, "csrf_exempt", False):
         return
-    auth = request.headers.get("authorization")
-    if auth is not None and auth[:7].lower() == "bearer ":
+    scheme = _authorization_scheme(request)
+    if scheme == "bearer":
         return
+    if not session.had_cookie:
+        if scheme == "basic" or (route is not None and route.api
+                                 and is_json_type(request.content_type)):
+            return
+        raise _csrf_failed(request, (
+            "the request has no session cookie, so it cannot be checked. Browsers get the "
+            "cookie with the page that holds the form (load it first, then submit); API "
+            "clients send JSON to an API route or authenticate with an Authorization header"))
+    problem = origin_problem(request, trusted_origins)
+    if problem is not None:
+        raise _csrf_failed(request, problem)
     token = request.headers.get(HEADER)
     if token is None and request.content_type in _FORM_TYPES:
-        token = request.form().get(field)
+        form = request.form()
+        if inspect.isawaitable(form):  # request.form() is async since the streaming parser
+            form = await form
+        token = form.get(field)
     if token_matches(session, token):
         return
     if session.is_new:
@@ -125,5 +205,4 @@ def check(request: Request, session: Session, field: str) -> None:
                   "(<%- csrf_input %> in a template) or send an X-CSRF-Token header")
     else:
         reason = "the CSRF token is invalid for this session; reload the page and try again"
-    raise Forbidden(f"CSRF check failed for {request.method} {request.path}: {reason}. "
-                    "Controllers that must accept cross-site posts can set csrf_exempt = True.")
+    raise _csrf_failed(request, reason)

@@ -34,6 +34,7 @@ class SessionManager:
                  max_age: int = 4 * 24 * 3600, renew_after: int = 3600, secure: bool = True,
                  anonymous: bool = True, csrf: bool = True, csrf_field: str = "csrf_token",
                  login_url: str | None = None, domain: str | None = None,
+                 trusted_origins: tuple[str, ...] = (),
                  clock: Callable[[], float] = time.time) -> None:
         self.codec = SessionCodec(keys)
         self.cookie_name = cookie_name
@@ -42,6 +43,8 @@ class SessionManager:
         self.anonymous = anonymous
         self.csrf = csrf
         self.csrf_field = csrf_field
+        #: Origins (``scheme://host[:port]``, lower case) trusted by the CSRF origin check.
+        self.trusted_origins = frozenset(o.lower().rstrip("/") for o in trusted_origins)
         self.login_url = login_url
         self.clock = clock
         attrs = ["Path=/"]
@@ -83,7 +86,9 @@ class SessionManager:
                    csrf=config.get_bool("sessions", "csrf", True),
                    csrf_field=config.get_str("sessions", "csrf_field") or "csrf_token",
                    login_url=config.get_str("sessions", "login_url"),
-                   domain=config.get_str("sessions", "domain"))
+                   domain=config.get_str("sessions", "domain"),
+                   trusted_origins=tuple(str(o) for o in
+                                         config.get_list("sessions", "trusted_origins")))
 
     # -- per request ----------------------------------------------------------------------------
 
@@ -100,17 +105,22 @@ class SessionManager:
         """A new session that expires ``max_age`` seconds from now."""
         return Session(expires_at=self.clock() + self.max_age, had_cookie=had_cookie, **fields)
 
-    def save(self, session: Session, response: Response) -> None:
+    def save(self, session: Session, response: Response, *, new_cookie: bool = True) -> None:
         """Put the session's ``Set-Cookie`` on ``response`` if it changed or is due for renewal.
 
-        Called for every response; the common case (an unchanged session) does no crypto.
+        A new, unchanged anonymous session gets a cookie only with ``[sessions] anonymous``
+        and ``new_cookie`` (false for API routes and token-authenticated requests). Called
+        for every response; the common case (an unchanged session) does no crypto.
         """
         now = self.clock()
-        if session.modified or session.reissue or (session.is_new and self.anonymous) or (
-                session.expires_at - now < self.max_age - self.renew_after
-                and not session.deleted):
+        if session.is_new:
+            due = self.anonymous and new_cookie
+        else:  # renewal of a session the browser sent
+            due = (session.expires_at - now < self.max_age - self.renew_after
+                   and not session.deleted)
+        if session.modified or session.reissue or due:
             session.expires_at = now + self.max_age
-            header = self.cookie_header(session)
+            header = self.cookie_header(session, now)
             session.modified = session.reissue = session.is_new = session.deleted = False
             session._header = header
         elif session.deleted and session._header is None:
@@ -127,10 +137,16 @@ class SessionManager:
             response.headers.raw()[:] = kept
         response.headers.add("set-cookie", header)
 
-    def cookie_header(self, session: Session) -> str:
-        """The ``Set-Cookie`` value carrying ``session``."""
+    def cookie_header(self, session: Session, now: float | None = None) -> str:
+        """The ``Set-Cookie`` value carrying ``session``; ``Max-Age`` counts from ``now``.
+
+        A session issued at ``now`` gets exactly ``max_age`` (reading the clock a second
+        time would round 345600 down to 345599).
+        """
         value = self.codec.encode(session)
-        max_age = max(0, int(session.expires_at - self.clock()))
+        if now is None:
+            now = self.clock()
+        max_age = max(0, round(session.expires_at - now))
         header = f"{self.cookie_name}={value}; Max-Age={max_age}; {self._attrs}"
         if len(header) > MAX_COOKIE_BYTES:
             raise RumError(f"the session cookie is {len(header)} bytes, over the "

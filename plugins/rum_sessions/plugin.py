@@ -37,6 +37,8 @@ def rum_config_schema() -> dict[str, dict[str, Any]]:
         "anonymous": Setting(True, bool, "give visitors who are not logged in a session cookie"),
         "csrf": Setting(True, bool, "check CSRF tokens on unsafe requests with a session"),
         "csrf_field": Setting("csrf_token", str, "form field carrying the CSRF token"),
+        "trusted_origins": Setting([], list, "other origins (https://admin.example.com) whose "
+                                             "posts pass the Origin/Referer check"),
         "login_url": Setting(None, str, "where the \"session\" auth handler redirects"),
     }}
 
@@ -72,7 +74,7 @@ async def rum_authenticate(request: Request) -> Any:
         return None
     manager: SessionManager = request.app.extensions["sessions"]
     if manager.csrf:
-        check(request, session, manager.csrf_field)
+        await check(request, session, manager.csrf_field, manager.trusted_origins)
     return session.user_id
 
 
@@ -90,10 +92,28 @@ async def rum_logout(request: Request, response: Response | None) -> Response:
 
 @hookimpl(tryfirst=True)
 async def rum_response(request: Request, response: Response) -> None:
-    """Put the session's cookie on the response if it changed or is due for renewal."""
+    """Put the session's cookie on the response if it changed or is due for renewal.
+
+    API routes and bearer-token requests never get a new anonymous session's cookie (see
+    :func:`wants_new_cookie`); a session they change or log into still gets one.
+    """
     session = request.session
     if session is not None:
-        request.app.extensions["sessions"].save(session, response)
+        request.app.extensions["sessions"].save(
+            session, response, new_cookie=not session.is_new or wants_new_cookie(request))
+
+
+def wants_new_cookie(request: Request) -> bool:
+    """False for requests that must not be given an anonymous session cookie: API routes
+    (``Controller.api``), requests with ``Authorization: Bearer …``, and requests a token
+    handler authenticated (``request.state.token_authenticated``)."""
+    route = request.route
+    if route is not None and route.api:
+        return False
+    auth = request.headers.get("authorization")
+    if auth is not None and auth.strip()[:7].lower() == "bearer ":
+        return False
+    return not getattr(request.state, "token_authenticated", False)
 
 
 @hookimpl

@@ -120,10 +120,14 @@ async def test_exemptions(tmp_path: Path, browser) -> None:
         assert bearer.status_code == 200
 
     async with serve_base(app) as base, httpx.AsyncClient(base_url=base) as cookieless:
-        # no session cookie: nothing ambient a forged request could use
-        assert (await cookieless.post("/api", json={})).status_code == 200
+        # no session cookie: refused (login CSRF) unless exempt; see test_login_csrf.py
+        refused = await cookieless.post("/form", data={"title": "t"})
+        assert refused.status_code == 403 and "no session cookie" in refused.text
         cookieless.cookies.clear()
-        assert (await cookieless.post("/form", data={"title": "t"})).text == "saved t"
+        assert (await cookieless.post("/hook", data={"event": "paid"})).status_code == 200
+        cookieless.cookies.clear()
+        bearer = await cookieless.post("/api", json={}, headers={"authorization": "Bearer x"})
+        assert bearer.status_code == 200
 
     off = make_app(tmp_path, csrf=False)
     async with browser(off) as client:
