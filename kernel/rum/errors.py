@@ -100,6 +100,12 @@ class PayloadTooLarge(HTTPError):
     status = 413
 
 
+class UnsupportedMediaType(HTTPError):
+    """415: the body's content type is not one this app (or its enabled plugins) can parse."""
+
+    status = 415
+
+
 class UnprocessableEntity(HTTPError):
     """422: the request is well-formed but its content is invalid (``data`` holds field errors)."""
 

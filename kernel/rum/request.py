@@ -8,39 +8,21 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote
 
-from rum.errors import BadRequest, RumError
+from rum.errors import BadRequest, RumError, UnsupportedMediaType
+from rum.formdata import URLENCODED, FormData, QueryParams, parse_urlencoded
 from rum.headers import Headers
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Generator
+
     from rum.app import App
+    from rum.formdata import Files
     from rum.response import Response
 
+__all__ = ["FormData", "QueryParams", "Request"]
 
-class QueryParams(dict[str, str]):
-    """Query-string or form values: ``params["q"]`` is the last value, ``getall`` every one."""
-
-    def __init__(self, pairs: list[tuple[str, str]]) -> None:
-        super().__init__(pairs)
-        self._pairs = pairs
-
-    def getall(self, key: str) -> list[str]:
-        """Every value given for ``key``, in order (``?tag=a&tag=b``)."""
-        return [v for k, v in self._pairs if k == key]
-
-
-class UploadedFile:
-    """One file part of a ``multipart/form-data`` body."""
-
-    __slots__ = ("content", "content_type", "filename", "name")
-
-    def __init__(self, name: str, filename: str, content_type: str, content: bytes) -> None:
-        self.name = name
-        self.filename = filename
-        self.content_type = content_type
-        self.content = content
-
-    def __repr__(self) -> str:
-        return f"<UploadedFile {self.name}={self.filename!r} {len(self.content)} bytes>"
+#: media types the kernel does not parse, and the bundled plugin that does
+_PARSER_PLUGINS = {"multipart/form-data": "forms"}
 
 
 class Request:
@@ -90,8 +72,7 @@ class Request:
         self._query: QueryParams | None = None
         self._cookies: dict[str, str] | None = None
         self._state: SimpleNamespace | None = None
-        self._form: QueryParams | None = None
-        self._files: dict[str, UploadedFile] | None = None
+        self._form: FormData | None = None
 
     @classmethod
     def from_target(cls, method: str, target: str, **kwargs: Any) -> Request:
@@ -202,29 +183,51 @@ class Request:
         except UnicodeDecodeError as exc:
             raise BadRequest(f"request body is not valid UTF-8: {exc}") from None
 
-    def form(self) -> QueryParams:
-        """Fields of an urlencoded or multipart form body; files are in :attr:`files`."""
-        if self._form is None:
-            ctype = self.content_type
-            if ctype == "multipart/form-data":
-                from rum.multipart import parse_multipart
+    def form(self) -> Awaitable[FormData]:
+        """Parse the form body (once): ``form = await request.form()``.
 
-                fields, self._files = parse_multipart(self.headers.get("content-type") or "",
-                                                      self.body)
-                self._form = QueryParams(fields)
-            elif ctype in ("application/x-www-form-urlencoded", ""):
-                self._form = QueryParams(parse_qsl(self.text(), keep_blank_values=True))
-                self._files = {}
+        Returns a :class:`~rum.formdata.FormData`: the text fields (``form["title"]``,
+        ``form.getall("tag")``) and ``form.files`` (uploads by field name). The kernel parses
+        ``application/x-www-form-urlencoded`` (and a body without a content type); other media
+        types go to the parser a plugin registered through ``rum_body_parsers`` (the ``forms``
+        plugin parses ``multipart/form-data``), else 415. Malformed bodies are a 400, bodies
+        over a configured limit a 413 or 400 naming the setting; parsing large bodies happens
+        off the event loop.
+        """
+        return _PendingForm(self)
+
+    async def _read_form(self) -> FormData:
+        if self._form is None:
+            ctype = self.content_type or URLENCODED
+            parsers = getattr(self.app, "body_parsers", None) or {}
+            parser = parsers.get(ctype)
+            if parser is not None:
+                form = await parser(self)
+            elif ctype == URLENCODED:
+                form = await parse_urlencoded(self.body)
+            elif ctype in _PARSER_PLUGINS:
+                where = self.app.config.describe_file() if self.app is not None else "Rum.toml"
+                raise UnsupportedMediaType(
+                    f"{ctype} bodies are parsed by the {_PARSER_PLUGINS[ctype]!r} plugin, which "
+                    f"is not enabled: add \"{_PARSER_PLUGINS[ctype]}\" to [plugins] enabled in "
+                    f"{where}")
             else:
-                raise BadRequest(f"expected a form body, got content type {ctype!r}")
+                raise UnsupportedMediaType(f"expected a form body, got content type {ctype!r}")
+            self._form = form
         return self._form
 
     @property
-    def files(self) -> dict[str, UploadedFile]:
-        """Files uploaded in a ``multipart/form-data`` body, by field name."""
-        self.form()
-        assert self._files is not None
-        return self._files
+    def parsed_form(self) -> FormData | None:
+        """The form if :meth:`form` has already parsed it, else ``None`` (never parses)."""
+        return self._form
+
+    @property
+    def files(self) -> Files:
+        """Uploaded files by field name, once ``await request.form()`` has parsed the body."""
+        if self._form is None:
+            raise RumError("request.files is filled by `await request.form()`: await it first "
+                           "(or use `(await request.form()).files`)")
+        return self._form.files
 
     # -- sessions (answered by the sessions plugin through the kernel's auth hooks) -------------
 
@@ -246,3 +249,22 @@ class Request:
 
     def __repr__(self) -> str:
         return f"<Request {self.method} {self.raw_path}>"
+
+
+class _PendingForm:
+    """What :meth:`Request.form` returns: awaitable, with a clear error for sync use."""
+
+    __slots__ = ("_request",)
+
+    def __init__(self, request: Request) -> None:
+        self._request = request
+
+    def __await__(self) -> Generator[Any, None, FormData]:
+        return self._request._read_form().__await__()
+
+    def _sync_use(self, *args: Any) -> Any:
+        raise TypeError("request.form() must be awaited: write `form = await request.form()` "
+                        "(form parsing runs off the event loop)")
+
+    __getitem__ = __contains__ = __iter__ = __len__ = _sync_use
+    get = getall = keys = values = items = _sync_use

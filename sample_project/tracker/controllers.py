@@ -52,7 +52,7 @@ class Login(Controller):
                                  user=None)
 
     async def post(self, request: Request) -> Response:
-        form = request.form()
+        form = await request.form()
         email = form.get("email", "")
         user = await User.with_email(email).fetch_optional()
         if user is None or not await check_password(form.get("password", ""),
@@ -113,7 +113,7 @@ class Orders(Controller):
     async def post(self, request: Request) -> Response:
         app = request.app
         db = app.storage
-        form_data = request.form()
+        form_data = await request.form()
         values, errors = parse_order(form_data)
         if errors:  # show what was typed, with the errors next to it
             typed = {k: form_data.get(k, "") for k in views.FORM_FIELDS}

@@ -55,7 +55,7 @@ class Board(Controller):
 
 class Messages(Controller):
     async def post(self, request):
-        text = request.form().get("text", "")
+        text = (await request.form()).get("text", "")
         item = Markup("<li>{}</li>").format(text)
         await broadcast_stream("board", turbo_stream.append("live", item))
         if accepts_turbo_stream(request):

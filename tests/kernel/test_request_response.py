@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from rum import BadRequest, Headers, Request, Response
+from rum import BadRequest, Headers, Request, Response, RumError, UnsupportedMediaType
 
 
 def test_headers_are_case_insensitive_and_multi_valued():
@@ -33,23 +33,40 @@ def test_json_body_errors_are_400_with_position():
     assert Request("POST", "/", body=b'{"a": 1}').json() == {"a": 1}
 
 
-def test_urlencoded_and_multipart_forms():
+async def test_urlencoded_forms_and_the_multipart_seam():
     r = Request("POST", "/", headers={"content-type": "application/x-www-form-urlencoded"},
                 body=b"name=Ann&tag=x&tag=y")
-    assert r.form()["name"] == "Ann" and r.form().getall("tag") == ["x", "y"]
-    body = (b"--B\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nHello\r\n"
-            b"--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\n"
-            b"Content-Type: text/plain\r\n\r\nfile body\r\n--B--\r\n")
+    form = await r.form()
+    assert form["name"] == "Ann" and form.getall("tag") == ["x", "y"]
+    assert await r.form() is form and r.parsed_form is form and r.files == {}
+    # without a parser registered for it (the forms plugin), multipart is a 415 naming it
     m = Request("POST", "/", headers={"content-type": "multipart/form-data; boundary=B"},
-                body=body)
-    assert m.form()["title"] == "Hello"
-    assert m.files["file"].filename == "a.txt" and m.files["file"].content == b"file body"
+                body=b"--B--\r\n")
+    with pytest.raises(UnsupportedMediaType, match=r"'forms' plugin.*\[plugins\] enabled"):
+        await m.form()
+    with pytest.raises(RumError, match=r"await request\.form"):
+        m.files  # noqa: B018
 
 
-def test_form_with_wrong_content_type_is_400():
+async def test_form_must_be_awaited_and_is_bounded():
+    r = Request("POST", "/", body=b"a=1")
+    with pytest.raises(TypeError, match=r"await request\.form"):
+        r.form().get("a")
+    with pytest.raises(TypeError, match=r"await request\.form"):
+        r.form()["a"]
+    many = Request("POST", "/", body=b"&".join([b"a=1"] * 1001))
+    with pytest.raises(BadRequest, match="more than 1000 fields"):
+        await many.form()
+    big = Request("POST", "/", body=b"a=" + b"%41" * 100_000)  # parsed in a worker thread
+    assert (await big.form())["a"] == "A" * 100_000
+    with pytest.raises(BadRequest, match="not valid UTF-8"):
+        await Request("POST", "/", body=b"a=\xff").form()
+
+
+async def test_form_with_wrong_content_type_is_415():
     r = Request("POST", "/", headers={"content-type": "application/json"}, body=b"{}")
-    with pytest.raises(BadRequest, match="expected a form body"):
-        r.form()
+    with pytest.raises(UnsupportedMediaType, match="expected a form body"):
+        await r.form()
 
 
 def test_response_constructors():

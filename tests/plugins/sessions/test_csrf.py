@@ -20,7 +20,8 @@ class Form(Controller):
         return Response.html(f'<form method="post">{csrf_input(request)}</form>')
 
     async def post(self, request: Request) -> Response:
-        return Response.text(f"saved {request.form().get('title', '')}")
+        form = await request.form()
+        return Response.text(f"saved {form.get('title', '')}")
 
 
 class Api(Controller):
@@ -51,7 +52,7 @@ class Members(Controller):
 def make_app(tmp_path: Path, **sessions: Any) -> App:
     routes = [Form.route("/form"), Api.route("/api"), Webhook.route("/hook"),
               Token.route("/token"), Members.route("/members")]
-    return App(routes, plugins=["http", "sessions"], root=tmp_path, env="development",
+    return App(routes, plugins=["http", "sessions", "forms"], root=tmp_path, env="development",
                config={"general": {"secret_key": SECRET}, "sessions": sessions})
 
 

@@ -32,7 +32,7 @@ class LoginPage(Controller):
                              '<input name="user_id"><input name="password"></form>')
 
     async def post(self, request: Request) -> Response:
-        form = request.form()
+        form = await request.form()
         if form.get("password") != "rum":
             return Response.html("wrong password", 401)
         return await request.login(int(form["user_id"]), Response.redirect("/private", 303))

@@ -1,0 +1,46 @@
+"""Hook implementations of the forms plugin: bounded multipart/form-data parsing, uploads."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rum import hookimpl
+from rum_forms.forms import Forms
+from rum_forms.settings import SCHEMA, SECTION
+
+if TYPE_CHECKING:
+    from rum.app import App
+    from rum.config import Config
+    from rum.request import Request
+    from rum.response import Response
+
+name = "forms"
+
+
+@hookimpl
+def rum_config_schema() -> dict[str, dict[str, Any]]:
+    """``[forms]``: parser limits, spooling, parse threads, upload storage."""
+    return {SECTION: dict(SCHEMA)}
+
+
+@hookimpl
+def rum_configure(config: Config, app: App) -> None:
+    """Build the app's :class:`Forms` (``app.extensions["forms"]``) from ``[forms]``."""
+    app.extensions["forms"] = Forms.from_config(config)
+
+
+@hookimpl
+def rum_body_parsers(app: App) -> dict[str, Any]:
+    """``multipart/form-data`` (streaming, bounded, in a worker thread) and urlencoded with
+    the ``[forms] max_parts`` field cap."""
+    forms: Forms = app.extensions["forms"]
+    return {"multipart/form-data": forms.parse_multipart,
+            "application/x-www-form-urlencoded": forms.parse_urlencoded}
+
+
+@hookimpl
+async def rum_response(request: Request, response: Response) -> None:
+    """Close the request's uploads (spooled temporary files are deleted)."""
+    form = request.parsed_form
+    if form is not None and form.files:
+        form.close()
