@@ -158,11 +158,10 @@ class Request:
 
     @property
     def wants_json(self) -> bool:
-        """True when the client prefers JSON over HTML (API clients, ``fetch``)."""
-        accept = self.headers.get("accept") or ""
-        if "application/json" in accept and "text/html" not in accept:
-            return True
-        return not accept and self.content_type == "application/json"
+        """True when the client prefers JSON over HTML (:func:`rum.negotiation.prefers_json`)."""
+        from rum.negotiation import prefers_json
+
+        return prefers_json(self.headers.get("accept"), self.content_type)
 
     # -- body decoding --------------------------------------------------------------------------
 

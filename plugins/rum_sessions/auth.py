@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from rum.auth import Authentication
 from rum.errors import Forbidden, RumError
+from rum.negotiation import wants_problem_json
 from rum.response import Response
 
 if TYPE_CHECKING:
@@ -17,8 +18,9 @@ class SessionAuth(Authentication):
 
     ``SessionAuth()`` answers anonymous visitors with ``403 Forbidden``;
     ``SessionAuth.redirect("/login")`` sends browsers to the login page instead (API clients
-    asking for JSON still get the 403, as JSON, rather than an HTML page). Registered as the
-    handler ``"session"`` (which redirects to ``[sessions] login_url`` when that is set).
+    asking for JSON, and API routes, still get the 403 as problem JSON, not a redirect).
+    Registered as the handler ``"session"`` (which redirects to ``[sessions] login_url`` when
+    that is set).
     """
 
     def __init__(self, redirect_to: str | None = None) -> None:
@@ -38,8 +40,8 @@ class SessionAuth(Authentication):
         return getattr(session, "user_id", None) is not None
 
     async def denied(self, request: Request) -> Response:
-        """Redirect HTML requests to the login page; otherwise raise 403."""
-        if self.redirect_to is not None and not request.wants_json:
+        """Redirect browsers to the login page; API clients and API routes get a 403."""
+        if self.redirect_to is not None and not wants_problem_json(request):
             return Response.redirect(self.redirect_to, 302)
         where = f" at {self.redirect_to}" if self.redirect_to else ""
         raise Forbidden(f"you need to log in{where} to see this page")

@@ -43,6 +43,14 @@ class Me(Controller):
         return Response.text(f"you are {request.user}")
 
 
+class Dashboard(Controller):
+    def auth(self) -> SessionAuth:
+        return SessionAuth.redirect("/login")
+
+    async def get(self, request: Request) -> Response:
+        return Response.text("dashboard")
+
+
 class Page(Controller):
     async def handle(self, request: Request) -> Response:
         return Response.json({"method": request.method, "user": request.user})
@@ -79,7 +87,8 @@ async def _form(request: Request) -> Any:
 def make_app(tmp_path: Path, **sessions: Any) -> App:
     routes = [Login.route("/login"), Me.route("/me"), Page.route("/page"),
               ApiThing.route("/api/thing"), Page.route("/api/mounted", api=True),
-              ApiLogin.route("/api/login"), Tokened.route("/tokened")]
+              ApiLogin.route("/api/login"), Tokened.route("/tokened"),
+              Dashboard.route("/dashboard"), Dashboard.route("/api/dashboard", api=True)]
     return App(routes, plugins=["http", "sessions", "auth"], root=tmp_path, env="development",
                config={"general": {"secret_key": SECRET}, "sessions": sessions})
 
@@ -233,3 +242,15 @@ async def test_api_routes_still_read_a_cookie_and_may_log_in(base: str) -> None:
         login = await client.post("/api/login", json={})  # an explicit login sets the cookie
         assert login.status_code == 200 and session_cookies(login)
         assert (await client.get("/me")).text == "you are api-user"
+
+
+async def test_session_auth_redirects_browsers_but_not_api_clients(base: str) -> None:
+    async with httpx.AsyncClient(base_url=base) as client:
+        page = await client.get("/dashboard", headers={"accept": "text/html"})
+        assert page.status_code == 302 and page.headers["location"] == "/login"
+        for path, headers in (("/api/dashboard", {"accept": "text/html"}),
+                              ("/dashboard", {"accept": "application/problem+json"})):
+            refused = await client.get(path, headers=headers)
+            assert refused.status_code == 403, path
+            assert refused.headers["content-type"] == "application/problem+json"
+            assert refused.json()["detail"] == "you need to log in at /login to see this page"
