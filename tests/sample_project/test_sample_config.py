@@ -8,7 +8,7 @@ from sample_support import SAMPLE  # noqa: F401  (puts sample_project on sys.pat
 from rum.errors import ConfigError
 
 ALL_PLUGINS = {"http", "orm", "templates", "sessions", "auth", "jobs", "websockets", "static",
-               "turbo", "rest", "ratelimit", "metrics"}
+               "turbo", "rest", "ratelimit", "metrics", "forms"}
 
 
 def loaded(app) -> set[str]:
