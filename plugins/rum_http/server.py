@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import resource
 import signal
 import socket
 import threading
@@ -28,6 +29,28 @@ logger = logging.getLogger("rum.http")
 #: simply miss once the cache is full)
 _HEAD_CACHE_SIZE = 256
 _ACCEPT_RETRY = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS})
+#: seconds between two log lines about the connection limit or a failing accept()
+_WARN_EVERY = 10.0
+
+
+def connection_limit(configured: int = 0) -> int:
+    """The connection cap: ``configured`` when positive, else derived from RLIMIT_NOFILE.
+
+    The derived cap is the soft descriptor limit minus a reserve of one eighth of it (at
+    least 32, at most half) for everything else the process opens: the listening socket,
+    database pools, files, and the short-lived sockets that answer 503 past the cap.
+    An unlimited soft limit counts as 65536.
+    """
+    if configured > 0:
+        return configured
+    try:
+        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    except (OSError, ValueError):
+        soft = 1024
+    if soft == resource.RLIM_INFINITY or soft <= 0:
+        soft = 65536
+    reserve = min(max(32, soft // 8), soft // 2)
+    return max(1, soft - reserve)
 
 
 class HTTPServer:
@@ -64,6 +87,14 @@ class HTTPServer:
         self._heads_second = -1
         server = settings.server_header
         self._server_line = f"server: {server}\r\n" if server else ""
+        #: the most client connections served at once; past it new ones get 503
+        self.max_connections = connection_limit(settings.max_connections)
+        #: accepted connections not closed yet (counted before their task starts)
+        self.open_connections = 0
+        #: sockets being answered 503 right now, at most ``_max_refusing``
+        self._refusing = 0
+        self._max_refusing = max(1, min(16, self.max_connections // 8))
+        self._warned_at = -_WARN_EVERY
 
     # -- response heads ---------------------------------------------------------------------------
 
@@ -220,30 +251,86 @@ class HTTPServer:
                 continue
             except OSError as exc:
                 if exc.errno in _ACCEPT_RETRY:
-                    logger.error("accept() failed: %s; retrying in 100 ms", exc)
+                    # out of descriptors: waiting clients stay in the backlog until some close
+                    self._warn(f"accept() failed: {exc.strerror}; retrying every 100 ms "
+                               f"({self.open_connections} connections open; lower [http] "
+                               "max_connections or raise the descriptor limit)")
                     await trio.sleep(0.1)
                     continue
                 if exc.errno in (errno.ECONNABORTED, errno.EPROTO, errno.EPERM):
                     continue
                 raise
             conn.setblocking(False)
+            if self.open_connections >= self.max_connections:
+                self._refuse(conn, nursery)
+                await trio.lowlevel.checkpoint()
+                continue
             if conn.family in (socket.AF_INET, socket.AF_INET6):
                 conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             client = (addr[0], addr[1]) if isinstance(addr, tuple) else None
+            self.open_connections += 1
             nursery.start_soon(self._connection, conn, client)
             await trio.lowlevel.checkpoint()
 
-    async def _connection(self, sock: socket.socket, client: tuple[str, int] | None) -> None:
-        conn = Connection(self, sock, client)
-        self.connections.add(conn)
+    def _warn(self, message: str) -> None:
+        now = time.monotonic()
+        if now - self._warned_at >= _WARN_EVERY:
+            self._warned_at = now
+            logger.warning(message)
+
+    def _refuse(self, sock: socket.socket, nursery: trio.Nursery) -> None:
+        """Past ``max_connections``: answer 503 and close (or just close when many are
+        being answered already), so existing connections keep their descriptors."""
+        self._warn(f"{self.open_connections} connections open, the [http] max_connections "
+                   f"limit of {self.max_connections}: answering new clients 503")
+        if self._refusing >= self._max_refusing:
+            sock.close()
+            return
+        self._refusing += 1
+        nursery.start_soon(self._send_busy, sock)
+
+    async def _send_busy(self, sock: socket.socket) -> None:
+        body = b"Service Unavailable: too many connections, try again shortly\n"
+        head = ("HTTP/1.1 503 Service Unavailable\r\n" + self.date_line()
+                + "content-type: text/plain; charset=utf-8\r\n"
+                f"content-length: {len(body)}\r\nretry-after: 1\r\nconnection: close\r\n\r\n")
         try:
-            await conn.serve()
-        except Exception:
-            logger.exception("connection from %s failed", conn.client)
+            sock.send(head.encode("latin-1") + body)
+            # a lingering close, as for rejected requests: drain what the client sent so
+            # closing does not reset the connection before the answer is read
+            sock.shutdown(socket.SHUT_WR)
+            with trio.move_on_after(0.5):
+                drained = 0
+                while drained < 65536:
+                    await trio.lowlevel.wait_readable(sock)
+                    try:
+                        data = sock.recv(65536)
+                    except BlockingIOError:
+                        continue
+                    if not data:
+                        break
+                    drained += len(data)
+        except OSError:
+            pass
         finally:
-            self.connections.discard(conn)
-            if self.closing and not self.connections:
-                self._drained.set()
+            self._refusing -= 1
+            trio.lowlevel.notify_closing(sock)
+            sock.close()
+
+    async def _connection(self, sock: socket.socket, client: tuple[str, int] | None) -> None:
+        try:
+            conn = Connection(self, sock, client)
+            self.connections.add(conn)
+            try:
+                await conn.serve()
+            except Exception:
+                logger.exception("connection from %s failed", conn.client)
+            finally:
+                self.connections.discard(conn)
+                if self.closing and not self.connections:
+                    self._drained.set()
+        finally:
+            self.open_connections -= 1
 
     async def _reap(self) -> None:
         """Close connections whose deadline has passed: idle (keep_alive_timeout), a request

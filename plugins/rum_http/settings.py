@@ -20,6 +20,9 @@ SCHEMA: dict[str, Setting] = {
     "max_header_size": Setting(64 * 1024, int,
                                "largest request line + headers in bytes; larger ones get 431"),
     "max_headers": Setting(100, int, "most header lines in one request; more get 431"),
+    "max_connections": Setting(0, int,
+                               "most open client connections; past it new clients get 503 "
+                               "(0: derived from the process's descriptor limit)"),
     "keep_alive_timeout": Setting(5.0, float,
                                   "seconds an idle keep-alive connection is kept open"),
     "request_timeout": Setting(10.0, float,
@@ -45,6 +48,8 @@ class ServerSettings:
     max_body_size: int = 1024 * 1024
     max_header_size: int = 64 * 1024
     max_headers: int = 100
+    #: 0: derived from RLIMIT_NOFILE (see :func:`rum_http.server.connection_limit`)
+    max_connections: int = 0
     keep_alive_timeout: float = 5.0
     request_timeout: float = 10.0
     shutdown_timeout: float = 10.0
@@ -94,5 +99,8 @@ class ServerSettings:
             if getattr(self, key) <= 0:
                 raise ConfigError(f"[http] {key} must be a positive number of seconds, "
                                   f"got {getattr(self, key)}")
+        if self.max_connections < 0:
+            raise ConfigError("[http] max_connections must be 0 (derived from the descriptor "
+                              f"limit) or a positive number, got {self.max_connections}")
         if not 0 <= self.port <= 65535:
             raise ConfigError(f"[http] port must be between 0 and 65535, got {self.port}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 
 import httpx
 import pytest
@@ -166,16 +167,22 @@ async def test_stopping_event_is_set_when_the_graceful_stop_begins(make_app):
             seen.append((server.closing, slow_done.is_set()))
 
         slow_done = trio.Event()
+        # built first: creating a client can take longer than the slow request on a busy machine
+        client = httpx.AsyncClient()
 
         async def slow() -> None:
-            async with httpx.AsyncClient() as client:
+            async with client:
                 await client.get(url + "/slow?s=0.5")
             slow_done.set()
 
         async with trio.open_nursery() as nursery:
             nursery.start_soon(watcher)
             nursery.start_soon(slow)
-            await trio.sleep(0.2)
+            with trio.fail_after(5):
+                # until the slow request has arrived (read, and not waiting for more)
+                while not any(not c.reading and c.deadline != math.inf
+                              for c in server.connections):
+                    await trio.sleep(0.01)
             server.shutdown()
     assert seen == [(True, False)]
 
