@@ -15,7 +15,17 @@
 from __future__ import annotations
 
 from rum_jobs.clock import Clock, CronEntry
+from rum_jobs.controls import (
+    QueueControl,
+    Rate,
+    pause_queue,
+    paused_queues,
+    queue_controls,
+    resume_queue,
+    set_queue_limits,
+)
 from rum_jobs.job import Job, enqueue_many
+from rum_jobs.limits import Limit
 from rum_jobs.pruner import Pruner
 from rum_jobs.records import JobRecord
 from rum_jobs.results import Cancel, Discard, Done, Retry, Snooze
@@ -34,8 +44,11 @@ __all__ = [
     "Done",
     "Job",
     "JobRecord",
+    "Limit",
     "NewJob",
     "Pruner",
+    "QueueControl",
+    "Rate",
     "Retry",
     "Snooze",
     "Unique",
@@ -48,6 +61,11 @@ __all__ = [
     "get_job",
     "list_jobs",
     "migrations_dir",
+    "pause_queue",
+    "paused_queues",
     "prune",
+    "queue_controls",
+    "resume_queue",
     "retry_job",
+    "set_queue_limits",
 ]

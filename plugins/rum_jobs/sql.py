@@ -52,6 +52,11 @@ UPDATE rum_jobs SET args = r.args, queue = r.queue, priority = r.priority,
  WHERE rum_jobs.id = $1 AND rum_jobs.status IN ('scheduled', 'retryable')
 """
 
+# Queues the plain claims skip: paused ones, and limited ones (claimed by rum_jobs.limits).
+# An InitPlan run once per claim; the table holds only queues with a control.
+HELD_QUEUES = """ARRAY(SELECT queue FROM rum_jobs_queues
+                    WHERE paused OR concurrency IS NOT NULL OR rate_limit IS NOT NULL)"""
+
 _CLAIMABLE = """
        c.status IN ('scheduled', 'retryable') AND c.run_at <= now()
    AND c.job = ANY($3::text[])
@@ -75,7 +80,8 @@ RETURNING t.id, t.job, t.queue, t.args::text AS args, t.attempt, t.max_attempts,
 # $3 job names this worker runs, $4 worker id, $5 lease seconds.
 CLAIM_FAIR = f"""
 WITH picked AS (
-    SELECT j.id FROM unnest($1::text[]) AS q(name)
+    SELECT j.id FROM (SELECT u.name FROM unnest($1::text[]) AS u(name)
+                       WHERE u.name <> ALL({HELD_QUEUES})) AS q
     CROSS JOIN LATERAL (
         SELECT c.id FROM rum_jobs c
          WHERE c.queue = q.name AND {_CLAIMABLE}
@@ -92,6 +98,7 @@ CLAIM_ANY = f"""
 WITH picked AS (
     SELECT c.id FROM rum_jobs c
      WHERE $1::text[] IS NULL AND {_CLAIMABLE}
+       AND c.queue <> ALL({HELD_QUEUES})
      ORDER BY c.priority DESC, c.run_at, c.id
      LIMIT $2
      FOR UPDATE SKIP LOCKED

@@ -24,7 +24,9 @@ import trio
 from rum.jsonutil import dumps
 from rum_jobs import sql
 from rum_jobs.context import current_db, resolve_db
+from rum_jobs.controls import CANCEL_NOTE, NOTE_PREFIX, QUEUES_NOTE
 from rum_jobs.job import Job, jobs_by_name
+from rum_jobs.limits import ClaimOutcome, LimitedClaimer
 from rum_jobs.payload import to_json
 from rum_jobs.records import Claimed
 from rum_jobs.results import Cancel, Discard, Done, Retry, Snooze, seconds
@@ -110,6 +112,9 @@ class Worker:
         self.observer = observer
         self.id = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._names = list(self.jobs)
+        # concurrency/rate limits: limited classes and queues are claimed apart (limits.py)
+        self._limits = LimitedClaimer(self.jobs, refresh_every=poll_interval)
+        self._plain_names = self._limits.plain_names(self._names)
         self._running: dict[int, _Running] = {}
         self._wake = trio.Event()
         self._stopping = False
@@ -210,13 +215,20 @@ class Worker:
     # -- claiming ---------------------------------------------------------------------------
 
     async def _claim(self, n: int) -> list[Claimed]:
-        if self.queues is None:
-            rows = await self.db.fetch(sql.CLAIM_ANY, None, n, self._names, self.id,
-                                       self.lease)
+        limited = await self._limits.claim(self.db, names=self._names, queues=self.queues,
+                                           n=n, worker_id=self.id, lease=self.lease)
+        rows = list(limited.rows)
+        self._after_limited_claim(limited)
+        n -= len(rows)
+        if n <= 0 or not self._plain_names:
+            pass
+        elif self.queues is None:
+            rows += await self.db.fetch(sql.CLAIM_ANY, None, n, self._plain_names, self.id,
+                                        self.lease)
         else:
             per_queue = max(1, math.ceil(n / len(self.queues)))
-            rows = await self.db.fetch(sql.CLAIM_FAIR, self.queues, per_queue, self._names,
-                                       self.id, self.lease)
+            rows += await self.db.fetch(sql.CLAIM_FAIR, self.queues, per_queue,
+                                        self._plain_names, self.id, self.lease)
         self.stats["claimed"] += len(rows)
         return [Claimed.from_row(r) for r in rows]
 
@@ -238,6 +250,32 @@ class Worker:
             if not runs:
                 with trio.move_on_after(self.poll_interval):
                     await self._wake.wait()
+
+    def _after_limited_claim(self, outcome: ClaimOutcome) -> None:
+        # A rate window frees a slot at a known time; a slot held by one of our own finished
+        # jobs frees when its completion is written (soon): claim again then, not at the poll.
+        if outcome.retry_in is not None:
+            self._wake_after(outcome.retry_in + 0.005)
+        if outcome.blocked and (self._done or self._flushing):
+            self._wake_after(0.02)
+
+    def _on_control_note(self, note: str) -> None:
+        """A ``rum:...`` note on the ``rum_jobs`` channel: queue controls changed, or a
+        running job was cancelled (see :mod:`rum_jobs.controls`)."""
+        if note == QUEUES_NOTE:
+            self._limits.invalidate()
+            self._wake.set()
+        elif note.startswith(CANCEL_NOTE):
+            try:
+                job_id = int(note[len(CANCEL_NOTE):])
+            except ValueError:
+                return
+            entry = self._running.get(job_id)
+            if entry is not None and entry.cancel_reason is None:
+                logger.info("worker %s: job %s was cancelled; cancelling its task", self.id,
+                            job_id)
+                entry.cancel_reason = "cancelled"
+                entry.scope.cancel()
 
     def _log_db_error(self, exc: Exception, doing: str) -> None:
         if "rum_jobs" in str(exc) and "does not exist" in str(exc):
@@ -277,7 +315,9 @@ class Worker:
                     task_status.started()
                     task_status = trio.TASK_STATUS_IGNORED
                     async for queue in notes:
-                        if self.queues is None or queue in self.queues:
+                        if queue.startswith(NOTE_PREFIX):
+                            self._on_control_note(queue)
+                        elif self.queues is None or queue in self.queues:
                             self._wake.set()
             except Exception:
                 logger.exception("worker %s: LISTEN rum_jobs failed; polling every %.1fs "
@@ -456,6 +496,8 @@ class Worker:
                            run.attempt, run.max_attempts, exc)
             return await self._failed(job, run, f"{type(exc).__name__}: {exc}", tb)
         if entry.scope.cancelled_caught:
+            if entry.cancel_reason == "cancelled":
+                return "cancelled"  # the row was marked cancelled by whoever cancelled it
             if entry.cancel_reason == "shutdown":
                 await self._release(run, "the worker shut down before the job finished")
                 return "interrupted"

@@ -45,6 +45,8 @@ def rum_config_schema() -> dict[str, dict[str, Any]]:
             "statement_timeout": Setting(0, int, "cancel statements running longer than this "
                                                  "many milliseconds (0: no limit)"),
             "connect_timeout": Setting(10.0, float, "seconds to wait for a connection"),
+            "log_queries": Setting(False, bool, "log every SQL query with its duration "
+                                                "(logger rum.orm)"),
             "slow_query_ms": Setting(0.0, float, "log queries slower than this as warnings "
                                                  "(0: off)"),
         },
@@ -87,7 +89,7 @@ def build_database(app: App) -> Database:
         pool_max=pool_max,
         statement_timeout=config.get_int("database", "statement_timeout", 0) or 0,
         connect_timeout=config.get_float("database", "connect_timeout", 10.0) or 10.0,
-        log_queries=config.get_bool("general", "log_queries", False),
+        log_queries=config.get_bool("database", "log_queries", False),
         slow_query_ms=config.get_float("database", "slow_query_ms", 0.0) or 0.0,
     )
 

@@ -73,7 +73,7 @@ class Templates:
         config = app.config
         dirs = [config.get_path("templates", "path", "templates")]
         dirs += [(config.root / p).resolve() for p in config.get_list("templates", "extra_paths")]
-        cache = config.get("general", "cache_templates")
+        cache = config.get("templates", "cache")
         if cache is None:
             cache = not config.is_development
         return cls([d for d in dirs if d is not None], root=config.root, cache=bool(cache),

@@ -21,6 +21,8 @@ def rum_config_schema() -> dict[str, dict[str, Any]]:
     return {
         "templates": {
             "path": Setting("templates", str, "template directory, relative to the project"),
+            "cache": Setting(None, bool, "keep compiled templates in memory (default: true "
+                                         "outside development, where edits show at once)"),
             "extra_paths": Setting([], list, "more template directories, searched after path"),
             "trim_code_lines": Setting(True, bool,
                                        "drop lines that hold only a <% %> code tag"),

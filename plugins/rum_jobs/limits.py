@@ -1,0 +1,329 @@
+"""Concurrency and rate limits enforced in the claim, across every worker process and node.
+
+Per job class (class attributes)::
+
+    class SyncAccount(Job):
+        concurrency = Limit(1, by="account_id")   # one at a time per account, everywhere
+        rate_limit = Rate(10, per=1.0)            # at most 10 starts a second, everywhere
+
+Per queue: :func:`rum_jobs.set_queue_limits` (or ``[jobs.limits]``), stored in
+``rum_jobs_queues``.
+
+How it stays exact: jobs of limited classes and queues are never taken by the plain claim
+(limited queues are filtered out by the claim itself, limited classes are not in the names it
+is given). They are claimed by :meth:`LimitedClaimer.claim`, in a transaction that first takes
+one advisory lock per limit involved (``q:<queue>``, ``c:<class>``, in sorted order), then
+counts running rows and recent starts with a fresh snapshot and claims only what fits. Two
+claims that could break the same limit share its lock, so they run one after the other and
+the second one sees the first one's claims.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from rum.jsonutil import dumps
+from rum_jobs import sql
+from rum_jobs.controls import SELECT_CONTROLS, QueueControl, Rate, control_from_row
+
+if TYPE_CHECKING:
+    from rum_jobs.job import Job
+
+
+@dataclass(frozen=True)
+class Limit:
+    """At most ``max`` jobs of a class running at once across every worker.
+
+    ``by`` names a key of the job's args: the limit then applies per value of that key
+    (``Limit(1, by="account_id")``: one job per account at a time, many accounts at once).
+    """
+
+    max: int
+    by: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.max, int) or isinstance(self.max, bool) or self.max < 1:
+            raise ValueError(f"Limit max must be a positive integer, got {self.max!r}")
+        if self.by is not None and (not isinstance(self.by, str) or not self.by):
+            raise ValueError(f"Limit by must be an args key (a non-empty string), got "
+                             f"{self.by!r}")
+
+
+@dataclass(frozen=True)
+class ClassLimits:
+    """The limits a job class declares."""
+
+    concurrency: Limit | None = None
+    rate: Rate | None = None
+
+
+def class_limits(job: type[Job]) -> ClassLimits | None:
+    """The limits declared by ``job`` (``concurrency``/``rate_limit`` attributes), or None;
+    raise ``TypeError`` naming the class when they are malformed."""
+    concurrency = getattr(job, "concurrency", None)
+    rate = getattr(job, "rate_limit", None)
+    if concurrency is None and rate is None:
+        return None
+    if isinstance(concurrency, int) and not isinstance(concurrency, bool):
+        concurrency = Limit(concurrency)
+    if concurrency is not None and not isinstance(concurrency, Limit):
+        raise TypeError(f"{job.__qualname__}.concurrency must be an int or rum_jobs.Limit, "
+                        f"got {concurrency!r}")
+    if rate is not None and not isinstance(rate, Rate):
+        raise TypeError(f"{job.__qualname__}.rate_limit must be a rum_jobs.Rate, got {rate!r}")
+    return ClassLimits(concurrency, rate)
+
+
+_LOCK = """
+SELECT count(pg_advisory_xact_lock(7261002, hashtext(k)))
+  FROM (SELECT k FROM unnest($1::text[]) AS u(k) ORDER BY k) AS s
+"""
+
+# Running jobs per (queue, class, partition value) among the limited queues/classes.
+_RUNNING = """
+SELECT queue, job, (args -> ($3::text::jsonb ->> job))::text AS part, count(*) AS n
+  FROM rum_jobs
+ WHERE status = 'running' AND (queue = ANY($1::text[]) OR job = ANY($2::text[]))
+ GROUP BY 1, 2, 3
+"""
+
+# Starts within each rate limit's period, and when the oldest of them leaves the window.
+_RECENT = """
+SELECT r.key, c.n, extract(epoch FROM c.oldest + r.per * interval '1 second' - now()) AS free_in
+  FROM unnest($1::text[], $2::float8[]) AS r(key, per)
+ CROSS JOIN LATERAL (
+     SELECT count(*) AS n, min(l.at) AS oldest FROM rum_jobs_rate_log l
+      WHERE l.key = r.key AND l.at > now() - r.per * interval '1 second') AS c
+"""
+
+_FORGET = """
+DELETE FROM rum_jobs_rate_log l USING unnest($1::text[], $2::float8[]) AS r(key, per)
+ WHERE l.key = r.key AND l.at <= now() - r.per * interval '1 second'
+"""
+
+_LOG_STARTS = "INSERT INTO rum_jobs_rate_log (key) SELECT unnest($1::text[])"
+
+# Due jobs of limited queues/classes, in claim order. $1 names, $2 queues (NULL: all),
+# $3 limited queues, $4 limited classes, $5 {class: partition key}, $6 how many to look at.
+_CANDIDATES = """
+SELECT c.id, c.queue, c.job, (c.args -> ($5::text::jsonb ->> c.job))::text AS part
+  FROM rum_jobs c
+ WHERE c.status IN ('scheduled', 'retryable') AND c.run_at <= now()
+   AND c.job = ANY($1::text[])
+   AND ($2::text[] IS NULL OR c.queue = ANY($2::text[]))
+   AND (c.queue = ANY($3::text[]) OR c.job = ANY($4::text[]))
+   AND c.queue <> ALL(ARRAY(SELECT queue FROM rum_jobs_queues WHERE paused))
+   AND (c.channel IS NULL OR NOT EXISTS (
+        SELECT 1 FROM rum_jobs p
+         WHERE p.channel = c.channel AND p.id < c.id
+           AND p.status IN ('scheduled', 'retryable', 'running')))
+ ORDER BY c.priority DESC, c.run_at, c.id
+ LIMIT $6
+"""
+
+
+def _claim_ids_statement() -> str:
+    # The plain claim's UPDATE ... RETURNING (so claimed rows look the same), fed by ids.
+    update = sql._CLAIM_UPDATE.replace("$4", "$2").replace("$5", "$3")
+    return f"""
+WITH picked AS (
+    SELECT id FROM rum_jobs
+     WHERE id = ANY($1::bigint[]) AND status IN ('scheduled', 'retryable')
+     FOR UPDATE SKIP LOCKED
+)
+{update}
+"""
+
+
+@dataclass
+class ClaimOutcome:
+    """What a limited claim took, and when claiming again could take more."""
+
+    rows: list[Any]
+    blocked: bool = False          # some due job was held back by a concurrency limit
+    retry_in: float | None = None  # seconds until a rate window frees a slot
+
+
+class LimitedClaimer:
+    """The claim path for limited queues and classes of one worker (see the module doc)."""
+
+    def __init__(self, jobs: Mapping[str, type[Job]], *, refresh_every: float = 1.0) -> None:
+        self.classes: dict[str, ClassLimits] = {}
+        for name, job in jobs.items():
+            limits = class_limits(job)
+            if limits is not None:
+                self.classes[name] = limits
+        self.queues: dict[str, QueueControl] = {}
+        self.refresh_every = max(0.05, refresh_every)
+        self._refreshed_at = -1e9
+        self._claim_ids = _claim_ids_statement()
+
+    def plain_names(self, names: Iterable[str]) -> list[str]:
+        """Job names the plain claim may take (those without class limits)."""
+        return [n for n in names if n not in self.classes]
+
+    def invalidate(self) -> None:
+        """Re-read the queue limits before the next claim (a ``rum:queues`` note arrived)."""
+        self._refreshed_at = -1e9
+
+    async def refresh(self, db: Any) -> None:
+        """Re-read the queue limits when they are older than ``refresh_every``."""
+        now = time.monotonic()
+        if now - self._refreshed_at < self.refresh_every:
+            return
+        rows = await db.fetch(SELECT_CONTROLS)
+        self.queues = {r["queue"]: c for r in rows if (c := control_from_row(r)).limited}
+        self._refreshed_at = now
+
+    async def claim(self, db: Any, *, names: Sequence[str], queues: Sequence[str] | None,
+                    n: int, worker_id: str, lease: float) -> ClaimOutcome:
+        """Claim up to ``n`` jobs of limited queues/classes without exceeding any limit."""
+        await self.refresh(db)  # a missing table raises; the worker logs it and polls
+        lqueues = [q for q in self.queues if queues is None or q in queues]
+        lclasses = [c for c in names if c in self.classes]
+        if n <= 0 or (not lqueues and not lclasses):
+            return ClaimOutcome([])
+        keys = sorted({f"q:{q}" for q in lqueues} | {f"c:{c}" for c in lclasses})
+        part_keys = {c: lim.concurrency.by for c in lclasses
+                     if (lim := self.classes[c]).concurrency and lim.concurrency.by}
+        rate_keys: dict[str, float] = {}
+        for q in lqueues:
+            rate = self.queues[q].rate
+            if rate is not None:
+                rate_keys[f"q:{q}"] = float(rate.per)
+        for c in lclasses:
+            rate = self.classes[c].rate
+            if rate is not None:
+                rate_keys[f"c:{c}"] = float(rate.per)
+        async with db.transaction() as tx:
+            await tx.fetchval(_LOCK, keys)
+            running = await tx.fetch(_RUNNING, lqueues, lclasses, dumps(part_keys))
+            recent: dict[str, tuple[int, float | None]] = {}
+            if rate_keys:
+                rk, rp = list(rate_keys), list(rate_keys.values())
+                await tx.execute(_FORGET, rk, rp)
+                recent = {r["key"]: (r["n"], r["free_in"])
+                          for r in await tx.fetch(_RECENT, rk, rp)}
+            budget = _Budget(self, lqueues, lclasses, running, recent)
+            if budget.exhausted():
+                return ClaimOutcome([], blocked=budget.blocked, retry_in=budget.retry_in)
+            candidates = await tx.fetch(_CANDIDATES, list(names), None if queues is None
+                                        else list(queues), lqueues, lclasses,
+                                        dumps(part_keys), max(200, 20 * n))
+            picked: list[int] = []
+            starts: list[str] = []
+            for row in candidates:
+                if len(picked) >= n:
+                    break
+                if budget.take(row["queue"], row["job"], row["part"], starts):
+                    picked.append(row["id"])
+            rows = []
+            if picked:
+                rows = await tx.fetch(self._claim_ids, picked, worker_id, lease)
+                if starts and len(rows) == len(picked):
+                    await tx.execute(_LOG_STARTS, starts)
+                elif starts:
+                    claimed = {r["id"] for r in rows}
+                    kept = [k for i, k in _starts_by_id(picked, starts, budget) if i in claimed]
+                    if kept:
+                        await tx.execute(_LOG_STARTS, kept)
+            held_back = len(picked) < min(n, len(candidates))
+            return ClaimOutcome(rows, blocked=budget.blocked or held_back,
+                                retry_in=budget.retry_in)
+
+
+def _starts_by_id(picked: list[int], starts: list[str],
+                  budget: _Budget) -> list[tuple[int, str]]:
+    # starts were appended in pick order, budget.start_counts[i] per picked job
+    out: list[tuple[int, str]] = []
+    pos = 0
+    for job_id, count in zip(picked, budget.start_counts, strict=True):
+        out.extend((job_id, k) for k in starts[pos:pos + count])
+        pos += count
+    return out
+
+
+class _Budget:
+    """Remaining room under each limit, decremented as candidates are picked."""
+
+    def __init__(self, claimer: LimitedClaimer, lqueues: list[str], lclasses: list[str],
+                 running: list[Any], recent: dict[str, tuple[int, float | None]]) -> None:
+        self.claimer = claimer
+        self.blocked = False
+        self.retry_in: float | None = None
+        self.start_counts: list[int] = []
+        self.queue_room: dict[str, float] = {}
+        self.class_room: dict[str, float] = {}
+        self.part_room: dict[tuple[str, str | None], int] = {}
+        self.rate_room: dict[str, float] = {}
+        run_q: dict[str, int] = {}
+        run_c: dict[str, int] = {}
+        run_p: dict[tuple[str, str | None], int] = {}
+        for r in running:
+            run_q[r["queue"]] = run_q.get(r["queue"], 0) + r["n"]
+            run_c[r["job"]] = run_c.get(r["job"], 0) + r["n"]
+            run_p[(r["job"], r["part"])] = run_p.get((r["job"], r["part"]), 0) + r["n"]
+        self.run_p = run_p
+        for q in lqueues:
+            conc = claimer.queues[q].concurrency
+            self.queue_room[q] = (conc - run_q.get(q, 0)) if conc is not None else float("inf")
+        for c in lclasses:
+            lim = claimer.classes[c].concurrency
+            if lim is None or lim.by is not None:
+                self.class_room[c] = float("inf")
+            else:
+                self.class_room[c] = lim.max - run_c.get(c, 0)
+        for key, (count, free_in) in recent.items():
+            rate = (claimer.queues[key[2:]].rate if key.startswith("q:")
+                    else claimer.classes[key[2:]].rate)
+            assert rate is not None
+            self.rate_room[key] = rate.limit - count
+            if count >= rate.limit and free_in is not None:
+                wait = max(0.0, float(free_in))
+                self.retry_in = wait if self.retry_in is None else min(self.retry_in, wait)
+
+    def exhausted(self) -> bool:
+        """True when no limited job could be claimed whatever is waiting."""
+        rooms = [*self.queue_room.values(), *self.class_room.values()]
+        if rooms and all(r <= 0 for r in rooms) and not self._any_partitioned():
+            self.blocked = True
+            return True
+        return False
+
+    def _any_partitioned(self) -> bool:
+        return any(self.claimer.classes[c].concurrency is not None
+                   and self.claimer.classes[c].concurrency.by is not None  # type: ignore[union-attr]
+                   for c in self.class_room)
+
+    def take(self, queue: str, job: str, part: str | None, starts: list[str]) -> bool:
+        """Take one job if every limit that applies to it has room; record its rate keys."""
+        if self.queue_room.get(queue, 1) <= 0 or self.class_room.get(job, 1) <= 0:
+            self.blocked = True
+            return False
+        keys = [k for k in (f"q:{queue}", f"c:{job}") if k in self.rate_room]
+        if any(self.rate_room[k] <= 0 for k in keys):
+            return False
+        limits = self.claimer.classes.get(job)
+        pkey: tuple[str, str | None] | None = None
+        if limits is not None and limits.concurrency is not None and limits.concurrency.by:
+            pkey = (job, part)
+            room = self.part_room.get(pkey)
+            if room is None:
+                room = limits.concurrency.max - self.run_p.get(pkey, 0)
+            if room <= 0:
+                self.part_room[pkey] = room
+                self.blocked = True
+                return False
+            self.part_room[pkey] = room - 1
+        if queue in self.queue_room:
+            self.queue_room[queue] -= 1
+        if job in self.class_room:
+            self.class_room[job] -= 1
+        for k in keys:
+            self.rate_room[k] -= 1
+        starts.extend(keys)
+        self.start_counts.append(len(keys))
+        return True
