@@ -10,7 +10,6 @@ from rum.cli import Command
 from rum_templates.engine import Templates
 from rum_templates.environment import is_native
 from rum_templates.errors import TemplateError
-from rum_templates.translator import translate
 
 if TYPE_CHECKING:
     from rum.app import App
@@ -34,7 +33,8 @@ def run(args: argparse.Namespace, app: App | None) -> int:
         try:
             path = engine.loader.find(args.name)
             text = path.read_text(encoding="utf-8")
-            print(text if is_native(args.name) else translate(text, args.name).source, end="")
+            print(text if is_native(args.name) else engine.translate(text, args.name).source,
+                  end="")
         except TemplateError as exc:
             print(exc, file=sys.stderr)
             return 1

@@ -29,7 +29,7 @@ from rum_templates.errors import (
     TemplateRenderError,
     TemplateSyntaxError,
 )
-from rum_templates.translator import translate
+from rum_templates.translator import SEMANTICS, Translation, translate
 
 if TYPE_CHECKING:
     from rum.app import App
@@ -46,18 +46,23 @@ class Templates:
     """
 
     def __init__(self, dirs: list[Path], *, root: Path | None = None, cache: bool = False,
-                 trim: bool = True, nil_as_empty: bool = False,
+                 trim: bool = True, nil_as_empty: bool = False, semantics: str = "ruby",
                  app: App | None = None) -> None:
+        if semantics not in SEMANTICS:
+            raise RumError(f"[templates] semantics must be one of "
+                           f"{', '.join(map(repr, SEMANTICS))}, got {semantics!r}")
         self.app = app
         self.dirs = [Path(d).resolve() for d in dirs]
         self.root = Path(root).resolve() if root is not None else Path.cwd()
         self.cache = cache
         self.trim = trim
+        self.semantics = semantics
         self._names: dict[str, str] = {}
         self._columns: dict[str, dict[int, list[int]]] = {}
-        self.loader = RumLoader(self.dirs, fallback=self.root, trim=trim,
+        self.loader = RumLoader(self.dirs, fallback=self.root, trim=trim, semantics=semantics,
                                 on_load=self._loaded)
-        options = {"finalize": _nil_as_empty} if nil_as_empty else {}
+        # Under Ruby semantics nil already prints as nothing (rum_print); no finalize needed.
+        options = {"finalize": _nil_as_empty} if nil_as_empty and semantics == "python" else {}
         self.env = make_environment(self.loader, cache=cache, **options)
         # Jinja2 asks for the escaping mode of every render (EvalContext): answer from a dict.
         self._escaping: dict[str | None, bool] = {}
@@ -78,7 +83,9 @@ class Templates:
             cache = not config.is_development
         return cls([d for d in dirs if d is not None], root=config.root, cache=bool(cache),
                    trim=config.get_bool("templates", "trim_code_lines", True),
-                   nil_as_empty=config.get_bool("templates", "nil_as_empty", False), app=app)
+                   nil_as_empty=config.get_bool("templates", "nil_as_empty", False),
+                   semantics=config.get_str("templates", "semantics", "ruby") or "ruby",
+                   app=app)
 
     # -- lookup ---------------------------------------------------------------------------------
 
@@ -129,12 +136,17 @@ class Templates:
         raise TemplateNotFound(f"template file {str(full)!r} is outside the project root "
                                f"{str(self.root)!r} and the template directories", str(path))
 
+    def translate(self, source: str, name: str = "<string>") -> Translation:
+        """Rum ``source`` translated to Jinja2 with this engine's settings (trimming,
+        semantics)."""
+        return translate(source, name, trim=self.trim, semantics=self.semantics)
+
     def from_string(self, source: str, name: str = "<string>", *,
                     native: bool = False) -> jinja2.Template:
         """Compile template ``source`` (Rum syntax unless ``native``)."""
         columns: dict[int, list[int]] = {}
         if not native:
-            translation = translate(source, name, trim=self.trim)
+            translation = self.translate(source, name)
             source, columns = translation.source, translation.columns
         self._loaded(name, name, columns)
         try:

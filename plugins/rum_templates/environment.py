@@ -12,6 +12,7 @@ from typing import Any
 import jinja2
 from jinja2.loaders import split_template_path
 
+from rum_templates.codegen import RumCodeGenerator
 from rum_templates.methods import METHODS
 from rum_templates.translator import translate
 
@@ -113,11 +114,12 @@ class RumLoader(jinja2.BaseLoader):
     """
 
     def __init__(self, dirs: Sequence[Path], *, fallback: Path | None = None,
-                 trim: bool = True,
+                 trim: bool = True, semantics: str = "ruby",
                  on_load: Callable[[str, str, dict[int, list[int]]], None] | None = None) -> None:
         self.dirs = [Path(d) for d in dirs]
         self.fallback = fallback
         self.trim = trim
+        self.semantics = semantics
         self.on_load = on_load
 
     def find(self, name: str) -> Path:
@@ -148,7 +150,7 @@ class RumLoader(jinja2.BaseLoader):
         filename = str(path)
         columns: dict[int, list[int]] = {}
         if not is_native(template):
-            translation = translate(text, template, trim=self.trim)
+            translation = translate(text, template, trim=self.trim, semantics=self.semantics)
             text, columns = translation.source, translation.columns
         if self.on_load is not None:
             self.on_load(filename, template, columns)
@@ -187,8 +189,8 @@ def make_environment(loader: jinja2.BaseLoader, *, cache: bool,
                      env_class: type[jinja2.Environment] = jinja2.Environment,
                      **options: Any) -> jinja2.Environment:
     """A Jinja2 environment for Rum: autoescape by extension, strict undefined values, loop
-    controls, trailing newlines kept; compiled templates cached (``cache``) or reloaded when
-    their file changes."""
+    controls, trailing newlines kept, Rum's code generator (inline ``rum_print``, blocks as
+    lambdas); compiled templates cached (``cache``) or reloaded when their file changes."""
     from rum_templates.methods import FILTERS
 
     env = env_class(
@@ -201,10 +203,12 @@ def make_environment(loader: jinja2.BaseLoader, *, cache: bool,
         extensions=["jinja2.ext.loopcontrols"],
         **options,
     )
+    env.code_generator_class = RumCodeGenerator
     env.filters.update(FILTERS)
     return env
 
 
 def nil_as_empty(value: Any) -> Any:
-    """``finalize`` for ``[templates] nil_as_empty``: print ``None`` as nothing."""
+    """``finalize`` for ``[templates] nil_as_empty`` (Python semantics): print ``None`` as
+    nothing."""
     return "" if value is None else value

@@ -11,7 +11,9 @@ Grammar (loosest binding first)::
     sum      := product (('+' | '-') product)*
     product  := unary (('*' | '/' | '//' | '%') unary)*
     unary    := ('-' | '+' | '!') unary | postfix
-    postfix  := primary ('.' NAME['?'] ['(' args ')'] | '[' expr ']' | '(' args ')')*
+    postfix  := primary ('.' NAME['?'] ['(' args ')'] [block] | '[' expr ']' | '(' args ')')*
+    block    := '{' ['|' NAME (',' NAME)* '|'] expr '}' | 'do' ['|' ... '|'] expr 'end'
+              | '&' :symbol (as the last argument)
     primary  := number | string | :symbol | true | false | nil | NAME
               | '[' items ']' | '{' pairs '}' | '(' expr ')'
 
@@ -26,6 +28,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from rum_templates.blocks import BLOCK_METHODS
 from rum_templates.errors import TemplateSyntaxError
 from rum_templates.methods import METHODS
 
@@ -35,7 +38,7 @@ NUM, STR, ISTR, SYM, NAME, OP, EOF = "number", "string", "istring", "symbol", "n
 
 _OPS = sorted(["...", "..", "**", "//", "==", "!=", "<=", ">=", "&&", "||", "=>", "+=", "-=",
                "*=", "<", ">", "+", "-", "*", "/", "%", "!", "=", ".", ",", "(", ")", "[",
-               "]", "{", "}", "?", ":", "|"], key=len, reverse=True)
+               "]", "{", "}", "?", ":", "|", "&"], key=len, reverse=True)
 _NUMBER = re.compile(r"\d[\d_]*(\.\d[\d_]*)?([eE][+-]?\d+)?")
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "\\": "\\", '"': '"', "'": "'",
@@ -93,7 +96,7 @@ def tokenize(source: str, start: int, end: int, error: ErrorFn) -> list[Token]:
                 i += 1
             tokens.append(Token(NAME, word, m.start(), space))
         elif (ch == ":" and i + 1 < end and (source[i + 1].isalpha() or source[i + 1] == "_")
-              and (space or (tokens and tokens[-1].value in ("(", "[", "{", ",")))):
+              and (space or (tokens and tokens[-1].value in ("(", "[", "{", ",", "&")))):
             m = _IDENT.match(source, i + 1, end)
             assert m is not None
             tokens.append(Token(SYM, m.group(), i, space))
@@ -210,14 +213,31 @@ class Name(Node):
 
 
 @dataclass
+class Block(Node):
+    """A Ruby block, ``{ |x, i| body }`` / ``do |x| body end`` / ``&:name``: ``params`` are
+    the parameter names (``it`` when none are written), ``body`` one expression."""
+
+    params: list[str]
+    body: Node
+
+
+@dataclass
+class BlockPass(Node):
+    """``&:name`` in an argument list (moved to the method's ``block``)."""
+
+    block: Block
+
+
+@dataclass
 class Attr(Node):
     """``obj.name`` or ``obj.name(args)``: a Rum method when ``name`` is one, else an
-    attribute / Python method."""
+    attribute / Python method. ``block`` is its Ruby block, if any."""
 
     obj: Node
     name: str
     args: list[Node] | None = None
     kwargs: list[tuple[str, Node]] = field(default_factory=list)
+    block: Block | None = None
 
 
 @dataclass
@@ -443,10 +463,17 @@ class Parser:
             if self.at("."):
                 self.next()
                 name = self.expect_name("a method or attribute name after `.`")
-                node = Attr(name.offset, node, name.value)
+                attr = Attr(name.offset, node, name.value)
+                node = attr
                 if self.at("(") and not self.tok.space_before:
                     self.next()
-                    node.args, node.kwargs = self.arguments(")")
+                    attr.args, attr.kwargs = self.arguments(")")
+                    if attr.args and isinstance(attr.args[-1], BlockPass):
+                        attr.block = attr.args.pop().block
+                        if not attr.args:
+                            attr.args = None
+                if attr.block is None and self._block_follows(attr):
+                    attr.block = self.block()
             elif self.at("[") and not tok.space_before:
                 self.next()
                 key = self.expression()
@@ -458,6 +485,57 @@ class Parser:
                 node = Call(node.offset, node, args, kwargs)
             else:
                 return node
+
+    def _block_follows(self, attr: Attr) -> bool:
+        """Whether a block written in this tag follows method ``attr``: ``{ |x| ... }``
+        (``{`` without parameters only after a block method) or ``do ... end``. A block left
+        open at the end of the tag is the statement form (``<% xs.each do |x| %>``)."""
+        if self.at("{"):
+            nxt = self.peek()
+            if not (nxt.kind == OP and nxt.value == "|") and attr.name not in BLOCK_METHODS:
+                return False
+            return self._closes("{", "}", OP)
+        if self.at("do", NAME):
+            return self._closes("do", "end", NAME)
+        return False
+
+    def _closes(self, opener: str, closer: str, kind: str) -> bool:
+        depth = 0
+        for tok in self.tokens[self.i:]:
+            if tok.kind == kind and tok.value == opener:
+                depth += 1
+            elif tok.kind == kind and tok.value == closer:
+                depth -= 1
+                if depth == 0:
+                    return True
+        return False
+
+    def block(self) -> Block:
+        """``{ |a, b| expr }`` or ``do |a| expr end`` (the opener is the current token)."""
+        opener = self.next()
+        closer = "}" if opener.value == "{" else "end"
+        params = self.block_params() or ["it"]
+        body = self.expression()
+        self.expect(closer, f"to close the block opened with `{opener.value}` (a block holds "
+                            f"one expression)")
+        return Block(opener.offset, params, body)
+
+    def block_params(self) -> list[str]:
+        """``|a, b|`` (empty when the current token is not ``|``)."""
+        params: list[str] = []
+        if not self.accept("|"):
+            return params
+        while True:
+            tok = self.expect_name("a block parameter name")
+            if tok.value in RESERVED or tok.value in KEYWORDS:
+                raise self.error(f"`{tok.value}` cannot name a block parameter", tok.offset)
+            if tok.value in params:
+                raise self.error(f"duplicate block parameter `{tok.value}`", tok.offset)
+            params.append(tok.value)
+            if not self.accept(","):
+                break
+        self.expect("|", "to close the block parameters")
+        return params
 
     def arguments(self, close: str) -> tuple[list[Node], list[tuple[str, Node]]]:
         """``a, b, key: c`` up to ``close`` (consumed)."""
@@ -472,6 +550,14 @@ class Parser:
             elif kwargs:
                 raise self.error("positional argument after keyword arguments",
                                  self.tok.offset)
+            elif self.at("&") and self.peek().kind == SYM:
+                amp = self.next()
+                sym = self.next()
+                it = Name(sym.offset, "it")
+                args.append(BlockPass(amp.offset, Block(amp.offset, ["it"],
+                                                        Attr(sym.offset, it, sym.value))))
+                if not self.at(close):
+                    raise self.error("`&:name` must be the last argument", amp.offset)
             else:
                 args.append(self.expression())
             if not self.accept(","):
@@ -561,11 +647,46 @@ def _jinja_string(value: str) -> str:
 # -- emitter ------------------------------------------------------------------------------------
 
 
-class Emitter:
-    """Turns expression nodes into Jinja2 expression source."""
+#: Filters whose result prints the same under both semantics (strings and integers).
+_PRINTS_AS_IS = frozenset({
+    "upper", "lower", "capitalize", "title", "trim", "rum_lstrip", "rum_rstrip",
+    "rum_truncate", "escape", "safe", "tojson", "rum_to_s", "rum_ruby_to_s", "rum_join",
+    "join", "length", "int", "rum_inspect"})
+#: Under Ruby semantics these methods use the Ruby-flavoured filter.
+_RUBY_FILTERS = {"rum_to_s": "rum_ruby_to_s", "join": "rum_join"}
 
-    def __init__(self, error: ErrorFn) -> None:
+
+class Emitter:
+    """Turns expression nodes into Jinja2 expression source.
+
+    With ``ruby`` (``[templates] semantics = "ruby"``, the default) ``/`` divides the Ruby way,
+    ``to_s``, ``join`` and ``"#{...}"`` convert values the Ruby way, and :meth:`output` wraps
+    printed values in ``rum_print``.
+    """
+
+    def __init__(self, error: ErrorFn, *, ruby: bool = True) -> None:
         self.error = error
+        self.ruby = ruby
+
+    def output(self, node: Node) -> str:
+        """The Jinja2 source of a printed ``node``: under Ruby semantics, values that may not
+        print the same in Python (``nil``, booleans, floats, lists...) go through
+        ``rum_print``; strings and integers known at compile time do not."""
+        expr = self.emit(node)
+        if not self.ruby or self.prints_as_is(node):
+            return expr
+        return f"({expr})|rum_print"
+
+    def prints_as_is(self, node: Node) -> bool:
+        """Whether ``node`` is known to be a string or an integer (prints as Python does)."""
+        if isinstance(node, Interp) or (isinstance(node, Name | Call) and _is_super(node)):
+            return True
+        if isinstance(node, Lit):
+            return node.src[:1] in "'\"" or node.src.isdigit()
+        if isinstance(node, Attr) and node.block is None:
+            spec = METHODS.get(node.name)
+            return spec is not None and spec.kind == "filter" and spec.target in _PRINTS_AS_IS
+        return False
 
     def emit(self, node: Node) -> str:
         """The Jinja2 source of ``node``."""
@@ -595,6 +716,8 @@ class Emitter:
 
     def _attr(self, node: Attr) -> str:
         obj = self.emit(node.obj)
+        if node.block is not None:
+            return self._block_call(node, obj)
         spec = METHODS.get(node.name)
         if spec is None:
             if node.name[-1] in "?!":
@@ -614,7 +737,8 @@ class Emitter:
         rendered = [self.emit(a) for a in args]
         if spec.kind == "filter":
             call = f"({', '.join(rendered)})" if rendered else ""
-            return f"({obj}|{spec.target}{call})"
+            target = _RUBY_FILTERS.get(spec.target, spec.target) if self.ruby else spec.target
+            return f"({obj}|{target}{call})"
         if spec.kind == "test":
             return f"({obj} is {spec.target})"
         if spec.kind == "contains":
@@ -622,6 +746,41 @@ class Emitter:
         if spec.kind == "slice":
             return f"{obj}[:{rendered[0]}]" if spec.target == "take" else f"{obj}[{rendered[0]}:]"
         return f"{obj}.{spec.target}({', '.join(rendered)})"
+
+    def _block_call(self, node: Attr, obj: str) -> str:
+        """``obj.map { |x| body }`` -> ``(obj|rum_map(((body)|rum_block('x'))))``."""
+        assert node.block is not None
+        spec = BLOCK_METHODS.get(node.name)
+        if spec is None:
+            if node.name in ("each", "each_with_index", "times", "each_pair"):
+                raise self.error(f"`.{node.name}` with a block loops in a code tag: "
+                                 f"`<% list.{node.name} do |item| %>` ... `<% end %>`",
+                                 node.block.offset)
+            known = ", ".join(f"`{name}`" for name in BLOCK_METHODS)
+            raise self.error(f"`.{node.name}` takes no block (methods with a block: {known})",
+                             node.block.offset)
+        args = node.args or []
+        if node.kwargs:
+            raise self.error(f"`.{node.name}` takes no keyword arguments", node.offset)
+        if not spec.min_args <= len(args) <= spec.max_args:
+            raise self.error(f"`.{node.name}` with a block takes at most {spec.max_args} "
+                             f"argument{'' if spec.max_args == 1 else 's'}, got {len(args)}",
+                             node.offset)
+        lam = self._blockfn(node.block)
+        rest = "".join(f", {self.emit(a)}" for a in args)
+        return f"({obj}|{spec.filter}({lam}{rest}))"
+
+    def _blockfn(self, block: Block) -> str:
+        params = ", ".join(repr(p) for p in block.params)
+        return f"(({self.emit(block.body)})|rum_block({params}))"
+
+    def _block(self, node: Block) -> str:
+        raise self.error("a block `{ |x| ... }` must follow a method, e.g. "
+                         "`items.map { |x| x.name }`", node.offset)
+
+    def _blockpass(self, node: BlockPass) -> str:
+        raise self.error("`&:name` passes a block as a method's last argument, e.g. "
+                         "`items.map(&:name)`", node.offset)
 
     def _index(self, node: Index) -> str:
         if isinstance(node.key, Range):
@@ -636,6 +795,8 @@ class Emitter:
         return f"({node.op}{self.emit(node.operand)})"
 
     def _binary(self, node: Binary) -> str:
+        if node.op == "/" and self.ruby:
+            return f"(({self.emit(node.left)})|rum_div({self.emit(node.right)}))"
         op = _BINARY_JINJA.get(node.op, node.op)
         return f"({self.emit(node.left)} {op} {self.emit(node.right)})"
 
@@ -653,8 +814,21 @@ class Emitter:
         return f"range({self.emit(node.lo)}, {hi if node.exclusive else f'({hi}) + 1'})"
 
     def _interp(self, node: Interp) -> str:
-        parts = [_jinja_string(p) if isinstance(p, str) else self.emit(p) for p in node.parts]
+        parts = [_jinja_string(p) if isinstance(p, str) else self._interp_part(p)
+                 for p in node.parts]
         return "(" + " ~ ".join(parts) + ")"
+
+
+    def _interp_part(self, node: Node) -> str:
+        if not self.ruby or self.prints_as_is(node):
+            return self.emit(node)
+        return f"(({self.emit(node)})|rum_ruby_to_s)"
+
+
+def _is_super(node: Name | Call) -> bool:
+    """``super`` / ``super()``: the parent block's markup."""
+    name = node.func if isinstance(node, Call) else node
+    return isinstance(name, Name) and name.id == "super"
 
 
 def suggest_method(name: str) -> str:

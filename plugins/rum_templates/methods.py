@@ -12,7 +12,12 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from jinja2 import Undefined
+from jinja2 import Undefined, pass_eval_context
+from jinja2.filters import do_join
+from jinja2.nodes import EvalContext
+
+from rum_templates.blocks import BLOCK_FILTERS
+from rum_templates.ruby import ruby_div, ruby_inspect, ruby_join_items, ruby_print, ruby_to_s
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,7 @@ METHODS: dict[str, Method] = {
     "escape": _f("escape", "HTML-escaped (marks the result safe)"),
     "html_safe": _f("safe", "marked safe: printed without escaping"),
     "to_json": _f("tojson", "JSON, safe to embed in HTML and <script>"),
+    "inspect": _f("rum_inspect", "Ruby's inspect: nil, true, \"quoted\", [1, 2], {\"a\" => 1}"),
     # conversions
     "to_s": _f("rum_to_s", "as a string (nil: empty string)"),
     "to_i": _f("int", "as an integer (0 when not a number)"),
@@ -72,6 +78,11 @@ METHODS: dict[str, Method] = {
     "sum": _f("sum", "sum of the items"),
     "keys": _f("rum_keys", "a hash's keys"),
     "values": _f("rum_values", "a hash's values"),
+    "all?": _f("rum_all", "every item is true"),
+    "none?": _f("rum_none", "no item is true"),
+    "each_with_index": _f("rum_each_with_index", "[item, index] pairs (for .map { |x, i| })"),
+    "each_slice": _f("rum_each_slice", "consecutive groups of n items", 1, 1),
+    "times": _f("rum_times", "0...n (for n.times.map { |i| })"),
     "take": Method("slice", "take", 1, 1, "the first n items"),
     "drop": Method("slice", "drop", 1, 1, "all but the first n items"),
     # numbers
@@ -101,6 +112,34 @@ def rum_to_s(value: Any) -> str:
     if value is None:
         return ""
     return str(value)
+
+
+def rum_ruby_to_s(value: Any) -> str:
+    """``to_s`` under Ruby semantics: ``nil`` -> ``""``, ``true`` -> ``"true"``, Ruby floats,
+    lists and hashes."""
+    return ruby_to_s(value)
+
+
+@pass_eval_context
+def rum_join(eval_ctx: EvalContext, value: Any, separator: str = "") -> str:
+    """``join`` under Ruby semantics: nested lists flattened, each item's ``to_s`` (``nil`` is
+    empty, ``true`` is ``true``). Like Jinja2's ``join``, the result is markup (items escaped)
+    only when an item or the separator is markup; otherwise it is escaped when printed."""
+    items = ruby_join_items(value)
+    if eval_ctx.autoescape and (hasattr(separator, "__html__") or
+                                any(hasattr(item, "__html__") for item in items)):
+        return do_join(eval_ctx, items, separator)
+    return str(separator).join(items)
+
+
+def rum_all(value: Any) -> bool:
+    """``all?``: every item is true."""
+    return all(value)
+
+
+def rum_none(value: Any) -> bool:
+    """``none?``: no item is true."""
+    return not any(value)
 
 
 def rum_reverse(value: Any) -> Any:
@@ -198,7 +237,15 @@ def rum_pairs(value: Any) -> Iterable[Any]:
     return value
 
 
-FILTERS = {
+FILTERS: dict[str, Any] = {
+    **BLOCK_FILTERS,
+    "rum_print": ruby_print,
+    "rum_div": ruby_div,
+    "rum_inspect": ruby_inspect,
+    "rum_ruby_to_s": rum_ruby_to_s,
+    "rum_join": rum_join,
+    "rum_all": rum_all,
+    "rum_none": rum_none,
     "rum_to_s": rum_to_s,
     "rum_reverse": rum_reverse,
     "rum_empty": rum_empty,

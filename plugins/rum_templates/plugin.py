@@ -26,8 +26,13 @@ def rum_config_schema() -> dict[str, dict[str, Any]]:
             "extra_paths": Setting([], list, "more template directories, searched after path"),
             "trim_code_lines": Setting(True, bool,
                                        "drop lines that hold only a <% %> code tag"),
+            "semantics": Setting("ruby", str,
+                                 "ruby: print and divide like Rails' ERB (nil -> \"\", true, "
+                                 "7 / 2 = 3); python: print Python values, / is true division",
+                                 choices=("ruby", "python")),
             "nil_as_empty": Setting(False, bool,
-                                    "print nil (None) as nothing; costs a call per <%= %>"),
+                                    "with semantics = \"python\": print nil (None) as nothing; "
+                                    "costs a call per <%= %>"),
         },
     }
 

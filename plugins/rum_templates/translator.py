@@ -2,7 +2,11 @@
 
 The output keeps every newline of the input on the same line, so Jinja2's line numbers (in
 syntax errors and tracebacks) are Rum line numbers. Code tags alone on their line are trimmed
-(the line vanishes from the output) by moving the line's whitespace inside the Jinja2 tag.
+(the line vanishes from the output, as with Rails' Erubi) by moving the line's whitespace
+inside the Jinja2 tag.
+
+``semantics="ruby"`` (the default) prints values and divides the Ruby way (see
+:mod:`rum_templates.ruby`); ``"python"`` keeps Python's printing and ``/``.
 """
 
 from __future__ import annotations
@@ -48,7 +52,9 @@ _JINJA_WORDS = {
     "elif": "write `<% elsif cond %>`",
     "elseif": "write `<% elsif cond %>`",
 }
-_SHOWN = {"hoisted": "content_for"}  # how error messages name internal block kinds
+_SHOWN = {"hoisted": "content_for", "brace": "{ |item| ... }"}  # how errors name block kinds
+#: The values of ``[templates] semantics``.
+SEMANTICS = ("ruby", "python")
 
 
 @dataclass
@@ -68,10 +74,11 @@ class _Open:
 
 
 class _Translator:
-    def __init__(self, source: str, name: str, trim: bool) -> None:
+    def __init__(self, source: str, name: str, trim: bool, ruby: bool) -> None:
         self.source = source
         self.name = name
         self.trim = trim
+        self.ruby = ruby
         self.pos = Positions(source)
         self.stack: list[_Open] = []
         self.layout = False  # `<% layout "x" %>`: the page body is the layout's content block
@@ -160,7 +167,7 @@ class _Translator:
 
     def _output(self, seg: Segment) -> list[tuple[str, str]]:
         parser = Parser(self.source, seg.code_start, seg.code_start + len(seg.text), self.error)
-        emitter = Emitter(self.error)
+        emitter = Emitter(self.error, ruby=self.ruby)
         tok = parser.tok
         if tok.kind == NAME and tok.value in ("render", "include") and not (
                 parser.peek().kind == OP and parser.peek().value in (".", "[", "=")):
@@ -178,7 +185,7 @@ class _Translator:
             return [("%", f"block {block}"), ("%", "endblock")]
         node = parser.expression()
         parser.expect_end()
-        expr = emitter.emit(node)
+        expr = emitter.output(node)
         if seg.kind == RAW:
             expr = f"({expr})|safe"
         return [("{", expr)]
@@ -262,8 +269,10 @@ class _Translator:
 
     def _statement(self, start: int, end: int) -> list[tuple[str, str]]:
         parser = Parser(self.source, start, end, self.error)
-        emitter = Emitter(self.error)
+        emitter = Emitter(self.error, ruby=self.ruby)
         tok = parser.tok
+        if tok.kind == OP and tok.value == "}":
+            return self._close_brace(parser, tok.offset)
         word = tok.value if tok.kind == NAME else None
         nxt = parser.peek()
         is_assign = nxt.kind == OP and nxt.value in ("=", "+=", "-=", "*=")
@@ -288,7 +297,7 @@ class _Translator:
         if word in _JINJA_WORDS:
             raise self.error(f"`{word}` is Jinja2 syntax: {_JINJA_WORDS[word]}", tok.offset)
         node = parser.expression()
-        if parser.at("do", NAME):
+        if parser.at("do", NAME) or parser.at("{"):
             return self._do_block(parser, emitter, node)
         parser.expect_end()
         if isinstance(node, Name | Lit):
@@ -297,21 +306,29 @@ class _Translator:
         return [("%", f"set _rum_discard = {emitter.emit(node)}")]
 
     def _do_block(self, parser: Parser, emitter: Emitter, node: Node) -> list[tuple[str, str]]:
+        """``list.each do |x|`` (or ``{ |x|``) left open: a loop over the tags up to
+        ``<% end %>`` (``<% } %>``)."""
         do = parser.next()
-        names: list[str] = []
-        if parser.accept("|"):
-            while True:
-                names.append(parser.expect_name("a block parameter name").value)
-                if not parser.accept(","):
-                    break
-            parser.expect("|", "to close the block parameters")
-        parser.expect_end()
-        if not isinstance(node, Attr) or node.args or \
-                node.name not in ("each", "each_with_index", "times", "each_pair"):
-            raise self.error("`do ... end` blocks work with `.each`, `.each_with_index` and "
-                             "`.times`; otherwise use `for item in list`", do.offset)
+        brace = do.value == "{"
+        names = parser.block_params()
+        if parser.tok.kind != EOF:
+            closer = "}" if brace else "end"
+            raise self.error(f"a block that goes on after the tag is closed by `<% {closer} %>`"
+                             f" in a later tag; to compute a value, close it in this tag",
+                             parser.tok.offset)
+        loops = ("each", "each_with_index", "times", "each_pair", "each_slice")
+        if not isinstance(node, Attr) or node.block is not None or \
+                node.name not in loops or (node.args and node.name != "each_slice"):
+            raise self.error("a block spanning tags loops with `.each`, `.each_with_index`, "
+                             "`.each_pair`, `.each_slice(n)` or `.times`; for other methods "
+                             "write the block inside one tag: "
+                             "`<%= items.map { |x| x.name }.join(\", \") %>`", do.offset)
         source = emitter.emit(node.obj)
-        self._push("for", do.offset)
+        self._push("brace" if brace else "for", do.offset)
+        if node.name == "each_slice":
+            if not node.args or len(node.args) != 1:
+                raise self.error("`.each_slice` takes 1 argument", node.offset)
+            source = f"({source})|rum_each_slice({emitter.emit(node.args[0])})"
         if node.name == "times":
             var = names[0] if names else "_rum_i"
             return [("%", f"for {var} in range({source})")]
@@ -327,6 +344,17 @@ class _Translator:
         if len(names) > 1:
             return [("%", f"for {', '.join(names)} in ({source})|rum_pairs")]
         return [("%", f"for {names[0]} in {source}")]
+
+    def _close_brace(self, parser: Parser, offset: int) -> list[tuple[str, str]]:
+        parser.next()
+        parser.expect_end(" after `}`")
+        top = self.stack[-1] if self.stack else None
+        if top is None or top.kind != "brace":
+            opened = f" (the open block is `{_SHOWN.get(top.kind, top.kind)}` from line " \
+                     f"{top.line}: close it with `<% end %>`)" if top else ""
+            raise self.error(f"stray `<% }} %>`: no open `{{ |item|` block{opened}", offset)
+        self.stack.pop()
+        return [("%", "endfor")]
 
     def _push(self, kind: str, offset: int) -> None:
         line, column = self.pos(offset)
@@ -363,7 +391,7 @@ class _Translator:
             raise self.error("write `<% elsif cond %>`, not `else if`", offset)
         parser.expect_end(" after `else`")
         top = self.stack[-1] if self.stack else None
-        if top is None or top.kind not in ("if", "unless", "for"):
+        if top is None or top.kind not in ("if", "unless", "for", "brace"):
             opened = f" (the open block is `{top.kind}` from line {top.line})" if top else ""
             raise self.error(f"`else` must be inside an `if` or `for`{opened}", offset)
         if top.has_else:
@@ -377,6 +405,10 @@ class _Translator:
         if not self.stack:
             raise self.error("stray `<% end %>`: there is no open `if`, `for` or `block` "
                              "to close", offset)
+        if self.stack[-1].kind == "brace":
+            top = self.stack[-1]
+            raise self.error(f"the block opened with `{{` at line {top.line} is closed by "
+                             f"`<% }} %>`, not `<% end %>`", offset)
         top = self.stack.pop()
         if top.kind == "hoisted":
             return [("%", "endblock"), ("%", "endif")]
@@ -398,7 +430,7 @@ class _Translator:
     def _loop_control(self, parser: Parser, emitter: Emitter,
                       offset: int) -> list[tuple[str, str]]:
         word = self.source[offset:offset + 5].rstrip()
-        if not any(o.kind == "for" for o in self.stack):
+        if not any(o.kind in ("for", "brace") for o in self.stack):
             raise self.error(f"`{word}` outside a `for` loop", offset)
         tag = ("%", "break" if word == "break" else "continue")
         if parser.at("if", NAME) or parser.at("unless", NAME):  # `next if cond`
@@ -498,6 +530,11 @@ def _continues(source: str, begin: int, newline: int) -> bool:
     return line.endswith(("&&", "||", ",", "+", " and", " or", "==", "(", "="))
 
 
-def translate(source: str, name: str = "<string>", *, trim: bool = True) -> Translation:
-    """Translate Rum template ``source`` to Jinja2; raise :class:`TemplateSyntaxError`."""
-    return _Translator(source, name, trim).run()
+def translate(source: str, name: str = "<string>", *, trim: bool = True,
+              semantics: str = "ruby") -> Translation:
+    """Translate Rum template ``source`` to Jinja2; raise :class:`TemplateSyntaxError`.
+
+    ``semantics`` is ``"ruby"`` (Rails-like printing and division) or ``"python"``."""
+    if semantics not in SEMANTICS:
+        raise ValueError(f"semantics must be one of {', '.join(SEMANTICS)}, got {semantics!r}")
+    return _Translator(source, name, trim, semantics == "ruby").run()

@@ -156,3 +156,29 @@ async def test_async_globals_hook_is_refused_with_its_module(rum_app_factory) ->
 
     with pytest.raises(RumError, match=r"rum_template_globals in .* is async"):
         rum_app_factory(plugins=["templates", AsyncGlobals()])
+
+
+class Average(Controller):
+    async def get(self, request: Request) -> Response:
+        count = int(request.query.get("count", "0"))
+        return await self.render("average.html", total=7, count=count)
+
+
+@pytest.mark.parametrize("env", ["development", "production"])
+async def test_integer_division_by_zero_is_a_located_error(
+        rum_app_factory, tmp_path, env) -> None:
+    write(tmp_path, "average.html", "<p>\n  Average: <%= total / count %>\n</p>\n")
+    app = rum_app_factory([Average.route("/avg")], plugins=["templates"], env=env)
+    with pytest.raises(TemplateRenderError,
+                       match=r"^average\.html:2:12: ZeroDivisionError: divided by 0"):
+        app.extensions["templates"].render("average.html", {"total": 7, "count": 0})
+    async with serve_app(app) as base_url, httpx.AsyncClient() as client:
+        ok = await client.get(f"{base_url}/avg?count=2")
+        broken = await client.get(f"{base_url}/avg?count=0", headers={"accept": "text/plain"})
+    assert ok.status_code == 200 and ok.text == "<p>\n  Average: 3\n</p>\n"
+    assert broken.status_code == 500
+    if env == "development":  # debug on: the kernel's debug page leads with the message
+        assert "average.html:2:12: ZeroDivisionError: divided by 0" in broken.text
+    else:  # production: a plain 500 page, nothing of the template or a traceback
+        assert "Traceback" not in broken.text and "File " not in broken.text
+        assert "average.html" not in broken.text and "divided" not in broken.text

@@ -211,8 +211,11 @@ async def test_names_cannot_leave_the_template_directories(make_app, tmp_path) -
 async def test_nil_as_empty_setting(make_app, tmp_path) -> None:
     write(tmp_path, "templates/nil.html", "[<%= nothing %>][<%= zero %>][<%= empty %>]")
     context = {"nothing": None, "zero": 0, "empty": ""}
-    assert make_app().extensions["templates"].render("nil.html", context) == "[None][0][]"
-    app = make_app(toml="[templates]\nnil_as_empty = true\n")
+    # Ruby semantics (the default): nil prints nothing, like ERB.
+    assert make_app().extensions["templates"].render("nil.html", context) == "[][0][]"
+    python = make_app(toml="[templates]\nsemantics = \"python\"\n")
+    assert python.extensions["templates"].render("nil.html", context) == "[None][0][]"
+    app = make_app(toml="[templates]\nsemantics = \"python\"\nnil_as_empty = true\n")
     assert app.extensions["templates"].render("nil.html", context) == "[][0][]"
 
 
