@@ -8,6 +8,7 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote
 
+from rum import jsonutil
 from rum.errors import BadRequest, RumError, UnsupportedMediaType
 from rum.formdata import URLENCODED, FormData, QueryParams, parse_urlencoded
 from rum.headers import Headers
@@ -175,7 +176,9 @@ class Request:
     def json(self) -> Any:
         """The body parsed as JSON; invalid JSON is a 400 saying where it broke."""
         try:
-            return json.loads(self.body)
+            return jsonutil.loads(self.body)
+        except jsonutil.JSONLimitError as exc:
+            raise BadRequest(f"invalid JSON body: {exc.msg}") from None
         except json.JSONDecodeError as exc:
             raise BadRequest(f"invalid JSON body: {exc.msg} at line {exc.lineno} "
                              f"column {exc.colno}") from None

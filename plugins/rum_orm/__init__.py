@@ -29,6 +29,11 @@ _EXPORTS = {
     "UnknownColumn": "rum_orm.errors",
     "InvalidValue": "rum_orm.errors",
     "ModelDefinitionError": "rum_orm.errors",
+    "ValueRejected": "rum_orm.values",
+    "INT64_MIN": "rum_orm.values",
+    "INT64_MAX": "rum_orm.values",
+    "check_value": "rum_orm.values",
+    "problem_with": "rum_orm.values",
     "Migrator": "rum_orm.migrations",
     "MigrationError": "rum_orm.migrations",
 }

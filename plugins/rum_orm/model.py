@@ -31,6 +31,7 @@ from rum_orm.errors import ModelDefinitionError, NotFound, OrmError, closest
 from rum_orm.scope import Join, Scope, run_query
 from rum_orm.sql import AnyOf, Column, Compare, Params
 from rum_orm.sql import quote as q
+from rum_orm.values import INT64_MAX, INT64_MIN
 
 M = TypeVar("M", bound="Model")
 _NOTHING = AnyOf([])  # a condition no row satisfies (renders FALSE)
@@ -373,13 +374,17 @@ class Model:
         """The record whose primary key is ``pk`` (``await User.find(15).fetch()``).
 
         A string key of an integer primary key (``"15"`` from a URL) is converted; one that
-        is not a number matches nothing (so ``fetch()`` answers 404).
+        is not a number, or is beyond ``bigint``, matches nothing (so ``fetch()`` answers
+        404).
         """
-        if isinstance(pk, str) and cls.__fields__[cls.__primary_key__].base_type is int:
-            try:
-                pk = int(pk)
-            except ValueError:
-                return Scope(cls, (_NOTHING,))
+        if cls.__fields__[cls.__primary_key__].base_type is int:
+            if isinstance(pk, str):
+                try:
+                    pk = int(pk)
+                except ValueError:
+                    return Scope(cls, (_NOTHING,))
+            if isinstance(pk, int) and not INT64_MIN <= pk <= INT64_MAX:
+                return Scope(cls, (_NOTHING,))  # beyond bigint: no such record
         return Scope(cls, (Compare(cls.__primary_key__, "=", pk),))
 
     @classmethod

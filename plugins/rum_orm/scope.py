@@ -13,6 +13,7 @@ from rum_orm.database import Connection, Database, executor
 from rum_orm.errors import ModelDefinitionError, MultipleFound, NotFound, translate
 from rum_orm.sql import AnyOf, Column, Compare, Condition, Params, count_from_status, direction
 from rum_orm.sql import quote as q
+from rum_orm.values import INT64_MAX, ValueRejected, check_args
 
 if TYPE_CHECKING:
     from rum_orm.model import Model
@@ -43,7 +44,11 @@ async def run_query(model: Any, conn: Conn, method: str, sql: str, args: list[An
 
     ``orm=True`` marks a statement the ORM generated (it never changes session state), which
     lets a one-shot query skip the connection reset on release.
+
+    Every value in ``args`` is checked first (:func:`~rum_orm.values.check_args`): one that
+    PostgreSQL could not take raises :class:`~rum_orm.values.ValueRejected` naming the column.
     """
+    check_args(args, model, sql)
     target = executor(conn)
     try:
         if orm and type(target) is Database:
@@ -391,6 +396,8 @@ class Scope(Generic[M]):
 def _non_negative(n: Any, what: str) -> int:
     if isinstance(n, bool) or not isinstance(n, int) or n < 0:
         raise ValueError(f"{what}() takes a non-negative integer, got {n!r}")
+    if n > INT64_MAX:
+        raise ValueRejected(what, f"must be between 0 and {INT64_MAX}")
     return n
 
 
@@ -419,6 +426,7 @@ class ScopeCursor(Generic[M]):
         target = executor(self._conn)
         params = Params()
         sql = self._scope._select(params)
+        check_args(params.values, self._scope.model, sql)
         if isinstance(target, Connection):
             db, current = target.db, target
         else:

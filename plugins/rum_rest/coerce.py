@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import math
 import uuid
 from typing import Any
 
+from rum_orm import problem_with
+
 JSON_TYPES = (dict, list)
+
+#: Longest query-string value shown back in an error message.
+SHOWN = 40
 
 
 class Invalid(ValueError):
@@ -29,8 +35,24 @@ def _datetime(text: str) -> dt.datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
 
 
+def checked(kind: type, value: Any) -> Any:
+    """``value`` if PostgreSQL can take it for a column of type ``kind`` (range, NUL
+    characters, lone surrogates, finite numbers); else :class:`Invalid` saying the limit."""
+    if type(value) is float and not math.isfinite(value):
+        raise Invalid("must be a finite number")
+    problem = problem_with(value, kind)
+    if problem:
+        raise Invalid(problem)
+    return value
+
+
 def from_json(kind: type, value: Any) -> Any:
-    """Convert a decoded JSON ``value`` for a field of type ``kind``; raise :class:`Invalid`."""
+    """Convert a decoded JSON ``value`` for a field of type ``kind`` and check it fits the
+    column (:func:`checked`); raise :class:`Invalid`."""
+    return checked(kind, _from_json(kind, value))
+
+
+def _from_json(kind: type, value: Any) -> Any:
     try:
         if kind is bool:
             if isinstance(value, bool):
@@ -84,7 +106,12 @@ _FALSE = frozenset({"false", "0", "no", "off"})
 
 
 def from_text(kind: type, text: str) -> Any:
-    """Convert query-string ``text`` for a field of type ``kind``; raise :class:`Invalid`."""
+    """Convert query-string ``text`` for a field of type ``kind`` and check it fits the
+    column (:func:`checked`); raise :class:`Invalid`."""
+    return checked(kind, _from_text(kind, text))
+
+
+def _from_text(kind: type, text: str) -> Any:
     try:
         if kind is bool:
             low = text.strip().lower()
@@ -115,7 +142,12 @@ def from_text(kind: type, text: str) -> Any:
     except (ValueError, decimal.InvalidOperation) as exc:
         if isinstance(exc, Invalid):
             raise
-    raise Invalid(f"must be {type_name(kind)}, got {text!r}")
+    raise Invalid(f"must be {type_name(kind)}, got {shown(text)}")
+
+
+def shown(text: str) -> str:
+    """``text`` quoted for an error message, cut to :data:`SHOWN` characters."""
+    return repr(text[:SHOWN]) + ("..." if len(text) > SHOWN else "")
 
 
 def _show(value: Any) -> str:

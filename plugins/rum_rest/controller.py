@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import inspect
+import json
 import logging
 import re
 import uuid
@@ -13,7 +14,8 @@ from typing import Any
 
 from rum import Authentication, Controller, Middleware, Request, Response, Route, jsonutil
 from rum.errors import BadRequest, HTTPError, NotFound, UnprocessableEntity
-from rum_rest.coerce import Invalid, from_json, from_text
+from rum_orm import INT64_MAX
+from rum_rest.coerce import Invalid, checked, from_json, from_text, shown
 from rum_rest.resource import MISSING, FieldSpec
 from rum_rest.store import DEFAULT, OPERATORS, Filter, SQLStore
 
@@ -25,9 +27,13 @@ RESERVED = frozenset({"limit", "offset", "order", "cursor"})
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 100
 
+#: Longest ``?cursor=`` token accepted (characters).
+MAX_CURSOR = 4096
+
 #: SQLSTATE classes of database errors that are the client's fault, and the status they get.
 _SQLSTATE_STATUS = {"23505": 409, "23503": 422, "23502": 422, "23514": 422, "22001": 422,
-                    "22003": 422, "22P02": 422, "22007": 422, "22008": 422}
+                    "22003": 422, "22P02": 422, "22007": 422, "22008": 422, "22021": 422,
+                    "22P05": 422}
 
 
 class ModelController:
@@ -95,13 +101,13 @@ class ModelController:
 class _RestController(Controller):
     """Answers errors as JSON, always (API clients do not always send ``Accept``)."""
 
+    api = True  # an API route: problem+json errors, no anonymous session cookie
+
     def __init__(self, owner: ModelController, prefix: str) -> None:
         self.owner = owner
         self.resource = owner.resource
         self.store = owner.store
         self.prefix = prefix
-
-    api = True  # an API route: problem+json errors, no anonymous session cookie
 
     def auth(self) -> Authentication | str | None:
         return self.owner.auth
@@ -112,7 +118,7 @@ class _RestController(Controller):
     async def handle(self, request: Request) -> Response:
         try:
             return await super().handle(request)
-        except HTTPError as exc:
+        except HTTPError as exc:  # rum_orm.ValueRejected (a 422) included
             return error(exc.status, exc.detail, exc.data, exc.headers)
         except Exception as exc:
             status = _SQLSTATE_STATUS.get(getattr(exc, "sqlstate", None) or "")
@@ -147,10 +153,19 @@ class _RestController(Controller):
         return {name: row.get(name) for name in self.resource.fields}
 
     def body(self, request: Request) -> dict[str, Any]:
-        """The request body as a JSON object (400 otherwise)."""
+        """The request body as a JSON object (400 otherwise: empty, not JSON, nested deeper
+        than :data:`rum.jsonutil.MAX_DEPTH`, a number over Python's digit limit)."""
         if not request.body.strip():
             raise BadRequest("the request body is empty; send a JSON object")
-        data = request.json()
+        try:
+            data = jsonutil.loads(request.body)
+        except jsonutil.JSONLimitError as exc:
+            raise BadRequest(f"invalid JSON body: {exc.msg}") from None
+        except json.JSONDecodeError as exc:
+            raise BadRequest(f"invalid JSON body: {exc.msg} at line {exc.lineno} "
+                             f"column {exc.colno}") from None
+        except UnicodeDecodeError as exc:
+            raise BadRequest(f"request body is not valid UTF-8: {exc.reason}") from None
         if not isinstance(data, dict):
             raise BadRequest(f"the request body must be a JSON object, got "
                              f"{type(data).__name__ if data is not None else 'null'}")
@@ -292,15 +307,10 @@ class CollectionController(_RestController):
         if token == "":
             return None
         try:
-            raw = jsonutil.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-            if not isinstance(raw, list) or len(raw) != len(order):
-                raise ValueError("wrong shape")
-            return [from_json(fields[name].type, value)
-                    for (name, _), value in zip(order, raw, strict=True)]
-        except (ValueError, Invalid, binascii.Error):
-            errors["cursor"] = ["is not a cursor from this listing (with this order); "
-                                "start again without it"]
-            return None
+            return decode_cursor(token, [fields[name].type for name, _ in order])
+        except Invalid as exc:
+            raise BadRequest(f"invalid cursor: {exc}; start again without it",
+                             data={"cursor": [f"{exc}; start again without it"]}) from None
 
     def _order(self, request: Request, errors: dict[str, list[str]]) -> list[tuple[str, bool]]:
         order: list[tuple[str, bool]] = []
@@ -358,6 +368,24 @@ def encode_cursor(values: list[Any]) -> str:
     return base64.urlsafe_b64encode(jsonutil.dumps(values).encode()).decode().rstrip("=")
 
 
+def decode_cursor(token: str, kinds: list[type]) -> list[Any]:
+    """The order values in a ``?cursor=`` token, typed as ``kinds``; :class:`Invalid` for
+    anything but what :func:`encode_cursor` makes: too long, not URL-safe base64, not a flat
+    JSON array of as many scalars as ``kinds``, or values that do not fit the fields."""
+    if len(token) > MAX_CURSOR:
+        raise Invalid(f"is longer than {MAX_CURSOR} characters")
+    try:
+        data = base64.b64decode(token + "=" * (-len(token) % 4), altchars=b"-_",
+                                validate=True)
+        raw = jsonutil.loads(data, max_depth=1)
+    except (ValueError, binascii.Error):  # JSONDecodeError and UnicodeDecodeError included
+        raise Invalid("is not a cursor from this listing (with this order)") from None
+    if not isinstance(raw, list) or len(raw) != len(kinds) or any(
+            isinstance(v, dict | list) for v in raw):
+        raise Invalid("is not a cursor from this listing (with this order)")
+    return [from_json(kind, value) for kind, value in zip(kinds, raw, strict=True)]
+
+
 def _filter(spec: FieldSpec, op: str, texts: list[str]) -> list[Filter]:
     if op == "isnull":
         return [Filter(spec.name, op, from_text(bool, texts[-1]))]
@@ -365,7 +393,7 @@ def _filter(spec: FieldSpec, op: str, texts: list[str]) -> list[Filter]:
         items = [item for text in texts for item in text.split(",") if item != ""]
         return [Filter(spec.name, op, [from_text(spec.type, item) for item in items])]
     if op == "contains":
-        return [Filter(spec.name, op, text) for text in texts]
+        return [Filter(spec.name, op, checked(str, text)) for text in texts]
     return [Filter(spec.name, op, from_text(spec.type, text)) for text in texts]
 
 
@@ -374,14 +402,15 @@ def _int_param(request: Request, key: str, default: int, low: int, high: int | N
     text = request.query.get(key)
     if text is None or text == "":
         return default
+    high = INT64_MAX if high is None else high
     try:
         value = int(text)
-    except ValueError:
-        errors[key] = [f"must be an integer, got {text!r}"]
+    except ValueError:  # not a number, or over Python's digit limit
+        errors[key] = [f"must be an integer between {low} and {high}, got {shown(text)}"]
         return default
-    if value < low or (high is not None and value > high):
-        bound = f"between {low} and {high}" if high is not None else f"at least {low}"
-        errors[key] = [f"must be {bound}, got {value}"]
+    if not low <= value <= high:
+        digits = str(value) if len(text) <= 40 else text[:40] + "..."
+        errors[key] = [f"must be between {low} and {high}, got {digits}"]
         return default
     return value
 
@@ -390,16 +419,21 @@ class ItemController(_RestController):
     """``GET``, ``PUT``, ``PATCH`` and ``DELETE`` on ``prefix/<id>``."""
 
     def _pk(self, request: Request) -> Any:
+        """The primary key in the path; 404 for one no row can have (not of the key's type,
+        beyond ``bigint``, holding a NUL character...)."""
         raw = request.path_params["id"]
-        if isinstance(raw, str) and self.resource.pk.type is not str:
-            try:
-                return from_text(self.resource.pk.type, raw)
-            except Invalid:
-                raise self._missing(raw) from None
-        return raw
+        kind = self.resource.pk.type
+        try:
+            if isinstance(raw, str) and kind is not str:
+                return from_text(kind, raw)
+            return checked(kind, raw)
+        except Invalid:
+            raise self._missing(raw) from None
 
     def _missing(self, pk: Any) -> NotFound:
-        return NotFound(f"no {self.resource.name} with {self.resource.primary_key} {pk}")
+        text = str(pk)
+        text = text if len(text) <= 40 else text[:40] + "..."
+        return NotFound(f"no {self.resource.name} with {self.resource.primary_key} {text}")
 
     async def get(self, request: Request) -> Response:
         """One record, or 404."""

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from rum.errors import UnprocessableEntity
 from rum_rest.resource import Resource
 
 #: ``?field__op=value`` operators and their SQL.
@@ -30,6 +32,58 @@ class Filter:
     field: str
     op: str
     value: Any
+
+
+_ARGUMENT = re.compile(r"invalid input for query argument \$(\d+): .*\((.+)\)\s*$", re.S)
+_WIDTHS = {"int16": (-(2**15), 2**15 - 1), "int32": (-(2**31), 2**31 - 1)}
+_INSERT = re.compile(r'INSERT INTO "(?:[^"]|"")+" \(([^)]*)\) VALUES \(([^)]*)\)')
+
+
+def column_of(sql: str, n: int) -> str | None:
+    """The column (or ``limit``/``offset``) the placeholder ``$n`` of ``sql`` is bound to, in
+    the statements :class:`SQLStore` writes."""
+    ph = rf"\${n}(?!\d)"
+    found = re.search(rf'"((?:[^"]|"")+)"(?:::text)? (?:=|<>|<|<=|>|>=|ILIKE) (?:ANY\()?{ph}',
+                      sql)
+    if found:
+        return found.group(1).replace('""', '"')
+    found = re.search(rf"(LIMIT|OFFSET) {ph}", sql)
+    if found:
+        return found.group(1).lower()
+    insert = _INSERT.match(sql)
+    if insert:
+        marks = insert.group(2).split(", ")
+        if f"${n}" in marks:
+            return insert.group(1).split(", ")[marks.index(f"${n}")].strip('"')
+    return None
+
+
+def explain_bind_error(exc: BaseException, sql: str) -> UnprocessableEntity | None:
+    """A 422 naming the column for a value asyncpg could not encode for its column's type
+    (e.g. 40000 for a ``smallint``: "small: must be between -32768 and 32767"), else None."""
+    if getattr(exc, "sqlstate", None) != "22000":
+        return None
+    match = _ARGUMENT.match(str(exc))
+    if not match:
+        return None
+    reason = match.group(2)
+    width = re.search(r"out of (int16|int32) range", reason)
+    problem = (f"must be between {_WIDTHS[width.group(1)][0]} and {_WIDTHS[width.group(1)][1]}"
+               if width else f"cannot be stored in this column ({reason})")
+    column = column_of(sql, int(match.group(1))) or f"${match.group(1)}"
+    return UnprocessableEntity(f"{column}: {problem}", data={column: [problem]})
+
+
+async def run(db: Any, method: str, sql: str, *args: Any) -> Any:
+    """``db.<method>(sql, *args)``; a value the driver cannot encode is a 422 naming the column
+    (:func:`explain_bind_error`)."""
+    try:
+        return await getattr(db, method)(sql, *args)
+    except Exception as exc:
+        better = explain_bind_error(exc, sql)
+        if better is None:
+            raise
+        raise better from exc
 
 
 class SQLStore:
@@ -78,13 +132,13 @@ class SQLStore:
         order_sql = ", ".join(f"{quote(name)} {'DESC' if desc else 'ASC'}"
                               for name, desc in order)
         n = len(args)
-        rows = await db.fetch(
-            f"SELECT {self.columns} FROM {self.table}{where} ORDER BY {order_sql} "
+        rows = await run(
+            db, "fetch", f"SELECT {self.columns} FROM {self.table}{where} ORDER BY {order_sql} "
             f"LIMIT ${n + 1} OFFSET ${n + 2}", *args, limit, offset)
         if offset == 0 and after is None and len(rows) < limit:
             total = len(rows)
         else:
-            total = await db.fetchval(f"SELECT count(*) FROM {self.table}{count_where}",
+            total = await run(db, "fetchval", f"SELECT count(*) FROM {self.table}{count_where}",
                                       *count_args)
         return [dict(r) for r in rows], total
 
@@ -110,18 +164,18 @@ class SQLStore:
         """The row with primary key ``pk`` (and matching ``scope``)."""
         args: list[Any] = []
         where = self._by_pk(pk, scope, args)
-        row = await db.fetchrow(f"SELECT {self.columns} FROM {self.table}{where}", *args)
+        row = await run(db, "fetchrow", f"SELECT {self.columns} FROM {self.table}{where}", *args)
         return None if row is None else dict(row)
 
     async def insert(self, db: Any, values: Mapping[str, Any]) -> dict[str, Any]:
         """Insert one row and return it as stored (defaults filled in)."""
         if not values:
-            row = await db.fetchrow(f"INSERT INTO {self.table} DEFAULT VALUES "
+            row = await run(db, "fetchrow", f"INSERT INTO {self.table} DEFAULT VALUES "
                                     f"RETURNING {self.columns}")
         else:
             names = ", ".join(quote(k) for k in values)
             marks = ", ".join(f"${i}" for i in range(1, len(values) + 1))
-            row = await db.fetchrow(f"INSERT INTO {self.table} ({names}) VALUES ({marks}) "
+            row = await run(db, "fetchrow", f"INSERT INTO {self.table} ({names}) VALUES ({marks}) "
                                     f"RETURNING {self.columns}", *values.values())
         return dict(row)
 
@@ -138,7 +192,7 @@ class SQLStore:
                 args.append(value)
                 sets.append(f"{quote(name)} = ${len(args)}")
         where = self._by_pk(pk, scope, args)
-        row = await db.fetchrow(f"UPDATE {self.table} SET {', '.join(sets)}{where} "
+        row = await run(db, "fetchrow", f"UPDATE {self.table} SET {', '.join(sets)}{where} "
                                 f"RETURNING {self.columns}", *args)
         return None if row is None else dict(row)
 
@@ -146,5 +200,6 @@ class SQLStore:
         """Delete the row ``pk`` (if it matches ``scope``); False if there was none."""
         args: list[Any] = []
         where = self._by_pk(pk, scope, args)
-        gone = await db.fetchval(f"DELETE FROM {self.table}{where} RETURNING {self.pk}", *args)
+        gone = await run(db, "fetchval",
+                         f"DELETE FROM {self.table}{where} RETURNING {self.pk}", *args)
         return gone is not None
