@@ -16,7 +16,9 @@ then refuses unknown keys and wrong types with a message naming the key, the fil
 from __future__ import annotations
 
 import difflib
+import logging
 import os
+import warnings
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +31,7 @@ from rum.errors import ConfigError
 
 ENVIRONMENTS = ("development", "test", "staging", "production")
 ENV_PREFIX = "RUM_"
+logger = logging.getLogger("rum.config")
 
 _TYPE_NAMES: dict[type, str] = {
     bool: "a boolean (true or false)",
@@ -45,12 +48,15 @@ class Setting:
     """One declared setting: its default, its type and a line of documentation.
 
     ``type`` defaults to the default value's type; ``choices`` restricts strings.
+    ``moved_to`` (``"section.key"``) marks a setting that was renamed: a value found under the
+    old name still works for one release, with a deprecation warning naming the new key.
     """
 
     default: Any = None
     type: type | None = None
     doc: str = ""
     choices: tuple[str, ...] | None = None
+    moved_to: str | None = None
 
     @property
     def kind(self) -> type | None:
@@ -155,6 +161,7 @@ class Config:
         """
         self.schema = {s: {k: _as_setting(v) for k, v in keys.items()}
                        for s, keys in schema.items()}
+        self._move_renamed_settings()
         for section, table in self.data.items():
             known = self.schema.get(section)
             if known is None:
@@ -177,6 +184,24 @@ class Config:
                                       f"unknown key {key!r} in [{section}]{hint} "
                                       f"(known keys: {choices})")
                 table[key] = self._check(section, key, value, setting)
+
+    def _move_renamed_settings(self) -> None:
+        """Carry values of renamed settings (``Setting.moved_to``) to their new key, warning."""
+        for section, keys in self.schema.items():
+            table = self.data.get(section, {})
+            for key, setting in keys.items():
+                if setting.moved_to is None or key not in table:
+                    continue
+                new_section, _, new_key = setting.moved_to.partition(".")
+                where = self.sources.get((section, key), "config")
+                message = (f"{where}: [{section}] {key} is deprecated and will be removed in the "
+                           f"next release: use [{new_section}] {new_key}")
+                warnings.warn(message, DeprecationWarning, stacklevel=4)
+                logger.warning("%s", message)
+                value = table.pop(key)
+                if new_section in self.schema and new_key not in self.data.get(new_section, {}):
+                    self.data.setdefault(new_section, {})[new_key] = value
+                    self.sources[(new_section, new_key)] = where
 
     def _first_source(self, section: str) -> str:
         for (s, _), src in self.sources.items():

@@ -21,9 +21,11 @@ def rum_config_schema() -> dict[str, dict[str, Any]]:
             "log_level": Setting("info", str, "root level of the rum loggers",
                                  ("debug", "info", "warning", "error", "critical")),
             "log_format": Setting("text", str, "text or json log lines", ("text", "json")),
-            "log_queries": Setting(False, bool, "log every SQL query with its duration"),
-            "cache_templates": Setting(None, bool,
-                                       "keep compiled templates (default: outside development)"),
+            # renamed: the plugins that read them own them now
+            "log_queries": Setting(None, bool, "deprecated: use [database] log_queries",
+                                   moved_to="database.log_queries"),
+            "cache_templates": Setting(None, bool, "deprecated: use [templates] cache",
+                                       moved_to="templates.cache"),
             "debug": Setting(None, bool, "show tracebacks on error pages (default: development)"),
         },
         "plugins": {

@@ -95,10 +95,10 @@ def test_choices_are_enforced(tmp_path):
 
 
 def test_app_validates_kernel_keys_and_fills_defaults(tmp_path):
-    write(tmp_path, "[general]\nlog_queries = true\n[plugins]\nenabled = []\n")
+    write(tmp_path, "[general]\nlog_level = \"debug\"\n[plugins]\nenabled = []\n")
     app = App(root=tmp_path)
-    assert app.config.get_bool("general", "log_queries") is True
-    assert app.config.get("general", "log_level") == "info"
+    assert app.config.get("general", "log_level") == "debug"
+    assert app.config.get("general", "secret_key") is None
     assert app.config.effective()["general"]["log_format"] == "text"
 
 

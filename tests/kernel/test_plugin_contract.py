@@ -220,3 +220,19 @@ def test_clashing_hook_specs_are_refused(tmp_path):
 def test_pluggy_is_the_hook_machinery():
     app_plugins = App(root=None, plugins=[]).plugins
     assert isinstance(app_plugins.pm, pluggy.PluginManager)
+
+
+@pytest.mark.parametrize("old, new, plugin", [
+    ("log_queries", ("database", "log_queries"), "orm"),
+    ("cache_templates", ("templates", "cache"), "templates"),
+])
+def test_renamed_settings_keep_working_for_a_release_with_a_warning(tmp_path, old, new, plugin):
+    root = project(tmp_path, [plugin])
+    with (root / "Rum.toml").open("a") as toml:
+        toml.write(f"[general]\n{old} = true\n")
+    with pytest.warns(DeprecationWarning) as caught:
+        app = App(root=root)
+    message = str(caught[0].message)
+    assert f"[general] {old} is deprecated" in message and f"use [{new[0]}] {new[1]}" in message
+    assert message.startswith("Rum.toml: ")
+    assert app.config.get(*new) is True

@@ -548,7 +548,7 @@ async def test_query_log_from_config(rum_app_factory, database_url, caplog) -> N
 
     caplog.set_level(logging.INFO, logger="rum.orm")
     app = rum_app_factory(plugins=["orm"], toml=(
-        f'[general]\nlog_queries = true\n[database]\nurl = "{database_url}"\npool_max = 1\n'
+        f'[database]\nlog_queries = true\nurl = "{database_url}"\npool_max = 1\n'
         f'slow_query_ms = 100000\n'))
     async with app.running():
         await app.storage.execute("CREATE TABLE users (id serial PRIMARY KEY, email text)")

@@ -42,7 +42,7 @@ async def test_cached_without_an_app_uses_the_working_directory(tmp_path, monkey
 
 async def test_development_recompiles_after_an_edit(make_app, tmp_path) -> None:
     path = write(tmp_path, "templates/page.html", "v1 <%= x %>")
-    app = make_app()  # env defaults to development: cache_templates unset -> false
+    app = make_app()  # env defaults to development: [templates] cache unset -> false
     engine = app.extensions["templates"]
     assert engine.cache is False
     async with app.running():
@@ -67,11 +67,11 @@ async def test_production_compiles_once_and_keeps_it(make_app, tmp_path) -> None
         assert first.render(x=3) == "v1 3"
 
 
-async def test_cache_templates_setting_wins_over_the_environment(make_app) -> None:
-    app = make_app(toml="[general]\ncache_templates = true\n")
+async def test_templates_cache_setting_wins_over_the_environment(make_app) -> None:
+    app = make_app(toml="[templates]\ncache = true\n")
     assert app.config.env == "development"
     assert app.extensions["templates"].cache is True
-    app = make_app(toml="[general]\ncache_templates = false\n", env="production")
+    app = make_app(toml="[templates]\ncache = false\n", env="production")
     assert app.extensions["templates"].cache is False
 
 
