@@ -3,6 +3,10 @@
 Every worker process may run the clock. Each fire is enqueued with the unique key
 ``cron:<entry>:<fire time>`` checked against jobs in any status, under an advisory lock, so
 when several clocks wake for the same fire time exactly one job is inserted.
+
+Each entry's last fire time is kept in ``rum_jobs_cron``; an entry with ``catch_up`` enqueues
+the fires it missed while no clock ran (all of them, or the newest ``catch_up`` ones) when a
+clock starts.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ class CronEntry:
     ``cron`` has 5 fields (minute hour day month weekday) or 6 with seconds first
     (``"0 0 9 * * *"``: 09:00:00 daily). ``options`` are enqueue options (queue, priority...).
     ``name`` identifies the entry across processes (default: job name + cron + args).
+    ``catch_up``: when a clock starts, enqueue the fires missed since the last one any clock
+    made (``True``: all of them, up to 1,000; an int: at most that many, the newest).
     """
 
     job: type[Job]
@@ -41,8 +47,18 @@ class CronEntry:
     timezone: str = "UTC"
     name: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    catch_up: bool | int = False
 
     def __post_init__(self) -> None:
+        if "catch_up" in self.options:  # Job.schedule(..., catch_up=...) passes it here
+            options = dict(self.options)
+            object.__setattr__(self, "catch_up", options.pop("catch_up"))
+            object.__setattr__(self, "options", options)
+        if isinstance(self.catch_up, bool):
+            pass
+        elif not isinstance(self.catch_up, int) or self.catch_up < 0:
+            raise ValueError(f"catch_up for the {self.job.name} schedule must be True, False "
+                             f"or a number of fires >= 0, got {self.catch_up!r}")
         fields = self.cron.split()
         if len(fields) not in (5, 6):
             raise ValueError(f"cron expression {self.cron!r} for {self.job.name} must have 5 "
@@ -82,13 +98,65 @@ class CronEntry:
         row = self.job.build(self.args, **self.options)
         row.unique = unique
         row.run_at = at
-        return (await insert_jobs(db, [row]))[0]
+        job_id = (await insert_jobs(db, [row]))[0]
+        await db.execute(_RECORD_FIRE, self.key, at)
+        return job_id
+
+    def max_catch_up(self) -> int:
+        """How many missed fires a starting clock enqueues (0: none)."""
+        if self.catch_up is True:
+            return CATCH_UP_LIMIT
+        if self.catch_up is False:
+            return 0
+        return int(self.catch_up)
+
+    def missed(self, last: dt.datetime, now: dt.datetime) -> list[dt.datetime]:
+        """Fire times after ``last`` up to ``now`` (the newest :meth:`max_catch_up`)."""
+        limit = self.max_catch_up()
+        tz = zoneinfo.ZoneInfo(self.timezone)
+        # walk back from now, so a long outage costs at most `limit` steps
+        it = croniter(self.cron, (now + dt.timedelta(microseconds=1)).astimezone(tz),
+                      second_at_beginning=len(self.cron.split()) == 6)
+        out: list[dt.datetime] = []
+        while len(out) < limit:
+            at = it.get_prev(dt.datetime)
+            if at <= last:
+                break
+            out.append(at.replace(fold=0))
+        return out[::-1]
+
+    async def catch_up_missed(self, db: Any, now: dt.datetime) -> int:
+        """Enqueue the fires missed since the last recorded one; how many."""
+        if not self.max_catch_up():
+            return 0
+        last = await db.fetchval(_LAST_FIRE, self.key)
+        if last is None:
+            return 0
+        fires = self.missed(last, now)
+        for at in fires:
+            await self.fire(db, at)
+        if fires:
+            logger.info("clock: caught up %d missed fire(s) of %s (%s .. %s)", len(fires),
+                        self.key, fires[0].isoformat(), fires[-1].isoformat())
+        return len(fires)
+
+
+#: Most missed fires ``catch_up=True`` enqueues for one entry.
+CATCH_UP_LIMIT = 1000
+
+_RECORD_FIRE = """
+INSERT INTO rum_jobs_cron (entry, last_fire) VALUES ($1, $2)
+ON CONFLICT (entry) DO UPDATE SET last_fire = greatest(rum_jobs_cron.last_fire, excluded.last_fire)
+"""
+
+_LAST_FIRE = "SELECT last_fire FROM rum_jobs_cron WHERE entry = $1"
 
 
 class Clock:
     """Fires :class:`CronEntry` items on time. Run with ``await Clock(entries, db=db).run()``.
 
-    Fire times missed while no clock was running are not caught up.
+    Fire times missed while no clock was running are enqueued when it starts for entries
+    with ``catch_up`` (see :class:`CronEntry`); others skip them.
     """
 
     def __init__(self, entries: Iterable[CronEntry], *, db: Any) -> None:
@@ -100,6 +168,11 @@ class Clock:
         if not self.entries:
             return
         now = dt.datetime.now(dt.UTC)
+        for entry in self.entries:
+            try:
+                await entry.catch_up_missed(self.db, now)
+            except Exception:
+                logger.exception("clock: catching up missed fires of %s failed", entry.key)
         upcoming = {i: e.next_after(now) for i, e in enumerate(self.entries)}
         while True:
             soonest = min(upcoming.values())
