@@ -10,6 +10,7 @@ truthiness, like ``if``.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -188,6 +189,29 @@ def rum_drop_while(value: Any, block: Block) -> list[Any]:
     return list(itertools.dropwhile(_one(block), _items(value)))
 
 
+def rum_sort_with(value: Any, block: Block) -> list[Any]:
+    """``sort { |a, b| b <=> a }``: sorted by the comparison block (negative: a first)."""
+    return sorted(_items(value), key=functools.cmp_to_key(block))
+
+
+def rum_min_with(value: Any, block: Block) -> Any:
+    """``min { |a, b| ... }``: the smallest item by the comparison block (nil if empty)."""
+    return min(_items(value), key=functools.cmp_to_key(block), default=None)
+
+
+def rum_max_with(value: Any, block: Block) -> Any:
+    """``max { |a, b| ... }``: the largest item by the comparison block (nil if empty)."""
+    return max(_items(value), key=functools.cmp_to_key(block), default=None)
+
+
+def rum_cmp(left: Any, right: Any) -> int | None:
+    """``left <=> right``: -1, 0 or 1 (nil when the values do not compare)."""
+    try:
+        return (left > right) - (left < right)
+    except TypeError:
+        return None
+
+
 def rum_each_with_index(value: Any) -> list[tuple[Any, int]]:
     """``each_with_index`` without a block: ``[item, index]`` pairs, for
     ``each_with_index.map { |x, i| ... }``."""
@@ -238,6 +262,9 @@ BLOCK_METHODS: dict[str, BlockMethod] = {
     "index_by": BlockMethod("rum_index_by", "hash: result -> item (Rails)"),
     "partition": BlockMethod("rum_partition", "[true items, false items]"),
     "uniq": BlockMethod("rum_uniq_by", "first item of each distinct result"),
+    "sort": BlockMethod("rum_sort_with", "sorted by a comparison block: { |a, b| b <=> a }"),
+    "min": BlockMethod("rum_min_with", "smallest item by a comparison block"),
+    "max": BlockMethod("rum_max_with", "largest item by a comparison block"),
     "take_while": BlockMethod("rum_take_while", "leading items the block is true for"),
     "drop_while": BlockMethod("rum_drop_while", "items from the first false one on"),
 }
@@ -264,6 +291,10 @@ BLOCK_FILTERS: dict[str, Callable[..., Any]] = {
     "rum_uniq_by": rum_uniq_by,
     "rum_take_while": rum_take_while,
     "rum_drop_while": rum_drop_while,
+    "rum_sort_with": rum_sort_with,
+    "rum_min_with": rum_min_with,
+    "rum_max_with": rum_max_with,
+    "rum_cmp": rum_cmp,
     "rum_each_with_index": rum_each_with_index,
     "rum_each_slice": rum_each_slice,
     "rum_times": rum_times,

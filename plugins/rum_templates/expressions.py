@@ -6,7 +6,7 @@ Grammar (loosest binding first)::
     or       := and (('or' | '||') and)*
     and      := not (('and' | '&&') not)*
     not      := 'not' not | compare
-    compare  := range (('==' | '!=' | '<' | '>' | '<=' | '>=' | 'in') range)*
+    compare  := range (('==' | '!=' | '<' | '>' | '<=' | '>=' | '<=>' | 'in') range)*
     range    := sum (('..' | '...') sum)?
     sum      := product (('+' | '-') product)*
     product  := unary (('*' | '/' | '//' | '%') unary)*
@@ -36,7 +36,7 @@ from rum_templates.methods import METHODS
 
 NUM, STR, ISTR, SYM, NAME, OP, EOF = "number", "string", "istring", "symbol", "name", "op", "end"
 
-_OPS = sorted(["...", "..", "**", "//", "==", "!=", "<=", ">=", "&&", "||", "=>", "+=", "-=",
+_OPS = sorted(["<=>", "...", "..", "**", "//", "==", "!=", "<=", ">=", "&&", "||", "=>", "+=", "-=",
                "*=", "<", ">", "+", "-", "*", "/", "%", "!", "=", ".", ",", "(", ")", "[",
                "]", "{", "}", "?", ":", "|", "&"], key=len, reverse=True)
 _NUMBER = re.compile(r"\d[\d_]*(\.\d[\d_]*)?([eE][+-]?\d+)?")
@@ -315,7 +315,7 @@ class Interp(Node):
 
 # -- parser -------------------------------------------------------------------------------------
 
-_COMPARE = ("==", "!=", "<", ">", "<=", ">=")
+_COMPARE = ("==", "!=", "<", ">", "<=", ">=", "<=>")
 _BINARY_JINJA = {"&&": "and", "||": "or", "and": "and", "or": "or"}
 
 
@@ -472,6 +472,10 @@ class Parser:
                         attr.block = attr.args.pop().block
                         if not attr.args:
                             attr.args = None
+                if attr.block is None and attr.args is None and self.at("&") and \
+                        self.peek().kind == SYM and not self.peek().space_before:
+                    amp = self.next()  # `list.map &:name` (no parentheses)
+                    attr.block = _symbol_block(amp.offset, self.next())
                 if attr.block is None and self._block_follows(attr):
                     attr.block = self.block()
             elif self.at("[") and not tok.space_before:
@@ -552,10 +556,7 @@ class Parser:
                                  self.tok.offset)
             elif self.at("&") and self.peek().kind == SYM:
                 amp = self.next()
-                sym = self.next()
-                it = Name(sym.offset, "it")
-                args.append(BlockPass(amp.offset, Block(amp.offset, ["it"],
-                                                        Attr(sym.offset, it, sym.value))))
+                args.append(BlockPass(amp.offset, _symbol_block(amp.offset, self.next())))
                 if not self.at(close):
                     raise self.error("`&:name` must be the last argument", amp.offset)
             else:
@@ -627,6 +628,11 @@ class Parser:
                 break
         self.expect("}", "to close the hash `{`")
         return DictLit(open_tok.offset, pairs)
+
+
+def _symbol_block(offset: int, sym: Token) -> Block:
+    """``&:name`` as the block ``{ |it| it.name }``."""
+    return Block(offset, ["it"], Attr(sym.offset, Name(sym.offset, "it"), sym.value))
 
 
 def describe(tok: Token) -> str:
@@ -797,6 +803,8 @@ class Emitter:
     def _binary(self, node: Binary) -> str:
         if node.op == "/" and self.ruby:
             return f"(({self.emit(node.left)})|rum_div({self.emit(node.right)}))"
+        if node.op == "<=>":
+            return f"(({self.emit(node.left)})|rum_cmp({self.emit(node.right)}))"
         op = _BINARY_JINJA.get(node.op, node.op)
         return f"({self.emit(node.left)} {op} {self.emit(node.right)})"
 

@@ -211,6 +211,11 @@ USERS = [User("ann", 31, True), User("bob", 17), User("cy", 45)]
     ("<%= users.map { |u| [u.name, u.age].join(':') }.join(',') %>", "ann:31,bob:17,cy:45"),
     ("<%= users.map { |u| {name: u.name} }.first %>", "{&#34;name&#34; =&gt; &#34;ann&#34;}"),
     ("<%= users.select { |u|\n  u.admin\n}.length %>", "1"),
+    ("<%= users.map &:age %>", "[31, 17, 45]"),
+    ("<%= users.sort { |a, b| b.name <=> a.name }.map(&:name).join %>", "cybobann"),
+    ("<%= users.max { |a, b| a.age <=> b.age }.name %>/<%= users.min { |a, b| a.age <=> "
+     "b.age }.name %>", "cy/bob"),
+    ("<%= 1 <=> 2 %>/<%= 'b' <=> 'a' %>/<%= 2 <=> 2 %>/<%= 1 <=> 'a' %>", "-1/1/0/"),
 ])
 def test_blocks_in_expressions(source: str, expected: str) -> None:
     assert render(source, users=USERS, prices={"tea": 250, "rum": 1000}) == expected
