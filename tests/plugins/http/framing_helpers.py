@@ -71,7 +71,10 @@ async def exchange(url: str, raw: bytes | list[bytes], *, half_close: bool = Fal
         for i, piece in enumerate(pieces):
             if i:
                 await trio.sleep(pause)
-            await stream.send_all(piece)
+            try:
+                await stream.send_all(piece)
+            except trio.BrokenResourceError:
+                break  # the server answered and closed before the rest was sent
         if half_close:
             await stream.send_eof()
         with trio.move_on_after(timeout):
@@ -88,6 +91,22 @@ async def exchange(url: str, raw: bytes | list[bytes], *, half_close: bool = Fal
     finally:
         await stream.aclose()
     return Exchange(data, closed)
+
+
+async def assert_refused(url: str, raw: bytes | list[bytes],
+                         statuses: int | tuple[int, ...], pause: float = 0.05) -> Exchange:
+    """``raw`` is answered with one of ``statuses`` and ``Connection: close``, nothing else is
+    answered on that connection (no smuggled second request), the server closes it, and a
+    normal request on a new connection is still served."""
+    expected = statuses if isinstance(statuses, tuple) else (statuses,)
+    result = await exchange(url, raw, pause=pause)
+    assert result.status in expected, result
+    assert result.headers.get("connection") == "close", result
+    assert result.closed, result
+    assert len(result.body) == int(result.headers["content-length"]), "one response only"
+    follow = await exchange(url, b"GET /after HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+    assert follow.status == 200 and follow.json()["path"] == "/after", follow
+    return result
 
 
 def blocking_exchange(port: int, raw: bytes, timeout: float = CLOSE_TIMEOUT) -> bytes | None:

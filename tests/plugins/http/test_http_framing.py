@@ -5,23 +5,11 @@ the connection, and the server keeps serving the next client."""
 from __future__ import annotations
 
 import pytest
-from framing_helpers import echo_app, exchange
+from framing_helpers import assert_refused, echo_app, exchange
 
 from rum_http.testing import serve_app
 
 CHUNKED = b"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n"
-
-
-async def assert_refused(url: str, raw: bytes, status: int) -> None:
-    """``raw`` is answered ``status`` with ``Connection: close``, the connection is closed,
-    and a normal request on a new connection is still served."""
-    result = await exchange(url, raw)
-    assert result.status == status, result
-    assert result.headers.get("connection") == "close", result
-    assert result.closed, result
-    assert len(result.body) == int(result.headers["content-length"]), "one response only"
-    follow = await exchange(url, b"GET /after HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
-    assert follow.status == 200 and follow.json()["path"] == "/after", follow
 
 
 # -- 1. trailers never merge into the headers --------------------------------------------------
