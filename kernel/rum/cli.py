@@ -11,15 +11,20 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
 import trio
 
-from rum import scaffold
 from rum.app import App
+from rum.config import Config
 from rum.errors import RumError
 from rum.log import setup_logging
+from rum.plugins import Plugins
+
+#: Entry-point group of tool plugins, whose commands every project offers (``rum new``).
+TOOLS_GROUP = "rum.tools"
 
 
 @dataclass
@@ -42,8 +47,6 @@ def load_app(root: Path | None = None, env: str | None = None) -> App:
     """Find the project's app in ``root``: ``[general] app = "module:attr"``, else ``app:app``
     if ``app.py`` exists, else an app built from ``Rum.toml`` and plugin routes alone."""
     root = (root or Path.cwd()).resolve()
-    from rum.config import Config
-
     config = Config.load(root, env=env)
     spec = config.data.get("general", {}).get("app")
     if spec is None and (root / "app.py").exists():
@@ -123,8 +126,6 @@ KERNEL_COMMANDS = [
     Command("plugins", "list loaded plugins and the hooks they implement", _plugins, _json_flag),
     Command("routes", "list the app's routes", _routes),
     Command("config", "print the effective configuration after overlays", _config),
-    Command("new", "generate a plugin distribution or an app: rum new plugin|app NAME",
-            scaffold.run, scaffold.configure, needs_app=False),
 ]
 
 
@@ -142,23 +143,37 @@ def build_parser(app: App | None) -> tuple[argparse.ArgumentParser, dict[str, Co
     if app is not None:
         plugin_commands = app.plugins.call_list("rum_cli_commands", app=app)
     else:
-        from rum.plugins import Plugins
-
         fallback = Plugins()
         try:
-            from rum.config import Config
-
             fallback.load(Config())
             plugin_commands = fallback.call_list("rum_cli_commands", app=None)
         except RumError:
             plugin_commands = []
-    for command in [*KERNEL_COMMANDS, *plugin_commands]:
+    for command in [*KERNEL_COMMANDS, *plugin_commands, *tool_commands(app)]:
         if command.name in commands:
             continue
         p = sub.add_parser(command.name, help=command.help, description=command.help)
         command.configure(p)
         commands[command.name] = command
     return parser, commands
+
+
+def tool_commands(app: App | None) -> list[Command]:
+    """Commands of the tool plugins (entry-point group ``rum.tools``, e.g. ``rum new``).
+
+    Tools are offered in every directory, whatever ``Rum.toml`` enables, and only their
+    ``rum_cli_commands`` hook is called.
+    """
+    loaded = {name for name, _ in app.plugins.pm.list_name_plugin()} if app is not None else set()
+    tools = Plugins()
+    for entry_point in entry_points(group=TOOLS_GROUP):
+        if entry_point.name not in loaded:
+            try:
+                tools.register(entry_point.load(), entry_point.name)
+            except Exception as exc:  # a broken tool must not take the whole CLI down
+                print(f"rum: warning: tool {entry_point.name!r} failed to load: {exc!r}",
+                      file=sys.stderr)
+    return tools.call_list("rum_cli_commands", app=app)
 
 
 def _pre_args(argv: Sequence[str]) -> argparse.Namespace:

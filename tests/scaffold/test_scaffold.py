@@ -17,7 +17,7 @@ import pytest
 from rum.cli import main
 from rum.errors import RumError
 from rum.plugins import installed_plugins
-from rum.scaffold import generate
+from rum_scaffold import generate
 
 
 def overlay_venv(root: Path) -> Path:

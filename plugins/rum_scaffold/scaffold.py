@@ -1,9 +1,10 @@
 """``rum new plugin NAME`` and ``rum new app NAME``: generate a plugin distribution or a project.
 
-The files come from ``rum/scaffold_templates/<kind>/``: every ``*.tmpl`` file is copied with
+The files come from ``rum_scaffold/templates/<kind>/``: every ``*.tmpl`` file is copied with
 ``$name``-style placeholders filled in (:class:`string.Template`), and the path parts
 ``rum_PKG`` and ``TIMESTAMP`` are replaced by the package name and the current UTC time.
-The command lives in the kernel because it must work before any project or plugin exists.
+The plugin is a *tool* (entry-point group ``rum.tools``): its commands are offered in every
+directory, inside a project or not, whatever the project enables.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 
 from rum.errors import RumError
 
-TEMPLATES = Path(__file__).parent / "scaffold_templates"
+TEMPLATES = Path(__file__).parent / "templates"
 KINDS = ("plugin", "app")
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
 
