@@ -1,6 +1,6 @@
 """Bench: a page with a 100-row loop rendered through Rum vs hand-written Jinja2.
 
-    python bench/templates.py [--renders 25] [--rounds 100] [--append]
+    python bench/templates.py [--renders 25] [--rounds 100] [--semantics ruby] [--append]
 
 Rum side: the page is written in Rum syntax and rendered the way a controller does it,
 ``await Controller.render("users.html", ...)`` inside ``app.running()`` with template caching
@@ -8,6 +8,8 @@ on (production): lookup, globals from ``rum_template_globals``, context building
 rendering and the ``Response``. Jinja2 side: the equivalent page written by hand in Jinja2,
 ``Environment(loader=FileSystemLoader(...), autoescape=True).get_template(...).render(...)``
 (escaping on, so both produce the same HTML; the figure with escaping off is printed too).
+``--semantics`` picks ``[templates] semantics``: ``ruby`` (the default: values print like
+Rails' ERB, so every ``<%= %>`` of unknown type gets an inline type check) or ``python``.
 
 Rendering is CPU-bound and single-threaded, so time is this thread's CPU time
 (``time.thread_time``): on a shared machine, time spent descheduled does not count. Each round
@@ -117,11 +119,12 @@ def _jinja_round(template: jinja2.Template, renders: int) -> float:
     return time.thread_time() - start
 
 
-async def run(renders: int, rounds: int) -> dict[str, float]:
+async def run(renders: int, rounds: int, semantics: str = "ruby") -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         (root / "templates").mkdir()
         (root / "templates" / "users.html").write_text(RUM_PAGE)
+        (root / "Rum.toml").write_text(f'[templates]\nsemantics = "{semantics}"\n')
         (root / "jinja").mkdir()
         (root / "jinja" / "users.html").write_text(JINJA_PAGE)
         app = App([Page.route("/")], plugins=["templates"], root=root, env="production")
@@ -156,12 +159,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--renders", type=int, default=25)
     parser.add_argument("--rounds", type=int, default=100)
+    parser.add_argument("--semantics", choices=("ruby", "python"), default="ruby",
+                        help="[templates] semantics of the Rum side (default: ruby)")
     parser.add_argument("--append", action="store_true", help="append to bench/RESULTS.md")
     args = parser.parse_args()
-    us = trio.run(run, args.renders, args.rounds)
+    us = trio.run(run, args.renders, args.rounds, args.semantics)
     ratio = us["rum"] / us["jinja2"]
     lines = [
-        f"| Rum template via Controller.render (production cache) | {us['rum']:.1f} µs |",
+        f"| Rum template via Controller.render (production cache, {args.semantics} "
+        f"semantics) | {us['rum']:.1f} µs |",
         f"| hand-written Jinja2, autoescape on (same HTML) | {us['jinja2']:.1f} µs |",
         f"| hand-written Jinja2, autoescape off (unsafe) | {us['jinja2_noescape']:.1f} µs |",
     ]

@@ -33,3 +33,14 @@ def test_check_passes_and_show_prints_the_translation(tmp_path, monkeypatch, cap
     assert main(["templates", "show", "ok.html"]) == 0
     assert capsys.readouterr().out.endswith("{{ (name|upper) }}")
     assert main(["templates", "show", "nope.html"]) == 1
+
+
+def test_show_follows_the_semantics_setting(tmp_path, monkeypatch, capsys) -> None:
+    project(tmp_path, {"avg.html": "<%= total / count %>"})
+    monkeypatch.chdir(tmp_path)
+    assert main(["templates", "show", "avg.html"]) == 0
+    assert capsys.readouterr().out == "{{ (((total)|rum_div(count)))|rum_print }}"
+    (tmp_path / "Rum.toml").write_text((tmp_path / "Rum.toml").read_text() +
+                                       "\n[templates]\nsemantics = \"python\"\n")
+    assert main(["templates", "show", "avg.html"]) == 0
+    assert capsys.readouterr().out == "{{ (total / count) }}"
