@@ -86,6 +86,10 @@ def _configure_run(p: argparse.ArgumentParser) -> None:
 
 
 def _plugins(args: argparse.Namespace, app: App) -> int:
+    if args.hooks:
+        for hook, impls in app.plugins.calling_order().items():
+            print(f"{hook}: {' -> '.join(impls) or '(no implementation)'}")
+        return 0
     infos = app.plugins.describe()
     if args.json:
         print(json.dumps([info.__dict__ for info in infos], indent=2))
@@ -117,13 +121,16 @@ def _config(args: argparse.Namespace, app: App) -> int:
     return 0
 
 
-def _json_flag(p: argparse.ArgumentParser) -> None:
+def _configure_plugins(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--hooks", action="store_true",
+                   help="print each hook with its implementations in calling order")
 
 
 KERNEL_COMMANDS = [
     Command("run", "serve the app in the current directory", _run, _configure_run),
-    Command("plugins", "list loaded plugins and the hooks they implement", _plugins, _json_flag),
+    Command("plugins", "list loaded plugins and the hooks they implement", _plugins,
+            _configure_plugins),
     Command("routes", "list the app's routes", _routes),
     Command("config", "print the effective configuration after overlays", _config),
 ]

@@ -105,11 +105,9 @@ class Plugins:
         An implementation of another plugin's hook that may be disabled is marked
         ``@hookimpl(optionalhook=True)`` and is then left alone.
         """
-        known = [name for name in dir(self.hook) if name.startswith("rum_")
-                 and getattr(self.hook, name).spec is not None]
-        for name in dir(self.hook):
-            caller = getattr(self.hook, name)
-            if not name.startswith("rum_") or caller.spec is not None:
+        known = [name for name, caller in vars(self.hook).items() if caller.spec is not None]
+        for name, caller in vars(self.hook).items():
+            if caller.spec is not None:
                 continue
             for impl in caller.get_hookimpls():
                 if impl.optionalhook:
@@ -303,6 +301,19 @@ class Plugins:
                        (time.perf_counter() - started) * 1000)
 
     # -- introspection --------------------------------------------------------------------------
+
+    def calling_order(self) -> dict[str, list[str]]:
+        """Every declared hook and its implementing plugins in the order they are called
+        (``[wrapper]``, ``[tryfirst]``, ``[trylast]`` marked)."""
+        order = {}
+        for name in sorted(vars(self.hook)):
+            caller = getattr(self.hook, name)
+            if caller.spec is None:
+                continue
+            order[name] = [impl.plugin_name + "".join(
+                f" [{mark}]" for mark in ("wrapper", "hookwrapper", "tryfirst", "trylast")
+                if getattr(impl, mark)) for impl in reversed(caller.get_hookimpls())]
+        return order
 
     def describe(self) -> list[PluginInfo]:
         """Each registered plugin: name, module, distribution, version and implemented hooks."""

@@ -236,3 +236,17 @@ def test_renamed_settings_keep_working_for_a_release_with_a_warning(tmp_path, ol
     assert f"[general] {old} is deprecated" in message and f"use [{new[0]}] {new[1]}" in message
     assert message.startswith("Rum.toml: ")
     assert app.config.get(*new) is True
+
+
+def test_rum_plugins_hooks_prints_each_hook_in_calling_order(tmp_path, monkeypatch, capsys):
+    from rum.cli import main
+
+    root = project(tmp_path, ["http", "templates"])
+    monkeypatch.chdir(root)
+    assert main(["plugins", "--hooks"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "rum_serve: http" in lines
+    schema = next(line for line in lines if line.startswith("rum_config_schema: "))
+    # last registered first: the kernel's own plugin ("rum") was registered first
+    assert schema.endswith(" -> rum") and "templates" in schema and "http" in schema
+    assert "rum_startup: (no implementation)" in lines
