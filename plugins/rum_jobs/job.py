@@ -150,15 +150,24 @@ class Job:
         )
 
     @classmethod
-    async def enqueue(cls, args: Any = None, *, db: Any = None, **options: Any) -> int:
+    async def enqueue(cls, args: Any = None, *, db: Any = None,
+                      after: Iterable[int] | None = None, after_failure: str = "cancel",
+                      **options: Any) -> int:
         """Insert one job and return its id.
 
         Options: ``run_at`` (aware datetime) or ``run_in`` (seconds/timedelta), ``queue``,
         ``priority``, ``max_attempts``, ``tags``, ``unique_by`` (a :class:`Unique`, ``True``
         or criteria such as ``("job", "args")``), ``channel``, ``timeout``. ``db`` defaults to
         the current app's storage; inside ``async with db.transaction()`` the job is part of
-        that transaction (rolled back → never runs).
+        that transaction (rolled back → never runs). ``after=[ids]`` runs it once those jobs
+        completed (see :mod:`rum_jobs.workflows`; ``after_failure="run"`` runs it even when
+        one of them failed).
         """
+        if after is not None:
+            from rum_jobs.workflows import enqueue_after
+
+            return await enqueue_after(resolve_db(db), cls.build(args, **options), after,
+                                       after_failure=after_failure)
         ids = await insert_jobs(resolve_db(db), [cls.build(args, **options)])
         return ids[0]
 

@@ -49,7 +49,19 @@ class FivePerSecond(Sleepy):
     rate_limit = Rate(5, per=1.0)
 
 
-JOBS = [Sleepy, ThreeAtOnce, OnePerAccount, FivePerSecond]
+class Boom(Sleepy):
+    """Fails for good (one attempt) when ``args["fail"]``, else like :class:`Sleepy`."""
+
+    max_attempts = 1
+
+    async def execute(self, args: Any) -> Any:
+        if args.get("fail"):
+            await log(self, "start")
+            raise RuntimeError("boom")
+        return await super().execute(args)
+
+
+JOBS = [Sleepy, ThreeAtOnce, OnePerAccount, FivePerSecond, Boom]
 
 
 async def log(job: Job, phase: str) -> None:
