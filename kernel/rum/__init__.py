@@ -30,6 +30,7 @@ from rum.middleware import Middleware, Outcome
 from rum.request import Request
 from rum.response import Response
 from rum.routing import Route, Router
+from rum.services import JobBackend, Storage
 
 __version__ = "0.1.0"
 
@@ -45,6 +46,7 @@ __all__ = [
     "Forbidden",
     "HTTPError",
     "Headers",
+    "JobBackend",
     "MethodNotAllowed",
     "Middleware",
     "NotFound",
@@ -57,6 +59,7 @@ __all__ = [
     "Router",
     "RumError",
     "Setting",
+    "Storage",
     "TooManyRequests",
     "Unauthorized",
     "UnprocessableEntity",

@@ -26,6 +26,7 @@ from rum.routing import Route, Router
 if TYPE_CHECKING:
     from rum.request import Request
     from rum.response import Response
+    from rum.services import JobBackend, Storage
     from rum.testing.client import TestClient
 
 logger = logging.getLogger("rum.app")
@@ -104,8 +105,8 @@ class App:
     # -- plugin-provided services ---------------------------------------------------------------
 
     @property
-    def storage(self) -> Any:
-        """The database backend a plugin provides through ``rum_storage`` (the ORM's pool)."""
+    def storage(self) -> Storage:
+        """The database a plugin provides through ``rum_storage`` (the ORM's pool)."""
         if self._storage is _NOT_SET:
             self._storage = self.plugins.call_first("rum_storage", app=self)
         if self._storage is None:
@@ -114,8 +115,8 @@ class App:
         return self._storage
 
     @property
-    def jobs(self) -> Any:
-        """The job backend a plugin provides through ``rum_job_backend``."""
+    def jobs(self) -> JobBackend:
+        """The job queue a plugin provides through ``rum_job_backend``."""
         if self._jobs is _NOT_SET:
             self._jobs = self.plugins.call_first("rum_job_backend", app=self)
         if self._jobs is None:

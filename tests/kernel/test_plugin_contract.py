@@ -250,3 +250,16 @@ def test_rum_plugins_hooks_prints_each_hook_in_calling_order(tmp_path, monkeypat
     # last registered first: the kernel's own plugin ("rum") was registered first
     assert schema.endswith(" -> rum") and "templates" in schema and "http" in schema
     assert "rum_startup: (no implementation)" in lines
+
+
+async def test_the_shipped_services_meet_the_kernels_protocols(tmp_path, database_url):
+    from rum import JobBackend, Storage
+
+    root = project(tmp_path, ["orm", "jobs"])
+    with (root / "Rum.toml").open("a") as toml:
+        toml.write(f'[database]\nurl = "{database_url}"\n')
+    app = App(root=root)
+    assert isinstance(app.storage, Storage)
+    assert isinstance(app.jobs, JobBackend)
+    async with app.running():
+        assert await app.storage.fetchval("SELECT 41 + 1") == 42
