@@ -166,6 +166,8 @@ async def test_session_visible_on_socket(rum_app_factory, ws_connect):
     import httpx
 
     class Login(Controller):
+        csrf_exempt = True  # a cookie-less post (login CSRF protection would refuse it)
+
         async def post(self, request):
             request.session["name"] = "ada"
             return Response.text("ok")
