@@ -35,7 +35,8 @@ def rum_config_schema() -> dict[str, dict[str, Any]]:
         "secure": Setting(None, bool, "Secure cookie flag (default: outside development)"),
         "domain": Setting(None, str, "cookie Domain attribute (default: the request host)"),
         "anonymous": Setting(True, bool, "give visitors who are not logged in a session cookie"),
-        "csrf": Setting(True, bool, "check CSRF tokens on unsafe requests with a session"),
+        "csrf": Setting(True, bool, "CSRF protection on unsafe requests: the token, the "
+                                    "Origin/Referer, and no cookie-less browser posts"),
         "csrf_field": Setting("csrf_token", str, "form field carrying the CSRF token"),
         "trusted_origins": Setting([], list, "other origins (https://admin.example.com) whose "
                                              "posts pass the Origin/Referer check"),
@@ -116,7 +117,7 @@ def wants_new_cookie(request: Request) -> bool:
     return not getattr(request.state, "token_authenticated", False)
 
 
-@hookimpl
+@hookimpl(optionalhook=True)  # the templates plugin's hook: templates may be disabled
 def rum_template_globals(app: App, request: Request | None) -> dict[str, Any]:
     """``csrf_token()`` and ``csrf_input()`` for templates rendered in a request."""
     if request is None or request.session is None:
