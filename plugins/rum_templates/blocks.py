@@ -204,6 +204,11 @@ def rum_max_with(value: Any, block: Block) -> Any:
     return max(_items(value), key=functools.cmp_to_key(block), default=None)
 
 
+def rum_safe_nav(value: Any, block: Block) -> Any:
+    """``value&.rest``: ``nil`` when ``value`` is ``nil``, else the rest of the chain."""
+    return None if value is None else block(value)
+
+
 def rum_cmp(left: Any, right: Any) -> int | None:
     """``left <=> right``: -1, 0 or 1 (nil when the values do not compare)."""
     try:
@@ -295,6 +300,7 @@ BLOCK_FILTERS: dict[str, Callable[..., Any]] = {
     "rum_min_with": rum_min_with,
     "rum_max_with": rum_max_with,
     "rum_cmp": rum_cmp,
+    "rum_safe_nav": rum_safe_nav,
     "rum_each_with_index": rum_each_with_index,
     "rum_each_slice": rum_each_slice,
     "rum_times": rum_times,

@@ -229,6 +229,15 @@ class BlockPass(Node):
 
 
 @dataclass
+class SafeNav(Node):
+    """``obj&.rest``: ``nil`` when ``obj`` is ``nil``, else ``block`` (the rest of the chain,
+    applied to its one parameter) called with ``obj``."""
+
+    obj: Node
+    block: Block
+
+
+@dataclass
 class Attr(Node):
     """``obj.name`` or ``obj.name(args)``: a Rum method when ``name`` is one, else an
     attribute / Python method. ``block`` is its Ruby block, if any."""
@@ -327,6 +336,7 @@ class Parser:
         self.error = error
         self.tokens = tokenize(source, start, end, error)
         self.i = 0
+        self.safe_depth = 0  # numbers the hidden parameters of `&.` chains
 
     # token helpers
     @property
@@ -449,17 +459,33 @@ class Parser:
         return node
 
     def unary(self) -> Node:
-        """Prefix ``-``, ``+`` and ``!``."""
+        """Prefix ``-``, ``+`` and ``!``. As in Ruby, ``-`` written against a number is part
+        of the literal, so ``-7.div(2)`` is ``(-7).div(2)``."""
+        if self.at("-") and self.peek().kind == NUM and not self.peek().space_before:
+            op = self.next()
+            number = self.next()
+            return self.chain(Lit(op.offset, f"(-{number.value})"))
         if self.tok.kind == OP and self.tok.value in ("-", "+", "!"):
             op = self.next()
             return Unary(op.offset, "not" if op.value == "!" else op.value, self.unary())
         return self.postfix()
 
     def postfix(self) -> Node:
-        """A primary followed by ``.name``, ``.name(args)``, ``[key]`` or ``(args)``."""
-        node = self.primary()
+        """A primary followed by ``.name``, ``.name(args)``, ``&.name``, ``[key]`` or
+        ``(args)``."""
+        return self.chain(self.primary())
+
+    def chain(self, node: Node) -> Node:
+        """The ``.name`` / ``[key]`` / ``(args)`` suffixes after ``node``. At ``&.`` (safe
+        navigation) the rest of the chain is applied only when the value is not ``nil``."""
         while True:
             tok = self.tok
+            if self.at("&") and self.peek().kind == OP and self.peek().value == "." and \
+                    not self.peek().space_before:
+                self.next()
+                self.safe_depth += 1
+                it = Name(tok.offset, f"_rum_safe{self.safe_depth}")
+                return SafeNav(tok.offset, node, Block(tok.offset, [it.id], self.chain(it)))
             if self.at("."):
                 self.next()
                 name = self.expect_name("a method or attribute name after `.`")
@@ -783,6 +809,9 @@ class Emitter:
     def _block(self, node: Block) -> str:
         raise self.error("a block `{ |x| ... }` must follow a method, e.g. "
                          "`items.map { |x| x.name }`", node.offset)
+
+    def _safenav(self, node: SafeNav) -> str:
+        return f"(({self.emit(node.obj)})|rum_safe_nav({self._blockfn(node.block)}))"
 
     def _blockpass(self, node: BlockPass) -> str:
         raise self.error("`&:name` passes a block as a method's last argument, e.g. "

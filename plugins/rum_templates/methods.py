@@ -7,6 +7,7 @@ Jinja2: ``user.name.upcase`` becomes ``user.name|upper``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -87,6 +88,10 @@ METHODS: dict[str, Method] = {
     "drop": Method("slice", "drop", 1, 1, "all but the first n items"),
     # numbers
     "abs": _f("abs", "absolute value"),
+    "floor": _f("rum_floor", "largest integer not above (an integer)"),
+    "ceil": _f("rum_ceil", "smallest integer not below (an integer)"),
+    "div": _f("rum_intdiv", "integer division, rounded down: 7.div(2) is 3", 1, 1),
+    "fdiv": _f("rum_fdiv", "float division: 7.fdiv(2) is 3.5", 1, 1),
     "round": _f("rum_round", "rounded half away from zero to n decimals (default: integer)",
                 0, 1),
     "even?": Method("test", "even", 0, 0, "is even"),
@@ -130,6 +135,28 @@ def rum_join(eval_ctx: EvalContext, value: Any, separator: str = "") -> str:
                                 any(hasattr(item, "__html__") for item in items)):
         return do_join(eval_ctx, items, separator)
     return str(separator).join(items)
+
+
+def rum_floor(value: Any) -> int:
+    """``floor``: the largest integer not above ``value``."""
+    return math.floor(value)
+
+
+def rum_ceil(value: Any) -> int:
+    """``ceil``: the smallest integer not below ``value``."""
+    return math.ceil(value)
+
+
+def rum_intdiv(value: Any, divisor: Any) -> int:
+    """``div``: division rounded down to an integer (``-7.div(2)`` is -4)."""
+    if divisor == 0:
+        raise ZeroDivisionError(f"divided by 0 (in {value}.div(0))")
+    return math.floor(value // divisor)
+
+
+def rum_fdiv(value: Any, divisor: Any) -> float:
+    """``fdiv``: float division (by zero: ``Infinity`` / ``NaN``, as in Ruby)."""
+    return ruby_div(float(value), divisor)
 
 
 def rum_all(value: Any) -> bool:
@@ -245,6 +272,10 @@ FILTERS: dict[str, Any] = {
     "rum_ruby_to_s": rum_ruby_to_s,
     "rum_join": rum_join,
     "rum_all": rum_all,
+    "rum_floor": rum_floor,
+    "rum_ceil": rum_ceil,
+    "rum_intdiv": rum_intdiv,
+    "rum_fdiv": rum_fdiv,
     "rum_none": rum_none,
     "rum_to_s": rum_to_s,
     "rum_reverse": rum_reverse,

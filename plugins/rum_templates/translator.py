@@ -505,8 +505,12 @@ def _tag(kind: str, body: str) -> str:
     return f"{{% {body} %}}"
 
 
+_DO_END = re.compile(r"(?<![\w.:])(do|end)(?![\w?!])")
+
+
 def _statements(source: str, start: int, end: int) -> list[tuple[int, int]]:
-    """Split a code tag into statements at ``;`` and newlines outside brackets and strings."""
+    """Split a code tag into statements at ``;`` and newlines outside brackets and strings
+    (and, at newlines, outside a ``do ... end`` block)."""
     out: list[tuple[int, int]] = []
     depth = 0
     begin = start
@@ -515,13 +519,27 @@ def _statements(source: str, start: int, end: int) -> list[tuple[int, int]]:
             depth += 1
         elif ch in ")]}":
             depth -= 1
-        elif depth <= 0 and (ch == ";" or (ch == "\n" and not _continues(source, begin, i))):
+        elif depth <= 0 and (ch == ";" or (ch == "\n" and not _continues(source, begin, i)
+                                           and not _open_do(source, begin, i, end))):
             if source[begin:i].strip():
                 out.append((begin, i))
             begin = i + 1
     if source[begin:end].strip():
         out.append((begin, end))
     return out
+
+
+def _open_do(source: str, begin: int, newline: int, end: int) -> bool:
+    """Whether the statement before ``newline`` holds a ``do`` that an ``end`` later in the
+    tag (before ``end``) closes; a loop left open for later tags (``list.each do |x|``)
+    does not count."""
+    code = "".join(ch for _, ch in code_chars(source, begin, newline))
+    words = [m.group(1) for m in _DO_END.finditer(code)]
+    opened = words.count("do") - words.count("end")
+    if opened <= 0:
+        return False
+    later = "".join(ch for _, ch in code_chars(source, newline, end))
+    return "end" in _DO_END.findall(later)
 
 
 def _continues(source: str, begin: int, newline: int) -> bool:

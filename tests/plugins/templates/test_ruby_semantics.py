@@ -160,6 +160,51 @@ def test_integer_division_by_zero_names_template_and_line(source: str) -> None:
     assert "by 0" in info.value.message or "by zero" in info.value.message
 
 
+@pytest.mark.parametrize(("source", "expected"), [
+    ("<%= 7.div(2) %>|<%= -7.div(2) %>|<%= 7.fdiv(2) %>|<%= 1.fdiv(0) %>", "3|-4|3.5|Infinity"),
+    ("<%= 2.5.floor %>|<%= -2.5.floor %>|<%= 2.1.ceil %>|<%= -2.5.ceil %>", "2|-3|3|-2"),
+    ("<%= -7.abs %>|<%= - 7.abs %>|<%= 3 -1 %>|<%= 3 - -1 %>|<%= -x %>|<%= [-1, -2].sum %>",
+     "7|-7|2|4|-4|-3"),
+])
+def test_number_methods_and_negative_literals(source: str, expected: str) -> None:
+    assert render(source, x=4) == expected
+
+
+def test_div_by_zero_is_located() -> None:
+    with pytest.raises(TemplateRenderError, match=r"n\.html:2:1: ZeroDivisionError: divided by 0"):
+        Template.from_str("\n<%= 7.div(n) %>", name="n.html").render(n=0)
+
+
+# -- safe navigation ------------------------------------------------------------------------
+
+
+class Person:
+    def __init__(self, name: str, boss: Person | None = None) -> None:
+        self.name = name
+        self.boss = boss
+
+
+@pytest.mark.parametrize(("source", "expected"), [
+    ("<%= ann&.name %>|<%= nobody&.name %>", "ann|"),
+    ("<%= ann&.name.upcase %>|<%= nobody&.name.upcase %>", "ANN|"),  # the chain short-circuits
+    ("<%= bob.boss&.name %>|<%= ann.boss&.name %>", "ann|"),
+    ("<%= cy&.boss&.boss&.name.length %>|<%= bob&.boss&.boss&.name %>", "3|"),
+    ("<%= nobody&.name || \"anon\" %>", "anon"),
+    ("<% if ann.boss&.name %>boss<% else %>none<% end %>", "none"),
+    ("<%= [ann, nobody].map { |p| p&.name } %>", "[&#34;ann&#34;, nil]"),
+])
+def test_safe_navigation(source: str, expected: str) -> None:
+    ann = Person("ann")
+    bob = Person("bob", ann)
+    cy = Person("cy", bob)
+    assert render(source, ann=ann, bob=bob, cy=cy, nobody=None) == expected
+
+
+def test_safe_navigation_on_an_undefined_name_is_still_an_error() -> None:
+    with pytest.raises(TemplateRenderError, match="'missing' is undefined"):
+        render("<%= missing&.name %>")
+
+
 # -- blocks ---------------------------------------------------------------------------------
 
 
@@ -239,6 +284,13 @@ def test_blocks_that_span_tags_are_loops() -> None:
               "<% users.each_slice(2) do |pair| %>{<%= pair.map(&:name).join(',') %>}<% end %>"
               "<% users.each_with_index { |u, i| %><% next if i == 1 %><%= i %><% } %>")
     assert render(source, users=USERS) == "[ann][bob][cy](31)(17)(45)*ann{ann,bob}{cy}02"
+
+
+def test_multi_line_do_blocks_inside_one_code_tag() -> None:
+    source = ("<%\n  total = users.sum do |u|\n    u.age\n  end\n  adults = users.count do |u|"
+              " u.age >= 18 end\n%><%= total %>/<%= adults %>"
+              "<%\n  users.each do |u|\n%>[<%= u.name %>]<% end %>")
+    assert render(source, users=USERS) == "93/2[ann][bob][cy]"
 
 
 def test_block_in_an_if_condition_and_assignment() -> None:
