@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import hmac
-import inspect
 import secrets
 from html import escape
 from typing import TYPE_CHECKING, Any
@@ -191,10 +190,7 @@ async def check(request: Request, session: Session, field: str,
         raise _csrf_failed(request, problem)
     token = request.headers.get(HEADER)
     if token is None and request.content_type in _FORM_TYPES:
-        form = request.form()
-        if inspect.isawaitable(form):  # request.form() is async since the streaming parser
-            form = await form
-        token = form.get(field)
+        token = (await request.form()).get(field)
     if token_matches(session, token):
         return
     if session.is_new:

@@ -29,7 +29,7 @@ class Login(Controller):
                              '<input name="email"><input name="password"></form>')
 
     async def post(self, request: Request) -> Response:
-        form = await _form(request)
+        form = await request.form()
         if form.get("password") != "rum-demo":
             return Response.html("wrong password", 401)
         return await request.login(form["email"], Response.redirect("/me", 303))
@@ -77,11 +77,6 @@ class Tokened(Controller):
 
     async def get(self, request: Request) -> Response:
         return Response.text(f"hello {request.user}")
-
-
-async def _form(request: Request) -> Any:
-    form = request.form()
-    return await form if hasattr(form, "__await__") else form
 
 
 def make_app(tmp_path: Path, **sessions: Any) -> App:
