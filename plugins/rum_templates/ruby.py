@@ -7,7 +7,9 @@ What ``<%= value %>`` prints, like Rails' ERB (``value.to_s``):
   ``Infinity``, ``NaN``;
 - lists (and tuples) print like ``Array#to_s``, e.g. ``[1, "a", nil]``; dicts like Ruby 3.4's
   ``Hash#inspect``, ``{"a" => 1}``;
-- strings, markup, integers, decimals and other objects print as Python's ``str()``.
+- date-times print like Rails' ``Time#to_s``: ``2026-12-01 03:40:00 UTC`` (``+0100`` for
+  other offsets, no zone when naive, no fractional seconds);
+- strings, markup, integers, decimals, dates and other objects print as Python's ``str()``.
 
 ``/`` between two integers floors like Ruby (``7 / 2`` is 3, ``-7 / 2`` is -4); any float
 operand gives true division, and a float divided by zero is ``Infinity`` / ``NaN`` like Ruby.
@@ -17,6 +19,7 @@ reports as a template error with the template and line.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Iterable
 from typing import Any
@@ -38,6 +41,17 @@ def ruby_float(value: float) -> str:
             mantissa += ".0"
         return f"{mantissa}e{exponent}"
     return text
+
+
+def ruby_time(value: dt.datetime) -> str:
+    """Rails' ``Time#to_s``: ``2026-12-01 03:40:00 UTC``, ``... +0100``, naive: no zone."""
+    text = value.strftime("%Y-%m-%d %H:%M:%S")
+    offset = value.utcoffset()
+    if offset is None:
+        return text
+    if offset == dt.timedelta(0) and value.tzname() in ("UTC", "UTC+00:00", "Z", None):
+        return f"{text} UTC"
+    return f"{text} {value.strftime('%z')}"
 
 
 def _inspect_str(value: str) -> str:
@@ -78,6 +92,8 @@ def ruby_inspect(value: Any) -> str:
                                for k, v in value.items()) + "}"
     if isinstance(value, range) and value.step == 1:
         return f"{value.start}..{value.stop - 1}"
+    if isinstance(value, dt.datetime):
+        return ruby_time(value)
     return str(value)
 
 
@@ -112,6 +128,8 @@ def ruby_print(value: Any) -> Any:
         return ruby_inspect(value)
     if isinstance(value, float):  # float subclasses
         return ruby_float(value)
+    if isinstance(value, dt.datetime):
+        return ruby_time(value)
     return value
 
 

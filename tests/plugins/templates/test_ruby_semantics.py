@@ -3,6 +3,7 @@ table and examples render exactly as docs/templates.md says; `semantics = "pytho
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 from dataclasses import dataclass, field
@@ -96,6 +97,11 @@ def test_the_guide_block_example_renders_as_documented() -> None:
     (Decimal("12.50"), "12.50"), ([], "[]"), ((1, 2), "[1, 2]"), ({}, "{}"),
     ({"k": [1.0, None]}, '{"k" => [1.0, nil]}'), (range(1, 4), "1..3"),
     (["tab\there", 'q"uote', "#{x}"], r'["tab\there", "q\"uote", "\#{x}"]'),
+    (dt.datetime(2026, 12, 1, 3, 4, 5, 678, tzinfo=dt.UTC), "2026-12-01 03:04:05 UTC"),
+    (dt.datetime(2026, 12, 1, 3, 4, 5, tzinfo=dt.timezone(dt.timedelta(hours=1))),
+     "2026-12-01 03:04:05 +0100"),
+    (dt.datetime(2026, 12, 1, 3, 4, 5), "2026-12-01 03:04:05"),
+    (dt.date(2026, 12, 1), "2026-12-01"),
 ])
 def test_values_print_like_ruby(value: object, expected: str) -> None:
     template = Template.from_str("<%= v %>|<%= v.to_s %>|<%= \"#{v}\" %>", name="v.txt")
