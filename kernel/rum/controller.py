@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from rum.context import current_app, current_request
+from rum.context import current_request
 from rum.errors import MethodNotAllowed, RumError
 
 if TYPE_CHECKING:
@@ -91,11 +91,16 @@ class Controller:
                      self.auth(), list(self.middleware()), api=api)
 
     async def render(self, template: str, /, **context: Any) -> Response:
-        """Render ``template`` with ``context`` into an HTML response (templates plugin)."""
+        """Render ``template`` with ``context`` into a response (hook ``rum_render``, which
+        the templates plugin answers)."""
         request = current_request()
-        app = request.app if request is not None and request.app is not None else current_app()
-        render = app.extensions.get("render") if app is not None else None
-        if render is None:
-            raise RumError("Controller.render() needs the templates plugin: add \"templates\" "
-                           "to [plugins] enabled in Rum.toml")
-        return await render(template, context)
+        app = request.app if request is not None else None
+        response = None
+        if app is not None:
+            response = await app.plugins.acall_first("rum_render", request=request,
+                                                     template=template, context=context)
+        if response is None:
+            where = app.config.describe_file() if app is not None else "Rum.toml"
+            raise RumError(f"Controller.render({template!r}) needs a plugin that renders "
+                           f"templates: add \"templates\" to [plugins] enabled in {where}")
+        return response

@@ -8,11 +8,12 @@ Hooks are listed in the order the kernel calls them:
 
 1. configuration: :func:`rum_config_schema`, :func:`rum_configure`
 2. wiring: :func:`rum_routes`, :func:`rum_middleware`, :func:`rum_auth_handlers`,
-   :func:`rum_body_parsers`, :func:`rum_cli_commands`, :func:`rum_template_globals`
+   :func:`rum_body_parsers`, :func:`rum_cli_commands`
 3. lifecycle: :func:`rum_storage`, :func:`rum_job_backend`, :func:`rum_startup`,
    :func:`rum_schedule`, then :func:`rum_serve` when the app is served
 4. per request: :func:`rum_request`, :func:`rum_authenticate`, the controller,
-   :func:`rum_exception` on error, :func:`rum_response`
+   (:func:`rum_render` when it renders a template), :func:`rum_exception` on error,
+   :func:`rum_response`
 5. shutdown: :func:`rum_shutdown`
 
 Async hooks (``async def`` implementations) are awaited by the kernel one by one, in pluggy's
@@ -108,15 +109,6 @@ def rum_cli_commands(app: App | None) -> Iterable[Command]:
 
     Called when the CLI builds its parser. ``app`` is the project's app when one was found in
     the current directory, else ``None``.
-    """
-
-
-@hookspec
-def rum_template_globals(app: App, request: Request | None) -> Mapping[str, Any]:
-    """Return names to expose to every rendered template (merged, later plugins win).
-
-    Called by the templates plugin for each render; ``request`` is the request being served,
-    or ``None`` outside a request. Keep it cheap: it is on the render path.
     """
 
 
@@ -223,6 +215,15 @@ async def rum_login(request: Request, user_id: Any, response: Response | None) -
 @hookspec
 async def rum_logout(request: Request, response: Response | None) -> Response | None:
     """Log the request's user out: return a response that clears the session."""
+
+
+@hookspec
+async def rum_render(request: Request, template: str,
+                     context: Mapping[str, Any]) -> Response | None:
+    """Render ``template`` with ``context`` into a response, for ``Controller.render``.
+
+    The first non-``None`` response wins; the templates plugin answers for its templates.
+    """
 
 
 @hookspec

@@ -226,7 +226,9 @@ class Plugins:
         wrappers are refused on a folded (``reverse``) hook, whose implementations each see
         the previous one's result.
         """
-        impls = getattr(self.hook, name).get_hookimpls()
+        caller = getattr(self.hook, name)
+        impls = caller.get_hookimpls()
+        every = tuple(caller.spec.argnames) if caller.spec is not None else None
         if any(impl.wrapper or impl.hookwrapper for impl in impls):
             if reverse:
                 raise PluginError(f"hook {name} is folded (each implementation sees the result "
@@ -238,7 +240,7 @@ class Plugins:
 
             return [through_pluggy]
         ordered = impls if reverse else list(reversed(impls))
-        bound = [_by_name(impl.function, tuple(impl.argnames)) for impl in ordered]
+        bound = [_by_name(impl.function, tuple(impl.argnames), every) for impl in ordered]
         if self.tracing:
             bound = [self._traced(name, impl.plugin_name, fn)
                      for impl, fn in zip(ordered, bound, strict=True)]
@@ -355,9 +357,11 @@ def _requirements_first(modules: Mapping[str, object]) -> list[str]:
     return ordered
 
 
-def _by_name(fn: Callable[..., Any], argnames: tuple[str, ...]) -> Callable[..., Any]:
-    """Adapt an implementation so it can be called with keyword arguments it may not take."""
-    if len(argnames) == 2 or argnames == ("request",):
+def _by_name(fn: Callable[..., Any], argnames: tuple[str, ...],
+             every: tuple[str, ...] | None) -> Callable[..., Any]:
+    """Adapt an implementation so it can be called with keyword arguments it may not take;
+    one that takes all of the spec's arguments (``every``) is returned as it is."""
+    if argnames == every:
         return fn
 
     def call(**kwargs: Any) -> Any:

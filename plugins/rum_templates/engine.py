@@ -164,23 +164,22 @@ class Templates:
         """The names a template sees: ``request``, plugin globals, then ``context``."""
         request = current_request()
         names: dict[str, Any] = {"request": request}
-        for fn, argnames in self._hooks:
-            result = fn(*[request if a == "request" else self.app for a in argnames])
+        for fn in self._hooks:
+            result = fn(app=self.app, request=request)
             if result:
                 names.update(result)
         if context:
             names.update(context if type(context) is dict else as_mapping(context))
         return names
 
-    def _global_hooks(self) -> list[tuple[Any, tuple[str, ...]]]:
+    def _global_hooks(self) -> list[Any]:
         assert self.app is not None
-        # Merged in registration order, so later plugins win.
-        hooks = list(reversed(self.app.plugins.impls("rum_template_globals")))
-        for fn, _ in hooks:
-            if inspect.iscoroutinefunction(fn):
-                raise RumError(f"rum_template_globals in {fn.__module__} is async; it runs on "
-                               f"every render and must be a plain function")
-        return hooks
+        for impl in self.app.plugins.hook.rum_template_globals.get_hookimpls():
+            if inspect.iscoroutinefunction(impl.function):
+                raise RumError(f"rum_template_globals in {impl.function.__module__} is async; "
+                               "it runs on every render and must be a plain function")
+        # Merged in registration order (the reverse of calling order), so later plugins win.
+        return self.app.plugins.bind("rum_template_globals", reverse=True)
 
     def render_template(self, template: jinja2.Template, context: Any = None) -> str:
         """Render a compiled template; errors name the template, line and column."""

@@ -1,13 +1,16 @@
-"""Hook implementations of the templates plugin: settings and the ``render`` extension."""
+"""Hook implementations of the templates plugin: settings, ``rum_render`` and the CLI."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from rum import Setting, hookimpl
+from rum_templates import hookspecs as hookspecs  # the hooks this plugin owns
 from rum_templates.engine import Templates
 
 if TYPE_CHECKING:
+    from rum import Request, Response
     from rum.app import App
     from rum.cli import Command
     from rum.config import Config
@@ -47,7 +50,11 @@ def rum_cli_commands(app: App | None) -> list[Command]:
 
 @hookimpl
 def rum_configure(config: Config, app: App) -> None:
-    """Build the app's engine; ``Controller.render`` finds it in ``app.extensions``."""
-    engine = Templates.for_app(app)
-    app.extensions["templates"] = engine
-    app.extensions["render"] = engine.render_response
+    """Build the app's engine (``app.extensions["templates"]``)."""
+    app.extensions["templates"] = Templates.for_app(app)
+
+
+@hookimpl
+async def rum_render(request: Request, template: str, context: Mapping[str, Any]) -> Response:
+    """``Controller.render``: the template rendered into a response."""
+    return await request.app.extensions["templates"].render_response(template, context)

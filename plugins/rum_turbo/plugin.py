@@ -82,7 +82,7 @@ def turbo_script_tag(app: App) -> Markup:
     return Markup(f'<script src="{path}?v={turbo_version()}"></script>')
 
 
-@hookimpl
+@hookimpl(optionalhook=True)  # the templates plugin's hook: templates may be disabled
 def rum_template_globals(app: App, request: Request | None) -> Mapping[str, Any]:
     """``turbo_frame``, ``turbo_stream``, ``turbo_script_tag``; in a request, its helpers too."""
     names: dict[str, Any] = {

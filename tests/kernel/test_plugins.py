@@ -163,7 +163,7 @@ class EveryHook:
     def rum_cli_commands(self, app):
         return [Command("hello", "say hello", lambda args, app: print("hello") or 0)]
 
-    @hookimpl
+    @hookimpl(optionalhook=True)  # the templates plugin's hook (not enabled here)
     def rum_template_globals(self, app, request):
         return {"site": "Rum"}
 
