@@ -30,29 +30,46 @@ from rum_jobs.pruner import Pruner
 from rum_jobs.records import JobRecord
 from rum_jobs.results import Cancel, Discard, Done, Retry, Snooze
 from rum_jobs.schema import drop_schema, ensure_schema, migrations_dir
+from rum_jobs.stats import (
+    FailedJob,
+    JobStats,
+    QueueStats,
+    RunningJob,
+    ScheduleStats,
+    WorkerStats,
+    stats,
+)
 from rum_jobs.store import NewJob, cancel_job, count_jobs, get_job, list_jobs, prune, retry_job
 from rum_jobs.unique import ACTIVE_STATUSES, ALL_STATUSES, Unique
 from rum_jobs.worker import Worker
+from rum_jobs.workflows import WAITING_RUN_AT, waiting_on
 
 __all__ = [
     "ACTIVE_STATUSES",
     "ALL_STATUSES",
+    "WAITING_RUN_AT",
     "Cancel",
     "Clock",
     "CronEntry",
     "Discard",
     "Done",
+    "FailedJob",
     "Job",
     "JobRecord",
+    "JobStats",
     "Limit",
     "NewJob",
     "Pruner",
     "QueueControl",
+    "QueueStats",
     "Rate",
     "Retry",
+    "RunningJob",
+    "ScheduleStats",
     "Snooze",
     "Unique",
     "Worker",
+    "WorkerStats",
     "cancel_job",
     "count_jobs",
     "drop_schema",
@@ -68,4 +85,6 @@ __all__ = [
     "resume_queue",
     "retry_job",
     "set_queue_limits",
+    "stats",
+    "waiting_on",
 ]

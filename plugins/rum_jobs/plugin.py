@@ -38,6 +38,8 @@ def rum_config_schema() -> dict[str, dict[str, Any]]:
             "prune_max_count": Setting({}, dict, "per status, newest finished jobs kept, "
                                                  "e.g. {failed = 1000}"),
             "prune_interval": Setting(3600.0, float, "seconds between pruning runs"),
+            "limits": Setting({}, dict, "per-queue limits across all workers, e.g. "
+                                        "{mail = {concurrency = 2, rate = 100, per = 60}}"),
         },
     }
 
@@ -65,6 +67,9 @@ def rum_schedule(app: App) -> list[Any]:
     jobs = backend(app)
 
     async def run_worker() -> None:
+        from rum_jobs.cli import apply_config_limits
+
+        await apply_config_limits(app)
         worker = jobs.build_worker()
         jobs.worker = worker
         await worker.run()
