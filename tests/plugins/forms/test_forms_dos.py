@@ -11,6 +11,7 @@ thread.
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
@@ -60,6 +61,25 @@ def flat_body(parts: int = 17_000) -> tuple[bytes, str]:
     return one * parts + b"--top--\r\n", "multipart/form-data; boundary=top"
 
 
+def measure_latency(base: str, latencies: list[float], measuring: threading.Event,
+                    stop: threading.Event) -> None:
+    """Loop on ``GET /ping`` from a thread of its own until ``stop``, recording each latency.
+
+    The measuring client does not share the server's event loop, so a stalled loop shows up
+    as a slow request whenever it happens; the last request starts after ``stop`` is set.
+    """
+    with httpx.Client(base_url=base, timeout=120) as client:
+        assert client.get("/ping").text == "pong"  # connect and warm up
+        while True:
+            started = time.perf_counter()
+            assert client.get("/ping").status_code == 200
+            latencies.append(time.perf_counter() - started)
+            measuring.set()
+            if stop.is_set():
+                return
+            time.sleep(0.002)
+
+
 async def attack(port: int, cookie: str, body: bytes, content_type: str) -> int:
     """POST ``body`` on a raw socket with the session cookie; return the response status."""
     head = (f"POST /form HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {cookie}\r\n"
@@ -93,25 +113,20 @@ async def test_hostile_multipart_bodies_do_not_stall_other_clients(tmp_path: Pat
 
         latencies: list[float] = []
         statuses: list[int] = []
-        done = trio.Event()
-
-        async def measure() -> None:
-            async with httpx.AsyncClient(base_url=base) as client:
-                assert (await client.get("/ping")).text == "pong"  # connect and warm up
-                while not done.is_set():
-                    started = time.perf_counter()
-                    assert (await client.get("/ping")).status_code == 200
-                    latencies.append(time.perf_counter() - started)
-                    await trio.sleep(0.005)
+        measuring, stop = threading.Event(), threading.Event()
 
         async def attacker() -> None:
-            await trio.sleep(0.05)
-            for body, ctype in [(nested, nested_type), (flat, flat_type)] * 3:
-                statuses.append(await attack(port, cookie, body, ctype))
-            done.set()
+            while not measuring.is_set():  # every stall from now on is measured
+                await trio.sleep(0.01)
+            try:
+                for body, ctype in [(nested, nested_type), (flat, flat_type)] * 3:
+                    statuses.append(await attack(port, cookie, body, ctype))
+            finally:
+                stop.set()
 
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(measure)
+            nursery.start_soon(trio.to_thread.run_sync, measure_latency, base, latencies,
+                               measuring, stop)
             nursery.start_soon(attacker)
 
     # each body reached the parser and was refused early: nesting, or more than 1000 parts
