@@ -181,6 +181,20 @@ SELECT coalesce(array_agg(id), '{}') AS owned
 
 WORKER_GONE = "DELETE FROM rum_jobs_workers WHERE id = $1"
 
+# Jobs running under worker $2 that it never received (a claim whose answer was lost with
+# its connection): back to the queue without using an attempt (they never ran).
+RELEASE_ORPHANS = """
+UPDATE rum_jobs
+   SET status = 'retryable', run_at = now(), attempt = attempt - 1, lease_expires_at = NULL,
+       errors = errors || jsonb_build_array(jsonb_build_object(
+           'attempt', attempt, 'at', now(), 'worker', worker, 'kind', 'orphaned',
+           'error', 'the worker claimed this job but never received it (its connection broke '
+                    || 'mid-claim); released without using an attempt',
+           'traceback', NULL))
+ WHERE id = ANY($1::bigint[]) AND worker = $2 AND status = 'running'
+RETURNING id
+"""
+
 # Rows of workers not seen for a day (their jobs were rescued long ago).
 WORKERS_FORGET = "DELETE FROM rum_jobs_workers WHERE seen_at < now() - interval '1 day'"
 

@@ -127,6 +127,8 @@ class Worker:
         self._services: trio.Nursery | None = None
         self._missing_table_logged = False
         self._threads = trio.CapacityLimiter(concurrency)
+        self._writing: set[int] = set()  # ids whose completion is being written
+        self._unknown_before: set[int] = set()
         self.unknown_job_grace = unknown_job_grace
         self.stats = {"claimed": 0, "complete": 0, "retried": 0, "failed": 0,
                       "unknown_job": 0, "rescued": 0}
@@ -375,6 +377,21 @@ class Worker:
                                "took it over); interrupting it", self.id, job_id)
                 entry.cancel_reason = "lease_lost"
                 entry.scope.cancel()
+        # Rows running under our name that we do not know: a claim committed whose answer
+        # never reached us (the connection broke mid-claim). Our lease would cover them
+        # forever, so release them, once they were unknown at two beats in a row (a claim
+        # answer in flight arrives long before the next beat).
+        known = self._running.keys() | self._writing | {d["id"] for d in self._done}
+        unknown = owned - known
+        orphans = sorted(unknown & self._unknown_before)
+        self._unknown_before = unknown - set(orphans)
+        if orphans:
+            released = await db.fetch(sql.RELEASE_ORPHANS, orphans, self.id)
+            if released:
+                logger.warning("worker %s released %d job(s) it had claimed but never "
+                               "received (the connection broke mid-claim): %s", self.id,
+                               len(released), [r["id"] for r in released])
+                self._wake.set()
 
     async def _unregister(self) -> None:
         try:
@@ -611,10 +628,13 @@ class Worker:
         while self._done:
             batch = self._done[:COMPLETE_BATCH]
             del self._done[:COMPLETE_BATCH]
+            ids = [d["id"] for d in batch]
+            self._writing.update(ids)
             self._flushing += 1
             try:
                 await self._write_completions(batch)
             finally:
+                self._writing.difference_update(ids)
                 self._flushing -= 1
                 self._flushed.set()
                 self._flushed = trio.Event()
