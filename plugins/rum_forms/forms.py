@@ -55,6 +55,9 @@ class Forms:
 def storage(app: App | None = None) -> Storage:
     """The upload storage of ``app`` (default: the app serving the current request)."""
     app = app or current_app()
+    if app is None:
+        raise RumError("rum_forms.storage() outside a running app: pass the app, "
+                       "storage(app)")
     forms = app.extensions.get("forms")
     if forms is None:
         raise RumError("upload storage needs the forms plugin: add \"forms\" to [plugins] "
