@@ -37,11 +37,12 @@ class RumCodeGenerator(CodeGenerator):
                 self.write(f").__class__ is str or {_PRINTED}.__class__ is int "
                            f"else {self.filters['rum_print']}({_PRINTED}))")
                 return None
-            if node.name == "rum_block" and all(
-                    isinstance(a, nodes.Const) and isinstance(a.value, str) for a in node.args):
+            names = [a.value for a in node.args if isinstance(a, nodes.Const)]
+            if node.name == "rum_block" and len(names) == len(node.args) and \
+                    all(isinstance(name, str) for name in names):
                 params = []
-                for index, arg in enumerate(node.args):
-                    ref = frame.symbols.find_ref(arg.value)
+                for index, name in enumerate(names):
+                    ref = frame.symbols.find_ref(name)
                     params.append(ref if ref is not None else f"_rum_unused{index}")
                 self.write(f"(lambda {', '.join(params)}: ")
                 self.visit(node.node, frame)

@@ -62,7 +62,8 @@ class Templates:
         self.loader = RumLoader(self.dirs, fallback=self.root, trim=trim, semantics=semantics,
                                 on_load=self._loaded)
         # Under Ruby semantics nil already prints as nothing (rum_print); no finalize needed.
-        options = {"finalize": _nil_as_empty} if nil_as_empty and semantics == "python" else {}
+        options: dict[str, Any] = \
+            {"finalize": _nil_as_empty} if nil_as_empty and semantics == "python" else {}
         self.env = make_environment(self.loader, cache=cache, **options)
         # Jinja2 asks for the escaping mode of every render (EvalContext): answer from a dict.
         self._escaping: dict[str | None, bool] = {}

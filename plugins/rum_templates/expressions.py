@@ -494,8 +494,10 @@ class Parser:
                 if self.at("(") and not self.tok.space_before:
                     self.next()
                     attr.args, attr.kwargs = self.arguments(")")
-                    if attr.args and isinstance(attr.args[-1], BlockPass):
-                        attr.block = attr.args.pop().block
+                    last = attr.args[-1] if attr.args else None
+                    if isinstance(last, BlockPass):
+                        attr.args.pop()
+                        attr.block = last.block
                         if not attr.args:
                             attr.args = None
                 if attr.block is None and attr.args is None and self.at("&") and \
