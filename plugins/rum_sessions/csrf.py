@@ -117,6 +117,15 @@ def _strip_default_port(netloc: str, scheme: str) -> str:
     return netloc[:-len(default)] if default and netloc.endswith(default) else netloc
 
 
+def _split(url: str) -> tuple[str, str]:
+    """``(scheme, netloc)`` of ``url`` in lower case; ``("", "")`` if it does not parse."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:  # e.g. an unclosed IPv6 bracket: not this site
+        return "", ""
+    return parts.scheme.lower(), parts.netloc.lower()
+
+
 def origin_problem(request: Request, trusted_origins: frozenset[str] = frozenset()) -> str | None:
     """Why the request's ``Origin`` (or, over HTTPS, ``Referer``) is not this site; ``None`` if
     it is, as in Django.
@@ -132,21 +141,20 @@ def origin_problem(request: Request, trusted_origins: frozenset[str] = frozenset
         origin = origin.strip()
         if origin.lower().rstrip("/") in trusted_origins:
             return None
-        parts = urlsplit(origin)
-        same = (bool(host) and _strip_default_port(parts.netloc, parts.scheme) == host
-                and parts.scheme in ("http", "https")
-                and (request.scheme != "https" or parts.scheme == "https"))
+        scheme, netloc = _split(origin)
+        same = (bool(host) and _strip_default_port(netloc, scheme) == host
+                and scheme in ("http", "https")
+                and (request.scheme != "https" or scheme == "https"))
         return None if same else f"the Origin header {origin!r} is not this site ({host})"
     if request.scheme != "https":
         return None
     referer = request.headers.get("referer")
     if not referer:
         return "an HTTPS post must send an Origin or Referer header naming this site"
-    parts = urlsplit(referer.strip())
-    origin = f"{parts.scheme}://{parts.netloc}".lower()
-    if origin in trusted_origins:
+    scheme, netloc = _split(referer)
+    if f"{scheme}://{netloc}" in trusted_origins:
         return None
-    if parts.scheme != "https" or _strip_default_port(parts.netloc, "https") != host:
+    if scheme != "https" or _strip_default_port(netloc, "https") != host:
         return f"the Referer {referer!r} is not an https page of this site ({host})"
     return None
 

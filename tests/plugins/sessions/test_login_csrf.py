@@ -165,8 +165,9 @@ async def test_origin_must_be_this_site(tmp_path: Path) -> None:
         evil = await client.post("/login", data=data, headers={"origin": "https://evil.example"})
         assert evil.status_code == 403
         assert "Origin header" in evil.text and "evil.example" in evil.text
-        null = await client.post("/login", data=data, headers={"origin": "null"})
-        assert null.status_code == 403
+        for bad in ("null", "https://[::1", "http://", "evil", f"ftp://{host}"):
+            refused = await client.post("/login", data=data, headers={"origin": bad})
+            assert refused.status_code == 403, bad  # a clear refusal, never a 500
         trusted = await client.post("/login", data=data,
                                     headers={"origin": "https://admin.example.com"})
         assert trusted.status_code == 303
@@ -197,6 +198,7 @@ async def test_https_posts_need_a_same_site_origin_or_referer(tmp_path: Path) ->
         assert (await post()).status == 403  # neither Origin nor Referer
         assert (await post(referer="https://evil.example/form")).status == 403
         assert (await post(referer="http://shop.example/form")).status == 403  # not https
+        assert (await post(referer="https://[shop.example/form")).status == 403  # garbled
         assert (await post(origin="http://shop.example")).status == 403  # not https
         assert (await post(referer="https://shop.example/form")).status == 200
         assert (await post(referer="https://shop.example:443/form")).status == 200
