@@ -7,8 +7,9 @@ Jinja2: ``user.name.upcase`` becomes ``user.name|upper``.
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -68,8 +69,10 @@ METHODS: dict[str, Method] = {
     "length": _f("length", "number of items or characters"),
     "size": _f("length", "number of items or characters"),
     "count": _f("length", "number of items or characters"),
-    "first": _f("first", "first item (or character)"),
-    "last": _f("last", "last item (or character)"),
+    "first": _f("rum_first", "first item (or character); nil if empty; first(n): a list", 0, 1),
+    "last": _f("rum_last", "last item (or character); nil if empty; last(n): a list", 0, 1),
+    "compact": _f("rum_compact", "without nil items (a hash: without nil values)"),
+    "flatten": _f("rum_flatten", "nested lists spliced into one list"),
     "reverse": _f("rum_reverse", "items or characters in reverse order"),
     "join": _f("join", "items joined with the separator (default: none), escaped", 0, 1),
     "sort": _f("sort", "sorted items"),
@@ -103,6 +106,7 @@ METHODS: dict[str, Method] = {
     "nil?": _f("rum_nil", "is nil (or undefined)"),
     "blank?": _f("rum_blank", "nil, false, empty or only whitespace"),
     "present?": _f("rum_present", "not blank?"),
+    "presence": _f("rum_presence", "the value if present?, else nil (Rails)"),
     "include?": Method("contains", "in", 1, 1, "contains the item / substring / key"),
     "key?": Method("contains", "in", 1, 1, "the hash has the key"),
     "has_key?": Method("contains", "in", 1, 1, "the hash has the key"),
@@ -157,6 +161,52 @@ def rum_intdiv(value: Any, divisor: Any) -> int:
 def rum_fdiv(value: Any, divisor: Any) -> float:
     """``fdiv``: float division (by zero: ``Infinity`` / ``NaN``, as in Ruby)."""
     return ruby_div(float(value), divisor)
+
+
+def rum_first(value: Any, count: int | None = None) -> Any:
+    """``first`` / ``first(n)``: the first item (``nil`` when empty) / the first ``n``; a
+    hash's items are ``[key, value]`` pairs."""
+    if isinstance(value, Mapping):
+        value = list(value.items())
+    if count is not None:
+        return list(itertools.islice(value, count)) if not isinstance(value, str) else \
+            value[:count]
+    if isinstance(value, Sequence):
+        return value[0] if len(value) else None
+    return next(iter(value), None)
+
+
+def rum_last(value: Any, count: int | None = None) -> Any:
+    """``last`` / ``last(n)``: the last item (``nil`` when empty) / the last ``n``."""
+    items = value if isinstance(value, Sequence) else \
+        list(value.items() if isinstance(value, Mapping) else value)
+    if count is not None:
+        tail = items[len(items) - count:] if count > 0 else items[:0]
+        return tail if isinstance(items, str) else list(tail)
+    return items[-1] if len(items) else None
+
+
+def rum_compact(value: Any) -> Any:
+    """``compact``: without ``nil`` items (a hash keeps its non-nil values)."""
+    if isinstance(value, Mapping):
+        return {k: v for k, v in value.items() if v is not None}
+    return [item for item in value if item is not None]
+
+
+def rum_flatten(value: Any) -> list[Any]:
+    """``flatten``: nested lists (and tuples) spliced into one list."""
+    out: list[Any] = []
+    for item in value:
+        if isinstance(item, list | tuple):
+            out.extend(rum_flatten(item))
+        else:
+            out.append(item)
+    return out
+
+
+def rum_presence(value: Any) -> Any:
+    """``presence`` (Rails): ``value`` unless it is ``blank?``, else ``nil``."""
+    return None if rum_blank(value) else value
 
 
 def rum_all(value: Any) -> bool:
@@ -272,6 +322,11 @@ FILTERS: dict[str, Any] = {
     "rum_ruby_to_s": rum_ruby_to_s,
     "rum_join": rum_join,
     "rum_all": rum_all,
+    "rum_first": rum_first,
+    "rum_last": rum_last,
+    "rum_compact": rum_compact,
+    "rum_flatten": rum_flatten,
+    "rum_presence": rum_presence,
     "rum_floor": rum_floor,
     "rum_ceil": rum_ceil,
     "rum_intdiv": rum_intdiv,

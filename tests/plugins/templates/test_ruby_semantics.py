@@ -176,6 +176,21 @@ def test_number_methods_and_negative_literals(source: str, expected: str) -> Non
     assert render(source, x=4) == expected
 
 
+@pytest.mark.parametrize(("source", "expected"), [
+    ("<%= xs.first %>|<%= xs.last %>|<%= empty.first %>|<%= empty.last %>", "1|3||"),
+    ("<%= xs.first(2) %>|<%= xs.last(2) %>|<%= xs.last(0) %>|<%= (1..3).last %>",
+     "[1, 2]|[2, 3]|[]|3"),
+    ("<%= 'abc'.first %>|<%= 'abc'.last(2) %>|<%= h.first %>|<%= h.last.last %>",
+     "a|bc|[&#34;a&#34;, 1]|2"),
+    ("<%= [1, nil, [2, [nil, 3]]].flatten.compact %>|<%= {a: nil, b: 1}.compact %>",
+     "[1, 2, 3]|{&#34;b&#34; =&gt; 1}"),
+    ("<%= ' '.presence || 'anon' %>|<%= 'ann'.presence || 'anon' %>|<%= nil.presence %>",
+     "anon|ann|"),
+])
+def test_collection_methods_like_ruby(source: str, expected: str) -> None:
+    assert render(source, xs=[1, 2, 3], empty=[], h={"a": 1, "b": 2}) == expected
+
+
 def test_div_by_zero_is_located() -> None:
     with pytest.raises(TemplateRenderError, match=r"n\.html:2:1: ZeroDivisionError: divided by 0"):
         Template.from_str("\n<%= 7.div(n) %>", name="n.html").render(n=0)
