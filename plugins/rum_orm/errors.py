@@ -99,11 +99,36 @@ def _column_of_placeholder(sql: str, n: str) -> str | None:
     return None
 
 
+_WIDTH = re.compile(r"value out of (int16|int32) range")
+_WIDTHS = {"int16": (-(2**15), 2**15 - 1), "int32": (-(2**31), 2**31 - 1)}
+#: SQLSTATEs of values PostgreSQL refused: too long, out of range, bad characters or dates.
+_REFUSED_VALUES = frozenset({"22001", "22003", "22007", "22008", "22021", "22P05"})
+
+
 def explain_data_error(exc: BaseException, model: Any, sql: str) -> BaseException:
-    """An :class:`InvalidValue` naming the model and column of a badly typed parameter."""
+    """The error for a value the driver or PostgreSQL refused, naming the model and column:
+    :class:`~rum_orm.values.ValueRejected` (a 422) for one out of the column's range or
+    otherwise unstorable (``smallint`` overflow, ``numeric`` overflow, text too long...),
+    :class:`InvalidValue` for one of the wrong type; ``exc`` itself when no column is known
+    for a client-side error."""
+    from rum_orm.values import ValueRejected
+
     message = str(exc)
     match = _ARGUMENT.search(message)
-    column = _column_of_placeholder(sql, match.group(1)) if match else None
+    if match is None:
+        if getattr(exc, "sqlstate", None) not in _REFUSED_VALUES:
+            return exc
+        problem = message.split("\n", 1)[0]
+        detail = getattr(exc, "detail", None)
+        if detail:
+            problem = f"{problem} ({detail})"
+        return ValueRejected(getattr(exc, "column_name", None), problem, model=model)
+    column = _column_of_placeholder(sql, match.group(1))
+    width = _WIDTH.search(message)
+    if width is not None:
+        low, high = _WIDTHS[width.group(1)]
+        return ValueRejected(column or f"${match.group(1)}", f"must be between {low} and {high}",
+                             model=model if column else None)
     if column is None:
         return exc
     return InvalidValue(f"{model.__name__}.{column}: {message}")

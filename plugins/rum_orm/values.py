@@ -44,13 +44,13 @@ class ValueRejected(InvalidValue, rum.errors.UnprocessableEntity):
     """A value PostgreSQL cannot store or compare as the column's type (out of range, a NUL
     character, a lone surrogate...). A 422 when it escapes a controller.
 
-    ``column`` names the column (or ``$n`` when unknown), ``problem`` says what is wrong
-    without the name (``"must be between ... and ..."``); ``data`` is ``{column: [problem]}``.
+    ``column`` names the column (``$n`` or ``None`` when unknown), ``problem`` says what is
+    wrong without the name (``"must be between ... and ..."``); ``data`` is ``{column: [problem]}``.
     """
 
-    def __init__(self, column: str, problem: str, *, model: Any = None) -> None:
-        label = f"{model.__name__}.{column}" if model is not None else column
-        super().__init__(f"{label}: {problem}", data={column: [problem]})
+    def __init__(self, column: str | None, problem: str, *, model: Any = None) -> None:
+        label = ".".join(part for part in (getattr(model, "__name__", None), column) if part)
+        super().__init__(f"{label or 'value'}: {problem}", data={column or "value": [problem]})
         self.column = column
         self.problem = problem
         self.model = model

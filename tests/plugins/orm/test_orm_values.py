@@ -145,3 +145,31 @@ def test_limit_and_offset_are_bounded() -> None:
         Item.all().offset(2**63)
     with pytest.raises(ValueError, match="non-negative"):
         Item.all().limit(-1)
+
+
+class Gizmo(Model):
+    id: int | None = None
+    small: int = 0
+    code: str = ""
+    price: decimal.Decimal = decimal.Decimal(0)
+
+
+async def test_narrower_columns_refused_by_the_driver_or_postgres(db: Database) -> None:
+    await db.execute("CREATE TABLE gizmos (id bigserial PRIMARY KEY, small smallint NOT NULL "
+                     "DEFAULT 0, code varchar(3) NOT NULL DEFAULT '', price numeric(5, 2) "
+                     "NOT NULL DEFAULT 0)")
+    with pytest.raises(ValueRejected) as caught:
+        await Gizmo.create(small=40000).fetch(db)
+    assert str(caught.value) == "Gizmo.small: must be between -32768 and 32767"
+    assert caught.value.status == 422 and caught.value.data == {
+        "small": ["must be between -32768 and 32767"]}
+    with pytest.raises(ValueRejected, match=r"^Gizmo: value too long for type character "
+                                            r"varying\(3\)"):
+        await Gizmo.create(code="abcd").fetch(db)
+    with pytest.raises(ValueRejected, match=r"^Gizmo: numeric field overflow \(A field with "
+                                            r"precision 5, scale 2"):
+        await Gizmo.create(price=decimal.Decimal("123456")).fetch(db)
+    with pytest.raises(InvalidValue) as wrong_type:  # a wrong type stays a programming error
+        await Gizmo.create(small="many").fetch(db)
+    assert not isinstance(wrong_type.value, ValueRejected)
+    assert await Gizmo.all().count(db) == 0
