@@ -251,3 +251,32 @@ async def test_session_auth_redirects_browsers_but_not_api_clients(base: str) ->
             assert refused.status_code == 403, path
             assert refused.headers["content-type"] == "application/problem+json"
             assert refused.json()["detail"] == "you need to log in at /login to see this page"
+
+
+def test_origin_and_accept_parsing_never_raise() -> None:
+    """Any Origin, Referer, Host or Accept text gives an answer, never an exception (a 500)."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from rum.negotiation import prefers_json
+    from rum_sessions.csrf import origin_problem
+
+    text = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=0x24F), max_size=40)
+    urlish = st.one_of(text, st.builds(lambda s, h: f"{s}://{h}", st.sampled_from(
+        ["http", "https", "ftp", ""]), text))
+
+    @settings(max_examples=150, deadline=None)
+    @given(origin=st.none() | urlish, referer=st.none() | urlish, host=text,
+           scheme=st.sampled_from(["http", "https"]), accept=text, ctype=text)
+    def check(origin, referer, host, scheme, accept, ctype) -> None:
+        headers = {"host": host}
+        if origin is not None:
+            headers["origin"] = origin
+        if referer is not None:
+            headers["referer"] = referer
+        request = Request("POST", "/", headers=headers, scheme=scheme)
+        result = origin_problem(request, frozenset({"https://trusted.example"}))
+        assert result is None or isinstance(result, str)
+        assert isinstance(prefers_json(accept, ctype), bool)
+
+    check()
