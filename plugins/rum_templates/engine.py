@@ -29,6 +29,7 @@ from rum_templates.errors import (
     TemplateRenderError,
     TemplateSyntaxError,
 )
+from rum_templates.methods import HELPERS
 from rum_templates.translator import SEMANTICS, Translation, translate
 
 if TYPE_CHECKING:
@@ -70,6 +71,7 @@ class Templates:
         self._content_types: dict[str, str] = {}
         self.env.autoescape = self._autoescape
         self.env.globals["url_for"] = app.url_for if app is not None else _no_url_for
+        self.env.globals.update(HELPERS)
         self._compiled: dict[str, jinja2.Template] = {}
         self._hooks = self._global_hooks() if app is not None else []
 

@@ -85,6 +85,12 @@ def tokenize(source: str, start: int, end: int, error: ErrorFn) -> list[Token]:
             tok, i = _string(source, i, end, error)
             tok.space_before = space
             tokens.append(tok)
+        elif ch == "@" and i + 1 < end and (source[i + 1].isalpha() or source[i + 1] == "_"):
+            # A Rails instance variable, `@users`: the render context's `users`.
+            m = _IDENT.match(source, i + 1, end)
+            assert m is not None
+            tokens.append(Token(NAME, m.group(), i, space))
+            i = m.end()
         elif ch.isalpha() or ch == "_":
             m = _IDENT.match(source, i, end)
             assert m is not None

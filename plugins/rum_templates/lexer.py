@@ -4,7 +4,7 @@ Tags:
 
 - ``<% code %>``: statements (``if``, ``for``, ``end``, assignments...);
 - ``<%= expr %>``: output, HTML-escaped;
-- ``<%- expr %>``: raw output;
+- ``<%- expr %>`` (or Rails' ``<%== expr %>``): raw output;
 - ``<%# comment %>``: dropped;
 - ``<%%``: a literal ``<%`` in the text.
 
@@ -76,6 +76,9 @@ def split(source: str, name: str, pos: Positions) -> list[Segment]:
         kind = _KINDS.get(source[k:k + 1], CODE)
         if kind != CODE:
             k += 1
+            if kind == OUTPUT and source.startswith("=", k):  # Rails' `<%==`: raw output
+                kind = RAW
+                k += 1
         close = _find_close(source, k, kind)
         if close < 0:
             line, col = pos(j)

@@ -17,6 +17,7 @@ from typing import Any
 from jinja2 import Undefined, pass_eval_context
 from jinja2.filters import do_join
 from jinja2.nodes import EvalContext
+from markupsafe import Markup, escape
 
 from rum_templates.blocks import BLOCK_FILTERS
 from rum_templates.ruby import ruby_div, ruby_inspect, ruby_join_items, ruby_print, ruby_to_s
@@ -313,6 +314,20 @@ def rum_pairs(value: Any) -> Iterable[Any]:
         return value.items()
     return value
 
+
+def raw(value: Any) -> Markup:
+    """Rails' ``raw(html)``: the value marked safe, printed without escaping (``nil``: empty).
+    Only for trusted content."""
+    return Markup("" if value is None else value)
+
+
+def h(value: Any) -> Markup:
+    """Rails' ``h(text)``: the value HTML-escaped (already-safe markup stays as it is)."""
+    return escape("" if value is None else value)
+
+
+#: Functions every template can call (Rails view helpers).
+HELPERS: dict[str, Any] = {"raw": raw, "h": h}
 
 FILTERS: dict[str, Any] = {
     **BLOCK_FILTERS,

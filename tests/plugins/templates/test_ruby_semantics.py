@@ -338,6 +338,24 @@ def test_block_errors_are_located(source: str, message: str) -> None:
     assert info.value.template == "b.html" and info.value.line == 1
 
 
+# -- Rails spellings -------------------------------------------------------------------------
+
+
+def test_rails_raw_output_tag_and_helpers() -> None:
+    source = "<%== html %>|<%= raw(html) %>|<%= h(html) %>|<%= raw(nil) %>|<%= html %>"
+    assert render(source, html="<b>&</b>") == \
+        "<b>&</b>|<b>&</b>|&lt;b&gt;&amp;&lt;/b&gt;||&lt;b&gt;&amp;&lt;/b&gt;"
+    assert render("<%= raw %>", raw="context wins") == "context wins"
+
+
+def test_instance_variables_are_context_names() -> None:
+    source = ("<% @users.each do |u| %><%= u.name %>,<% end %><%= @users.length %>"
+              "<% @total = @users.sum(&:age) %>|<%= @total %>|<%= \"#{@users.first.name}\" %>")
+    assert render(source, users=USERS) == "ann,bob,cy,3|93|ann"
+    with pytest.raises(TemplateSyntaxError, match="unexpected character '@'"):
+        render("<%= @ %>")
+
+
 # -- trimming (Rails' Erubi) -----------------------------------------------------------------
 
 
