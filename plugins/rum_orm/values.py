@@ -168,8 +168,12 @@ def check_value(value: Any, kind: Any = None, column: str = "value", *,
 
 def check_args(args: Sequence[Any], model: Any = None, sql: str = "") -> None:
     """Check every value bound to ``sql`` (a statement on ``model``); raise
-    :class:`ValueRejected` naming the column (found in ``sql``) for the first bad one."""
-    for value in args:
+    :class:`ValueRejected` naming the column (found in ``sql``) for the first bad one.
+
+    Small ints and ASCII strings without NUL pass on one type test; other values are judged
+    without their column first, and only a value that fails is judged again by its column's
+    declared type (a big ``int`` is fine for a ``Decimal`` column)."""
+    for n, value in enumerate(args, 1):
         t = type(value)
         if t is int:
             if INT64_MIN <= value <= INT64_MAX:
@@ -179,17 +183,12 @@ def check_args(args: Sequence[Any], model: Any = None, sql: str = "") -> None:
                 continue
         elif t in _ALWAYS_FINE:
             continue
-        _check_slowly(args, model, sql)
-        return
-
-
-def _check_slowly(args: Sequence[Any], model: Any, sql: str) -> None:
-    for n, value in enumerate(args, 1):
+        if problem_with(value) is None:
+            continue
         column = _column_of_placeholder(sql, str(n)) if sql else None
         problem = problem_with(value, column_type(model, column))
         if problem:
-            raise ValueRejected(column or f"${n}", problem,
-                                model=model if column else None)
+            raise ValueRejected(column or f"${n}", problem, model=model if column else None)
 
 
 def column_type(model: Any, column: str | None) -> Any:
