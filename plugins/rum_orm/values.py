@@ -113,7 +113,7 @@ def json_problem(value: Any) -> str | None:
             problem = None
             for key, child in children:
                 if isinstance(key, str) and (problem := str_problem(key)):
-                    problem = f"key {key[:20]!r}... {problem}"
+                    problem = f"key {key[:20]!r}: {problem}"
                     break
                 stack.append((child, depth + 1))
         else:

@@ -76,15 +76,13 @@ def test_value_rejected_is_a_422_and_an_invalid_value() -> None:
      "must have at most 131072 digits before the decimal point and 16383 after it"),
     (decimal.Decimal("NaN"), decimal.Decimal, None),
     ({"k": ["ok", "nul\x00"]}, dict, "must not contain NUL characters (\\u0000)"),
-    ({"k\ud800": 1}, dict, None),  # reported below with its key
+    ({"k\ud800": 1}, dict, "key 'k\\ud800': must be valid Unicode text; it holds a lone "
+                           "surrogate ('\\ud800') at position 1"),
+    ({"k": [1.5, float("nan")]}, dict, "must not hold NaN or Infinity"),
     ([1, 2**64], None, INT_RANGE),
 ])
 def test_problem_with(value: Any, kind: Any, problem: str | None) -> None:
-    found = problem_with(value, kind)
-    if isinstance(value, dict) and problem is None and "k\ud800" in value:
-        assert found is not None and "lone surrogate" in found
-    else:
-        assert found == problem
+    assert problem_with(value, kind) == problem
 
 
 def test_check_value_names_the_column() -> None:
