@@ -11,6 +11,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from markupsafe import Markup
 
 from rum_templates import Template, TemplateRenderError, TemplateSyntaxError, translate
@@ -415,3 +417,27 @@ def test_strings_skip_the_conversion_entirely() -> None:
                       '<%= xs.length %><%= 42 %>').source
     assert "rum_print" not in jinja
     assert translate("<%= name %>").source == "{{ (name)|rum_print }}"
+
+
+# -- properties -----------------------------------------------------------------------------
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.floats(allow_nan=False, allow_infinity=False))
+def test_ruby_floats_round_trip_and_always_show_a_fraction_or_exponent(value: float) -> None:
+    text = ruby_float(value)
+    assert float(text) == value
+    mantissa = text.split("e")[0]
+    assert "." in mantissa  # Ruby never prints a float as "1" or "1e+20"
+    assert re.fullmatch(r"-?\d+\.\d+(e[+-]\d{2,3})?", text)
+
+
+DIVIDE = Template.from_str("<%= a / b %>|<%= a % b %>", name="divide.txt")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(-10**12, 10**12), st.integers(-1000, 1000).filter(bool))
+def test_integer_division_floors_like_ruby(a: int, b: int) -> None:
+    quotient, remainder = map(int, DIVIDE.render(a=a, b=b).split("|"))
+    assert quotient * b + remainder == a  # Ruby's invariant: (a / b) * b + a % b == a
+    assert 0 <= remainder * (1 if b > 0 else -1) < abs(b)  # the remainder takes b's sign
