@@ -2,13 +2,14 @@
 
 Run as a script (``python jobs_chaos_helper.py DATABASE_URL LEASE CONCURRENCY``) it is one
 worker process running :class:`ChaosJob`, which logs each run (job id, attempt, pid) to
-``chaos_runs`` and then sleeps ``args["ms"]`` milliseconds.
+``chaos_runs`` and then sleeps ``args["ms"]`` milliseconds, and :class:`StallJob`.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import time
 from typing import Any
 
 import trio
@@ -30,11 +31,20 @@ class ChaosJob(Job):
         return None
 
 
+class StallJob(Job):
+    """Blocks its worker's event loop on its first attempt (the mistake a stall comes from)."""
+
+    async def execute(self, args: Any) -> Any:
+        if self.attempt == 1:
+            time.sleep(args["seconds"])  # blocking code in an async job, on purpose
+        return {"attempt": self.attempt, "pid": os.getpid()}
+
+
 async def _main(url: str, lease: float, concurrency: int) -> None:
     from rum_orm import Database
 
     async with Database.open(url, pool_min=2, pool_max=concurrency + 6) as db:
-        await Worker([ChaosJob], db=db, lease=lease, concurrency=concurrency,
+        await Worker([ChaosJob, StallJob], db=db, lease=lease, concurrency=concurrency,
                      poll_interval=0.2).run()
 
 

@@ -288,3 +288,44 @@ async def test_enqueue_inside_a_transaction_without_an_app(jobs_database_url: st
 async def test_enqueue_with_no_database_anywhere_says_how_to_give_one() -> None:
     with pytest.raises(RumError, match=r"no database to enqueue jobs in.*db.transaction"):
         await Echo.enqueue({})
+
+
+# -- a stalled worker process is told apart from a dead one -------------------------------------
+
+
+@pytest.mark.slow
+async def test_a_stalled_worker_process_is_recorded_as_stalled(jdb: Any,
+                                                               jobs_database_url: str) -> None:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from jobs_chaos_helper import StallJob
+
+    lease = 0.9
+    job_id = await StallJob.enqueue({"seconds": 4}, db=jdb)
+    helper = Path(__file__).with_name("jobs_chaos_helper.py")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(helper.parent), *sys.path])}
+    proc = subprocess.Popen([sys.executable, str(helper), jobs_database_url, str(lease), "2"],
+                            env=env)
+    try:
+        with trio.fail_after(20):
+            while (await get_job(jdb, job_id)).status != "running":
+                await trio.sleep(0.05)
+        rescuer = Worker([StallJob], db=jdb, lease=lease, poll_interval=0.05, name="rescuer")
+        async with trio.open_nursery() as nursery:
+            await nursery.start(rescuer.run)
+            with trio.fail_after(10):
+                while (await get_job(jdb, job_id)).status != "complete":
+                    await trio.sleep(0.05)
+            rescuer.stop()
+        await trio.sleep(4)  # the stalled process wakes up: its late outcome is not written
+    finally:
+        proc.kill()
+        proc.wait()
+    row = await get_job(jdb, job_id)
+    assert row.status == "complete" and row.attempt == 2 and row.worker == "rescuer"
+    assert row.result == {"attempt": 2, "pid": os.getpid()}
+    assert [e["kind"] for e in row.errors] == ["stalled"]
+    assert "is alive but stopped renewing its lease" in row.errors[0]["error"]
