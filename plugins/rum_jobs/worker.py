@@ -67,6 +67,12 @@ class Worker:
     ``observer(job_name, outcome, seconds)`` is called after each run (outcome: ``complete``,
     ``retried``, ``failed``, ``snoozed``, ``cancelled``, ``discarded``, ``interrupted``);
     workers built by ``app.jobs`` report to the metrics plugin this way.
+    ``unknown_job_grace``: seconds after which a due job whose name no live worker has a class
+    for is failed (``no job class named X; registered: ...``) instead of waiting forever.
+
+    The worker holds one lease (its row in ``rum_jobs_workers``, renewed every ``lease / 3``)
+    covering every job it claimed until that job's outcome is written; see docs/jobs.md,
+    "Guarantees".
     """
 
     def __init__(
