@@ -205,19 +205,6 @@ async def rum_authenticate(request: Request) -> Any:
 
 
 @hookspec
-async def rum_login(request: Request, user_id: Any, response: Response | None) -> Response | None:
-    """Log ``user_id`` in: return ``response`` (or a new one) carrying the new session.
-
-    Awaited by ``request.login(user_id)``; the sessions plugin answers.
-    """
-
-
-@hookspec
-async def rum_logout(request: Request, response: Response | None) -> Response | None:
-    """Log the request's user out: return a response that clears the session."""
-
-
-@hookspec
 async def rum_render(request: Request, template: str,
                      context: Mapping[str, Any]) -> Response | None:
     """Render ``template`` with ``context`` into a response, for ``Controller.render``.

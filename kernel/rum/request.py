@@ -18,7 +18,6 @@ if TYPE_CHECKING:
 
     from rum.app import App
     from rum.formdata import Files
-    from rum.response import Response
 
 __all__ = ["FormData", "QueryParams", "Request"]
 
@@ -230,24 +229,6 @@ class Request:
             raise RumError("request.files is filled by `await request.form()`: await it first "
                            "(or use `(await request.form()).files`)")
         return self._form.files
-
-    # -- sessions (answered by the sessions plugin through the kernel's auth hooks) -------------
-
-    async def login(self, user_id: Any, response: Response | None = None) -> Response:
-        """Log ``user_id`` in and return ``response`` (default: empty 200) carrying the session."""
-        return await self._session_hook("rum_login", user_id=user_id, response=response)
-
-    async def logout(self, response: Response | None = None) -> Response:
-        """Log the current user out and return a response that clears the session."""
-        return await self._session_hook("rum_logout", response=response)
-
-    async def _session_hook(self, name: str, **kwargs: Any) -> Response:
-        if self.app is not None:
-            result = await self.app.plugins.acall_first(name, request=self, **kwargs)
-            if result is not None:
-                return result
-        raise RumError(f"request.{name[4:]}() needs a sessions plugin: add \"sessions\" to "
-                       "[plugins] enabled in Rum.toml")
 
     def __repr__(self) -> str:
         return f"<Request {self.method} {self.raw_path}>"

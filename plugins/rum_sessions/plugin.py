@@ -11,6 +11,7 @@ from rum.config import Setting
 from rum_sessions.auth import SessionAuth
 from rum_sessions.csrf import LazyToken, check, csrf_input, csrf_token
 from rum_sessions.keys import generate_secret_key
+from rum_sessions.login import attach_to_request
 from rum_sessions.manager import SessionManager
 
 if TYPE_CHECKING:
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from rum.response import Response
 
 name = "sessions"
+attach_to_request()  # request.login(user_id) / request.logout(), the seed framework's API
 
 
 @hookimpl
@@ -77,18 +79,6 @@ async def rum_authenticate(request: Request) -> Any:
     if manager.csrf:
         await check(request, session, manager.csrf_field, manager.trusted_origins)
     return session.user_id
-
-
-@hookimpl
-async def rum_login(request: Request, user_id: Any, response: Response | None) -> Response:
-    """Start a logged-in session (see :meth:`SessionManager.login`)."""
-    return request.app.extensions["sessions"].login(request, user_id, response)
-
-
-@hookimpl
-async def rum_logout(request: Request, response: Response | None) -> Response:
-    """End the session (see :meth:`SessionManager.logout`)."""
-    return request.app.extensions["sessions"].logout(request, response)
 
 
 @hookimpl(tryfirst=True)

@@ -193,13 +193,3 @@ async def test_request_id_is_taken_or_generated(tmp_path):
     assert (await client.get("/", headers={"x-request-id": "abc"})).text_body() == "abc"
     first, second = (await client.get("/")).text_body(), (await client.get("/")).text_body()
     assert first and second and first != second
-
-
-async def test_login_without_sessions_plugin_says_what_to_enable(tmp_path):
-    class Login(Controller):
-        async def post(self, request):
-            return await request.login(1)
-
-    app = make_app(tmp_path, [Login.route("/login")])
-    r = await app.test_client().post("/login")
-    assert r.status == 500 and "needs a sessions plugin" in r.text_body()
