@@ -43,6 +43,8 @@ _METHODS = {m.encode(): m for m in (
     "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE")}
 _NO_BODY_STATUSES = frozenset({204, 304})
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+#: the request headers on_header looks at (one set lookup for all the others)
+_FRAMING_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "expect"})
 
 
 def _status_line(status: int) -> str:
@@ -99,6 +101,17 @@ class _Message:
 class Connection:
     """Serves the requests of one client connection until it closes or times out."""
 
+    # slots: more than 30 instance attributes would leave CPython's shared-key instance
+    # dicts and slow every attribute access in the parser callbacks (measured)
+    __slots__ = (
+        "__weakref__", "_body", "_body_size", "_broken", "_content_length", "_deadline",
+        "_expect_continue", "_fd", "_head_raw", "_head_size", "_headers", "_host", "_hosts",
+        "_in_head", "_in_message", "_line", "_line_checked", "_streak", "_trailers",
+        "_transfer_encoding", "_url", "_valid_host", "_version", "client", "deadline",
+        "parser", "queue", "reading", "scope", "server", "settings", "sock", "timed_out",
+        "upgraded", "writing",
+    )
+
     def __init__(self, server: HTTPServer, sock: socket.socket,
                  client: tuple[str, int] | None) -> None:
         self.server = server
@@ -124,6 +137,8 @@ class Connection:
         self._trailers: list[tuple[str, str]] | None = None
         self._line: bytes | None = None
         self._line_checked = False
+        self._version = "1.1"
+        self._valid_host: str | None = None
         self._deadline = math.inf
         # connection state, read by the server's reaper task
         self.scope = trio.CancelScope()
@@ -180,12 +195,15 @@ class Connection:
                 raise Reject(431, f"more than {self.settings.max_headers} trailer fields")
             return
         headers = self._headers
-        headers.append((key, value.decode("latin-1")))
+        text = value.decode("latin-1")
+        headers.append((key, text))
         if len(headers) > self.settings.max_headers:
             raise Reject(431, f"more than {self.settings.max_headers} request headers")
+        if key not in _FRAMING_HEADERS:
+            return
         if key == "host":
             self._hosts += 1
-            self._host = headers[-1][1]
+            self._host = text
         elif key == "content-length":
             try:
                 length = int(value)
@@ -198,17 +216,23 @@ class Connection:
         elif key == "transfer-encoding":
             if self._transfer_encoding is None:
                 self._transfer_encoding = []
-            self._transfer_encoding.append(headers[-1][1])
-        elif key == "expect" and value.lower() == b"100-continue":
+            self._transfer_encoding.append(text)
+        elif value.lower() == b"100-continue":  # expect
             self._expect_continue = True
 
     def on_headers_complete(self) -> None:
         self._in_head = False
-        version = self.parser.get_http_version()
-        check_version(version)
-        check_host(self._hosts, self._host, version)
-        if self._transfer_encoding is not None:
-            check_transfer_encoding(self._transfer_encoding, version)
+        self._version = version = self.parser.get_http_version()
+        if version != "1.1" and version != "1.0":
+            check_version(version)
+        if self._hosts != 1 or self._host != self._valid_host:
+            check_host(self._hosts, self._host, version)
+            if self._hosts == 1:
+                self._valid_host = self._host  # keep-alive clients repeat it: checked once
+        coding = self._transfer_encoding
+        # the usual exact value skips parsing the coding list
+        if coding is not None and (coding != ["chunked"] or version != "1.1"):
+            check_transfer_encoding(coding, version)
         url = self._url
         if url[:1] != b"/" and url != b"*":
             self._other_target_form(url)
@@ -246,7 +270,7 @@ class Connection:
             self._url,
             self._headers,
             b"" if not body else body[0] if len(body) == 1 else b"".join(body),
-            parser.get_http_version(),
+            self._version,
             parser.should_keep_alive(),
             self._trailers,
         ))
