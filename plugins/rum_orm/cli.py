@@ -86,8 +86,9 @@ async def _db(args: argparse.Namespace, app: App | None) -> int:
     import trio
 
     from rum_orm.embedded import EmbeddedServer
-    from rum_orm.plugin import choose_app_database, database_url
+    from rum_orm.plugin import database_url
     from rum_orm.resolve import (
+        choose_database,
         create_database,
         default_url,
         drop_database,
@@ -132,9 +133,11 @@ async def _db(args: argparse.Namespace, app: App | None) -> int:
         status, started = await trio.to_thread.run_sync(server.start)
         print(f"{'started' if started else 'already running'}: {status.describe()}")
         return 0
-    choice = await choose_app_database(app) if needs_choice(app.config, automatic=True) \
-        else None
-    url = choice.url if choice is not None else database_url(app.config)
+    url = database_url(app.config)
+    if needs_choice(app.config, automatic=True):  # the default address or the embedded server
+        choice = await trio.to_thread.run_sync(
+            lambda: choose_database(app.config, app.root, automatic=True, create=False))
+        url = choice.url if choice is not None else None
     if not url:
         print("rum: error: no database configured: set [database] url or DATABASE_URL",
               file=sys.stderr)
