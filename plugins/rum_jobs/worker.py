@@ -2,9 +2,11 @@
 
 One worker runs up to ``concurrency`` jobs at a time. It claims them in batches with
 ``FOR UPDATE SKIP LOCKED`` (fairly across its queues), wakes on ``LISTEN rum_jobs`` within
-milliseconds of a commit and polls every ``poll_interval`` as a fallback. Each claimed job has
-a lease that a heartbeat renews; jobs whose worker died are released by any worker once their
-lease expires. Successful runs are marked complete in batches (one statement for many jobs).
+milliseconds of a commit and polls every ``poll_interval`` as a fallback. The worker holds one
+lease, its row in ``rum_jobs_workers``, which a heartbeat renews and which covers every job it
+claimed until the job's outcome is written; jobs of a worker that died or stalled are released
+by any worker once that lease expires, recorded as ``worker_lost`` or ``stalled``. Successful
+runs are marked complete in batches (one statement for many jobs).
 """
 
 from __future__ import annotations
