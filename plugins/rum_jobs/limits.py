@@ -165,6 +165,10 @@ class LimitedClaimer:
         """Job names the plain claim may take (those without class limits)."""
         return [n for n in names if n not in self.classes]
 
+    def covers(self, queue: str, job: str) -> bool:
+        """True when jobs of ``job`` in ``queue`` are subject to a limit."""
+        return job in self.classes or queue in self.queues
+
     def invalidate(self) -> None:
         """Re-read the queue limits before the next claim (a ``rum:queues`` note arrived)."""
         self._refreshed_at = -1e9

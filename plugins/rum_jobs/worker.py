@@ -11,6 +11,7 @@ runs are marked complete in batches (one statement for many jobs).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import math
@@ -51,6 +52,9 @@ class _Running:
         self.blocked = 0.0  # seconds the event loop was seen blocked while this job ran
         self.run_threaded = False
 
+
+#: NOTIFY sent when a job of a limited queue/class ended (see _announce_free_slot).
+LIMITED_SLOT_FREED = "SELECT pg_notify('rum_jobs', $1)"
 
 #: Most completions written by one statement.
 COMPLETE_BATCH = 1000
@@ -485,8 +489,22 @@ class Worker:
         finally:
             self._running.pop(run.id, None)
             self._wake.set()
+            if self._services is not None and self._limits.covers(run.queue, run.job):
+                with contextlib.suppress(RuntimeError):  # services closing: shutting down
+                    self._services.start_soon(self._announce_free_slot, run.queue)
         if self.observer is not None and outcome is not None:
             self._observe(run.job, outcome, trio.current_time() - started)
+
+    async def _announce_free_slot(self, queue: str) -> None:
+        """A limited job ended: once its outcome is written, wake the other workers of its
+        queue so the freed slot goes to whoever claims first, not to this worker alone."""
+        with trio.move_on_after(max(self.poll_interval, 1.0)):
+            while self._done or self._flushing:
+                await self._flushed.wait()
+            try:
+                await self.db.execute(LIMITED_SLOT_FREED, queue)
+            except Exception as exc:
+                self._log_db_error(exc, "announcing a freed limited slot")
 
     def _observe(self, job: str, outcome: str, elapsed: float) -> None:
         try:

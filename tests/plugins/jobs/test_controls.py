@@ -178,9 +178,16 @@ async def test_cancel_reaches_a_worker_that_does_not_listen(cdb: Any) -> None:
 async def test_queue_concurrency_limit_holds_across_two_processes(cdb: Any) -> None:
     await set_queue_limits("two-q", concurrency=2, db=cdb)
     assert (await queue_controls(db=cdb))["two-q"].concurrency == 2
-    ids = await Sleepy.enqueue_many([{"sleep": 0.25}] * 10, queue="two-q", db=cdb)
+    ids = await Sleepy.enqueue_many([{"sleep": 0.15}] * 16, queue="two-q", db=cdb)
     await wait_status(cdb, ids, {"complete"}, timeout=40)
     assert await max_overlap(cdb, "queue = 'two-q'") == 2
+    # both processes competed for the two slots (a freed slot is announced to all workers)
+    assert await ran_in(cdb, "queue = 'two-q'") == {"proc0", "proc1"}
+
+
+async def ran_in(db: Any, where: str) -> set[str]:
+    return {r["worker"] for r in await db.fetch(
+        f"SELECT DISTINCT worker FROM controls_log WHERE {where}")}
 
 
 async def test_class_concurrency_limit_holds_across_two_processes(cdb: Any) -> None:
@@ -188,6 +195,7 @@ async def test_class_concurrency_limit_holds_across_two_processes(cdb: Any) -> N
     ids += await ThreeAtOnce.enqueue_many([{"sleep": 0.25}] * 6, queue="three-b", db=cdb)
     await wait_status(cdb, ids, {"complete"}, timeout=40)
     assert await max_overlap(cdb, "job = 'ThreeAtOnce'") == 3  # across both queues
+    assert await ran_in(cdb, "job = 'ThreeAtOnce'") == {"proc0", "proc1"}
 
 
 async def test_partitioned_limit_is_per_args_key(cdb: Any) -> None:
