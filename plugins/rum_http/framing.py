@@ -18,6 +18,7 @@ import httptools
 _KNOWN_CODINGS = frozenset({"gzip", "x-gzip", "deflate", "compress", "x-compress", "identity",
                             "br", "zstd"})
 _OWS = " \t"
+_AUTHORITY_END = re.compile(rb"[/?#]")
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 #: RFC 3986 authority without userinfo: IP-literal / IPv4 / reg-name, then an optional port
 _HOST = re.compile(r"(?:\[[0-9A-Za-z:.\-_~!$&'()*+,;=]+\]|[0-9A-Za-z\-._~!$&'()*+,;=%]*)"
@@ -97,7 +98,7 @@ def absolute_authority(url: bytes) -> str:
     scheme = (parsed.schema or b"").lower()
     if scheme not in (b"http", b"https") or not parsed.host:
         raise Reject(400, "the absolute-form request target must be an http(s) URL with a host")
-    if parsed.userinfo:
+    if parsed.userinfo is not None or b"@" in _AUTHORITY_END.split(url.partition(b"://")[2])[0]:
         raise Reject(400, "userinfo is not allowed in an http(s) request target")
     host = parsed.host.decode("latin-1")
     if b"[" + parsed.host + b"]" in url:

@@ -144,6 +144,9 @@ async def test_trailing_whitespace_is_not_part_of_a_header_value(tmp_path):
     pytest.param(b"GET / HTTP/1.1\r\nHost: a:80x\r\n\r\n", id="bad-port"),
     pytest.param(b"GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n", id="two-in-1.0"),
     pytest.param(b"GET http://u@a.example/x HTTP/1.1\r\nHost: b\r\n\r\n", id="target-userinfo"),
+    pytest.param(b"GET http://@a.example/x HTTP/1.1\r\nHost: b\r\n\r\n",
+                 id="target-empty-userinfo"),
+    pytest.param(b"GET http://a.example:99999/ HTTP/1.1\r\nHost: b\r\n\r\n", id="target-bad-port"),
     pytest.param(b"GET ftp://a.example/x HTTP/1.1\r\nHost: b\r\n\r\n", id="target-ftp"),
     pytest.param(b"GET a.example:80 HTTP/1.1\r\nHost: b\r\n\r\n", id="authority-form-get"),
 ])
