@@ -39,6 +39,8 @@ class QueueStats:
     ``complete``/``failed``/``cancelled``/``discarded``: finished within the window.
     ``throughput``: completions per second over the window. ``latency_p50``/``latency_p95``:
     seconds from due (``run_at``) to start, over runs that finished within the window.
+    ``oldest_available_age``: seconds the longest-waiting due job has waited (the queue's
+    lag; ``None`` when nothing is due).
     """
 
     queue: str
@@ -54,6 +56,7 @@ class QueueStats:
     throughput: float = 0.0
     latency_p50: float | None = None
     latency_p95: float | None = None
+    oldest_available_age: float | None = None
     paused: bool = False
     concurrency: int | None = None
     rate: Rate | None = None
@@ -149,7 +152,9 @@ SELECT queue,
        count(*) FILTER (WHERE run_at <= now()) AS available,
        count(*) FILTER (WHERE run_at > now() AND run_at <> $1) AS scheduled,
        count(*) FILTER (WHERE status = 'retryable') AS retryable,
-       count(*) FILTER (WHERE run_at = $1) AS waiting_on_dependencies
+       count(*) FILTER (WHERE run_at = $1) AS waiting_on_dependencies,
+       extract(epoch FROM now() - min(run_at) FILTER (WHERE run_at <= now()))::float8
+           AS oldest_available_age
   FROM rum_jobs WHERE status IN ('scheduled', 'retryable')
  GROUP BY queue
 """
@@ -237,7 +242,8 @@ async def _collect(db: Any, window: float, limit: int, entries: list[CronEntry])
     for r in await db.fetch(_WAITING, WAITING_RUN_AT):
         q(r["queue"]).update(available=r["available"], scheduled=r["scheduled"],
                              retryable=r["retryable"],
-                             waiting_on_dependencies=r["waiting_on_dependencies"])
+                             waiting_on_dependencies=r["waiting_on_dependencies"],
+                             oldest_available_age=r["oldest_available_age"])
     running = [RunningJob(id=r["id"], job=r["job"], queue=r["queue"], worker=r["worker"],
                           attempt=r["attempt"], max_attempts=r["max_attempts"],
                           started_at=r["started_at"], age=max(0.0, r["age"] or 0.0))

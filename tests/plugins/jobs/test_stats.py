@@ -73,8 +73,10 @@ async def test_stats_counts_throughput_latency_failures_and_controls(sdb: Any) -
     assert mail.throughput == pytest.approx(6 / 60)
     assert mail.latency_p50 is not None and 0 <= mail.latency_p50 <= mail.latency_p95 < 30
     assert mail.concurrency == 4 and mail.rate == Rate(10, 60.0) and not mail.paused
+    assert mail.oldest_available_age is not None and 0 <= mail.oldest_available_age < 30
     later = snapshot.queue("later")
     assert (later.scheduled, later.waiting_on_dependencies, later.paused) == (1, 1, True)
+    assert later.oldest_available_age is None  # nothing due there
     assert snapshot.paused == ["later"]
     assert sorted(f.error for f in snapshot.failed) == ["ValueError: bad input 1",
                                                         "ValueError: bad input 2"]
