@@ -540,7 +540,9 @@ async def test_models_in_an_app_request_and_not_found_is_404(rum_app_factory,
             assert ok.status == 200 and ok.json_body()["email"] == "bob@hello.com"
             missing = await client.get("/users/424242", headers={"accept": "application/json"})
             assert missing.status == 404
-            assert "424242" not in missing.text_body()  # filter values stay in the logs
+            body = missing.json_body()
+            assert body["detail"] == "User not found"  # filter values stay in the logs
+            assert "id = 424242" not in missing.text_body()
 
 
 async def test_query_log_from_config(rum_app_factory, database_url, caplog) -> None:
