@@ -29,6 +29,7 @@ from rum_templates.expressions import (
     Name,
     Node,
     Parser,
+    Range,
     code_chars,
     describe,
 )
@@ -39,8 +40,6 @@ _BLOCK_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _UNSUPPORTED = {
     "while": "loop over a list with `for item in list`",
     "until": "loop over a list with `for item in list`",
-    "case": "use `if` / `elsif` / `else`",
-    "when": "use `if` / `elsif` / `else`",
     "begin": "templates cannot rescue errors; compute the value in the controller",
     "def": "define helpers in Python and pass them in the context or a template global",
     "loop": "loop over a list with `for item in list`",
@@ -71,6 +70,7 @@ class _Open:
     line: int
     column: int
     has_else: bool = False
+    number: int = 0  # a `case`'s subject is `_rum_case<number>`
 
 
 class _Translator:
@@ -82,6 +82,7 @@ class _Translator:
         self.pos = Positions(source)
         self.stack: list[_Open] = []
         self.layout = False  # `<% layout "x" %>`: the page body is the layout's content block
+        self.cases = 0  # `case` statements so far
         self.started = False  # printed anything but whitespace / comments yet
         self.out: list[str] = []
         self.columns: dict[int, list[int]] = {}
@@ -391,9 +392,9 @@ class _Translator:
             raise self.error("write `<% elsif cond %>`, not `else if`", offset)
         parser.expect_end(" after `else`")
         top = self.stack[-1] if self.stack else None
-        if top is None or top.kind not in ("if", "unless", "for", "brace"):
+        if top is None or top.kind not in ("if", "unless", "for", "brace", "case"):
             opened = f" (the open block is `{top.kind}` from line {top.line})" if top else ""
-            raise self.error(f"`else` must be inside an `if` or `for`{opened}", offset)
+            raise self.error(f"`else` must be inside an `if`, `case` or `for`{opened}", offset)
         if top.has_else:
             raise self.error(f"second `else` in the `{top.kind}` opened at line {top.line}",
                              offset)
@@ -412,7 +413,8 @@ class _Translator:
         top = self.stack.pop()
         if top.kind == "hoisted":
             return [("%", "endblock"), ("%", "endif")]
-        closing = {"if": "endif", "unless": "endif", "for": "endfor", "block": "endblock"}
+        closing = {"if": "endif", "unless": "endif", "for": "endfor", "block": "endblock",
+                   "case": "endif"}
         return [("%", closing[top.kind])]
 
     def _for(self, parser: Parser, emitter: Emitter, offset: int) -> list[tuple[str, str]]:
@@ -426,6 +428,43 @@ class _Translator:
         if len(names) > 1:
             return [("%", f"for {', '.join(names)} in ({source})|rum_pairs")]
         return [("%", f"for {names[0]} in {source}")]
+
+    def _case(self, parser: Parser, emitter: Emitter, offset: int) -> list[tuple[str, str]]:
+        """``case subject``: the subject is evaluated once; each ``when`` is an ``elif``
+        (anything before the first ``when`` is never printed, as in Ruby)."""
+        if parser.tok.kind == EOF:
+            raise self.error("`case` needs a value: `<% case order.status %>`", offset)
+        subject = emitter.emit(parser.expression())
+        parser.expect_end()
+        self.cases += 1
+        self._push("case", offset)
+        self.stack[-1].number = self.cases
+        return [("%", f"set _rum_case{self.cases} = {subject}"), ("%", "if false")]
+
+    def _when(self, parser: Parser, emitter: Emitter, offset: int) -> list[tuple[str, str]]:
+        """``when a, b`` / ``when 1..5``: Ruby's ``===`` for values (``==``) and ranges
+        (membership)."""
+        top = self.stack[-1] if self.stack else None
+        if top is None or top.kind != "case":
+            opened = f" (the open block is `{top.kind}` from line {top.line})" if top else ""
+            raise self.error(f"`when` must be inside a `case`{opened}", offset)
+        if top.has_else:
+            raise self.error(f"`when` after `else` in the `case` opened at line {top.line}",
+                             offset)
+        subject = f"_rum_case{top.number}"
+        tests = []
+        while True:
+            node = parser.expression()
+            if isinstance(node, Range):
+                tests.append(f"{subject} in {emitter.emit(node)}")
+            else:
+                tests.append(f"{subject} == {emitter.emit(node)}")
+            if not parser.accept(","):
+                break
+        if parser.at("then", NAME):
+            raise self.error("write the `when` branch after the tag: `<% when 1 %>one`", offset)
+        parser.expect_end()
+        return [("%", f"elif {' or '.join(f'({t})' for t in tests)}")]
 
     def _loop_control(self, parser: Parser, emitter: Emitter,
                       offset: int) -> list[tuple[str, str]]:
@@ -486,6 +525,8 @@ _STATEMENTS: dict[str, Callable[..., list[tuple[str, str]]]] = {
     "else": _Translator._else,
     "end": _Translator._end,
     "for": _Translator._for,
+    "case": _Translator._case,
+    "when": _Translator._when,
     "break": _Translator._loop_control,
     "next": _Translator._loop_control,
     "extends": _Translator._extends,

@@ -33,7 +33,7 @@ def test_stray_end() -> None:
 
 
 def test_else_and_elsif_out_of_place() -> None:
-    assert "`else` must be inside an `if` or `for`" in syntax_error("<% else %>").message
+    assert "`else` must be inside an `if`, `case` or `for`" in syntax_error("<% else %>").message
     err = syntax_error("<% for x in y %><% elsif x %><% end %>")
     assert "`elsif` must follow an `if` (the open block is `for` from line 1)" in err.message
     err = syntax_error("<% if a %><% else %><% else %><% end %>")

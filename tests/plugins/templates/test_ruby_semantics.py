@@ -358,6 +358,39 @@ def test_instance_variables_are_context_names() -> None:
         render("<%= @ %>")
 
 
+def test_case_when_else() -> None:
+    source = ("<ul>\n"
+              "<% for s in states %>\n"
+              "  <% case s %>\n"
+              "  <% when \"new\" %>\n"
+              "  <li>fresh</li>\n"
+              "  <% when \"shipped\", \"done\" %>\n"
+              "  <li>gone</li>\n"
+              "  <% when 1..3 %>\n"
+              "  <li>small <% case s %><% when 2 %>two<% else %>n<% end %></li>\n"
+              "  <% else %>\n"
+              "  <li>other <%= s %></li>\n"
+              "  <% end %>\n"
+              "<% end %>\n"
+              "</ul>\n")
+    assert render(source, states=["new", "done", 2, 3, "x", 4]) == (
+        "<ul>\n  <li>fresh</li>\n  <li>gone</li>\n  <li>small two</li>\n  <li>small n</li>\n"
+        "  <li>other x</li>\n  <li>other 4</li>\n</ul>\n")
+    assert render("<% case n() %><% when 1 %>one<% when 2 %>two<% end %>",
+                  n=iter([2, 1]).__next__) == "two"  # the subject is evaluated once
+
+
+@pytest.mark.parametrize(("source", "message"), [
+    ("<% when 1 %>", r"`when` must be inside a `case`"),
+    ("<% case %>", r"`case` needs a value"),
+    ("<% case x %><% else %><% when 1 %><% end %>", r"`when` after `else`"),
+    ("<% case x %><% when 1 %>", r"`<% end %>` missing for `case`"),
+])
+def test_case_errors(source: str, message: str) -> None:
+    with pytest.raises(TemplateSyntaxError, match=message):
+        Template.from_str(source)
+
+
 # -- trimming (Rails' Erubi) -----------------------------------------------------------------
 
 
