@@ -474,3 +474,10 @@ def test_integer_division_floors_like_ruby(a: int, b: int) -> None:
     quotient, remainder = map(int, DIVIDE.render(a=a, b=b).split("|"))
     assert quotient * b + remainder == a  # Ruby's invariant: (a / b) * b + a % b == a
     assert 0 <= remainder * (1 if b > 0 else -1) < abs(b)  # the remainder takes b's sign
+
+
+def test_every_block_method_is_documented() -> None:
+    from rum_templates.blocks import BLOCK_METHODS
+
+    blocks = section("Ruby semantics")
+    assert [name for name in BLOCK_METHODS if f"`{name}`" not in blocks] == []
