@@ -414,17 +414,17 @@ class Connection:
         """Refuse an HTTP/0.9 request line (``GET /`` without a version) at once.
 
         llhttp reads such a line as the start of a head and waits for header lines a 0.9
-        client never sends. Only heads that arrive in pieces get here (not the hot path).
-        ``boundary``: an earlier message ended in ``data``, so where this one starts is not
-        known; the check is skipped then (the request timeout still applies).
+        client never sends. Only heads that arrive without a complete header get here (not
+        the hot path). ``boundary``: an earlier message ended in ``data``, so this one starts
+        after its last line break but one (an earlier message ends with CRLF unless its
+        body is sized; body bytes before the line only make the check stricter).
         """
         if self._line_checked:
             return
         if self._line is None:  # the message began in this data
-            if boundary:
-                self._line_checked = True
-                return
             self._line = b""
+            if boundary:
+                data = data[data.rfind(b"\n", 0, len(data) - 1) + 1:]
         self._line += data
         head = self._line.lstrip(b"\r\n")
         end = head.find(b"\n")
