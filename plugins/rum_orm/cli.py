@@ -1,5 +1,5 @@
 """``rum migrate new NAME | run [--to VERSION] | revert [--to VERSION] | status`` and
-``rum db status | start | stop | create | drop``."""
+``rum db status | start | stop | create | drop | console``."""
 
 from __future__ import annotations
 
@@ -80,6 +80,10 @@ def _configure_db(parser: argparse.ArgumentParser) -> None:
     sub.add_parser("create", help="create the app's database if it does not exist")
     drop = sub.add_parser("drop", help="drop the app's database (disconnects its sessions)")
     drop.add_argument("--force", action="store_true", help="required in production")
+    console = sub.add_parser("console", help="psql on the app's database (psql from PATH, "
+                                             "else the embedded server's)")
+    console.add_argument("psql_args", nargs=argparse.REMAINDER,
+                         help="more psql arguments after --, e.g. -- -c 'SELECT 1'")
 
 
 async def _db(args: argparse.Namespace, app: App | None) -> int:
@@ -142,6 +146,9 @@ async def _db(args: argparse.Namespace, app: App | None) -> int:
         print("rum: error: no database configured: set [database] url or DATABASE_URL",
               file=sys.stderr)
         return 1
+    if args.action == "console":
+        extra = list(args.psql_args)
+        _exec_psql(url, extra[1:] if extra[:1] == ["--"] else extra)
     if args.action == "create":
         created = await trio.to_thread.run_sync(create_database, url)
         print(f"{'created' if created else 'already exists'}: {redact(url)}")
@@ -155,7 +162,34 @@ async def _db(args: argparse.Namespace, app: App | None) -> int:
     return 0
 
 
+def _exec_psql(url: str, extra: list[str]) -> None:
+    """Replace this process with ``psql`` on ``url`` (the password goes in ``PGPASSWORD``, not
+    on the command line)."""
+    import os
+    import shutil
+    from urllib.parse import urlsplit, urlunsplit
+
+    from rum import RumError
+
+    psql = shutil.which("psql")
+    if psql is None:
+        from rum_orm.embedded import EmbeddedError, binaries
+
+        try:
+            psql = str(binaries() / "psql")
+        except EmbeddedError as exc:
+            raise RumError(f"psql is not on PATH and {exc}") from exc
+    parts = urlsplit(url)
+    env = dict(os.environ)
+    if parts.password is not None:
+        env["PGPASSWORD"] = parts.password
+        netloc = parts.netloc.replace(f":{parts.password}@", "@", 1)
+        url = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    sys.stdout.flush()
+    os.execve(psql, [psql, url, *extra], env)
+
+
 def db_command() -> Command:
     """The ``rum db`` command."""
-    return Command("db", "the app's database: status, create, drop; start or stop the "
-                         "project's embedded PostgreSQL server", _db, _configure_db)
+    return Command("db", "the app's database: status, create, drop, console; start or stop "
+                         "the project's embedded PostgreSQL server", _db, _configure_db)

@@ -2,7 +2,7 @@
 set, ``rum run`` in a copy of the sample project starts the project's embedded PostgreSQL
 server (data in ``.rum/postgres/``), serves the orders page after login, and a second
 process of the project (``rum worker``) attaches to the same server; ``rum db status`` and
-``rum db stop`` manage it."""
+``rum db stop`` manage it, ``rum db console`` opens psql on it."""
 
 from __future__ import annotations
 
@@ -118,6 +118,10 @@ def test_rum_run_and_rum_worker_share_the_embedded_server(project: Path,
     assert attached, worker_out
     assert attached.group(2) == "already running"
     assert attached.group(1) == started.group(1)  # the same server, the same port
+
+    # psql on the app's database (the password passed in PGPASSWORD)
+    console = rum(project, env, "db", "console", "--", "-At", "-c", "SELECT current_database()")
+    assert console.strip() == "rum_sample"
 
     # the server outlives both processes, until `rum db stop`
     assert EmbeddedServer.for_project(project).status().running

@@ -60,6 +60,14 @@ def test_db_create_status_drop_on_the_default_address(project: tuple[Path, str])
     assert not (root / ".rum").exists()  # no embedded server was needed
 
 
+def test_db_console_runs_psql_on_the_app_database(project: tuple[Path, str]) -> None:
+    root, url = project
+    assert rum(root, "db", "create").returncode == 0
+    out = rum(root, "db", "console", "--", "-At", "-c", "SELECT current_database()")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == urlsplit(url).path.lstrip("/")
+
+
 def test_migrate_creates_the_database_it_needs(project: tuple[Path, str]) -> None:
     root, url = project
     out = rum(root, "migrate", "run")
