@@ -333,13 +333,19 @@ class EmbeddedServer:
                 time.sleep(0.1)
             return status, True
 
-    def stop(self, timeout: float = 60) -> bool:
-        """Stop the server (fast shutdown: open sessions are disconnected); False when it was
-        not running."""
+    def stop(self, timeout: float = 60, mode: str = "fast") -> bool:
+        """Stop the server; False when it was not running.
+
+        ``mode`` is ``pg_ctl``'s: ``"fast"`` disconnects open sessions and shuts down cleanly,
+        ``"smart"`` waits for them, ``"immediate"`` aborts like a crash (recovery at the next
+        start; for tests of what survives one).
+        """
+        if mode not in ("smart", "fast", "immediate"):
+            raise ValueError(f"mode must be 'smart', 'fast' or 'immediate', not {mode!r}")
         with self._locked():
             if not self.status().running:
                 return False
-            self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "-t",
+            self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "-t",
                       str(int(timeout)), "stop", timeout=timeout + 10, user=self._user())
             return True
 

@@ -102,6 +102,12 @@ def test_first_start_initialises_then_processes_attach_and_data_persists(project
     assert started and restarted.port == status.port  # the recorded port, still free
     assert fetchval(server.url(), "SELECT n FROM kept") == 7
 
+    # a crash (immediate stop) loses no committed row: recovery at the next start
+    fetchval(url, "INSERT INTO kept VALUES (8); SELECT 1")
+    assert server.stop(mode="immediate") is True
+    server.start()
+    assert fetchval(server.url(), "SELECT sum(n) FROM kept") == 15
+
 
 @pytest.mark.slow
 def test_concurrent_processes_start_one_server(project: Path) -> None:
