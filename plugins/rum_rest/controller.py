@@ -13,7 +13,9 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from rum import Authentication, Controller, Middleware, Request, Response, Route, jsonutil
+from rum.errorpage import problem, status_title
 from rum.errors import BadRequest, HTTPError, NotFound, UnprocessableEntity
+from rum.negotiation import PROBLEM_JSON
 from rum_orm import INT64_MAX
 from rum_rest.coerce import Invalid, checked, from_json, from_text, shown
 from rum_rest.resource import MISSING, FieldSpec
@@ -119,12 +121,12 @@ class _RestController(Controller):
         try:
             return await super().handle(request)
         except HTTPError as exc:  # rum_orm.ValueRejected (a 422) included
-            return error(exc.status, exc.detail, exc.data, exc.headers)
+            return error(exc.status, exc.detail, exc.data, exc.headers, request)
         except Exception as exc:
             status = _SQLSTATE_STATUS.get(getattr(exc, "sqlstate", None) or "")
             if status is None:
                 raise
-            return _database_error(exc, status)
+            return _database_error(exc, status, request)
 
     def storage(self, request: Request) -> Any:
         return request.app.storage
@@ -225,15 +227,13 @@ def _json_value(value: Any) -> Any:
 
 
 def error(status: int, detail: str, errors: Any = None,
-          headers: dict[str, str] | None = None) -> Response:
-    """A JSON error body: ``{"error", "status", "detail"[, "errors"]}``."""
-    from http import HTTPStatus
-
-    body: dict[str, Any] = {"error": HTTPStatus(status).phrase, "status": status,
-                            "detail": detail}
-    if errors is not None:
-        body["errors"] = errors
-    response = Response.json(body, status)
+          headers: dict[str, str] | None = None, request: Request | None = None) -> Response:
+    """An RFC 9457 problem-details response (``application/problem+json``), as the kernel
+    answers API clients: ``type``, ``title``, ``status``, ``detail``, ``instance``, the
+    per-field ``errors`` when there are any, and ``error`` (the reason phrase, as before)."""
+    body = problem(status, detail, request=request, errors=errors,
+                   extra={"error": status_title(status)})
+    response = Response(jsonutil.dumps(body), status, content_type=PROBLEM_JSON)
     for key, value in (headers or {}).items():
         response.headers[key] = value
     return response
@@ -242,7 +242,7 @@ def error(status: int, detail: str, errors: Any = None,
 _KEY_COLUMNS = re.compile(r"Key \(([^)]+)\)=")
 
 
-def _database_error(exc: Exception, status: int) -> Response:
+def _database_error(exc: Exception, status: int, request: Request) -> Response:
     column = getattr(exc, "column_name", None)
     detail = getattr(exc, "detail", None) or str(exc)
     if column is None:  # unique and foreign-key violations name the key in the detail
@@ -251,10 +251,10 @@ def _database_error(exc: Exception, status: int) -> Response:
     message = str(exc).split("\n", 1)[0]
     if status == 409:
         return error(409, f"conflicts with an existing row: {detail}",
-                     {column: ["must be unique"]} if column else None)
+                     {column: ["must be unique"]} if column else None, request=request)
     errors = {column: [message]} if column else None
     return error(status, message if not detail or detail == message else f"{message}: {detail}",
-                 errors)
+                 errors, request=request)
 
 
 class CollectionController(_RestController):

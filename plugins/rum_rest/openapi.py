@@ -76,10 +76,8 @@ def _schemas(res: Resource) -> dict[str, Any]:
 
 ERROR_SCHEMA = {
     "type": "object",
-    "description": "An error: `detail` says what is wrong; `errors` lists the messages of each "
-                   "invalid field or query parameter (422). Kernel errors (401, 403, 404 of "
-                   "the router...) are RFC 9457 problem details with the same `status` and "
-                   "`detail`.",
+    "description": "RFC 9457 problem details: `detail` says what is wrong; `errors` lists "
+                   "the messages of each invalid field or query parameter (422).",
     "properties": {
         "error": {"type": "string"},
         "type": {"type": "string"},
@@ -151,8 +149,8 @@ def _secure(op: dict[str, Any], scheme: tuple[str, dict[str, Any]] | None,
     name, definition = scheme
     schemes[name] = definition
     op["security"] = [{name: []}]
-    op["responses"].setdefault("401", _json(_ref("Error"), "Not authenticated"))
-    op["responses"].setdefault("403", _json(_ref("Error"), "Not allowed"))
+    op["responses"].setdefault("401", _problem("Not authenticated"))
+    op["responses"].setdefault("403", _problem("Not allowed"))
     return op
 
 
@@ -164,12 +162,17 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
+def _problem(description: str) -> dict[str, Any]:
+    return {"description": description,
+            "content": {"application/problem+json": {"schema": _ref("Error")}}}
+
+
 def _errors(*statuses: int) -> dict[str, Any]:
     text = {400: "Malformed request (bad JSON, nested too deep, a bad cursor)",
             404: "No such record",
             409: "Conflicts with an existing record",
             422: "Invalid fields or query parameters (per-field messages in `errors`)"}
-    return {str(s): _json(_ref("Error"), text[s]) for s in statuses}
+    return {str(s): _problem(text[s]) for s in statuses}
 
 
 def _list_parameters(res: Resource, max_limit: int) -> list[dict[str, Any]]:

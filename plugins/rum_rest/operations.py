@@ -204,7 +204,7 @@ def operation(controller: Any, verb: str, path: str, components: dict[str, Any],
         code = str(code)
         if isinstance(value, str):
             responses[code] = ({"description": value, "content": {
-                "application/json": {"schema": error_ref}}} if code[0] in "45"
+                "application/problem+json": {"schema": error_ref}}} if code[0] in "45"
                 else {"description": value})
         else:
             responses[code] = _response(value, "Success", components)

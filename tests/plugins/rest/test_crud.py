@@ -139,8 +139,11 @@ async def test_bad_input_gets_400_or_422_with_field_errors(api: httpx.AsyncClien
     r = await api.post("/api/users", content=b'{"email": ', headers={
         "content-type": "application/json"})
     assert r.status_code == 400
-    assert r.headers["content-type"] == "application/json"
-    assert r.json()["detail"].startswith("invalid JSON body")
+    assert r.headers["content-type"] == "application/problem+json"  # RFC 9457
+    body = r.json()
+    assert body["detail"].startswith("invalid JSON body")
+    assert body["type"] == "about:blank" and body["title"] == body["error"] == "Bad Request"
+    assert body["instance"] == "/api/users" and body["status"] == 400
 
     r = await api.post("/api/users", json=["not", "an", "object"])
     assert r.status_code == 400 and "must be a JSON object, got list" in r.json()["detail"]
