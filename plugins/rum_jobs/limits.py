@@ -235,8 +235,18 @@ class LimitedClaimer:
                     if kept:
                         await tx.execute(_LOG_STARTS, kept)
             held_back = len(picked) < min(n, len(candidates))
+            retry_in = budget.retry_in
+            if held_back:
+                # a rate window this claim filled frees its first slot when its oldest start
+                # leaves it (a full period when every start in it is this claim's own)
+                for key, room in budget.rate_room.items():
+                    if room <= 0:
+                        count, free_in = recent[key]
+                        wait = max(0.0, float(free_in)) if count and free_in is not None \
+                            else rate_keys[key]
+                        retry_in = wait if retry_in is None else min(retry_in, wait)
             return ClaimOutcome(rows, blocked=budget.blocked or held_back,
-                                retry_in=budget.retry_in)
+                                retry_in=retry_in)
 
 
 def _starts_by_id(picked: list[int], starts: list[str],
