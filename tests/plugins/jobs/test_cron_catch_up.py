@@ -18,9 +18,10 @@ class Nightly(Job):
         pass
 
 
-async def start_clock_for(db: Any, entry: CronEntry, seconds: float) -> None:
+async def start_clock_for(db: Any, entry: CronEntry, seconds: float, clocks: int = 1) -> None:
     async with trio.open_nursery() as nursery:
-        nursery.start_soon(Clock([entry], db=db).run)
+        for _ in range(clocks):
+            nursery.start_soon(Clock([entry], db=db).run)
         await trio.sleep(seconds)
         nursery.cancel_scope.cancel()
 
@@ -37,7 +38,7 @@ async def test_catch_up_enqueues_the_newest_missed_fires(jdb: Any) -> None:
     entry = Nightly.schedule({"n": 1}, "0 3 * * *", catch_up=2)  # 03:00 daily
     assert entry.options == {} and entry.catch_up == 2
     await _seed_last_fire(jdb, entry, dt.timedelta(days=5))
-    await start_clock_for(jdb, entry, 0.5)
+    await start_clock_for(jdb, entry, 0.5, clocks=3)  # three clocks starting together
     rows = await list_jobs(jdb, job=Nightly, newest_first=False)
     assert len(rows) == 2  # 5 missed, only the newest 2
     assert all(r.run_at.astimezone(dt.UTC).hour == 3 for r in rows)
