@@ -4,8 +4,9 @@ differences from the machine's server (PostgreSQL 15 here) are caught.
 The default test run uses whichever server the fixtures find (``DATABASE_URL``, else
 127.0.0.1:5432, else a throwaway embedded one); this slow test runs the suites once more in a
 subprocess whose ``DATABASE_URL`` names a throwaway embedded server. Trimmed to stay near two
-minutes on a loaded machine: ``tests/plugins/orm`` (all but the fixtures' own tests, which
-start pytest sessions of their own), the core jobs suites (``test_basics``, ``test_semantics``,
+minutes (three when the machine is loaded): ``tests/plugins/orm`` (all but the fixtures' own
+tests, which start pytest sessions of their own, and the embedded server's, which pick
+servers rather than exercise one), the core jobs suites (``test_basics``, ``test_semantics``,
 ``test_worker``, ``test_app``: the queue, advisory locks, LISTEN/NOTIFY wake-ups, cron) and
 the websockets broadcast tests (LISTEN/NOTIFY between processes), without their ``slow`` tests.
 """
@@ -27,7 +28,8 @@ ROOT = Path(__file__).resolve().parents[3]
 SUITES = ["tests/plugins/orm", "tests/plugins/jobs/test_basics.py",
           "tests/plugins/jobs/test_semantics.py", "tests/plugins/jobs/test_worker.py",
           "tests/plugins/jobs/test_app.py", "tests/plugins/websockets/test_broadcast.py"]
-IGNORED = ["tests/plugins/orm/test_orm_fixtures.py", "tests/plugins/orm/test_embedded_suites.py"]
+IGNORED = ["tests/plugins/orm/test_orm_fixtures.py", "tests/plugins/orm/test_embedded_suites.py",
+           "tests/plugins/orm/test_embedded_server.py", "tests/plugins/orm/test_embedded_cli.py"]
 
 
 def server_version(url: str) -> int:
