@@ -96,6 +96,7 @@ async def max_overlap(db: Any, where: str = "true", by_part: bool = False) -> in
     return best
 
 
+@pytest.mark.slow
 async def test_a_paused_queue_is_not_claimed_from_until_resumed(cdb: Any) -> None:
     await pause_queue("paused-q", db=cdb)
     assert await paused_queues(db=cdb) == ["paused-q"]
@@ -207,6 +208,7 @@ async def test_partitioned_limit_is_per_args_key(cdb: Any) -> None:
     assert await max_overlap(cdb, "job = 'OnePerAccount'") >= 2  # accounts ran side by side
 
 
+@pytest.mark.slow
 async def test_queue_rate_limit_holds_across_two_processes(cdb: Any) -> None:
     await set_queue_limits("rate-q", rate=Rate(4, per=1.0), db=cdb)
     ids = await Sleepy.enqueue_many([{}] * 10, queue="rate-q", db=cdb)
@@ -216,6 +218,7 @@ async def test_queue_rate_limit_holds_across_two_processes(cdb: Any) -> None:
     await assert_rate(cdb, ids, 4, 1.0)
 
 
+@pytest.mark.slow
 async def test_class_rate_limit_holds_across_two_processes(cdb: Any) -> None:
     ids = await FivePerSecond.enqueue_many([{}] * 12, queue="rate-c", db=cdb)
     await wait_status(cdb, ids, {"complete"}, timeout=40)

@@ -16,7 +16,8 @@ from test_controls import cdb, wait_status, worker_procs  # noqa: F401
 
 from rum_jobs import cancel_job, get_job, list_jobs
 
-pytestmark = pytest.mark.postgres
+# two worker processes start for this module (a few seconds)
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 
 async def phase_at(db: Any, job_id: int, phase: str) -> Any:
