@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import socket
 import time
 from collections import deque
@@ -43,6 +44,8 @@ _METHODS = {m.encode(): m for m in (
     "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE")}
 _NO_BODY_STATUSES = frozenset({204, 304})
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+#: a method token followed by a space (RFC 9110 §9.1)
+_METHOD_WORD = re.compile(rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]{1,32}) ")
 #: the request headers on_header looks at (one set lookup for all the others)
 _FRAMING_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "expect"})
 
@@ -377,6 +380,7 @@ class Connection:
 
     def _feed(self, data: bytes) -> None:
         queued = len(self.queue)
+        continuing = self._in_message
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade as exc:
@@ -391,6 +395,16 @@ class Connection:
             else:
                 logger.error("HTTP parser callback failed", exc_info=cause)
                 self.queue.append(Reject(500, "internal server error"))
+            self._broken = True
+        except httptools.HttpParserInvalidMethodError:
+            # where the request starts is known unless it follows other bytes of this feed
+            start = not continuing and len(self.queue) == queued
+            method = _METHOD_WORD.match(data.lstrip(b"\r\n")) if start else None
+            if method is not None:  # a well-formed method llhttp does not implement
+                self.queue.append(Reject(501, f"method {method[1].decode()} is not "
+                                              "implemented"))
+            else:
+                self.queue.append(Reject(400, "malformed request: invalid method"))
             self._broken = True
         except httptools.HttpParserError as exc:
             if str(exc) == "Invalid HTTP version":

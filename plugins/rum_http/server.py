@@ -207,7 +207,8 @@ class HTTPServer:
         sock = self.bind()
         self.now = trio.current_time()
         self.app.extensions["http"] = self
-        logger.info("serving on http://%s:%s", self.settings.host, self.port)
+        logger.info("serving on http://%s:%s (at most %d connections)", self.settings.host,
+                    self.port, self.max_connections)
         try:
             async with trio.open_nursery() as outer:
                 if self.settings.handle_signals:

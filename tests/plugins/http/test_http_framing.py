@@ -189,6 +189,20 @@ async def test_absolute_form_takes_the_authority_from_the_target(tmp_path, targe
     assert [k for k, _ in seen["headers"]].count("host") == 1
 
 
+# -- methods -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("raw", "status"), [
+    (b"FOO / HTTP/1.1\r\nHost: t\r\n\r\n", 501),
+    (b"get / HTTP/1.1\r\nHost: t\r\n\r\n", 501),  # methods are case-sensitive
+    (b"\r\nBREW /pot HTTP/1.1\r\nHost: t\r\n\r\n", 501),
+    (b"G\x00T / HTTP/1.1\r\nHost: t\r\n\r\n", 400),
+    (b"GARBAGE\r\n\r\n", 400),
+])
+async def test_unknown_methods_get_501_and_malformed_ones_400(tmp_path, raw, status):
+    async with serve_app(echo_app(tmp_path)) as url:
+        await assert_refused(url, raw, status)
+
+
 # -- 4. versions -------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("version", [b"2.0", b"1.2", b"3.0", b"0.9", b"9.9"])
