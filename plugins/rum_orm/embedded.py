@@ -106,13 +106,19 @@ def _port_is_free(port: int) -> bool:
 
 
 def _process_alive(pid: int) -> bool:
+    """True when ``pid`` runs and (where ``/proc`` tells) is a PostgreSQL server, not another
+    program that got a stale ``postmaster.pid``'s number after a reboot."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:  # alive, owned by another user
-        return True
-    return True
+        pass
+    try:
+        name = Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return True  # no /proc: trust the pid
+    return name.startswith("postgres")
 
 
 def _is_root() -> bool:
@@ -317,6 +323,7 @@ class EmbeddedServer:
                 raise EmbeddedError(f"{self._password_file} is missing: the embedded server's "
                                     f"password is lost; delete {self.directory} to start "
                                     f"over (its data is lost too)")
+            self._remove_stale_pid_file()
             port = self._choose_port()
             options = [f"-p {port}", "-c listen_addresses=127.0.0.1",
                        "-c unix_socket_directories=''"]
@@ -332,6 +339,14 @@ class EmbeddedServer:
                                         f"see {self.log}")
                 time.sleep(0.1)
             return status, True
+
+    def _remove_stale_pid_file(self) -> None:
+        """Delete a ``postmaster.pid`` whose process is gone or is not PostgreSQL (left by a
+        crash or a reboot; PostgreSQL itself refuses to start while its number is in use)."""
+        pid_file = self.data / "postmaster.pid"
+        first = (self._read(pid_file) or "").splitlines()[:1]
+        if first and first[0].strip().isdigit() and not _process_alive(int(first[0])):
+            pid_file.unlink(missing_ok=True)
 
     def stop(self, timeout: float = 60, mode: str = "fast") -> bool:
         """Stop the server; False when it was not running.

@@ -108,6 +108,19 @@ def test_first_start_initialises_then_processes_attach_and_data_persists(project
     server.start()
     assert fetchval(server.url(), "SELECT sum(n) FROM kept") == 15
 
+    # after a reboot, postmaster.pid may name a live process that is not PostgreSQL
+    pid_file = server.data / "postmaster.pid"
+    left = pid_file.read_text()
+    server.stop()
+    with subprocess.Popen(["sleep", "60"]) as other:
+        try:
+            pid_file.write_text(left.replace(left.split("\n", 1)[0], str(other.pid), 1))
+            assert not server.status().running
+            assert server.start()[1]
+            assert fetchval(server.url(), "SELECT sum(n) FROM kept") == 15
+        finally:
+            other.kill()
+
 
 @pytest.mark.slow
 def test_concurrent_processes_start_one_server(project: Path) -> None:
