@@ -246,3 +246,16 @@ async def test_bad_controls_are_refused_with_clear_errors(cdb: Any) -> None:
     with pytest.raises(ValueError, match="reserved"):
         await pause_queue("rum:queues", db=cdb)
     assert await list_jobs(cdb) == []
+
+
+async def test_queue_and_class_limits_apply_together_and_clear(cdb: Any) -> None:
+    await set_queue_limits("both-q", concurrency=2, db=cdb)  # tighter than the class's 3
+    ids = await ThreeAtOnce.enqueue_many([{"sleep": 0.2}] * 6, queue="both-q", db=cdb)
+    await wait_status(cdb, ids, {"complete"}, timeout=40)
+    assert await max_overlap(cdb, "queue = 'both-q'") == 2
+    await set_queue_limits("both-q", db=cdb)  # cleared: the plain claim takes it again
+    assert "both-q" not in await queue_controls(db=cdb)
+    await cdb.execute("DELETE FROM controls_log")
+    ids = await Sleepy.enqueue_many([{"sleep": 0.3}] * 6, queue="both-q", db=cdb)
+    await wait_status(cdb, ids, {"complete"}, timeout=20)
+    assert await max_overlap(cdb, "queue = 'both-q'") >= 3  # no longer held to 2
