@@ -3,10 +3,14 @@
 import datetime as dt
 import decimal
 import uuid
+from urllib.parse import parse_qsl
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rum import BadRequest, Headers, Request, Response, RumError, UnsupportedMediaType
+from rum.formdata import _parse_urlencoded_sync
 
 
 def test_headers_are_case_insensitive_and_multi_valued():
@@ -61,6 +65,17 @@ async def test_form_must_be_awaited_and_is_bounded():
     assert (await big.form())["a"] == "A" * 100_000
     with pytest.raises(BadRequest, match="not valid UTF-8"):
         await Request("POST", "/", body=b"a=\xff").form()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="%4Ab+=&é2F;", max_size=80))
+def test_urlencoded_parsing_matches_parse_qsl(text):
+    # the kernel unquotes long values in slices (the GIL is never held long); same result
+    expected = parse_qsl(text, keep_blank_values=True)
+    assert _parse_urlencoded_sync(text.encode(), 10**6, None)._pairs == expected
+    long = "v=" + "x" * (16 * 1024 - 1) + text.replace("&", "")
+    assert _parse_urlencoded_sync(long.encode(), 10, None)._pairs == parse_qsl(
+        long, keep_blank_values=True)
 
 
 async def test_form_with_wrong_content_type_is_415():
