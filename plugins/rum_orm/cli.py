@@ -1,5 +1,5 @@
-"""``rum migrate new NAME | run [--to VERSION] | revert [--to VERSION] | status`` and
-``rum db status | start | stop | create | drop | console``."""
+"""``rum migrate new NAME | make NAME | check | run [--to VERSION] | revert [--to VERSION] |
+status`` and ``rum db status | start | stop | create | drop | console``."""
 
 from __future__ import annotations
 
@@ -23,6 +23,16 @@ def _configure(parser: argparse.ArgumentParser) -> None:
     revert.add_argument("--to", metavar="VERSION",
                         help="revert every migration newer than VERSION (0: all)")
     sub.add_parser("status", help="list migrations: applied, pending, missing")
+    make = sub.add_parser("make", help="write a migration from the differences between the "
+                                       "models and the database")
+    make.add_argument("name", help="what the migration does, e.g. add_posts_title")
+    make.add_argument("--rename", action="append", default=[], metavar="[TABLE.]OLD:NEW",
+                      help="column OLD was renamed to NEW (repeatable); without it, a "
+                           "terminal is asked, else the column is dropped and added")
+    make.add_argument("--no-input", action="store_true",
+                      help="never ask whether a column was renamed")
+    sub.add_parser("check", help="exit 1 when migrations are pending or the models and the "
+                                 "database differ (a CI gate)")
 
 
 async def _migrate(args: argparse.Namespace, app: App | None) -> int:
@@ -40,6 +50,11 @@ async def _migrate(args: argparse.Namespace, app: App | None) -> int:
     await open_app_database(app, db)
     try:
         migrator = Migrator(db, paths)
+        if args.action in ("make", "check"):
+            from rum_orm.autodiff_cli import check_command, make_command
+
+            command = make_command if args.action == "make" else check_command
+            return await command(args, app, db, migrator, paths[0])
         if args.action == "run":
             done = await migrator.run(to=args.to)
             for m in done:

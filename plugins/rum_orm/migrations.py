@@ -146,6 +146,37 @@ def has_statements(sql: str) -> bool:
     return bool(stripped.replace(";", " ").strip())
 
 
+NO_TRANSACTION = "-- rum: no-transaction"
+
+
+def no_transaction(sql: str) -> bool:
+    """Whether the file's first line is ``-- rum: no-transaction`` (its statements then run
+    one by one, outside a transaction)."""
+    first = sql.lstrip("\ufeff").split("\n", 1)[0].strip().lower()
+    return re.sub(r"\s+", " ", first) in (NO_TRANSACTION, "--rum: no-transaction")
+
+
+_TOKEN = re.compile(r"--[^\n]*|/\*.*?\*/|'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|"
+                    r"(\$[A-Za-z_0-9]*\$).*?\1|;", re.S)
+
+
+def split_statements(sql: str) -> list[tuple[int, str]]:
+    """``sql`` cut at the semicolons outside quotes, comments and dollar-quoted bodies:
+    ``(offset of the statement's first non-blank character, statement)`` pairs."""
+    out: list[tuple[int, str]] = []
+    start = 0
+    for match in _TOKEN.finditer(sql):
+        if match.group(0) == ";":
+            out.append((start, sql[start:match.start()]))
+            start = match.end()
+    out.append((start, sql[start:]))
+    result = []
+    for offset, text in out:
+        stripped = text.lstrip()
+        result.append((offset + len(text) - len(stripped), stripped))
+    return result
+
+
 def _line_of(sql: str, exc: BaseException) -> str:
     position = getattr(exc, "position", None)
     try:
@@ -207,6 +238,9 @@ class Migrator:
                                  f"{migration.up.with_name(migration.label + '.down.sql')} "
                                  f"does not exist")
         sql = path.read_text(encoding="utf-8")
+        if no_transaction(sql):
+            await self._apply_outside_transaction(conn, migration, direction, path, sql)
+            return
         try:
             async with conn.transaction():
                 if has_statements(sql):
@@ -223,6 +257,37 @@ class Migrator:
                                  if direction == "up" else
                                  f"{path}{_line_of(sql, exc)}: {type(exc).__name__}: {exc} "
                                  f"(rolled back; the migration is still applied)") from exc
+
+    async def _apply_outside_transaction(self, conn: Connection, migration: Migration,
+                                         direction: str, path: Path, sql: str) -> None:
+        """A file marked ``-- rum: no-transaction``: each statement on its own (PostgreSQL
+        refuses e.g. ``CREATE INDEX CONCURRENTLY`` in a transaction, and a multi-statement
+        query is one); the migration is recorded once every statement has succeeded."""
+        for offset, statement in split_statements(sql):
+            if not has_statements(statement):
+                continue
+            try:
+                await conn.execute(statement)
+            except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                line = sql.count("\n", 0, offset) + 1
+                state = ("not recorded as applied" if direction == "up"
+                         else "still recorded as applied")
+                raise MigrationError(
+                    f"{path}:{line}: {type(exc).__name__}: {exc} (this file runs without a "
+                    f"transaction: the statements before line {line} stayed applied and the "
+                    f"migration is {state}; "
+                    f"fix the file or the database, then run it again)") from exc
+        if direction == "up":
+            await conn.execute(f'INSERT INTO "{self.table}" (version, name) VALUES ($1, $2)',
+                               migration.version, migration.name)
+        else:
+            await conn.execute(f'DELETE FROM "{self.table}" WHERE version = $1',
+                               migration.version)
+
+    async def pending(self) -> list[Migration]:
+        """The migrations on disk not applied yet, in version order."""
+        return [row.migration for row in await self.status()
+                if row.migration is not None and row.applied_at is None]
 
     async def run(self, to: str | None = None) -> list[Migration]:
         """Apply pending migrations in order (up to and including version ``to``); return the
