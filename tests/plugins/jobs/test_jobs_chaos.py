@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,9 +26,6 @@ from jobs_chaos_helper import RUNS_TABLE, ChaosJob
 from rum_jobs import Job, Worker, ensure_schema
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
-
-PG_BIN = Path(os.environ.get("RUM_PG_BIN", "/usr/lib/postgresql/15/bin"))
-
 
 async def _wait(predicate: Any, timeout: float, every: float = 0.1) -> None:
     with trio.fail_after(timeout):
@@ -98,55 +94,33 @@ async def test_kill_9_of_one_of_three_workers_mid_batch(jdb: Any, jobs_database_
 # -- a PostgreSQL restart -------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class Cluster:
-    """A throwaway PostgreSQL cluster (system binaries) on its own port, restartable."""
+    """A throwaway PostgreSQL server on its own port, restartable: the embedded one
+    (``rum_orm.embedded``, fsync off), so no system PostgreSQL is needed."""
 
     def __init__(self) -> None:
-        self.dir = Path(tempfile.mkdtemp(prefix="rum-jobs-chaos-"))
-        self.data = self.dir / "data"
-        self.port = _free_port()
-        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        from rum_orm.embedded import EmbeddedServer
 
-    def _run(self, *args: str) -> None:
-        cmd = [str(PG_BIN / args[0]), *args[1:]]
-        if os.geteuid() == 0:  # PostgreSQL refuses to run as root
-            cmd = ["runuser", "-u", "postgres", "--", *cmd]
-        subprocess.run(cmd, check=True, capture_output=True, timeout=60)
+        self.dir = Path(tempfile.mkdtemp(prefix="rum-jobs-chaos-"))
+        self.server = EmbeddedServer(self.dir / "postgres", fast=True)
+        self.url = ""
 
     def start(self) -> None:
-        if os.geteuid() == 0:
-            shutil.chown(self.dir, "postgres")
-        if not self.data.exists():
-            self._run("initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust",
-                      "--no-sync", "-E", "UTF8")
-        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.dir / "log"), "-w", "-o",
-                  f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 "
-                  "-c fsync=off -c max_connections=60", "start")
+        self.server.start()  # the same port again after a restart (recorded, still free)
+        self.url = self.server.url()
 
     def crash_restart(self) -> None:
         """Stop the server the hard way (no clean shutdown: WAL recovery on start), start it."""
-        self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+        self.server.stop(mode="immediate")
         self.start()
 
     def destroy(self) -> None:
-        try:
-            self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
-        except Exception:
-            pass
+        self.server.destroy()
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
 @pytest.fixture
 def cluster() -> Iterator[Cluster]:
-    if not (PG_BIN / "initdb").exists():
-        pytest.fail(f"no PostgreSQL binaries at {PG_BIN} for the throwaway cluster (set "
-                    "RUM_PG_BIN to the directory holding initdb and pg_ctl)")
     server = Cluster()
     try:
         server.start()
