@@ -354,3 +354,31 @@ class Migrator:
 
     def _where(self) -> str:
         return ", ".join(str(p) for p in self.paths) or "no directory"
+
+
+async def check_pending(app: App, db: Database) -> list[Migration]:
+    """At start-up: log a warning naming the pending migrations (development, test), or
+    refuse to start (production) unless ``[database] allow_pending_migrations = true``.
+    Returns the pending migrations."""
+    import logging
+
+    from rum import ConfigError
+
+    logger = logging.getLogger("rum.orm")
+    production = app.config.is_production
+    try:
+        pending = await Migrator.for_app(app, db).pending()
+    except MigrationError as exc:
+        if production:
+            raise
+        logger.warning("cannot check for pending migrations: %s", exc)
+        return []
+    if not pending:
+        return []
+    names = ", ".join(m.label for m in pending[:5]) + (" ..." if len(pending) > 5 else "")
+    text = f"{len(pending)} pending migration(s): {names}; apply them with `rum migrate run`"
+    if production and not app.config.get_bool("database", "allow_pending_migrations", False):
+        raise ConfigError(f"refusing to start: {text} (or set allow_pending_migrations = true "
+                          f"under [database] in {app.config.describe_file()} to start anyway)")
+    logger.warning("%s", text)
+    return pending

@@ -63,6 +63,8 @@ def rum_config_schema() -> dict[str, dict[str, Any]]:
                                                 "(logger rum.orm)"),
             "slow_query_ms": Setting(0.0, float, "log queries slower than this as warnings "
                                                  "(0: off)"),
+            "allow_pending_migrations": Setting(False, bool, "start in production even when "
+                                                             "migrations are pending"),
         },
     }
 
@@ -170,11 +172,18 @@ def rum_storage(app: App) -> Database:
 @hookimpl
 async def rum_startup(app: App) -> None:
     """Open the pool when a database is configured or chosen (else ``app.storage``
-    explains how)."""
+    explains how); warn about pending migrations, or refuse them in production."""
     if not database_url(app.config) and not _needs_choice(app):
         logger.debug("no [database] url nor DATABASE_URL: the ORM pool is not opened")
         return
     await open_app_database(app, app.storage)
+    from rum_orm.migrations import check_pending
+
+    try:
+        await check_pending(app, app.storage)  # warns; refuses in production
+    except BaseException:
+        await app.storage.close()
+        raise
 
 
 @hookimpl
