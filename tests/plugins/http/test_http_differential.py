@@ -90,9 +90,9 @@ class Parsed:
         return (self.method, self.target, self.version, headers, self.body, self.trailers)
 
 
-def rum_parse(port: int, raw: bytes) -> Parsed | int | None:
-    """What Rum made of ``raw``: the request the app saw, the refusal status, or ``None``
-    (closed without an answer: an incomplete request)."""
+def rum_parse_all(port: int, raw: bytes) -> list[Parsed | int]:
+    """What Rum made of ``raw``, one item per answer in order: the request the app saw, or
+    the refusal status. Empty when it closed without an answer (an incomplete request)."""
     data = blocking_exchange(port, raw)
     assert data is not None, f"Rum neither answered nor closed: {raw!r}"
     responses: list[tuple[int, bytes]] = []
@@ -111,24 +111,60 @@ def rum_parse(port: int, raw: bytes) -> Parsed | int | None:
         parser.feed_data(data)
     except httptools.HttpParserError:
         pass
-    responses = [r for r in responses if r[0] >= 200]  # 100 Continue
-    if not responses:
-        return None
-    status, content = responses[0]
-    if status != 200:
-        return status
-    seen = json.loads(content)
-    target = seen["path"] + ("?" + seen["query"] if seen["query"] else "")
-    return Parsed(seen["method"], target, seen["version"],
-                  [(k, v) for k, v in seen["headers"]], seen["body"].encode("latin-1"),
-                  [(k, v) for k, v in seen["trailers"]])
+    results: list[Parsed | int] = []
+    for status, content in responses:
+        if status < 200:  # 100 Continue
+            continue
+        if status != 200:
+            results.append(status)
+            continue
+        seen = json.loads(content)
+        target = seen["path"] + ("?" + seen["query"] if seen["query"] else "")
+        results.append(Parsed(seen["method"], target, seen["version"],
+                              [(k, v) for k, v in seen["headers"]],
+                              seen["body"].encode("latin-1"),
+                              [(k, v) for k, v in seen["trailers"]]))
+    return results
 
 
-def h11_parse(raw: bytes) -> Parsed | str:
-    """What h11 makes of ``raw`` (then end of input): the request, or why not."""
+def rum_parse(port: int, raw: bytes) -> Parsed | int | None:
+    """Rum's first answer to ``raw`` (see :func:`rum_parse_all`), ``None`` when none."""
+    results = rum_parse_all(port, raw)
+    return results[0] if results else None
+
+
+def h11_parse_all(raw: bytes, limit: int = 2) -> list[tuple[Parsed | str, bytes]]:
+    """What h11 makes of ``raw`` (then end of input), request by request (at most
+    ``limit``): each parsed request or why not, with the bytes it was parsed from. A
+    refusal, an incomplete request or a request that closes the connection ends the list."""
     conn = h11.Connection(h11.SERVER)
     conn.receive_data(raw)
     conn.receive_data(b"")
+    results: list[tuple[Parsed | str, bytes]] = []
+    rest = raw
+    while len(results) < limit:
+        parsed = _h11_next(conn)
+        remaining = conn.trailing_data[0] if isinstance(parsed, Parsed) else b""
+        results.append((parsed, rest[:len(rest) - len(remaining)] if remaining else rest))
+        rest = remaining
+        if not isinstance(parsed, Parsed) or conn.their_state is not h11.DONE:
+            break
+        if not rest or conn.our_state is h11.MUST_CLOSE:
+            break
+        conn.send(h11.Response(status_code=200, headers=[("content-length", "0")]))
+        conn.send(h11.EndOfMessage())
+        if conn.our_state is not h11.DONE:
+            break
+        conn.start_next_cycle()
+    return results
+
+
+def h11_parse(raw: bytes) -> Parsed | str:
+    """h11's first request in ``raw`` (see :func:`h11_parse_all`)."""
+    return h11_parse_all(raw, limit=1)[0][0]
+
+
+def _h11_next(conn: h11.Connection) -> Parsed | str:
     request = None
     body = b""
     try:
@@ -338,9 +374,9 @@ def mutated(draw) -> bytes:
 # -- the tests -----------------------------------------------------------------------------------
 
 
-def check_agreement(port: int, raw: bytes) -> None:
-    rum = rum_parse(port, raw)
-    theirs = h11_parse(raw)
+def agree(rum: Parsed | int | None, theirs: Parsed | str, raw: bytes) -> None:
+    """Rum's and h11's reading of one request (``raw``: its bytes and what follows) agree,
+    or differ in a documented way."""
     if isinstance(rum, Parsed) and isinstance(theirs, Parsed):
         assert rum.key() == theirs.key(), f"both accept {raw!r} but differ"
     elif isinstance(theirs, Parsed):
@@ -351,8 +387,23 @@ def check_agreement(port: int, raw: bytes) -> None:
         assert reason is not None, f"Rum accepts, h11 says {theirs}: {raw!r}"
 
 
+def check_agreement(port: int, raw: bytes) -> None:
+    agree(rum_parse(port, raw), h11_parse(raw), raw)
+
+
+def check_pipelined_agreement(port: int, raw: bytes) -> None:
+    """Requests sent back to back on one connection: each answer agrees with h11, as long as
+    both went on reading (the first accepted by both and keeping the connection open)."""
+    rum = rum_parse_all(port, raw)
+    for i, (theirs, own) in enumerate(h11_parse_all(raw)):
+        mine = rum[i] if i < len(rum) else None
+        agree(mine, theirs, raw[raw.index(own):] if own else raw)
+        if not (isinstance(mine, Parsed) and isinstance(theirs, Parsed)):
+            break
+
+
 #: RUM_HTTP_FUZZ_EXAMPLES=5000 RUM_HTTP_FUZZ_RANDOM=1 explores further than the fixed run
-FUZZ = settings(max_examples=int(os.environ.get("RUM_HTTP_FUZZ_EXAMPLES", "150")),
+FUZZ = settings(max_examples=int(os.environ.get("RUM_HTTP_FUZZ_EXAMPLES", "120")),
                 derandomize=not os.environ.get("RUM_HTTP_FUZZ_RANDOM"), deadline=None,
                 database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,
@@ -369,6 +420,12 @@ def test_generated_requests_agree_with_h11(server_port, raw):
 @given(raw=mutated())
 def test_mutated_requests_agree_with_h11(server_port, raw):
     check_agreement(server_port, raw)
+
+
+@FUZZ
+@given(first=requests(), second=st.one_of(requests(), mutated()))
+def test_pipelined_requests_agree_with_h11(server_port, first, second):
+    check_pipelined_agreement(server_port, first + second)
 
 
 @pytest.mark.parametrize("raw", [
