@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import inspect
-import json
 import os
 import sys
+import traceback
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -17,6 +17,7 @@ from typing import Any
 
 import trio
 
+import rum
 from rum.app import App
 from rum.config import Config
 from rum.errors import RumError
@@ -85,55 +86,9 @@ def _configure_run(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=int, help="processes sharing the port (SO_REUSEPORT)")
 
 
-def _plugins(args: argparse.Namespace, app: App) -> int:
-    if args.hooks:
-        for hook, impls in app.plugins.calling_order().items():
-            print(f"{hook}: {' -> '.join(impls) or '(no implementation)'}")
-        return 0
-    infos = app.plugins.describe()
-    if args.json:
-        print(json.dumps([info.__dict__ for info in infos], indent=2))
-        return 0
-    for info in infos:
-        print(f"{info.name}  ({info.module}; {info.distribution} {info.version})")
-        for hook in info.hooks:
-            print(f"    {hook}")
-    return 0
-
-
-def _routes(args: argparse.Namespace, app: App) -> int:
-    for route in app.router.routes:
-        methods = ",".join(sorted(route.methods or ()))
-        controller = type(route.controller).__qualname__
-        auth = f"  auth={type(route.auth).__name__}" if route.auth is not None else ""
-        name = f"  name={route.name}" if route.name else ""
-        print(f"{methods:<40} {route.path:<30} {controller}{auth}{name}")
-    return 0
-
-
-def _config(args: argparse.Namespace, app: App) -> int:
-    import tomlkit
-
-    print(f"# environment: {app.config.env}; file: {app.config.describe_file()}")
-    effective = {s: {k: v for k, v in t.items() if v is not None}
-                 for s, t in app.config.effective().items()}
-    print(tomlkit.dumps({s: t for s, t in effective.items() if t}))
-    return 0
-
-
-def _configure_plugins(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.add_argument("--hooks", action="store_true",
-                   help="print each hook with its implementations in calling order")
-
-
 KERNEL_COMMANDS = [
     Command("run", "serve the app in the current directory", _run, _configure_run),
-    Command("plugins", "list loaded plugins and the hooks they implement", _plugins,
-            _configure_plugins),
-    Command("routes", "list the app's routes", _routes),
-    Command("config", "print the effective configuration after overlays", _config),
-]
+]  # `rum plugins|routes|config`: the inspect tool (rum_debug.commands)
 
 
 # -- entry point ----------------------------------------------------------------------------------
@@ -141,9 +96,12 @@ KERNEL_COMMANDS = [
 
 def build_parser(app: App | None) -> tuple[argparse.ArgumentParser, dict[str, Command]]:
     """The argument parser with kernel and plugin commands."""
-    parser = argparse.ArgumentParser(prog="rum", description="Rum web framework")
+    parser = argparse.ArgumentParser(prog="rum", description="Rum web framework",
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--root", type=Path, help="project directory (default: current)")
     parser.add_argument("--env", help="environment (default: RUM_ENV or development)")
+    parser.add_argument("--debug", action="store_true", help="print tracebacks of errors")
+    parser.add_argument("--version", action="version", version=f"rum {rum.__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands: dict[str, Command] = {}
     plugin_commands: list[Command] = []
@@ -165,12 +123,24 @@ def build_parser(app: App | None) -> tuple[argparse.ArgumentParser, dict[str, Co
     return parser, commands
 
 
-def tool_commands(app: App | None) -> list[Command]:
-    """Commands of the tool plugins (entry-point group ``rum.tools``, e.g. ``rum new``).
+def disabled_commands(app: App | None) -> dict[str, tuple[str, str]]:
+    """``{command: (plugin, help)}`` of the installed plugins ``app`` does not enable (imports
+    them: only for ``rum --help`` and unknown commands)."""
+    loaded = {name for name, _ in app.plugins.pm.list_name_plugin()} if app else set()
+    found: dict[str, tuple[str, str]] = {}
+    for entry_point in entry_points(group="rum.plugins") if app else ():
+        with suppress(Exception):  # a broken plugin must not break --help
+            one = Plugins()
+            one.register(entry_point.load(), entry_point.name)
+            for command in [] if entry_point.name in loaded else one.call_list(
+                    "rum_cli_commands", app=None):
+                found.setdefault(command.name, (entry_point.name, command.help))
+    return found
 
-    Tools are offered in every directory, whatever ``Rum.toml`` enables, and only their
-    ``rum_cli_commands`` hook is called.
-    """
+
+def tool_commands(app: App | None) -> list[Command]:
+    """Commands of the tool plugins (group ``rum.tools``: ``rum new``, ``rum routes``...),
+    offered in every directory whatever ``Rum.toml`` enables; only ``rum_cli_commands`` runs."""
     loaded = {name for name, _ in app.plugins.pm.list_name_plugin()} if app is not None else set()
     tools = Plugins()
     for entry_point in entry_points(group=TOOLS_GROUP):
@@ -187,6 +157,9 @@ def _pre_args(argv: Sequence[str]) -> argparse.Namespace:
     pre = argparse.ArgumentParser(add_help=False)
     pre.add_argument("--root", type=Path)
     pre.add_argument("--env")
+    pre.add_argument("--debug", action="store_true")
+    pre.add_argument("-h", "--help", action="store_true")
+    pre.add_argument("command", nargs="?")
     args, _ = pre.parse_known_args(argv)
     return args
 
@@ -221,7 +194,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     pre = _pre_args(argv)
     root = (pre.root or Path.cwd()).resolve()
     with project_environment(root if pre.root is not None else None, pre.env):
-        return _main(argv, pre, root)
+        try:
+            code = _main(argv, pre, root)
+            sys.stdout.flush()
+            return code
+        except BrokenPipeError:  # `rum plugins | head`: the reader left; stop quietly
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 141
 
 
 def _main(argv: list[str], pre: argparse.Namespace, root: Path) -> int:
@@ -233,39 +212,58 @@ def _main(argv: list[str], pre: argparse.Namespace, root: Path) -> int:
         except RumError as exc:
             load_error = exc
     parser, commands = build_parser(app)
+    if (pre.help or pre.command) and pre.command not in commands:
+        disabled = disabled_commands(app)
+        if pre.command in disabled:
+            plugin = disabled[pre.command][0]
+            return _fail(RumError(f"rum {pre.command} is provided by the {plugin} plugin: add "
+                                  f"\"{plugin}\" to [plugins] enabled in Rum.toml"))
+        parser.epilog = "commands of plugins that are not enabled:\n" + "\n".join(
+            f"  {name:<14} {help} (plugin {plugin})" for name, (plugin, help) in
+            sorted(disabled.items())) if disabled else None
     args = parser.parse_args(argv)
     if not args.command:
         parser.print_help()
-        return 2 if load_error is None else _fail(load_error)
+        return 2 if load_error is None else _fail(load_error, pre.debug)
     command = commands[args.command]
-    if command.needs_app and app is None:
-        if load_error is not None:
-            return _fail(load_error)
-        try:
-            app = load_app(root, pre.env)
-        except RumError as exc:
-            return _fail(exc)
-    if app is not None:
-        setup_logging(app.config.get("general", "log_level") or "info",
-                      app.config.get("general", "log_format") or "text")
     try:
+        if command.needs_app and app is None:
+            if load_error is not None:
+                raise load_error
+            app = load_app(root, pre.env)
+        if app is not None:
+            setup_logging(app.config.get("general", "log_level") or "info",
+                          app.config.get("general", "log_format") or "text", config=app.config)
         result = command.run(args, app)
         if inspect.iscoroutine(result):
             result = trio.run(lambda: result)
-    except RumError as exc:
-        return _fail(exc)
-    except KeyboardInterrupt:
-        return 130
-    except BaseExceptionGroup as group:
-        # A second Ctrl-C can surface from several tasks at once; it is still an interrupt.
-        rest = group.subgroup(lambda e: not isinstance(e, KeyboardInterrupt | BaseExceptionGroup))
-        if rest is None:
+    except BaseException as exc:
+        # trio wraps errors in exception groups: a RumError inside is still one line, and a
+        # second Ctrl-C surfacing from several tasks at once is still an interrupt.
+        leaves = list(_leaves(exc))
+        if any(isinstance(e, BrokenPipeError) for e in leaves):
+            raise BrokenPipeError from exc
+        if all(isinstance(e, KeyboardInterrupt) for e in leaves):
             return 130
-        raise
+        error = next((e for e in leaves if isinstance(e, RumError)), None)
+        if error is None:
+            raise
+        return _fail(error, pre.debug and exc)
     return int(result or 0)
 
 
-def _fail(exc: BaseException) -> int:
+def _leaves(exc: BaseException) -> Iterator[BaseException]:
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            yield from _leaves(inner)
+    else:
+        yield exc
+
+
+def _fail(exc: BaseException, debug: BaseException | bool = False) -> int:
+    sys.stdout.flush()  # then the traceback of ``debug`` (rum --debug) and one error line
+    if debug:
+        traceback.print_exception(exc if debug is True else debug)
     print(f"rum: error: {exc}", file=sys.stderr)
     return 1
 

@@ -61,10 +61,11 @@ class Controller:
         return await fn(request)
 
     def allowed_methods(self) -> frozenset[str]:
-        """Methods this controller answers: all when ``handle`` is overridden."""
-        if type(self).handle is not Controller.handle:
+        """Methods it answers: those it defines (``get``...), else all if ``handle`` is new."""
+        defined = frozenset(m for m in HTTP_METHODS if callable(getattr(self, m.lower(), None)))
+        if not defined and type(self).handle is not Controller.handle:
             return frozenset((*HTTP_METHODS, "HEAD"))
-        return frozenset(m for m in HTTP_METHODS if callable(getattr(self, m.lower(), None)))
+        return defined
 
     def auth(self) -> Authentication | str | None:
         """The authentication handler guarding this controller (``None``: allow everyone).

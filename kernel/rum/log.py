@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
+import logging.config
 import sys
 import time
 from contextvars import ContextVar
+from typing import Any
+
+from rum.errors import ConfigError
 
 _request_id: ContextVar[str] = ContextVar("rum_request_id", default="-")
 
@@ -19,11 +23,11 @@ def request_id() -> str:
 
 
 class RequestIdFilter(logging.Filter):
-    """Adds ``record.request_id`` so formats can use ``%(request_id)s``."""
+    """Adds ``record.request_id`` (unless ``extra=`` set it) for ``%(request_id)s``."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Set ``record.request_id``; never drops a record."""
-        record.request_id = _request_id.get()
+        record.request_id = getattr(record, "request_id", None) or _request_id.get()
         return True
 
 
@@ -49,19 +53,28 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out, default=str)
 
 
-def setup_logging(level: str = "info", fmt: str = "text", stream: object = None) -> None:
-    """Send ``rum`` loggers to stderr (what the ``rum`` CLI does; libraries don't call it)."""
+def setup_logging(level: str = "info", fmt: str = "text", stream: object = None,
+                  config: Any = None) -> None:
+    """Send logs to stderr (what the ``rum`` CLI does; libraries don't call it): ``rum.*`` at
+    ``level``, others at WARNING, or as ``config``'s ``[logging]`` table says."""
     handler = logging.StreamHandler(stream or sys.stderr)  # type: ignore[arg-type]
     handler.addFilter(RequestIdFilter())
-    if fmt == "json":
-        handler.setFormatter(JsonFormatter())
-    else:
-        handler.setFormatter(logging.Formatter(
-            "%(asctime)s %(levelname)-5s %(name)s [%(request_id)s] %(message)s"))
+    handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(
+        "%(asctime)s %(levelname)-5s %(name)s [%(request_id)s] %(message)s"))
     root = logging.getLogger()
     for old in [h for h in root.handlers if getattr(h, "_rum", False)]:
         root.removeHandler(old)
     handler._rum = True  # type: ignore[attr-defined]
     root.addHandler(handler)
-    root.setLevel(logging.WARNING)
     logging.getLogger("rum").setLevel(level.upper())
+    table = config.section("logging") if config is not None else {}
+    dev = getattr(config, "env", "") == "development"
+    root.setLevel((table.get("app_level") or ("info" if dev else "warning")).upper())
+    try:
+        for name, value in {"watchfiles": "warning", **(table.get("levels") or {})}.items():
+            logging.getLogger(name).setLevel(str(value).upper())
+        if table.get("config"):
+            logging.config.dictConfig({"version": 1, "disable_existing_loggers": False,
+                                       **table["config"]})
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"[logging] in {config.describe_file()}: {exc}") from exc

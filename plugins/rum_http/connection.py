@@ -609,7 +609,7 @@ class Connection:
                 request.id,
                 extra={"method": request.method, "path": request.raw_path, "status": status,
                        "bytes": sent, "duration_ms": round(ms, 2), "client": self.client,
-                       "rid": request.id})
+                       "request_id": request.id})
 
     async def send_error(self, status: int, detail: str) -> None:
         """Answer a rejected request with a short plain-text page and stop reading."""

@@ -182,7 +182,7 @@ async def test_json_log_lines(tmp_path: Path) -> None:
     assert access[0]["path"] == "/users/7"
     assert access[0]["status"] == 200
     assert access[0]["duration_ms"] >= 0
-    assert access[0]["rid"] == "req-42"
+    assert access[0]["request_id"] == "req-42"
     error = next(line for line in lines if line["logger"] == "rum.app")
     assert error["level"] == "error"
     assert "RuntimeError: boom" in error["exc"]

@@ -129,7 +129,7 @@ async def test_access_log_line(make_app, caplog):
     [record] = [r for r in caplog.records if r.name == "rum.access"]
     message = record.getMessage()
     assert '"GET /echo HTTP/1.1" 200' in message and "[req-42]" in message
-    assert record.status == 200 and record.rid == "req-42" and record.method == "GET"
+    assert record.status == 200 and record.request_id == "req-42" and record.method == "GET"
     assert record.bytes == len("GET /echo x=1 0:") and record.duration_ms >= 0
 
 

@@ -1,0 +1,93 @@
+"""``rum plugins``, ``rum routes`` and ``rum config``: look inside a project.
+
+A tool plugin (entry-point group ``rum.tools``, name ``inspect``): its commands are offered in
+every project, whatever ``[plugins] enabled`` says, and none of them starts the app.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from typing import Any
+
+from rum import App, hookimpl
+from rum.cli import Command
+
+name = "inspect"
+
+_SECRET_NAME = re.compile(r"secret|passw|token|(^|_)(api|private)?_?keys?$")
+_URL_PASSWORD = re.compile(r"(\w://[^/@:\s]*:)[^/@\s]+@")
+
+
+def redact(key: str, value: Any) -> Any:
+    """``value`` of setting ``key`` with secrets hidden: keys, tokens, passwords (by the
+    setting's name) and passwords inside URLs (``postgresql://rum:***@db/app``)."""
+    if value and _SECRET_NAME.search(key):
+        return "***"
+    if isinstance(value, str):
+        return _URL_PASSWORD.sub(r"\1***@", value)
+    return [redact("", v) for v in value] if isinstance(value, list) else value
+
+
+def show_plugins(args: argparse.Namespace, app: App) -> int:
+    """``rum plugins [--json|--hooks]``: loaded plugins and their hooks."""
+    if args.hooks:
+        for hook, impls in app.plugins.calling_order().items():
+            print(f"{hook}: {' -> '.join(impls) or '(no implementation)'}")
+        return 0
+    infos = app.plugins.describe()
+    if args.json:
+        print(json.dumps([info.__dict__ for info in infos], indent=2))
+        return 0
+    for info in infos:
+        print(f"{info.name}  ({info.module}; {info.distribution} {info.version})")
+        for hook in info.hooks:
+            print(f"    {hook}")
+    return 0
+
+
+def show_routes(args: argparse.Namespace, app: App) -> int:
+    """``rum routes``: each route with the methods it answers (none that would 405)."""
+    for route in app.router.routes:
+        methods = ",".join(sorted(route.methods or ()))
+        controller = type(route.controller).__qualname__
+        auth = f"  auth={type(route.auth).__name__}" if route.auth is not None else ""
+        route_name = f"  name={route.name}" if route.name else ""
+        print(f"{methods:<40} {route.path:<30} {controller}{auth}{route_name}")
+    return 0
+
+
+def show_config(args: argparse.Namespace, app: App) -> int:
+    """``rum config [--show-secrets]``: the effective configuration, secrets redacted."""
+    import tomlkit
+
+    print(f"# environment: {app.config.env}; file: {app.config.describe_file()}"
+          + ("" if args.show_secrets else "; secrets shown as *** (--show-secrets)"))
+    effective = {s: {k: v if args.show_secrets else redact(k, v) for k, v in t.items()
+                     if v is not None} for s, t in app.config.effective().items()}
+    print(tomlkit.dumps({s: t for s, t in effective.items() if t}))
+    return 0
+
+
+def _configure_plugins(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--hooks", action="store_true",
+                   help="print each hook with its implementations in calling order")
+
+
+def _configure_config(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--show-secrets", action="store_true",
+                   help="print keys, tokens and passwords in clear")
+
+
+@hookimpl
+def rum_cli_commands() -> list[Command]:
+    """The three inspection commands."""
+    return [
+        Command("plugins", "list loaded plugins and the hooks they implement", show_plugins,
+                _configure_plugins),
+        Command("routes", "list the app's routes and the methods they answer", show_routes),
+        Command("config", "print the effective configuration after overlays (secrets "
+                "redacted)", show_config, _configure_config),
+    ]

@@ -1,0 +1,88 @@
+"""The inspect tool's commands (``rum_debug.commands``): ``rum config`` redacts secrets unless
+``--show-secrets``; ``rum routes`` lists the methods each route answers."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from rum_debug.commands import redact
+
+from rum.cli import main
+
+TOML = '''[plugins]
+enabled = ["http", "orm"]
+
+[general]
+secret_key = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+
+[database]
+url = "postgresql://alice:hunter2@127.0.0.1:5432/feed"
+'''
+
+APP = '''
+from rum import App, Controller, Response, RumError
+
+
+class Only(Controller):
+    async def get(self, request):
+        return Response.text("hi")
+
+    async def post(self, request):
+        return Response.text("posted")
+
+
+class Everything(Controller):
+    async def handle(self, request):
+        return Response.text(request.method)
+
+
+app = App(routes=[Only.route("/only"), Everything.route("/any")])
+'''
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    (tmp_path / "Rum.toml").write_text(TOML)
+    (tmp_path / "app.py").write_text(APP)
+    monkeypatch.delitem(sys.modules, "app", raising=False)  # each test imports its own app.py
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    return tmp_path
+
+
+def test_redact_hides_keys_tokens_passwords_and_url_passwords() -> None:
+    assert redact("secret_key", "abc") == "***"
+    assert redact("old_secret_keys", ["a", "b"]) == "***"
+    assert redact("tokens", ["t1"]) == "***"
+    assert redact("basic_password", "pw") == "***"
+    assert redact("api_key", "k") == "***"
+    assert redact("url", "postgresql://rum:s3cret@db:5432/app") == "postgresql://rum:***@db:5432/app"
+    assert redact("urls", ["redis://:pw@cache/0"]) == ["redis://:***@cache/0"]
+    # not secrets: empty values, names that merely contain "key" elsewhere, plain URLs
+    assert redact("secret_key", None) is None and redact("tokens", []) == []
+    assert redact("csrf_field", "csrf_token") == "csrf_token"
+    assert redact("default_url", "postgresql://postgres@127.0.0.1:5432") == \
+        "postgresql://postgres@127.0.0.1:5432"
+
+
+def test_config_redacts_unless_show_secrets(project: Path, capsys) -> None:
+    assert main(["--root", str(project), "config"]) == 0
+    out = capsys.readouterr().out
+    assert "--show-secrets" in out
+    assert 'secret_key = "***"' in out
+    assert "00112233" not in out and "hunter2" not in out
+    assert 'url = "postgresql://alice:***@127.0.0.1:5432/feed"' in out
+    assert main(["--root", str(project), "config", "--show-secrets"]) == 0
+    out = capsys.readouterr().out
+    assert "00112233445566778899" in out and "alice:hunter2@" in out
+    sys.modules.pop("app", None)
+
+
+def test_routes_lists_only_methods_that_answer(project: Path, capsys) -> None:
+    assert main(["--root", str(project), "routes"]) == 0
+    lines = {line.split()[1]: line.split()[0] for line in capsys.readouterr().out.splitlines()}
+    assert lines["/only"] == "GET,HEAD,POST"
+    assert lines["/any"] == "DELETE,GET,HEAD,OPTIONS,PATCH,POST,PUT"
+
+
