@@ -403,7 +403,7 @@ def check_pipelined_agreement(port: int, raw: bytes) -> None:
 
 
 #: RUM_HTTP_FUZZ_EXAMPLES=5000 RUM_HTTP_FUZZ_RANDOM=1 explores further than the fixed run
-FUZZ = settings(max_examples=int(os.environ.get("RUM_HTTP_FUZZ_EXAMPLES", "120")),
+FUZZ = settings(max_examples=int(os.environ.get("RUM_HTTP_FUZZ_EXAMPLES", "100")),
                 derandomize=not os.environ.get("RUM_HTTP_FUZZ_RANDOM"), deadline=None,
                 database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,
