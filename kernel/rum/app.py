@@ -8,7 +8,7 @@ import os
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import trio
 
@@ -112,7 +112,7 @@ class App:
         if self._storage is None:
             raise RumError("no storage plugin is enabled: add \"orm\" to [plugins] enabled in "
                            f"{self.config.describe_file()}")
-        return self._storage
+        return cast("Storage", self._storage)
 
     @property
     def jobs(self) -> JobBackend:
@@ -122,7 +122,7 @@ class App:
         if self._jobs is None:
             raise RumError("no job backend is enabled: add \"jobs\" to [plugins] enabled in "
                            f"{self.config.describe_file()}")
-        return self._jobs
+        return cast("JobBackend", self._jobs)
 
     def auth_handler(self, name: str, **kwargs: Any) -> Authentication:
         """Build the authentication handler registered under ``name``."""
@@ -131,7 +131,7 @@ class App:
         except KeyError:
             known = ", ".join(sorted(self.auth_handlers)) or "none (enable \"auth\"/\"sessions\")"
             raise ConfigError(f"unknown authentication handler {name!r}; known: {known}") from None
-        return factory(**kwargs) if callable(factory) else factory
+        return cast("Authentication", factory(**kwargs) if callable(factory) else factory)
 
     def url_for(self, name: str, **params: Any) -> str:
         """The path of the route named ``name``."""
@@ -173,7 +173,7 @@ class App:
         for fn in self._request_hooks:
             answer = await fn(request=request)
             if answer is not None:
-                return answer
+                return cast("Response", answer)
         if self.middleware:
             return await run_middleware(self.middleware, request, self._route)
         return await self._route(request)
@@ -187,7 +187,7 @@ class App:
             if user is not None:
                 request.user = user
                 break
-        auth = route.auth
+        auth = cast("Authentication | None", route.auth)  # names were resolved in __init__
         if auth is not None and not await auth.authorize(request):
             return await auth.denied(request)
         if route.middleware:
@@ -201,7 +201,7 @@ class App:
             logger.exception("rum_exception hook failed while handling %r", exc)
             custom = None
         if custom is not None:
-            return custom
+            return cast("Response", custom)
         if isinstance(exc, HTTPError):
             return error_response(request, exc.status, exc.detail, data=exc.data,
                                   headers=exc.headers, api=exc.api, type=exc.type,

@@ -15,6 +15,7 @@ then refuses unknown keys and wrong types with a message naming the key, the fil
 
 from __future__ import annotations
 
+import builtins
 import difflib
 import logging
 import os
@@ -22,7 +23,7 @@ import warnings
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import tomlkit
 from tomlkit.exceptions import ParseError
@@ -59,7 +60,7 @@ class Setting:
     moved_to: str | None = None
 
     @property
-    def kind(self) -> type | None:
+    def kind(self) -> builtins.type | None:
         """The expected Python type (``None``: anything)."""
         if self.type is not None:
             return self.type
@@ -267,7 +268,7 @@ class Config:
 
     def get_str(self, section: str, key: str, default: str | None = None) -> str | None:
         """A string setting."""
-        return self.get_typed(section, key, str, default)
+        return cast("str | None", self.get_typed(section, key, str, default))
 
     def get_bool(self, section: str, key: str, default: bool = False) -> bool:
         """A boolean setting."""
@@ -275,11 +276,11 @@ class Config:
 
     def get_int(self, section: str, key: str, default: int | None = None) -> int | None:
         """An integer setting."""
-        return self.get_typed(section, key, int, default)
+        return cast("int | None", self.get_typed(section, key, int, default))
 
     def get_float(self, section: str, key: str, default: float | None = None) -> float | None:
         """A number setting (integers accepted)."""
-        return self.get_typed(section, key, float, default)
+        return cast("float | None", self.get_typed(section, key, float, default))
 
     def get_list(self, section: str, key: str, default: list[Any] | None = None) -> list[Any]:
         """A list setting."""
@@ -320,7 +321,7 @@ def _is_type(value: Any, kind: type) -> bool:
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        return _plain(tomlkit.parse(path.read_text(encoding="utf-8")))
+        return cast("dict[str, Any]", _plain(tomlkit.parse(path.read_text(encoding="utf-8"))))
     except ParseError as exc:
         raise ConfigError(f"{path}:{exc.line}:{exc.col}: not valid TOML: {exc}") from None
     except OSError as exc:

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
-from typing import Any
+from typing import Any, cast
 
 import pluggy
 
@@ -208,7 +208,8 @@ class Plugins:
 
         ``reverse=True`` awaits them in reverse call order (response and shutdown hooks).
         """
-        return await self._await_all(name, kwargs, reverse=reverse, first=False)
+        return cast("list[Any]", await self._await_all(name, kwargs, reverse=reverse,
+                                                       first=False))
 
     async def acall_first(self, name: str, **kwargs: Any) -> Any:
         """Await implementations of async hook ``name`` in call order; the first non-``None``
