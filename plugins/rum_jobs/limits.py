@@ -82,59 +82,89 @@ SELECT count(pg_advisory_xact_lock(7261002, hashtext(k)))
   FROM (SELECT k FROM unnest($1::text[]) AS u(k) ORDER BY k) AS s
 """
 
-# Running jobs per (queue, class, partition value) among the limited queues/classes.
-_RUNNING = """
-SELECT queue, job, (args -> ($3::text::jsonb ->> job))::text AS part, count(*) AS n
-  FROM rum_jobs
- WHERE status = 'running' AND (queue = ANY($1::text[]) OR job = ANY($2::text[]))
- GROUP BY 1, 2, 3
-"""
-
-# Starts within each rate limit's period, and when the oldest of them leaves the window.
-_RECENT = """
-SELECT r.key, c.n, extract(epoch FROM c.oldest + r.per * interval '1 second' - now()) AS free_in
-  FROM unnest($1::text[], $2::float8[]) AS r(key, per)
+# What a limited claim decides from, in one statement (after the locks, so with a snapshot
+# that shows every claim made under them before): running jobs per (queue, class, partition
+# value) among the limited queues/classes ('running' rows), starts within each rate limit's
+# period and when the oldest leaves it ('rate' rows; older starts are deleted on the way),
+# and the due jobs of limited queues/classes in claim order ('candidate' rows, ord 1..$6).
+# $1 job names, $2 limited queues this worker takes, $3 limited queues, $4 limited classes,
+# $5 {class: partition key}, $6 how many candidates to look at, $7 rate keys, $8 periods,
+# $9 the worker's queues (NULL: all). Each limited queue is read in claim order through the
+# claim index (at most $6 rows), however deep its backlog; limited classes' waiting jobs are
+# found through the (job, status) index and sorted (at most $6 rows). Every source keeps its
+# own $6 rows, so a limited queue that is full cannot crowd out the others' candidates.
+_STATE = """
+WITH forget AS (
+    DELETE FROM rum_jobs_rate_log l USING unnest($7::text[], $8::float8[]) AS r(key, per)
+     WHERE l.key = r.key AND l.at <= now() - r.per * interval '1 second'
+)
+SELECT 'running' AS kind, NULL::bigint AS id, queue, job, part, count(*)::int AS n,
+       NULL::float8 AS free_in, NULL::text AS key, NULL::bigint AS ord
+  FROM (SELECT queue, job, (args -> ($5::text::jsonb ->> job))::text AS part
+          FROM rum_jobs
+         WHERE status = 'running' AND (queue = ANY($3::text[]) OR job = ANY($4::text[]))) AS x
+ GROUP BY queue, job, part
+UNION ALL
+SELECT 'rate', NULL, NULL, NULL, NULL, c.n::int,
+       extract(epoch FROM c.oldest + r.per * interval '1 second' - now())::float8, r.key, NULL
+  FROM unnest($7::text[], $8::float8[]) AS r(key, per)
  CROSS JOIN LATERAL (
      SELECT count(*) AS n, min(l.at) AS oldest FROM rum_jobs_rate_log l
       WHERE l.key = r.key AND l.at > now() - r.per * interval '1 second') AS c
-"""
-
-_FORGET = """
-DELETE FROM rum_jobs_rate_log l USING unnest($1::text[], $2::float8[]) AS r(key, per)
- WHERE l.key = r.key AND l.at <= now() - r.per * interval '1 second'
-"""
-
-_LOG_STARTS = "INSERT INTO rum_jobs_rate_log (key) SELECT unnest($1::text[])"
-
-# Due jobs of limited queues/classes, in claim order. $1 names, $2 queues (NULL: all),
-# $3 limited queues, $4 limited classes, $5 {class: partition key}, $6 how many to look at.
-_CANDIDATES = """
-SELECT c.id, c.queue, c.job, (c.args -> ($5::text::jsonb ->> c.job))::text AS part
-  FROM rum_jobs c
- WHERE c.status IN ('scheduled', 'retryable') AND c.run_at <= now()
-   AND c.job = ANY($1::text[])
-   AND ($2::text[] IS NULL OR c.queue = ANY($2::text[]))
-   AND (c.queue = ANY($3::text[]) OR c.job = ANY($4::text[]))
-   AND c.queue <> ALL(ARRAY(SELECT queue FROM rum_jobs_queues WHERE paused))
-   AND (c.channel IS NULL OR NOT EXISTS (
-        SELECT 1 FROM rum_jobs p
-         WHERE p.channel = c.channel AND p.id < c.id
-           AND p.status IN ('scheduled', 'retryable', 'running')))
- ORDER BY c.priority DESC, c.run_at, c.id
- LIMIT $6
+UNION ALL
+SELECT 'candidate', s.id, s.queue, s.job, s.part, NULL, NULL, NULL,
+       row_number() OVER (ORDER BY s.priority DESC, s.run_at, s.id)
+  FROM (SELECT * FROM (
+            -- limited queues: each read in claim order through the claim index
+            SELECT c.id, c.queue, c.job, c.priority, c.run_at, c.part
+              FROM unnest($2::text[]) AS q(name)
+             CROSS JOIN LATERAL (
+                 SELECT c.id, c.queue, c.job, c.priority, c.run_at,
+                        (c.args -> ($5::text::jsonb ->> c.job))::text AS part
+                   FROM rum_jobs c
+                  WHERE c.queue = q.name
+                    AND c.status IN ('scheduled', 'retryable') AND c.run_at <= now()
+                    AND c.job = ANY($1::text[])
+                    AND (c.channel IS NULL OR NOT EXISTS (
+                         SELECT 1 FROM rum_jobs p
+                          WHERE p.channel = c.channel AND p.id < c.id
+                            AND p.status IN ('scheduled', 'retryable', 'running')))
+                  ORDER BY c.priority DESC, c.run_at, c.id
+                  LIMIT $6) AS c
+            UNION
+            -- limited classes, in any queue this worker takes: their waiting jobs
+            (SELECT c.id, c.queue, c.job, c.priority, c.run_at,
+                    (c.args -> ($5::text::jsonb ->> c.job))::text AS part
+               FROM rum_jobs c
+              WHERE c.job = ANY($4::text[])
+                AND c.status IN ('scheduled', 'retryable') AND c.run_at <= now()
+                AND ($9::text[] IS NULL OR c.queue = ANY($9::text[]))
+                AND (c.channel IS NULL OR NOT EXISTS (
+                     SELECT 1 FROM rum_jobs p
+                      WHERE p.channel = c.channel AND p.id < c.id
+                        AND p.status IN ('scheduled', 'retryable', 'running')))
+              ORDER BY c.priority DESC, c.run_at, c.id
+              LIMIT $6)) AS u
+         WHERE u.queue <> ALL(ARRAY(SELECT queue FROM rum_jobs_queues WHERE paused))
+       ) AS s
 """
 
 
 def _claim_ids_statement() -> str:
-    # The plain claim's UPDATE ... RETURNING (so claimed rows look the same), fed by ids.
+    # The plain claim's UPDATE ... RETURNING (so claimed rows look the same), fed by ids;
+    # the starts of rate-limited jobs are logged in the same statement ($4: {id: [keys]}).
     update = sql._CLAIM_UPDATE.replace("$4", "$2").replace("$5", "$3")
     return f"""
 WITH picked AS (
     SELECT id FROM rum_jobs
      WHERE id = ANY($1::bigint[]) AND status IN ('scheduled', 'retryable')
      FOR UPDATE SKIP LOCKED
+), upd AS ({update}
+), logged AS (
+    INSERT INTO rum_jobs_rate_log (key)
+    SELECT jsonb_array_elements_text($4::text::jsonb -> upd.id::text) FROM upd
 )
-{update}
+SELECT * FROM upd
 """
 
 
@@ -204,36 +234,30 @@ class LimitedClaimer:
                 rate_keys[f"c:{c}"] = float(rate.per)
         async with db.transaction() as tx:
             await tx.fetchval(_LOCK, keys)
-            running = await tx.fetch(_RUNNING, lqueues, lclasses, dumps(part_keys))
-            recent: dict[str, tuple[int, float | None]] = {}
-            if rate_keys:
-                rk, rp = list(rate_keys), list(rate_keys.values())
-                await tx.execute(_FORGET, rk, rp)
-                recent = {r["key"]: (r["n"], r["free_in"])
-                          for r in await tx.fetch(_RECENT, rk, rp)}
+            state = await tx.fetch(_STATE, list(names), lqueues, lqueues, lclasses,
+                                   dumps(part_keys), max(200, 20 * n), list(rate_keys),
+                                   list(rate_keys.values()),
+                                   None if queues is None else list(queues))
+            running = [r for r in state if r["kind"] == "running"]
+            recent: dict[str, tuple[int, float | None]] = {
+                r["key"]: (r["n"], r["free_in"]) for r in state if r["kind"] == "rate"}
+            candidates = sorted((r for r in state if r["kind"] == "candidate"),
+                                key=lambda r: r["ord"])
             budget = _Budget(self, lqueues, lclasses, running, recent)
-            if budget.exhausted():
-                return ClaimOutcome([], blocked=budget.blocked, retry_in=budget.retry_in)
-            candidates = await tx.fetch(_CANDIDATES, list(names), None if queues is None
-                                        else list(queues), lqueues, lclasses,
-                                        dumps(part_keys), max(200, 20 * n))
             picked: list[int] = []
-            starts: list[str] = []
+            starts: dict[str, list[str]] = {}
             for row in candidates:
                 if len(picked) >= n:
                     break
-                if budget.take(row["queue"], row["job"], row["part"], starts):
+                keys_taken = budget.take(row["queue"], row["job"], row["part"])
+                if keys_taken is not None:
                     picked.append(row["id"])
+                    if keys_taken:
+                        starts[str(row["id"])] = keys_taken
             rows = []
             if picked:
-                rows = await tx.fetch(self._claim_ids, picked, worker_id, lease)
-                if starts and len(rows) == len(picked):
-                    await tx.execute(_LOG_STARTS, starts)
-                elif starts:
-                    claimed = {r["id"] for r in rows}
-                    kept = [k for i, k in _starts_by_id(picked, starts, budget) if i in claimed]
-                    if kept:
-                        await tx.execute(_LOG_STARTS, kept)
+                rows = await tx.fetch(self._claim_ids, picked, worker_id, lease,
+                                      dumps(starts))
             held_back = len(picked) < min(n, len(candidates))
             retry_in = budget.retry_in
             if held_back:
@@ -249,17 +273,6 @@ class LimitedClaimer:
                                 retry_in=retry_in)
 
 
-def _starts_by_id(picked: list[int], starts: list[str],
-                  budget: _Budget) -> list[tuple[int, str]]:
-    # starts were appended in pick order, budget.start_counts[i] per picked job
-    out: list[tuple[int, str]] = []
-    pos = 0
-    for job_id, count in zip(picked, budget.start_counts, strict=True):
-        out.extend((job_id, k) for k in starts[pos:pos + count])
-        pos += count
-    return out
-
-
 class _Budget:
     """Remaining room under each limit, decremented as candidates are picked."""
 
@@ -268,7 +281,6 @@ class _Budget:
         self.claimer = claimer
         self.blocked = False
         self.retry_in: float | None = None
-        self.start_counts: list[int] = []
         self.queue_room: dict[str, float] = {}
         self.class_room: dict[str, float] = {}
         self.part_room: dict[tuple[str, str | None], int] = {}
@@ -299,27 +311,15 @@ class _Budget:
                 wait = max(0.0, float(free_in))
                 self.retry_in = wait if self.retry_in is None else min(self.retry_in, wait)
 
-    def exhausted(self) -> bool:
-        """True when no limited job could be claimed whatever is waiting."""
-        rooms = [*self.queue_room.values(), *self.class_room.values()]
-        if rooms and all(r <= 0 for r in rooms) and not self._any_partitioned():
-            self.blocked = True
-            return True
-        return False
-
-    def _any_partitioned(self) -> bool:
-        return any(self.claimer.classes[c].concurrency is not None
-                   and self.claimer.classes[c].concurrency.by is not None  # type: ignore[union-attr]
-                   for c in self.class_room)
-
-    def take(self, queue: str, job: str, part: str | None, starts: list[str]) -> bool:
-        """Take one job if every limit that applies to it has room; record its rate keys."""
+    def take(self, queue: str, job: str, part: str | None) -> list[str] | None:
+        """Take one job if every limit that applies to it has room: the rate keys its start
+        counts against, or None when a limit holds it back."""
         if self.queue_room.get(queue, 1) <= 0 or self.class_room.get(job, 1) <= 0:
             self.blocked = True
-            return False
+            return None
         keys = [k for k in (f"q:{queue}", f"c:{job}") if k in self.rate_room]
         if any(self.rate_room[k] <= 0 for k in keys):
-            return False
+            return None
         limits = self.claimer.classes.get(job)
         pkey: tuple[str, str | None] | None = None
         if limits is not None and limits.concurrency is not None and limits.concurrency.by:
@@ -330,7 +330,7 @@ class _Budget:
             if room <= 0:
                 self.part_room[pkey] = room
                 self.blocked = True
-                return False
+                return None
             self.part_room[pkey] = room - 1
         if queue in self.queue_room:
             self.queue_room[queue] -= 1
@@ -338,6 +338,4 @@ class _Budget:
             self.class_room[job] -= 1
         for k in keys:
             self.rate_room[k] -= 1
-        starts.extend(keys)
-        self.start_counts.append(len(keys))
-        return True
+        return keys

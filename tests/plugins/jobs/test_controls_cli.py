@@ -20,13 +20,14 @@ pytestmark = pytest.mark.postgres
 
 
 def _rum(root: Path, *args: str) -> tuple[int, str]:
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+    """stdout, plus stderr when the command failed (argparse errors; logs are not output)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         try:
             code = main(["--root", str(root), *args])
         except SystemExit as exc:  # argparse errors
             code = int(exc.code or 0)
-    return code, out.getvalue()
+    return code, out.getvalue() + (err.getvalue() if code else "")
 
 
 async def rum(root: Path, *args: str) -> tuple[int, str]:
