@@ -3,7 +3,8 @@
 :class:`MultipartReader` is fed the body in chunks and enforces :class:`FormLimits` as it
 goes, so a hostile body is refused as soon as it crosses a limit instead of being parsed
 whole. Nested ``multipart/mixed`` parts (obsoleted by RFC 7578 §4.3) are refused, never
-parsed. The reader is synchronous and CPU-bound: the plugin runs it in a worker thread.
+parsed; a file part whose type is ``multipart/*`` is kept as opaque bytes. The reader is
+synchronous and CPU-bound: the plugin runs it in a worker thread.
 """
 
 from __future__ import annotations
@@ -169,7 +170,9 @@ class MultipartReader:
         self._filename = None if raw_filename is None else _decode(raw_filename)
         ctype, _ = parse_options_header(self._headers.get("content-type"))
         self._content_type = ctype.decode("latin-1")
-        if self._content_type.startswith("multipart/"):
+        if self._content_type.startswith("multipart/") and self._filename is None:
+            # RFC 2388's multipart/mixed set of files, obsoleted by RFC 7578 §4.3; a file
+            # that happens to be a MIME message (it has a filename) is kept as opaque bytes
             raise BadRequest(f"part {self._name!r} is a nested {self._content_type} body; "
                              "multipart/form-data does not nest (RFC 7578 §4.3): send each "
                              "file as its own part")

@@ -91,6 +91,16 @@ async def test_an_empty_file_input_is_no_file(tmp_path: Path) -> None:
     assert r.json() == {"fields": {"a": ["1"]}, "files": []}
 
 
+async def test_a_mime_message_file_is_opaque_bytes(tmp_path: Path) -> None:
+    inner = b"--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n--b--"
+    body = raw_multipart([b'Content-Disposition: form-data; name="f"; filename="m.mbox"\r\n'
+                          b"Content-Type: multipart/mixed; boundary=b\r\n\r\n" + inner])
+    r = await post(make_app(tmp_path), content=body, headers=MULTIPART)
+    assert r.status_code == 200, r.text
+    [upload] = r.json()["files"]
+    assert upload["type"] == "multipart/mixed" and upload["data"] == inner.decode()
+
+
 async def test_large_files_spool_to_disk_and_save(tmp_path: Path) -> None:
     big = bytes(range(256)) * 400  # 100 KiB
     target = tmp_path / "saved.bin"
