@@ -1,0 +1,63 @@
+"""``rum generate scaffold|model|controller|job|migration NAME [field:type ...]``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from rum.errors import RumError
+from rum_scaffold import generators
+
+HELP = """\
+field types: str, text, int, float, decimal, bool, date, datetime, uuid, json; add ? for
+nullable (subtitle:str?). Examples:
+  rum generate scaffold Post title:str body:text published:bool [--api]
+  rum generate model Comment post_id:int body:text
+  rum generate controller Pages home about
+  rum generate job SendDigest
+  rum generate migration add_views_to_posts views:int
+(no mailer generator: Rum has no mail plugin yet)"""
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``rum generate``."""
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = HELP
+    parser.add_argument("generator", choices=generators.GENERATORS, help="what to generate")
+    parser.add_argument("name", help="a class name (Post) or, for migrations, what it does")
+    parser.add_argument("args", nargs="*", metavar="FIELD|ACTION",
+                        help="fields as name:type (scaffold, model, migration) or actions "
+                             "(controller)")
+    parser.add_argument("--api", action="store_true",
+                        help="scaffold: JSON routes too (rum_rest ModelController)")
+    parser.add_argument("--dir", dest="generate_root", type=Path, default=None,
+                        help="the project directory (default: the project rum runs in)")
+    parser.add_argument("--force", action="store_true", help="overwrite existing files")
+
+
+def run(args: argparse.Namespace, app: Any) -> int:
+    """``rum generate GENERATOR NAME ...``."""
+    root = (args.generate_root or (Path(app.root) if app is not None else Path.cwd())).resolve()
+    if not (root / "Rum.toml").exists() and args.generator != "migration":
+        raise RumError(f"{root} has no Rum.toml: run `rum generate` in a project made by "
+                       f"`rum new app NAME` (or pass --dir)")
+    kind = args.generator
+    if kind == "scaffold":
+        plan = generators.scaffold(root, args.name, args.args, api=args.api)
+    elif kind == "model":
+        plan = generators.model(root, args.name, args.args)
+    elif kind == "controller":
+        plan = generators.controller(root, args.name, args.args)
+    elif kind == "job":
+        if args.args:
+            raise RumError("rum generate job takes only a name, e.g. rum generate job "
+                           "SendDigest")
+        plan = generators.job(root, args.name)
+    else:
+        plan = generators.migration(root, args.name, args.args)
+    for line in plan.write(force=args.force):
+        print(line)
+    for message in plan.messages:
+        print(message)
+    return 0
