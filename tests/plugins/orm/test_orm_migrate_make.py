@@ -216,3 +216,33 @@ def test_cli_make_run_check(tmp_path: Path, database_url: str) -> None:
     assert code == 0, out
     code, out = rum(tmp_path, "migrate", "make", "x", "--rename", "bad", url=database_url)
     assert code == 2 and "expected OLD:NEW" in out, out
+
+
+@pytest.mark.slow
+def test_cli_make_asks_about_renames_on_a_terminal(tmp_path: Path, database_url: str) -> None:
+    import pexpect
+
+    (tmp_path / "Rum.toml").write_text('[plugins]\nenabled = ["orm"]\n')
+    (tmp_path / "models.py").write_text("from rum_orm import Model\n\n\nclass Tag(Model):\n"
+                                        "    label: str\n    colour: str\n")
+    write(tmp_path / "migrations", "20260101000000_create_tags",
+          "CREATE TABLE tags (id bigserial PRIMARY KEY, name text NOT NULL, "
+          "hue text NOT NULL);", "DROP TABLE tags;")
+    assert rum(tmp_path, "migrate", "run", url=database_url)[0] == 0
+    child = pexpect.spawn(sys.executable, ["-m", "rum.cli", "--root", str(tmp_path), "migrate",
+                                           "make", "rename_tag_columns"],
+                          cwd=str(tmp_path), env={**os.environ, "DATABASE_URL": database_url},
+                          encoding="utf-8", timeout=120)
+    child.expect(r"Was tags\.name renamed to tags\.label\? \[y/N\] ")
+    child.sendline("y")
+    child.expect(r"Was tags\.hue renamed to tags\.colour\? \[y/N\] ")
+    child.sendline("n")
+    child.expect(pexpect.EOF)
+    out = child.before
+    child.close()
+    assert child.exitstatus == 0, out
+    assert "rename column tags.name to label" in out
+    assert "drop column tags.hue" in out and "add column tags.colour" in out
+    assert rum(tmp_path, "migrate", "run", url=database_url)[0] == 0
+    code, out = rum(tmp_path, "migrate", "check", url=database_url)
+    assert code == 0, out
