@@ -19,7 +19,9 @@ class MetricsController(Controller):
 
     async def get(self, request: Request) -> Response:
         """Collect the current values and render them in the text exposition format."""
-        metrics: Metrics = request.app.extensions["metrics"]
+        app = request.app
+        assert app is not None
+        metrics: Metrics = app.extensions["metrics"]
         await metrics.collect()
         return Response(metrics.render(), content_type=CONTENT_TYPE)
 
@@ -66,7 +68,8 @@ def rum_routes(app: App) -> list[Any]:
 @hookimpl(tryfirst=True)
 async def rum_request(request: Request) -> None:
     """Note when the request arrived (this hook runs before every other plugin's)."""
-    request.metrics_started = time.perf_counter()
+    # plugins add their own request attributes (see rum.Request); rum_response reads it back
+    request.metrics_started = time.perf_counter()  # type: ignore[attr-defined]
 
 
 @hookimpl(tryfirst=True)
@@ -77,5 +80,7 @@ async def rum_response(request: Request, response: Response) -> None:
         return
     seconds = time.perf_counter() - started
     route = request.route
-    request.app.extensions["metrics"].observe_request(
+    app = request.app
+    assert app is not None
+    app.extensions["metrics"].observe_request(
         request.method, route.path if route is not None else None, response.status, seconds)

@@ -129,7 +129,9 @@ class _RestController(Controller):
             return _database_error(exc, status, request)
 
     def storage(self, request: Request) -> Any:
-        return request.app.storage
+        app = request.app
+        assert app is not None
+        return app.storage
 
     async def fixed(self, request: Request) -> dict[str, Any]:
         """The ``scope`` values for this request (``{}`` without a scope)."""

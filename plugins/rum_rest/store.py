@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -114,6 +115,7 @@ class SQLStore:
                 parts.append(f"{col} {OPERATORS[f.op]} ${n}")
         return (" WHERE " + " AND ".join(parts)) if parts else ""
 
+    # Below this method ``list`` in the class body names it: annotations say ``builtins.list``.
     async def list(self, db: Any, filters: Sequence[Filter], order: Sequence[tuple[str, bool]],
                    limit: int, offset: int, after: Sequence[Any] | None = None
                    ) -> tuple[list[dict[str, Any]], int]:
@@ -144,7 +146,7 @@ class SQLStore:
 
     @staticmethod
     def _after(order: Sequence[tuple[str, bool]], values: Sequence[Any],
-               args: list[Any]) -> str:
+               args: builtins.list[Any]) -> str:
         """``(a > $1) OR (a = $1 AND b < $2) ...`` for the keys of ``order``."""
         alternatives = []
         for i, (name, desc) in enumerate(order):
@@ -157,7 +159,7 @@ class SQLStore:
             alternatives.append("(" + " AND ".join(parts) + ")")
         return "(" + " OR ".join(alternatives) + ")"
 
-    def _by_pk(self, pk: Any, scope: Sequence[Filter], args: list[Any]) -> str:
+    def _by_pk(self, pk: Any, scope: Sequence[Filter], args: builtins.list[Any]) -> str:
         return self._where([Filter(self.resource.primary_key, "eq", pk), *scope], args)
 
     async def get(self, db: Any, pk: Any, scope: Sequence[Filter] = ()) -> dict[str, Any] | None:

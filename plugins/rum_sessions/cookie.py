@@ -53,11 +53,11 @@ class SessionCodec:
             sid, user_id, data_json, csrf, expires_at, old_key = hit
             if expires_at <= now:
                 return None
-            session = Session(id=sid, user_id=user_id,
-                              data=json.loads(data_json) if data_json else {}, csrf=csrf,
-                              expires_at=expires_at, is_new=False, had_cookie=True)
-            session.reissue = old_key
-            return session
+            cached = Session(id=sid, user_id=user_id,
+                             data=json.loads(data_json) if data_json else {}, csrf=csrf,
+                             expires_at=expires_at, is_new=False, had_cookie=True)
+            cached.reissue = old_key
+            return cached
         session = self._open(value, now)
         if (session is not None and len(value) <= CACHE_MAX_VALUE
                 and isinstance(session.user_id, int | str | None)):

@@ -120,9 +120,8 @@ class SessionManager:
                    and not session.deleted)
         if session.modified or session.reissue or due:
             session.expires_at = now + self.max_age
-            header = self.cookie_header(session, now)
+            session._header = self.cookie_header(session, now)
             session.modified = session.reissue = session.is_new = session.deleted = False
-            session._header = header
         elif session.deleted and session._header is None:
             session._header = f"{self.cookie_name}=; {_EXPIRED}; {self._attrs}"
         header = session._header

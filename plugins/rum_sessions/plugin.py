@@ -66,7 +66,9 @@ def rum_auth_handlers(app: App) -> dict[str, Any]:
 @hookimpl(tryfirst=True)
 async def rum_request(request: Request) -> None:
     """Load the session from the request's cookie into ``request.session``."""
-    request.session = request.app.extensions["sessions"].load(request)
+    app = request.app
+    assert app is not None  # the kernel sets it before any request hook runs
+    request.session = app.extensions["sessions"].load(request)
 
 
 @hookimpl(tryfirst=True)
@@ -75,7 +77,9 @@ async def rum_authenticate(request: Request) -> Any:
     session = request.session
     if session is None:
         return None
-    manager: SessionManager = request.app.extensions["sessions"]
+    app = request.app
+    assert app is not None
+    manager: SessionManager = app.extensions["sessions"]
     if manager.csrf:
         await check(request, session, manager.csrf_field, manager.trusted_origins)
     return session.user_id
@@ -90,7 +94,9 @@ async def rum_response(request: Request, response: Response) -> None:
     """
     session = request.session
     if session is not None:
-        request.app.extensions["sessions"].save(
+        app = request.app
+        assert app is not None
+        app.extensions["sessions"].save(
             session, response, new_cookie=not session.is_new or wants_new_cookie(request))
 
 

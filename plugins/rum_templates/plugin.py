@@ -57,4 +57,6 @@ def rum_configure(config: Config, app: App) -> None:
 @hookimpl
 async def rum_render(request: Request, template: str, context: Mapping[str, Any]) -> Response:
     """``Controller.render``: the template rendered into a response."""
-    return await request.app.extensions["templates"].render_response(template, context)
+    app = request.app
+    assert app is not None
+    return await app.extensions["templates"].render_response(template, context)

@@ -222,7 +222,8 @@ class WebSocket:
 
     async def _read_loop(self) -> None:
         """Read frames, answer pings, enforce the size limit and deliver messages."""
-        parts: list[str | bytes] = []
+        text: list[str] = []  # the fragments of the message being received: text ones,
+        binary: list[bytes] = []  # or binary ones (one of the two lists stays empty)
         size = 0
         # Compressed frames inflate while parsed: read little at a time so that one read
         # cannot expand to much more than the size limit before the limit is checked.
@@ -232,23 +233,26 @@ class WebSocket:
                 data = await self._stream.receive_some(read_size)
             except (trio.BrokenResourceError, trio.ClosedResourceError):
                 data = b""
-            self._conn.receive_data(data or None)
+            self._conn.receive_data(bytes(data) if data else None)  # bytes(b) is b: no copy
             for event in self._conn.events():
                 if isinstance(event, Message):
                     if self.closed:
                         continue  # closing: late messages are dropped
-                    data = event.data
-                    size += len(data.encode() if isinstance(data, str) else data)
+                    chunk = event.data
+                    size += len(chunk.encode() if isinstance(chunk, str) else chunk)
                     if self.max_message_size and size > self.max_message_size:
-                        parts, size = [], 0
+                        text, binary, size = [], [], 0
                         await self.close(MESSAGE_TOO_BIG, f"message larger than "
                                          f"{self.max_message_size} bytes")
                         continue
-                    parts.append(data)
+                    if isinstance(chunk, str):
+                        text.append(chunk)
+                    else:
+                        binary.append(chunk)
                     if event.message_finished:
-                        message: str | bytes = ("".join(parts) if isinstance(event, TextMessage)
-                                                else b"".join(parts))  # type: ignore[arg-type]
-                        parts, size = [], 0
+                        message: str | bytes = ("".join(text) if isinstance(event, TextMessage)
+                                                else b"".join(binary))
+                        text, binary, size = [], [], 0
                         with suppress(trio.ClosedResourceError):
                             await self._inbox_send.send(message)
                 elif isinstance(event, Ping):

@@ -11,7 +11,8 @@ if TYPE_CHECKING:
     from rum import App
     from rum_websockets.connection import WebSocket
 
-DEFAULTS = {
+#: ``[websockets]`` defaults, by key (values of several types).
+DEFAULTS: dict[str, Any] = {
     "max_message_size": 1 << 20,
     "allowed_origins": [],
     "ping_interval": 20.0,
@@ -30,8 +31,8 @@ class WebSocketSettings:
 
     def override(self, **values: Any) -> WebSocketSettings:
         """A copy with the non-``None`` values replaced (a controller's own settings)."""
-        changes = {k: (tuple(v) if k == "allowed_origins" else v)
-                   for k, v in values.items() if v is not None}
+        changes: dict[str, Any] = {k: (tuple(v) if k == "allowed_origins" else v)
+                                   for k, v in values.items() if v is not None}
         return replace(self, **changes) if changes else self
 
 

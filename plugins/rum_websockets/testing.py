@@ -89,15 +89,18 @@ class WSClient:
 
     async def receive(self, timeout: float = 5) -> str | bytes:
         """The next whole message (fragments joined); fails after ``timeout`` seconds."""
-        parts: list[str | bytes] = []
+        text: list[str] = []
+        binary: list[bytes] = []
         with trio.fail_after(timeout):
             while True:
                 event = await self._next_event()
                 if isinstance(event, Message):
-                    parts.append(event.data)
+                    if isinstance(event, TextMessage):
+                        text.append(event.data)
+                    else:
+                        binary.append(event.data)
                     if event.message_finished:
-                        joiner = "" if isinstance(event, TextMessage) else b""
-                        return joiner.join(parts)  # type: ignore[attr-defined]
+                        return "".join(text) if isinstance(event, TextMessage) else b"".join(binary)
                 elif isinstance(event, Ping):
                     with suppress(LocalProtocolError):  # already closing
                         await self.stream.send_all(self.conn.send(event.response()))
@@ -145,11 +148,15 @@ async def ws_connect(url: str, path: str, *, headers: dict[str, str] | None = No
                      compression: bool = False) -> AsyncIterator[WSClient]:
     """Open a WebSocket to ``url`` + ``path``; raises :class:`Rejected` if refused."""
     parts = urlsplit(url)
+    if parts.hostname is None or parts.port is None:
+        raise ValueError(f"ws_connect needs a server URL with host and port, got {url!r}")
     stream = await trio.open_tcp_stream(parts.hostname, parts.port)
+    extra = [(name.encode("ascii"), value.encode("ascii"))
+             for name, value in (headers or {}).items()]
     async with stream:
         conn = WSConnection(ConnectionType.CLIENT)
         await stream.send_all(conn.send(Request(
-            host=parts.netloc, target=path, extra_headers=list((headers or {}).items()),
+            host=parts.netloc, target=path, extra_headers=extra,
             subprotocols=subprotocols or [],
             extensions=[PerMessageDeflate()] if compression else [])))
         client = WSClient(stream, conn)

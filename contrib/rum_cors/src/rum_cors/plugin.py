@@ -53,7 +53,9 @@ def rum_configure(config: Config, app: App) -> None:
 
 
 def _policy(request: Request) -> CorsPolicy | None:
-    policy: CorsPolicy = request.app.extensions["cors"]
+    app = request.app
+    assert app is not None
+    policy: CorsPolicy = app.extensions["cors"]
     return policy if policy.applies_to(request.path) else None
 
 
