@@ -31,7 +31,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                              "(controller)")
     parser.add_argument("--api", action="store_true",
                         help="scaffold: JSON routes too (rum_rest ModelController)")
-    parser.add_argument("--dir", dest="generate_root", type=Path, default=None,
+    parser.add_argument("--dir", dest="generate_root", type=Path, default=None, metavar="DIR",
                         help="the project directory (default: the project rum runs in)")
     parser.add_argument("--force", action="store_true", help="overwrite existing files")
 

@@ -264,7 +264,8 @@ def scaffold(root: Path, name: str, specs: list[str], *, api: bool = False) -> P
     for template, text in views.templates(names, fields,
                                           layout=(root / "templates" / "layout.html").exists()):
         plan.files[root / "templates" / names.plural / template] = text
-    plan.files[root / "tests" / f"test_{names.plural}.py"] = views.test_source(names, fields)
+    plan.files[root / "tests" / f"test_{names.plural}.py"] = views.test_source(names, fields,
+                                                                              api=api)
     classes = views.controller_classes(names)
     routes = [f'{cls}.route("{path}", name="{route}")' for cls, path, route in classes]
     if api:

@@ -243,7 +243,7 @@ def templates(names: Names, fields: list[FieldSpec], *, layout: bool) -> list[tu
             ("edit.html", page(edit)), ("_form.html", form)]
 
 
-def test_source(names: Names, fields: list[FieldSpec]) -> str:
+def test_source(names: Names, fields: list[FieldSpec], *, api: bool = False) -> str:
     """Tests of the scaffold, against a fresh database (``database_url`` comes from the
     ``rum_orm.testing`` pytest plugin) with the app's migrations applied."""
     s, p, c = names.singular, names.plural, names.cls
@@ -262,6 +262,17 @@ async def test_invalid_form_is_shown_again_with_errors(client) -> None:
         response.text_body()
     assert await {c}.all().count() == 0
 ''' if required else "")
+    if api:
+        invalid += f'''
+
+async def test_json_api_lists_what_the_form_created(client) -> None:
+    location = await create(client)
+    response = await client.get("/api/{p}")
+    assert response.status == 200
+    body = response.json_body()
+    assert body["total"] == 1
+    assert body["items"][0]["id"] == int(location.rsplit("/", 1)[1])
+'''
     return f'''"""Tests of the {p} pages (written by `rum generate scaffold {c}`).
 
 They run against a fresh PostgreSQL database per test with the app's migrations applied
