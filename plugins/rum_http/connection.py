@@ -15,7 +15,7 @@ import socket
 import time
 from collections import deque
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import unquote
 
 import httptools
@@ -32,9 +32,11 @@ from rum_http.framing import (
     check_transfer_encoding,
     check_version,
 )
+from rum_http.heads import STATUS_LINES, HeaderError, ResponseHeads, status_line
 
 if TYPE_CHECKING:
-    from rum_http.server import HTTPServer
+    from rum.app import App
+    from rum_http.settings import ServerSettings
 
 access_logger = logging.getLogger("rum.access")
 logger = logging.getLogger("rum.http")
@@ -50,15 +52,17 @@ _METHOD_WORD = re.compile(rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]{1,32}) ")
 _FRAMING_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "expect"})
 
 
-def _status_line(status: int) -> str:
-    try:
-        phrase = HTTPStatus(status).phrase
-    except ValueError:
-        phrase = ""
-    return f"HTTP/1.1 {status} {phrase}\r\n"
+class Server(Protocol):
+    """What a connection uses of the server that accepted it (:class:`rum_http.HTTPServer`)."""
 
-
-STATUS_LINES: dict[int, str] = {s.value: _status_line(s.value) for s in HTTPStatus}
+    app: App
+    settings: ServerSettings
+    #: builds the response heads
+    heads: ResponseHeads
+    #: set when the server stops: connections finish the request in progress, then close
+    closing: bool
+    #: trio's clock as of the reaper's last tick (deadlines are computed from it)
+    now: float
 
 
 def _declared_length(response: Response) -> int | None:
@@ -76,10 +80,6 @@ def _declared_length(response: Response) -> int | None:
                        ", ".join(values))
         return None
     return int(value)
-
-
-class HeaderError(ValueError):
-    """A response header that cannot be written (a line break in a value)."""
 
 
 class _Message:
@@ -111,13 +111,14 @@ class Connection:
         "_expect_continue", "_fd", "_head_raw", "_head_size", "_headers", "_host", "_hosts",
         "_in_head", "_in_message", "_line", "_line_checked", "_streak", "_trailers",
         "_transfer_encoding", "_url", "_valid_host", "_version", "client", "deadline",
-        "parser", "queue", "reading", "scope", "server", "settings", "sock", "timed_out",
+        "heads", "parser", "queue", "reading", "scope", "server", "settings", "sock", "timed_out",
         "upgraded", "writing",
     )
 
-    def __init__(self, server: HTTPServer, sock: socket.socket,
+    def __init__(self, server: Server, sock: socket.socket,
                  client: tuple[str, int] | None) -> None:
         self.server = server
+        self.heads = server.heads
         self.settings = server.settings
         self.sock = sock
         self.client = client
@@ -492,11 +493,10 @@ class Connection:
 
     async def _write(self, msg: _Message, request: Request, response: Response,
                      started: float) -> bool:
-        server = self.server
-        keep_alive = msg.keep_alive and not server.closing and msg.leftover is None
+        heads = self.heads
+        keep_alive = msg.keep_alive and not self.server.closing and msg.leftover is None
         if response.upgrade is not None:
-            head, _ = self.server.head(response, keep_alive=False, upgrade=True,
-                                       version=msg.version)
+            head, _ = heads.head(response, keep_alive=False, upgrade=True, version=msg.version)
             await self._send(head)
             self.upgraded = True
             self._access(request, response.status, 0, started)
@@ -514,8 +514,8 @@ class Connection:
             body = response.body
             if not isinstance(body, bytes):
                 body = body.encode("utf-8") if isinstance(body, str) else bytes(body)
-            head, keep_alive = server.head(response, keep_alive, version=msg.version,
-                                           length=len(body), no_body=no_body)
+            head, keep_alive = heads.head(response, keep_alive, version=msg.version,
+                                          length=len(body), no_body=no_body)
             if no_body:
                 await self._send(head)
                 sent = 0
@@ -531,9 +531,9 @@ class Connection:
                 chunked = msg.version == "1.1"
                 if not chunked:
                     keep_alive = False  # the end of the body is the end of the connection
-            head, keep_alive = server.head(response, keep_alive, version=msg.version,
-                                           chunked=chunked and not no_body, no_body=no_body,
-                                           stream_length=declared is not None)
+            head, keep_alive = heads.head(response, keep_alive, version=msg.version,
+                                          chunked=chunked and not no_body, no_body=no_body,
+                                          stream_length=declared is not None)
             sent = await self._send_stream(head, response.stream, chunked, no_body, declared,
                                            request)
             if sent < 0:
@@ -614,7 +614,7 @@ class Connection:
     async def send_error(self, status: int, detail: str) -> None:
         """Answer a rejected request with a short plain-text page and stop reading."""
         body = f"{HTTPStatus(status).phrase}: {detail}\n".encode()
-        head = (STATUS_LINES.get(status) or _status_line(status)) + self.server.date_line() + (
+        head = (STATUS_LINES.get(status) or status_line(status)) + self.heads.date_line() + (
             f"content-type: text/plain; charset=utf-8\r\ncontent-length: {len(body)}\r\n"
             "connection: close\r\n\r\n")
         if self.settings.access_log and access_logger.isEnabledFor(logging.INFO):

@@ -10,24 +10,20 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from email.utils import formatdate
 from typing import TYPE_CHECKING, Any
 
 import trio
 
 from rum.errors import RumError
-from rum_http.connection import STATUS_LINES, Connection, HeaderError, _status_line
+from rum_http.connection import Connection
+from rum_http.heads import ResponseHeads
 from rum_http.settings import ServerSettings
 
 if TYPE_CHECKING:
     from rum.app import App
-    from rum.response import Response
 
 logger = logging.getLogger("rum.http")
 
-#: most distinct response heads kept per second (unique ones, e.g. with a fresh cookie,
-#: simply miss once the cache is full)
-_HEAD_CACHE_SIZE = 256
 _ACCEPT_RETRY = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS})
 #: seconds between two log lines about the connection limit or a failing accept()
 _WARN_EVERY = 10.0
@@ -80,13 +76,8 @@ class HTTPServer:
         self._conn_scope: trio.CancelScope | None = None
         self._drained = trio.Event()
         self._stopped = trio.Event()
-        self._date_second = -1
-        self._date_line = ""
-        #: encoded response heads of this second, keyed by everything that goes into them
-        self._heads: dict[tuple[Any, ...], tuple[bytes, bool]] = {}
-        self._heads_second = -1
-        server = settings.server_header
-        self._server_line = f"server: {server}\r\n" if server else ""
+        #: builds (and caches for the current second) the heads of the responses sent
+        self.heads = ResponseHeads(settings.server_header)
         #: the most client connections served at once; past it new ones get 503
         self.max_connections = connection_limit(settings.max_connections)
         #: accepted connections not closed yet (counted before their task starts)
@@ -95,84 +86,6 @@ class HTTPServer:
         self._refusing = 0
         self._max_refusing = max(1, min(16, self.max_connections // 8))
         self._warned_at = -_WARN_EVERY
-
-    # -- response heads ---------------------------------------------------------------------------
-
-    def date_line(self) -> str:
-        """``date`` and ``server`` header lines, the date formatted once per second."""
-        now = int(time.time())
-        if now != self._date_second:
-            self._date_second = now
-            self._date_line = f"date: {formatdate(now, usegmt=True)}\r\n{self._server_line}"
-        return self._date_line
-
-    def head(self, response: Response, keep_alive: bool, *, version: str, length: int = 0,
-             chunked: bool = False, no_body: bool = False, upgrade: bool = False,
-             stream_length: bool = False) -> tuple[bytes, bool]:
-        """The response head as bytes, and whether the connection stays open after it.
-
-        Heads are cached for the current second (the ``date`` line is part of them): most
-        responses of an app repeat a few shapes, and a hit skips building, checking and
-        encoding the lines. A streamed response keeps its own ``content-length`` only with
-        ``stream_length`` (the connection checked it and sends the body identity-encoded).
-        """
-        status = response.status
-        now = int(time.time())
-        if now != self._heads_second:
-            self._heads_second = now
-            self._heads.clear()
-        key = (status, keep_alive, version, length, chunked, upgrade, response.stream is None,
-               stream_length, *response.headers._list)
-        try:
-            cached = self._heads.get(key)
-        except TypeError:  # an unhashable header value: build the head uncached
-            return self._build_head(response, keep_alive, version=version, length=length,
-                                    chunked=chunked, upgrade=upgrade,
-                                    stream_length=stream_length)
-        if cached is not None:
-            return cached
-        result = self._build_head(response, keep_alive, version=version, length=length,
-                                  chunked=chunked, upgrade=upgrade, stream_length=stream_length)
-        if len(self._heads) < _HEAD_CACHE_SIZE:
-            self._heads[key] = result
-        return result
-
-    def _build_head(self, response: Response, keep_alive: bool, *, version: str, length: int,
-                    chunked: bool, upgrade: bool, stream_length: bool) -> tuple[bytes, bool]:
-        status = response.status
-        drop_length = chunked or (response.stream is not None and not stream_length)
-        lines = [STATUS_LINES.get(status) or _status_line(status), self.date_line()]
-        has_length = False
-        for name, value in response.headers._list:
-            if name == "content-length":
-                if drop_length:
-                    continue
-                has_length = True
-            elif name == "connection" and not upgrade:
-                if value.lower() == "close":
-                    keep_alive = False
-                continue
-            elif name == "transfer-encoding" and not upgrade:
-                continue
-            lines.append(f"{name}: {value}\r\n")
-        if not upgrade:
-            if chunked:
-                lines.append("transfer-encoding: chunked\r\n")
-            elif (not has_length and status >= 200 and status != 204 and status != 304
-                  and response.stream is None):
-                lines.append(f"content-length: {length}\r\n")
-            if not keep_alive:
-                lines.append("connection: close\r\n")
-            elif version == "1.0":
-                lines.append("connection: keep-alive\r\n")
-        lines.append("\r\n")
-        text = "".join(lines)
-        if text.count("\n") != len(lines) + 1:
-            raise HeaderError("a response header value contains a line break")
-        try:
-            return text.encode("latin-1"), keep_alive
-        except UnicodeEncodeError:
-            return text.encode("utf-8"), keep_alive
 
     # -- serving ----------------------------------------------------------------------------------
 
@@ -292,7 +205,7 @@ class HTTPServer:
 
     async def _send_busy(self, sock: socket.socket) -> None:
         body = b"Service Unavailable: too many connections, try again shortly\n"
-        head = ("HTTP/1.1 503 Service Unavailable\r\n" + self.date_line()
+        head = ("HTTP/1.1 503 Service Unavailable\r\n" + self.heads.date_line()
                 + "content-type: text/plain; charset=utf-8\r\n"
                 f"content-length: {len(body)}\r\nretry-after: 1\r\nconnection: close\r\n\r\n")
         try:
