@@ -29,6 +29,7 @@ _EXPORTS = {
     "UnknownColumn": "rum_orm.errors",
     "InvalidValue": "rum_orm.errors",
     "ModelDefinitionError": "rum_orm.errors",
+    "DatabaseUnavailable": "rum_orm.diagnose",
     "ValueRejected": "rum_orm.values",
     "INT64_MIN": "rum_orm.values",
     "INT64_MAX": "rum_orm.values",

@@ -27,6 +27,7 @@ import trio
 from rum import jsonutil
 from rum.context import current_app
 from rum_orm.bridge import AsyncioThread, BridgeClosed
+from rum_orm.diagnose import explain_connect_error, explain_lost_connection, is_connection_error
 from rum_orm.urls import redact
 
 logger = logging.getLogger("rum.orm")
@@ -143,8 +144,7 @@ class Database:
                 timeout=self.connect_timeout, server_settings=self.server_settings or None,
                 init=init_connection, reset=reset_connection, connection_class=PoolConnection)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
-            raise ConnectionError(f"cannot connect to PostgreSQL at {redact(self.url)}: "
-                                  f"{type(exc).__name__}: {exc}") from exc
+            raise explain_connect_error(exc, self.url) from exc
 
     async def close(self) -> None:
         """Close the pool (waiting up to 10 s for connections in use) and stop the bridge."""
@@ -190,7 +190,12 @@ class Database:
             yield conn
             return
         pool = self.pool
-        raw = await self.bridge.run(pool.acquire)
+        try:
+            raw = await self.bridge.run(pool.acquire)
+        except Exception as exc:
+            if is_connection_error(exc):
+                raise explain_lost_connection(exc, self.url) from exc
+            raise
         conn = Connection(self, raw)
         token = _current.set(conn)
         try:
@@ -257,23 +262,22 @@ class Database:
         conn = self.current()
         if conn is not None:
             return await getattr(conn, method)(sql, *args)
-        pool = self.pool
-        if not (self.log_queries or self.slow_query_ms):
-            return await self.bridge.run(_clean_oneshot, pool, method, sql, args)
-        start = time.perf_counter()
-        try:
-            return await self.bridge.run(_clean_oneshot, pool, method, sql, args)
-        finally:
-            self._log(sql, args, time.perf_counter() - start)
+        return await self._run(_clean_oneshot, sql, args, self.pool, method)
 
-    async def _run(self, method: Any, sql: str, args: tuple[Any, ...]) -> Any:
-        if not (self.log_queries or self.slow_query_ms):
-            return await self.bridge.run(method, sql, *args)
+    async def _run(self, method: Any, sql: str, args: Sequence[Any], *first: Any) -> Any:
+        """``method(*first, sql, *args)`` on the bridge (``first``: ``_clean_oneshot``'s pool
+        and method, whose ``args`` go as one tuple); query logging; a lost server explained."""
+        call = (*first, sql, args) if first else (sql, *args)
         start = time.perf_counter()
         try:
-            return await self.bridge.run(method, sql, *args)
+            return await self.bridge.run(method, *call)
+        except Exception as exc:
+            if is_connection_error(exc):
+                raise explain_lost_connection(exc, self.url) from exc
+            raise
         finally:
-            self._log(sql, args, time.perf_counter() - start)
+            if self.log_queries or self.slow_query_ms:
+                self._log(sql, args, time.perf_counter() - start)
 
     async def _run_many(self, method: Any, sql: str, rows: list[Any]) -> Any:
         start = time.perf_counter()

@@ -49,6 +49,9 @@ class ModelDefinitionError(OrmError):
     """A model class, relation or field declaration is wrong."""
 
 
+#: how to apply pending migrations (also in rum_orm.diagnose's messages)
+MIGRATE_HINT = "run `rum migrate run` (`rum migrate status` lists pending migrations)"
+
 _COLUMN = re.compile(r'column (.+) does not exist', re.S)
 
 
@@ -72,7 +75,8 @@ def explain_column_error(exc: asyncpg.UndefinedColumnError, model: Any) -> Unkno
     hint = closest(column, known)
     suggestion = f"; did you mean {hint!r}?" if hint else ""
     return UnknownColumn(f"{model.__name__} (table {table!r}): {message}{suggestion} "
-                         f"(columns of {model.__name__}: {', '.join(known) or 'none declared'})")
+                         f"(columns of {model.__name__}: {', '.join(known) or 'none declared'})"
+                         f"; if a migration adds it, {MIGRATE_HINT}")
 
 
 class InvalidValue(OrmError, ValueError):
@@ -143,5 +147,5 @@ def translate(exc: BaseException, model: Any, sql: str = "") -> BaseException:
     if isinstance(exc, asyncpg.UndefinedTableError):
         table = getattr(model, "__table__", "?")
         return OrmError(f"{model.__name__}: {exc} (the model's table is {table!r}: create it "
-                        f"with a migration, or set __table__ on the model)")
+                        f"with a migration and {MIGRATE_HINT}, or set __table__ on the model)")
     return exc
