@@ -329,3 +329,31 @@ async def test_a_stalled_worker_process_is_recorded_as_stalled(jdb: Any,
     assert row.result == {"attempt": 2, "pid": os.getpid()}
     assert [e["kind"] for e in row.errors] == ["stalled"]
     assert "is alive but stopped renewing its lease" in row.errors[0]["error"]
+
+
+# -- table health -------------------------------------------------------------------------------
+
+
+async def test_pruning_in_batches_then_vacuuming_makes_the_space_reusable(jdb: Any) -> None:
+    from rum_jobs import Pruner, store
+
+    await jdb.execute("INSERT INTO rum_jobs (job, status, finished_at) SELECT 'Echo', "
+                      "'complete', now() - interval '1 hour' FROM generate_series(1, 12000)")
+    # rows that stay, after the pruned ones (so vacuum cannot just truncate the table)
+    await jdb.execute("INSERT INTO rum_jobs (job) SELECT 'Echo' FROM generate_series(1, 100)")
+    store_batch = store.PRUNE_BATCH
+    store.PRUNE_BATCH = 5000  # three statements: 5000, 5000, 2000
+    try:
+        pruner = Pruner(max_age={"complete": 60}, vacuum_after=10_000)
+        assert await pruner.prune_once(jdb) == 12_000
+    finally:
+        store.PRUNE_BATCH = store_batch
+    assert await jdb.fetchval("SELECT count(*) FROM rum_jobs") == 100
+    # the pruner vacuumed: the dead rows are gone, their pages free for new rows
+    with trio.fail_after(5):
+        while await jdb.fetchval("SELECT vacuum_count FROM pg_stat_user_tables WHERE relname "
+                                 "= 'rum_jobs'") == 0:
+            await trio.sleep(0.1)
+    pages = await jdb.fetchval("SELECT pg_relation_size('rum_jobs') / 8192")
+    await jdb.execute("INSERT INTO rum_jobs (job) SELECT 'Echo' FROM generate_series(1, 12000)")
+    assert await jdb.fetchval("SELECT pg_relation_size('rum_jobs') / 8192") <= pages + 2
