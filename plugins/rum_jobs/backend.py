@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import sys
+import warnings
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 
 class JobsBackend:
     """What ``app.jobs`` returns. Knows the app's job classes (``[jobs] modules`` plus
-    :meth:`register`), its clock entries (``rum_schedule`` hooks plus :meth:`add_schedule`),
+    :meth:`register`), its clock entries (``rum_cron_entries`` hooks plus :meth:`add_schedule`),
     builds workers from ``[jobs]`` settings and answers history/operations queries."""
 
     def __init__(self, app: App) -> None:
@@ -63,10 +64,15 @@ class JobsBackend:
 
     @property
     def schedules(self) -> list[CronEntry]:
-        """Clock entries from :meth:`add_schedule` and every plugin's ``rum_schedule``."""
-        found = [item for item in self.app.plugins.call_list("rum_schedule", app=self.app)
-                 if isinstance(item, CronEntry)]
-        return [*self._schedules, *found]
+        """Clock entries from :meth:`add_schedule` and every plugin's ``rum_cron_entries``."""
+        found = self.app.plugins.call_list("rum_cron_entries", app=self.app)
+        legacy = [item for item in self.app.plugins.call_list("rum_schedule", app=self.app)
+                  if isinstance(item, CronEntry)]
+        if legacy:
+            warnings.warn("cron entries returned by rum_schedule are deprecated and will be "
+                          "ignored in the next release: return them from the jobs plugin's "
+                          "rum_cron_entries hook", DeprecationWarning, stacklevel=2)
+        return [*self._schedules, *found, *legacy]
 
     def _load_modules(self) -> None:
         if self._modules_loaded:

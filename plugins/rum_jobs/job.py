@@ -182,7 +182,7 @@ class Job:
                  name: str | None = None, **options: Any) -> CronEntry:
         """A clock entry enqueueing this job on ``cron`` (5 fields, or 6 with seconds first).
 
-        Give it to a worker (``Worker(schedules=[...])``), return it from a ``rum_schedule``
+        Give it to a worker (``Worker(schedules=[...])``), return it from a ``rum_cron_entries``
         hook, or add it with ``app.jobs.add_schedule(...)``. Each fire time is enqueued once
         however many workers run the clock.
         """

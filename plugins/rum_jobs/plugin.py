@@ -7,6 +7,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from rum import Setting, hookimpl
+from rum_jobs import hookspecs as hookspecs  # rum_cron_entries, owned by this plugin
 from rum_jobs.backend import JobsBackend
 
 if TYPE_CHECKING:

@@ -73,8 +73,8 @@ class TrackerPlugin:
             found.close()
 
     @hookimpl
-    def rum_schedule(self, app: App) -> list[Any]:
-        """The summary cron entry, picked up by the jobs plugin's clock."""
+    def rum_cron_entries(self, app: App) -> list[Any]:
+        """The summary cron entry, for the jobs plugin's clock."""
         from tracker.jobs import OrderSummary
 
         cron = app.config.get_str("tracker", "summary_cron")

@@ -192,14 +192,33 @@ async def test_rum_migrate_applies_the_jobs_migration(database_url: str,
         assert await app.storage.fetchval("SELECT to_regclass('rum_jobs')") is None
 
 
-def test_schedules_come_from_rum_schedule_hooks_and_add_schedule(rum_app_factory: Any) -> None:
+def test_rum_schedule_still_carries_cron_entries_for_a_release_with_a_warning(
+        rum_app_factory: Any) -> None:
+    import pytest
+
+    from rum import hookimpl
+
+    legacy = Welcome.schedule({"to": "old@b.c"}, "0 1 * * *")
+
+    class Old:
+        @hookimpl
+        def rum_schedule(self, app: Any) -> list[Any]:
+            return [legacy]
+
+    app = rum_app_factory(plugins=["jobs", Old()])
+    with pytest.warns(DeprecationWarning, match="rum_cron_entries"):
+        assert app.jobs.schedules == [legacy]
+
+
+def test_schedules_come_from_rum_cron_entries_hooks_and_add_schedule(
+        rum_app_factory: Any) -> None:
     from rum import hookimpl
 
     nightly = Welcome.schedule({"to": "ops@b.c"}, "0 0 3 * * *", timezone="Europe/Paris")
 
     class Nightly:
         @hookimpl
-        def rum_schedule(self, app: Any) -> list[Any]:
+        def rum_cron_entries(self, app: Any) -> list[Any]:
             return [nightly]
 
     app = rum_app_factory(plugins=["jobs", Nightly()])
