@@ -166,13 +166,9 @@ def _pre_args(argv: Sequence[str]) -> argparse.Namespace:
 
 @contextmanager
 def project_environment(root: Path | None, env: str | None) -> Iterator[None]:
-    """Make ``--root``/``--env`` the defaults of every ``App`` built while the command runs.
-
-    The project's ``app.py`` builds its ``App(...)`` itself, usually without ``root`` or
-    ``env``; ``Config.load`` then reads ``RUM_ROOT`` and ``RUM_ENV``, so the command sets
-    those (and restores them afterwards, for in-process callers such as tests). Worker
-    processes inherit them too. Explicit ``App(root=..., env=...)`` arguments still win.
-    """
+    """Make ``--root``/``--env`` the defaults of every ``App`` built while the command runs:
+    set ``RUM_ROOT``/``RUM_ENV``, which ``Config.load`` reads when ``app.py`` gives none (and
+    worker processes inherit), and restore them after. ``App(root=..., env=...)`` still wins."""
     names = {"RUM_ROOT": str(root) if root is not None else None, "RUM_ENV": env}
     saved = {name: os.environ.get(name) for name in names}
     for name, value in names.items():
@@ -240,7 +236,7 @@ def _main(argv: list[str], pre: argparse.Namespace, root: Path) -> int:
     except BaseException as exc:
         # trio wraps errors in exception groups: a RumError inside is still one line, and a
         # second Ctrl-C surfacing from several tasks at once is still an interrupt.
-        leaves = list(_leaves(exc))
+        leaves = _leaves(exc)
         if any(isinstance(e, BrokenPipeError) for e in leaves):
             raise BrokenPipeError from exc
         if all(isinstance(e, KeyboardInterrupt) for e in leaves):
@@ -252,12 +248,9 @@ def _main(argv: list[str], pre: argparse.Namespace, root: Path) -> int:
     return int(result or 0)
 
 
-def _leaves(exc: BaseException) -> Iterator[BaseException]:
-    if isinstance(exc, BaseExceptionGroup):
-        for inner in exc.exceptions:
-            yield from _leaves(inner)
-    else:
-        yield exc
+def _leaves(exc: BaseException) -> list[BaseException]:
+    return ([leaf for inner in exc.exceptions for leaf in _leaves(inner)]
+            if isinstance(exc, BaseExceptionGroup) else [exc])
 
 
 def _fail(exc: BaseException, debug: BaseException | bool = False) -> int:

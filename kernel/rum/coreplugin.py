@@ -29,8 +29,8 @@ def rum_config_schema() -> dict[str, dict[str, Any]]:
             "debug": Setting(None, bool, "show tracebacks on error pages (default: development)"),
         },
         "logging": {
-            "app_level": Setting(None, str, "level of loggers outside rum.* (default: info in "
-                                 "development, else warning)", _LEVELS),
+            "app_level": Setting(None, str, "loggers outside rum.*: default info in development",
+                                 _LEVELS),
             "levels": Setting({}, dict, "per-logger levels: {\"blog.jobs\" = \"debug\"}"),
             "config": Setting({}, dict, "a logging.config.dictConfig dict, applied last"),
         },
