@@ -30,8 +30,9 @@ def redact(key: str, value: Any) -> Any:
     return [redact("", v) for v in value] if isinstance(value, list) else value
 
 
-def show_plugins(args: argparse.Namespace, app: App) -> int:
+def show_plugins(args: argparse.Namespace, app: App | None) -> int:
     """``rum plugins [--json|--hooks]``: loaded plugins and their hooks."""
+    assert app is not None  # a needs_app command
     if args.hooks:
         for hook, impls in app.plugins.calling_order().items():
             print(f"{hook}: {' -> '.join(impls) or '(no implementation)'}")
@@ -47,8 +48,9 @@ def show_plugins(args: argparse.Namespace, app: App) -> int:
     return 0
 
 
-def show_routes(args: argparse.Namespace, app: App) -> int:
+def show_routes(args: argparse.Namespace, app: App | None) -> int:
     """``rum routes``: each route with the methods it answers (none that would 405)."""
+    assert app is not None
     for route in app.router.routes:
         methods = ",".join(sorted(route.methods or ()))
         controller = type(route.controller).__qualname__
@@ -58,10 +60,11 @@ def show_routes(args: argparse.Namespace, app: App) -> int:
     return 0
 
 
-def show_config(args: argparse.Namespace, app: App) -> int:
+def show_config(args: argparse.Namespace, app: App | None) -> int:
     """``rum config [--show-secrets]``: the effective configuration, secrets redacted."""
     import tomlkit
 
+    assert app is not None
     print(f"# environment: {app.config.env}; file: {app.config.describe_file()}"
           + ("" if args.show_secrets else "; secrets shown as *** (--show-secrets)"))
     effective = {s: {k: v if args.show_secrets else redact(k, v) for k, v in t.items()

@@ -100,7 +100,8 @@ def split_frames(exc: BaseException, plugins: Any = None
     and in installed packages; the rest are the app's.
     """
     dirs = _framework_dirs(plugins)
-    app, framework = [], []
+    app: list[traceback.FrameSummary] = []
+    framework: list[traceback.FrameSummary] = []
     for frame in reversed(traceback.extract_tb(exc.__traceback__)):
         path = Path(frame.filename).resolve()
         inside = frame.filename.startswith("<") or any(path.is_relative_to(d) for d in dirs)
@@ -153,8 +154,8 @@ def debug_page(request: Request, exc: BaseException, root: Path | None = None,
     sections = []
     for n, error in enumerate(_chain(exc)):
         app, framework = split_frames(error, plugins)
-        head = (f"<p class=\"chain\">{'caused by' if n else ''} {html.escape(type(error).__name__)}"
-                f": {html.escape(str(error))}</p>" if n else "")
+        head = (f"<p class=\"chain\">caused by {html.escape(type(error).__name__)}: "
+                f"{html.escape(str(error))}</p>" if n else "")
         frames = "".join(_frame(f, root, True) for f in app) or "<p>No frames in the app.</p>"
         hidden = "".join(_frame(f, root, False) for f in framework)
         more = (f"<details><summary>{len(framework)} framework frames (Rum, plugins, libraries)"
@@ -178,7 +179,9 @@ def debug_page(request: Request, exc: BaseException, root: Path | None = None,
 def _chain(exc: BaseException) -> list[BaseException]:
     """``exc`` and the exceptions it was raised from (``__cause__``/``__context__``)."""
     chain: list[BaseException] = []
-    while exc is not None and exc not in chain and len(chain) < 10:
-        chain.append(exc)
-        exc = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
+    current: BaseException | None = exc
+    while current is not None and current not in chain and len(chain) < 10:
+        chain.append(current)
+        current = current.__cause__ or (None if current.__suppress_context__
+                                        else current.__context__)
     return chain

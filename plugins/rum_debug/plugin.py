@@ -26,6 +26,7 @@ async def rum_exception(request: Request, exc: BaseException) -> Response | None
     if (http is not None and http.api) or wants_problem_json(request):
         return None
     app = request.app
+    assert app is not None  # set by App.handle before any hook runs
     if http is None:
         logger.error("unhandled error in %s %s", request.method, request.path, exc_info=exc)
         if app.debug:
@@ -41,6 +42,7 @@ async def rum_exception(request: Request, exc: BaseException) -> Response | None
 
 async def app_error_page(request: Request, status: int, detail: str) -> Response | None:
     """The app's ``errors/<status>.html`` rendered through ``rum_render``, if it has one."""
+    assert request.app is not None
     try:
         response = await request.app.plugins.acall_first(
             "rum_render", request=request, template=f"errors/{status}.html",

@@ -145,5 +145,6 @@ async def test_server_going_down_mid_run_says_database(rum_app_factory, database
         assert "PostgreSQL" in page.text
     assert "cannot connect to PostgreSQL" in pages[-1].text
     assert "connection refused" in pages[-1].text
+    assert "caused by ConnectionRefusedError" in pages[-1].text  # the driver's error, below
     assert api.status_code == 500
     assert api.json()["detail"].startswith("DatabaseUnavailable: cannot connect to PostgreSQL")
