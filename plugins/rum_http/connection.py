@@ -71,7 +71,7 @@ def _declared_length(response: Response) -> int | None:
     A missing, malformed, negative or contradictory value counts as none; the header is then
     left out and the body goes out chunked (HTTP/1.1) or until the connection closes.
     """
-    values = [v for k, v in response.headers._list if k == "content-length"]
+    values = [v for k, v in response.headers.pairs if k == "content-length"]
     if not values:
         return None
     value = values[0].strip()

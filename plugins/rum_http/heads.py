@@ -76,7 +76,7 @@ class ResponseHeads:
             self._heads_second = now
             self._heads.clear()
         key = (status, keep_alive, version, length, chunked, upgrade, response.stream is None,
-               stream_length, *response.headers._list)
+               stream_length, *response.headers.pairs)
         try:
             cached = self._heads.get(key)
         except TypeError:  # an unhashable header value: build the head uncached
@@ -97,7 +97,7 @@ class ResponseHeads:
         drop_length = chunked or (response.stream is not None and not stream_length)
         lines = [STATUS_LINES.get(status) or status_line(status), self.date_line()]
         has_length = False
-        for name, value in response.headers._list:
+        for name, value in response.headers.pairs:
             if name == "content-length":
                 if drop_length:
                     continue

@@ -11,7 +11,7 @@ REPO = Path(__file__).resolve().parents[2]
 PLUGIN_DIRS = [REPO / "plugins", REPO / "contrib"]
 # Names that stand for kernel objects in plugin code; a private attribute read on them is a
 # reach into the kernel's internals.
-KERNEL_OBJECTS = {"app", "request", "config", "router", "plugins"}
+KERNEL_OBJECTS = {"app", "request", "response", "config", "router", "plugins", "headers"}
 
 
 def plugin_packages() -> dict[str, Path]:
