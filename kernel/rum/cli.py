@@ -39,7 +39,8 @@ class Command:
 
     name: str
     help: str
-    run: Callable[[argparse.Namespace, App | None], Any]
+    #: ``run(args, app)``; ``app`` is an ``App`` for ``needs_app`` commands, else maybe ``None``
+    run: Callable[[argparse.Namespace, Any], Any]
     configure: Callable[[argparse.ArgumentParser], None] = field(default=lambda p: None)
     needs_app: bool = True
 

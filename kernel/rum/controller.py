@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from rum.context import current_request
 from rum.errors import MethodNotAllowed, RumError
@@ -58,7 +58,8 @@ class Controller:
         fn = getattr(self, method.lower(), None)
         if fn is None:
             raise MethodNotAllowed(request.method, sorted(self.allowed_methods()))
-        return await fn(request)
+        response: Response = await fn(request)
+        return response
 
     def allowed_methods(self) -> frozenset[str]:
         """Methods it answers: those it defines (``get``...), else all if ``handle`` is new."""
@@ -104,4 +105,4 @@ class Controller:
             where = app.config.describe_file() if app is not None else "Rum.toml"
             raise RumError(f"Controller.render({template!r}) needs a plugin that renders "
                            f"templates: add \"templates\" to [plugins] enabled in {where}")
-        return response
+        return cast("Response", response)
