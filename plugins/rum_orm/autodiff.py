@@ -320,20 +320,21 @@ async def _alter_table(db: Database | Connection, out: Diff, table: TableDef, li
     for cols in table.indexes:
         if cols not in live_indexes:
             _add_index(out, table.name, cols)
-    live_fks = {renamed.get(col, col): fk for col, fk in live.foreign_keys.items()}
-    for col, fk in live_fks.items():
-        want = table.foreign_keys.get(col)
+    live_fks = {renamed.get(fk_col, fk_col): fk for fk_col, fk in live.foreign_keys.items()}
+    for fk_col, fk in live_fks.items():
+        want = table.foreign_keys.get(fk_col)
         if want is None or (want.target, want.target_column) != (fk.target, fk.target_column):
-            orig_col = next((o for o, n in renamed.items() if n == col), col)
+            orig_col = next((o for o, n in renamed.items() if n == fk_col), fk_col)
             out.changes.append(Change(
-                _DROP_FK, table.name, f"drop foreign key {fk.name} ({table.name}.{col} → "
+                _DROP_FK, table.name, f"drop foreign key {fk.name} ({table.name}.{fk_col} → "
                                       f"{fk.target}.{fk.target_column})",
                 [f"ALTER TABLE {t} DROP CONSTRAINT {q(fk.name)}"],
                 [f"ALTER TABLE {t} ADD CONSTRAINT {q(fk.name)} FOREIGN KEY ({q(orig_col)}) "
                  f"REFERENCES {q(fk.target)} ({q(fk.target_column)})"]))
-    for col, want in table.foreign_keys.items():
-        fk = live_fks.get(col)
-        if fk is None or (want.target, want.target_column) != (fk.target, fk.target_column):
+    for fk_col, want in table.foreign_keys.items():
+        have_fk = live_fks.get(fk_col)
+        if have_fk is None or ((want.target, want.target_column)
+                               != (have_fk.target, have_fk.target_column)):
             _add_fk(out, table.name, want)
 
 

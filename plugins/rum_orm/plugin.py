@@ -179,10 +179,11 @@ async def rum_startup(app: App) -> None:
     await open_app_database(app, app.storage)
     from rum_orm.migrations import check_pending
 
+    db = rum_storage(app)  # app.storage, typed as the ORM's Database
     try:
-        await check_pending(app, app.storage)  # warns; refuses in production
+        await check_pending(app, db)  # warns; refuses in production
     except BaseException:
-        await app.storage.close()
+        await db.close()
         raise
 
 

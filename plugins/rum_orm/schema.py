@@ -323,12 +323,14 @@ ORDER BY c.relname, con.conname
 async def read_schema(db: Database | Connection) -> Schema:
     """The tables of the database's current schema (``public``, usually)."""
     out: Schema = {}
-    for row in await db.fetch(_COLUMNS):
+    rows: list[Any] = list(await db.fetch(_COLUMNS))
+    for row in rows:
         table = out.setdefault(row["table_name"], TableDef(row["table_name"]))
         table.columns[row["column_name"]] = ColumnDef(row["column_name"], row["type"],
                                                       row["nullable"], row["default_sql"])
-    for row in await db.fetch(_INDEXES):
-        table = out.get(row["table_name"])
+    rows = list(await db.fetch(_INDEXES))
+    for row in rows:
+        table = out.get(row["table_name"])  # type: ignore[assignment]
         if table is None:
             continue
         cols = tuple(row["columns"])
@@ -345,9 +347,10 @@ async def read_schema(db: Database | Connection) -> Schema:
                 table.unique_indexes.add(cols)
         else:
             table.indexes[cols] = row["index_name"]
-    for row in await db.fetch(_FOREIGN_KEYS):
-        table = out.get(row["table_name"])
-        if table is not None:
-            table.foreign_keys[row["column_name"]] = ForeignKey(
+    rows = list(await db.fetch(_FOREIGN_KEYS))
+    for row in rows:
+        found = out.get(row["table_name"])
+        if found is not None:
+            found.foreign_keys[row["column_name"]] = ForeignKey(
                 row["column_name"], row["target"], row["target_column"], row["name"])
     return out
