@@ -30,7 +30,7 @@ _EXPORTS = {
     "InvalidValue": "rum_orm.errors",
     "ModelDefinitionError": "rum_orm.errors",
     "DatabaseUnavailable": "rum_orm.diagnose",
-    "ValueRejected": "rum_orm.values",
+    "ValueRejected": "rum_orm.errors",
     "INT64_MIN": "rum_orm.values",
     "INT64_MAX": "rum_orm.values",
     "check_value": "rum_orm.values",

@@ -83,6 +83,22 @@ class InvalidValue(OrmError, ValueError):
     """A value could not be sent as the type of the column it is compared with or stored in."""
 
 
+class ValueRejected(InvalidValue, rum.errors.UnprocessableEntity):
+    """A value PostgreSQL cannot store or compare as the column's type (out of range, a NUL
+    character, a lone surrogate...). A 422 when it escapes a controller.
+
+    ``column`` names the column (``$n`` or ``None`` when unknown), ``problem`` says what is
+    wrong without the name (``"must be between ... and ..."``); ``data`` is ``{column: [problem]}``.
+    """
+
+    def __init__(self, column: str | None, problem: str, *, model: Any = None) -> None:
+        label = ".".join(part for part in (getattr(model, "__name__", None), column) if part)
+        super().__init__(f"{label or 'value'}: {problem}", data={column or "value": [problem]})
+        self.column = column
+        self.problem = problem
+        self.model = model
+
+
 _ARGUMENT = re.compile(r"query argument \$(\d+)")
 
 
@@ -111,12 +127,10 @@ _REFUSED_VALUES = frozenset({"22001", "22003", "22007", "22008", "22021", "22P05
 
 def explain_data_error(exc: BaseException, model: Any, sql: str) -> BaseException:
     """The error for a value the driver or PostgreSQL refused, naming the model and column:
-    :class:`~rum_orm.values.ValueRejected` (a 422) for one out of the column's range or
+    :class:`ValueRejected` (a 422) for one out of the column's range or
     otherwise unstorable (``smallint`` overflow, ``numeric`` overflow, text too long...),
     :class:`InvalidValue` for one of the wrong type; ``exc`` itself when no column is known
     for a client-side error."""
-    from rum_orm.values import ValueRejected
-
     message = str(exc)
     match = _ARGUMENT.search(message)
     if match is None:

@@ -182,7 +182,8 @@ class has_many(Relation):
     def __get__(self, obj: Any, owner: type) -> Any:
         if obj is None:
             return self
-        return self.target.all().filter(self.foreign_key, getattr(obj, owner.__primary_key__))
+        key = owner.__primary_key__  # type: ignore[attr-defined]  # owner is a Model subclass
+        return self.target.all().filter(self.foreign_key, getattr(obj, key))
 
 
 class belongs_to(Relation):
@@ -206,7 +207,7 @@ class belongs_to(Relation):
 
 
 def _all_models(base: type) -> list[type]:
-    out = []
+    out: list[type] = []
     for sub in base.__subclasses__():
         out.append(sub)
         out.extend(_all_models(sub))
@@ -332,13 +333,23 @@ class Model:
     def _from_records(cls: type[M], records: Iterable[Any]) -> list[M]:
         """``_from_record`` for every row of a result, without a method call per row."""
         new = cls.__new__
-        out = []
+        out: list[M] = []
         append = out.append
         for record in records:
             obj = new(cls)
             obj.__dict__.update(record.items())
             append(obj)
         return out
+
+    @classmethod
+    def _related(cls, other: type[Model] | str) -> type[Model]:
+        """The model ``other`` names, looked up beside this one (for a scope's joins)."""
+        return resolve_model(other, cls)
+
+    @staticmethod
+    def _join_from(sources: Sequence[type[Model]], target: type[Model]) -> Join:
+        """How to join ``target`` to the first of ``sources`` it is related to."""
+        return find_join(sources, target)
 
     # -- representation ----------------------------------------------------------------------------
 

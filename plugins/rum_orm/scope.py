@@ -204,13 +204,11 @@ class Scope(Generic[M]):
     def join(self, other: type[Model] | str) -> Scope[M]:
         """``INNER JOIN`` a model related (``has_many``/``belongs_to``) to this scope's model
         or to one already joined."""
-        from rum_orm.model import find_join, resolve_model
-
-        target = resolve_model(other, self.model)
+        target = self.model._related(other)
         if any(j.target is target for j in self.joins) or target is self.model:
             return self
         sources = [self.model, *(j.target for j in self.joins)]
-        return self._replace(joins=(*self.joins, find_join(sources, target)))
+        return self._replace(joins=(*self.joins, self.model._join_from(sources, target)))
 
     def join_nested(self, scope: Scope[Any]) -> Scope[M]:
         """Add ``scope``'s joins and filters:
@@ -427,6 +425,7 @@ class ScopeCursor(Generic[M]):
         params = Params()
         sql = self._scope._select(params)
         check_args(params.values, self._scope.model, sql)
+        current: Connection | None
         if isinstance(target, Connection):
             db, current = target.db, target
         else:

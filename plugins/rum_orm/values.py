@@ -22,8 +22,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-import rum.errors
-from rum_orm.errors import InvalidValue, _column_of_placeholder
+from rum_orm.errors import ValueRejected, _column_of_placeholder
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
@@ -38,22 +37,6 @@ JSON_DEPTH = 512
 
 _ALWAYS_FINE = frozenset({bool, type(None), bytes, dt.datetime, dt.date, dt.time,
                           dt.timedelta, uuid.UUID})
-
-
-class ValueRejected(InvalidValue, rum.errors.UnprocessableEntity):
-    """A value PostgreSQL cannot store or compare as the column's type (out of range, a NUL
-    character, a lone surrogate...). A 422 when it escapes a controller.
-
-    ``column`` names the column (``$n`` or ``None`` when unknown), ``problem`` says what is
-    wrong without the name (``"must be between ... and ..."``); ``data`` is ``{column: [problem]}``.
-    """
-
-    def __init__(self, column: str | None, problem: str, *, model: Any = None) -> None:
-        label = ".".join(part for part in (getattr(model, "__name__", None), column) if part)
-        super().__init__(f"{label or 'value'}: {problem}", data={column or "value": [problem]})
-        self.column = column
-        self.problem = problem
-        self.model = model
 
 
 def int_problem(value: int, kind: Any = None) -> str | None:
