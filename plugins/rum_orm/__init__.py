@@ -37,6 +37,7 @@ _EXPORTS = {
     "problem_with": "rum_orm.values",
     "Migrator": "rum_orm.migrations",
     "MigrationError": "rum_orm.migrations",
+    "database_url": "rum_orm.appdb",
 }
 
 __all__ = sorted(_EXPORTS)

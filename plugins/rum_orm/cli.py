@@ -36,8 +36,8 @@ def _configure(parser: argparse.ArgumentParser) -> None:
 
 
 async def _migrate(args: argparse.Namespace, app: App | None) -> int:
+    from rum_orm.appdb import build_database, open_app_database
     from rum_orm.migrations import Migrator, migration_paths, new_migration
-    from rum_orm.plugin import build_database, open_app_database
 
     assert app is not None
     paths = migration_paths(app)
@@ -104,8 +104,8 @@ def _configure_db(parser: argparse.ArgumentParser) -> None:
 async def _db(args: argparse.Namespace, app: App | None) -> int:
     import trio
 
+    from rum_orm.appdb import database_url
     from rum_orm.embedded import EmbeddedServer
-    from rum_orm.plugin import database_url
     from rum_orm.resolve import (
         choose_database,
         create_database,

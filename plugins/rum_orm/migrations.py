@@ -100,7 +100,7 @@ def discover(paths: Iterable[Path]) -> list[Migration]:
 
 def migration_paths(app: App) -> list[Path]:
     """The directories ``app`` takes migrations from (see the module documentation)."""
-    from rum_orm.plugin import orm_state
+    from rum_orm.appdb import orm_state
 
     paths = list(orm_state(app).migration_paths)
     for _, plugin in app.plugins.pm.list_name_plugin():

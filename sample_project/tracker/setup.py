@@ -21,8 +21,7 @@ from urllib.parse import urlsplit
 import asyncpg
 
 from rum import hookimpl
-from rum_orm import Database, Migrator
-from rum_orm.plugin import database_url
+from rum_orm import Database, Migrator, database_url
 from rum_orm.urls import redact, with_database
 from tracker.jobs import SendReceipt
 from tracker.models import Order, User

@@ -37,7 +37,7 @@ def test_every_plugin_is_enabled_with_development_settings(monkeypatch) -> None:
 def test_database_url_from_the_environment_wins(monkeypatch) -> None:
     from tracker import create_app
 
-    from rum_orm.plugin import database_url
+    from rum_orm import database_url
 
     monkeypatch.setenv("DATABASE_URL", "postgresql://someone@db.example/orders")
     assert database_url(create_app().config) == "postgresql://someone@db.example/orders"
