@@ -19,7 +19,7 @@ import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, TypeAlias, cast
 
 import asyncpg
 import trio
@@ -32,7 +32,7 @@ from rum_orm.urls import redact
 
 logger = logging.getLogger("rum.orm")
 
-Record = asyncpg.Record
+Record: TypeAlias = asyncpg.Record
 
 _current: ContextVar[Connection | None] = ContextVar("rum_orm_connection", default=None)
 _opened: ContextVar[Database | None] = ContextVar("rum_orm_database", default=None)
@@ -52,7 +52,7 @@ def executor(conn: Database | Connection | None = None) -> Database | Connection
         return db
     app = current_app()
     if app is not None:
-        return app.storage
+        return cast(Database, app.storage)  # the ORM's rum_storage answers with a Database
     raise BridgeClosed("no database to run the query on: pass conn=db (or a transaction), or "
                        "run it inside `async with app.running()`, a request, "
                        "`async with Database.open(url)` or `async with db.transaction()`")

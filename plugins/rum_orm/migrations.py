@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import asyncpg
 
@@ -212,7 +212,8 @@ class Migrator:
     @classmethod
     def for_app(cls, app: App, db: Database | None = None) -> Migrator:
         """A migrator on ``db`` (default ``app.storage``) with the app's migration paths."""
-        return cls(db if db is not None else app.storage, migration_paths(app))
+        return cls(db if db is not None else cast("Database", app.storage),
+                   migration_paths(app))
 
     def migrations(self) -> list[Migration]:
         """The migrations found on disk, in version order."""

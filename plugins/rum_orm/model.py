@@ -208,6 +208,7 @@ class belongs_to(Relation):
 
 def _all_models(base: type) -> list[type]:
     out: list[type] = []
+    sub: type
     for sub in base.__subclasses__():
         out.append(sub)
         out.extend(_all_models(sub))

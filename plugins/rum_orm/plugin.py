@@ -4,7 +4,7 @@ life cycle and the ``rum migrate`` command."""
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from rum import Setting, hookimpl
 from rum_orm.appdb import (
@@ -82,7 +82,7 @@ async def rum_startup(app: App) -> None:
     if not database_url(app.config) and not needs_choice_for(app):
         logger.debug("no [database] url nor DATABASE_URL: the ORM pool is not opened")
         return
-    await open_app_database(app, app.storage)
+    await open_app_database(app, cast("Database", app.storage))
     from rum_orm.migrations import check_pending
 
     db = rum_storage(app)  # app.storage, typed as the ORM's Database
