@@ -6,7 +6,7 @@ import argparse
 import json
 import logging
 import signal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import trio
 
@@ -16,6 +16,7 @@ from rum_jobs.unique import ALL_STATUSES
 
 if TYPE_CHECKING:
     from rum import App
+    from rum_jobs.backend import JobsBackend
 
 
 def _configure_worker(p: argparse.ArgumentParser) -> None:
@@ -33,7 +34,8 @@ async def _worker(args: argparse.Namespace, app: App) -> int:
         overrides["concurrency"] = args.concurrency
     async with app.running():
         await apply_config_limits(app)
-        worker = app.jobs.build_worker(with_clock=not args.no_clock, **overrides)
+        jobs = cast("JobsBackend", app.jobs)
+        worker = jobs.build_worker(with_clock=not args.no_clock, **overrides)
         print(f"rum worker {worker.id}: jobs {', '.join(sorted(worker.jobs))}; queues "
               f"{', '.join(worker.queues) if worker.queues else 'all'}; concurrency "
               f"{worker.concurrency}", flush=True)
@@ -105,7 +107,7 @@ def _configure_jobs(p: argparse.ArgumentParser) -> None:
 
 async def _jobs(args: argparse.Namespace, app: App) -> int:
     async with app.running():
-        jobs = app.jobs
+        jobs = cast("JobsBackend", app.jobs)
         action = args.jobs_command
         if action == "list":
             rows = await jobs.list(status=args.status, job=args.job, queue=args.queue,

@@ -19,13 +19,14 @@ import datetime as dt
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from rum_jobs.context import resolve_db
 from rum_jobs.controls import SELECT_CONTROLS, QueueControl, Rate, control_from_row
 from rum_jobs.workflows import WAITING_RUN_AT
 
 if TYPE_CHECKING:
+    from rum_jobs.backend import JobsBackend
     from rum_jobs.clock import CronEntry
 
 
@@ -225,7 +226,7 @@ def _app_schedules() -> list[CronEntry]:
     if app is None:
         return []
     try:
-        return list(app.jobs.schedules)
+        return list(cast("JobsBackend", app.jobs).schedules)
     except Exception:
         return []
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import AsyncIterator, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
@@ -31,6 +31,9 @@ from rum_jobs.worker import Worker
 
 _ANY: Any = object()
 WAITING = ("scheduled", "retryable")
+
+if TYPE_CHECKING:
+    from rum_jobs.backend import JobsBackend
 
 
 async def enqueued(job: type[Job] | str | None = None, *, args: Any = _ANY,
@@ -90,7 +93,7 @@ async def drain(jobs: Iterable[type[Job]] | None = None, *, db: Any = None,
         app = current_app()
         if app is None:
             raise RuntimeError("drain() needs jobs=[...] outside `async with app.running()`")
-        jobs = app.jobs.registered.values()
+        jobs = cast("JobsBackend", app.jobs).registered.values()
     worker = Worker(list(jobs), db=resolve_db(db), queues=None if queues is None
                     else list(queues), listen=False)
     return await worker.drain(max_runs=max_runs)
