@@ -40,9 +40,12 @@ def to_jsonable(obj: Any) -> Any:
 def dumps(obj: Any, *, indent: int | None = None) -> str:
     """Encode ``obj`` as compact JSON text, using :func:`to_jsonable` for non-JSON types."""
     if indent is None:
-        return json.dumps(obj, default=to_jsonable, separators=(",", ":"), ensure_ascii=False)
+        return _compact(obj)  # one encoder for every response: json.dumps builds one per call
     return json.dumps(obj, default=to_jsonable, indent=indent, ensure_ascii=False)
 
+
+_compact = json.JSONEncoder(default=to_jsonable, separators=(",", ":"),
+                           ensure_ascii=False).encode
 
 #: How deeply :func:`loads` lets arrays and objects nest by default.
 MAX_DEPTH = 64
