@@ -63,7 +63,7 @@ class NewJob:
             "run_at": self.run_at.isoformat() if self.run_at else None,
             "run_in": self.run_in, "tags": [str(t) for t in self.tags],
             "unique_key": (self.unique.key_for(self.job, args_json, self.queue)
-                           if self.unique else None),
+                           if self.unique and args_json is not None else None),
             "channel": self.channel, "timeout": self.timeout,
         }
 
@@ -119,7 +119,8 @@ async def list_jobs(db: Any, *, status: str | Iterable[str] | None = None,
                     queue: str | None = None, tag: str | None = None,
                     limit: int = 100, newest_first: bool = True) -> list[JobRecord]:
     """Jobs filtered by status(es), job name(s)/class(es), queue and tag."""
-    where, params = [], []
+    where: list[str] = []
+    params: list[Any] = []
     if status is not None:
         statuses = [status] if isinstance(status, str) else list(status)
         _check_statuses(statuses)

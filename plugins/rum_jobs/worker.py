@@ -355,7 +355,7 @@ class Worker:
         present = connection is not None and getattr(self.db, "pool_max", 0) >= 3
         while True:
             try:
-                if present:
+                if present and connection is not None:
                     async with connection() as conn:
                         await self._beat(conn, present=True)
                         task_status.started()
@@ -558,7 +558,7 @@ class Worker:
             return await job.execute(run.args)
         return await run_in_thread(job.execute, run.args, limiter=self._threads)
 
-    def _timeout_message(self, entry: _Running, timeout: float) -> str:
+    def _timeout_message(self, entry: _Running, timeout: float | None) -> str:
         message = (f"TimeoutError: attempt {entry.run.attempt} exceeded the job's timeout of "
                    f"{timeout:g}s")
         if entry.blocked and not entry.run_threaded:
