@@ -21,6 +21,8 @@ _EXPORTS = {
     "has_many": "rum_orm.model",
     "belongs_to": "rum_orm.model",
     "table_name": "rum_orm.model",
+    "snake_case": "rum_orm.model",
+    "pluralize": "rum_orm.model",
     "Scope": "rum_orm.scope",
     "Column": "rum_orm.sql",
     "OrmError": "rum_orm.errors",

@@ -14,24 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rum.errors import RumError
+from rum_orm import pluralize, snake_case  # name tables exactly as the ORM will
 from rum_scaffold import views
 from rum_scaffold.fields import FieldSpec, parse_fields, sql_name
 
 _CLASS = re.compile(r"[A-Z][A-Za-z0-9]*")
-
-
-def snake_case(name: str) -> str:
-    """``BlogPost`` → ``blog_post`` (as the ORM names tables)."""
-    return re.sub(r"(?<=[a-z0-9])([A-Z])|(?<=[A-Z])([A-Z])(?=[a-z])", r"_\1\2", name).lower()
-
-
-def pluralize(word: str) -> str:
-    """``post`` → ``posts``, ``category`` → ``categories`` (as the ORM does)."""
-    if re.search(r"[^aeiou]y$", word):
-        return word[:-1] + "ies"
-    if re.search(r"(s|x|z|ch|sh)$", word):
-        return word + "es"
-    return word + "s"
 
 
 def class_name(name: str) -> str:
