@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from rum_scaffold.fields import FieldSpec
 
 if TYPE_CHECKING:
-    from rum_scaffold.generators import Names
+    from rum_scaffold.names import Names
 
 _CONVERT = {
     "str": "str", "text": "str", "int": "int", "float": "float", "decimal": "decimal.Decimal",
