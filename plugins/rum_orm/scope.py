@@ -11,7 +11,16 @@ import trio
 
 from rum_orm.database import Connection, Database, executor
 from rum_orm.errors import ModelDefinitionError, MultipleFound, NotFound, translate
-from rum_orm.sql import AnyOf, Column, Compare, Condition, Params, count_from_status, direction
+from rum_orm.sql import (
+    AnyOf,
+    Column,
+    Compare,
+    Condition,
+    Params,
+    count_from_status,
+    direction,
+    order_term,
+)
 from rum_orm.sql import quote as q
 from rum_orm.values import INT64_MAX, ValueRejected, check_args
 
@@ -164,8 +173,14 @@ class Scope(Generic[M]):
         return self._where(AnyOf(groups))
 
     def order(self, *items: Any) -> Scope[M]:
-        """``ORDER BY``: ``order("id")``, ``order(("total", "DESC"))``,
-        ``order((User.column("created_at"), "desc"), "id")`` or ``order("created_at", "DESC")``.
+        """``ORDER BY``: ``order("id")``, ``order("-id")`` / ``order("id desc")`` (``id DESC``),
+        ``order(("total", "DESC"))``, ``order((User.column("created_at"), "desc"), "id")`` or
+        ``order("created_at", "DESC")``.
+
+        A string names a column (``column`` or ``table.column``), optionally prefixed by ``-``
+        or followed by a direction (``ASC``/``DESC``, ``NULLS FIRST``/``NULLS LAST``); any other
+        string raises :class:`ValueError`. An unknown column fails when the query runs, with
+        :class:`~rum_orm.UnknownColumn` suggesting the closest.
         """
         if len(items) == 2 and isinstance(items[1], str) and items[1].strip().upper() in (
                 "ASC", "DESC"):
@@ -173,10 +188,21 @@ class Scope(Generic[M]):
         orders = list(self.orders)
         for item in items:
             if isinstance(item, tuple):
+                if len(item) != 2:
+                    raise TypeError(f"order() takes (column, direction) tuples, got {item!r}")
                 column, dir_ = item
-                orders.append((column, direction(dir_)))
-            else:
+                dir_ = direction(dir_)
+                if isinstance(column, str):
+                    name, own = order_term(column)
+                    if own:
+                        raise ValueError(f"order({item!r}): give the direction once, as "
+                                         f"({name!r}, {dir_!r})")
+                    column = name
+                orders.append((column, dir_))
+            elif isinstance(item, Column):
                 orders.append((item, ""))
+            else:
+                orders.append(order_term(item))
         return self._replace(orders=tuple(orders))
 
     def limit(self, n: int) -> Scope[M]:

@@ -161,6 +161,35 @@ def direction(value: str) -> str:
     return normal
 
 
+def order_term(text: str) -> tuple[str, str]:
+    """A column and direction from one ``order()`` string: ``"id"`` → ``("id", "")``,
+    ``"-id"`` → ``("id", "DESC")``, ``"id desc"`` → ``("id", "DESC")``,
+    ``"orders.total ASC NULLS LAST"`` → ``("orders.total", "ASC NULLS LAST")``.
+
+    The column must be a name (``column`` or ``table.column`` of Python-identifier parts);
+    anything else raises :class:`ValueError` naming the string, so no text other than a
+    quoted identifier and a checked direction ever reaches the SQL.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"order() takes column names, (column, direction) tuples or "
+                        f"Model.column(name), got {text!r}")
+    words = text.split()
+    if not words:
+        raise ValueError(f"order(): empty column name {text!r}")
+    name, rest = words[0], " ".join(words[1:])
+    dir_ = direction(rest) if rest else ""
+    if name.startswith("-"):
+        if dir_:
+            raise ValueError(f"order({text!r}): give the direction once, as '-{name[1:]}' or "
+                             f"'{name[1:]} {dir_}'")
+        name, dir_ = name[1:], "DESC"
+    if not name or not all(part.isidentifier() for part in name.split(".")) \
+            or name.count(".") > 1:
+        raise ValueError(f"order({text!r}): {name!r} is not a column name; use 'column', "
+                         f"'-column', 'column DESC' or Model.column(name)")
+    return name, dir_
+
+
 def count_from_status(status: str) -> int:
     """The row count of a command status (``"UPDATE 3"`` → 3)."""
     tail = status.rsplit(" ", 1)[-1]
