@@ -1,7 +1,8 @@
-"""``rum plugins``, ``rum routes`` and ``rum config``: look inside a project.
+"""``rum plugins``, ``rum routes``, ``rum config`` and ``rum shell``: look inside a project.
 
 A tool plugin (entry-point group ``rum.tools``, name ``inspect``): its commands are offered in
-every project, whatever ``[plugins] enabled`` says, and none of them starts the app.
+every project, whatever ``[plugins] enabled`` says. Only ``rum shell`` starts the app (see
+:mod:`rum_debug.shell`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 from rum import App, hookimpl
 from rum.cli import Command
+from rum_debug.shell import run_shell
 
 name = "inspect"
 
@@ -86,11 +88,13 @@ def _configure_config(p: argparse.ArgumentParser) -> None:
 
 @hookimpl
 def rum_cli_commands() -> list[Command]:
-    """The three inspection commands."""
+    """The inspection commands and ``rum shell``."""
     return [
         Command("plugins", "list loaded plugins and the hooks they implement", show_plugins,
                 _configure_plugins),
         Command("routes", "list the app's routes and the methods they answer", show_routes),
         Command("config", "print the effective configuration after overlays (secrets "
                 "redacted)", show_config, _configure_config),
+        Command("shell", "an interactive Python shell with the app started and its models "
+                "imported (top-level await works)", run_shell),
     ]

@@ -40,6 +40,7 @@ _EXPORTS = {
     "Migrator": "rum_orm.migrations",
     "MigrationError": "rum_orm.migrations",
     "database_url": "rum_orm.appdb",
+    "load_models": "rum_orm.autodiff_cli",
 }
 
 __all__ = sorted(_EXPORTS)
