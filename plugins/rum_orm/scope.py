@@ -12,6 +12,7 @@ import trio
 from rum_orm.database import Connection, Database, executor
 from rum_orm.errors import ModelDefinitionError, MultipleFound, NotFound, translate
 from rum_orm.sql import (
+    DIRECTIONS,
     AnyOf,
     Column,
     Compare,
@@ -182,8 +183,8 @@ class Scope(Generic[M]):
         string raises :class:`ValueError`. An unknown column fails when the query runs, with
         :class:`~rum_orm.UnknownColumn` suggesting the closest.
         """
-        if len(items) == 2 and isinstance(items[1], str) and items[1].strip().upper() in (
-                "ASC", "DESC"):
+        if len(items) == 2 and isinstance(items[1], str) and " ".join(
+                items[1].upper().split()) in DIRECTIONS:
             items = ((items[0], items[1]),)
         orders = list(self.orders)
         for item in items:

@@ -30,6 +30,8 @@ async def test_ascending_and_mixed_terms(shop: dict[str, int]) -> None:
     assert [o.total_amount for o in mixed] == [30.0, 0.5, 12.0, 99.0]
     assert Order.all().order("refunded_at desc nulls last").to_sql().endswith(
         'ORDER BY "orders"."refunded_at" DESC NULLS LAST')
+    assert Order.all().order("refunded_at", "desc  nulls first").to_sql().endswith(
+        'ORDER BY "orders"."refunded_at" DESC NULLS FIRST')
     # the old forms keep working
     assert (Order.all().order("id", "DESC").to_sql()
             == Order.all().order(("id", "desc")).to_sql() == Order.all().order("-id").to_sql())
