@@ -78,13 +78,15 @@ def load_app(root: Path | None = None, env: str | None = None) -> App:
 
 def _run(args: argparse.Namespace, app: App) -> Any:
     options = {"workers": args.workers} if args.workers else {}
-    return app.serve(args.host, args.port, **options)
+    return app.serve(args.host, args.port, reload=args.reload, **options)
 
 
 def _configure_run(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", help="address to bind (default: [http] host, 127.0.0.1)")
     p.add_argument("--port", type=int, help="port to bind (default: [http] port, 8000)")
     p.add_argument("--workers", type=int, help="processes sharing the port (SO_REUSEPORT)")
+    p.add_argument("--reload", action=argparse.BooleanOptionalAction, default="auto",
+                   help="restart the app when its code changes (default: on in development)")
 
 
 KERNEL_COMMANDS = [

@@ -21,7 +21,11 @@ async def rum_serve(app: App, host: str | None, port: int | None,
                     options: Mapping[str, Any]) -> bool:
     """Serve ``app`` until SIGINT/SIGTERM (or cancellation); ``True`` when done."""
     settings = ServerSettings.from_config(app.config, host, port, options)
-    if settings.workers > 1:
+    if settings.reload:
+        from rum_http.reload import serve_with_reload
+
+        await serve_with_reload(app, settings)
+    elif settings.workers > 1:
         from rum_http.workers import serve_with_workers
 
         await serve_with_workers(app, settings)

@@ -35,7 +35,16 @@ SCHEMA: dict[str, Setting] = {
     "reuse_port": Setting(False, bool,
                           "set SO_REUSEPORT on the socket (automatic with workers > 1)"),
     "server_header": Setting("rum", str, "value of the Server header (empty: none)"),
+    "reload": Setting(None, bool, "rum run restarts the app when its Python files change "
+                      "(unset: on in development, off elsewhere; --reload/--no-reload win)"),
 }
+
+
+def reload_default(config: Config) -> bool:
+    """Whether ``rum run`` without ``--reload/--no-reload`` reloads: ``[http] reload``, else
+    on in development only."""
+    value = config.get(SECTION, "reload")
+    return config.is_development if value is None else bool(value)
 
 
 @dataclass(frozen=True)
@@ -59,6 +68,9 @@ class ServerSettings:
     server_header: str = "rum"
     #: Install SIGINT/SIGTERM handlers (off for servers embedded in tests).
     handle_signals: bool = True
+    #: Serve from a child process restarted on code changes (``rum run``: see
+    #: :func:`reload_default`); ``app.serve()`` never reloads unless asked.
+    reload: bool = False
 
     @classmethod
     def from_config(cls, config: Config, host: str | None = None, port: int | None = None,
@@ -66,7 +78,8 @@ class ServerSettings:
         """Settings from ``[http]``, overridden by ``host``/``port`` and ``options``."""
         values: dict[str, Any] = {}
         for f in fields(cls):
-            if f.name in SCHEMA:
+            if f.name in SCHEMA and f.name != "reload":  # read only when rum run asks
+
                 value = config.get(SECTION, f.name)
                 if value is not None:
                     values[f.name] = value
@@ -76,6 +89,8 @@ class ServerSettings:
             values["port"] = port
         known = {f.name for f in fields(cls)}
         for key, value in (options or {}).items():
+            if key == "reload" and value == "auto":
+                value = reload_default(config)
             if value is None:
                 continue
             if key not in known:

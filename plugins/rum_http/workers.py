@@ -1,11 +1,11 @@
 """``workers = N``: N processes accepting on one port through ``SO_REUSEPORT``.
 
 The parent binds first (so port 0 resolves to one real port), serves like any worker, and
-starts N-1 children with ``python -m rum.cli --root <root> --env <env> run --workers 1``;
-each child loads the project's app the way ``rum run`` does and binds the same port with
-``SO_REUSEPORT``, so the kernel spreads connections over the processes. Children run in their
-own session (a terminal's Ctrl-C reaches only the parent); the parent forwards SIGINT/SIGTERM
-to them, and when it stops it terminates the children still running and reaps them.
+starts N-1 children with ``python -m rum.cli --root <root> --env <env> run --no-reload
+--workers 1``; each child loads the project's app the way ``rum run`` does and binds the same
+port with ``SO_REUSEPORT``, so the kernel spreads connections over the processes. Children
+run in their own session (a terminal's Ctrl-C reaches only the parent); the parent forwards
+SIGINT/SIGTERM to them, and when it stops it terminates the children still running and reaps them.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ logger = logging.getLogger("rum.http")
 def child_command(app: App, settings: ServerSettings, port: int) -> list[str]:
     """The command line that starts one more worker for ``app`` on ``port``."""
     return [sys.executable, "-m", "rum.cli", "--root", str(app.root), "--env", app.config.env,
-            "run", "--workers", "1", "--host", settings.host, "--port", str(port)]
+            "run", "--no-reload", "--workers", "1", "--host", settings.host, "--port", str(port)]
 
 
 async def serve_with_workers(app: App, settings: ServerSettings) -> None:

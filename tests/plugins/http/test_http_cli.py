@@ -105,7 +105,8 @@ def test_sigterm_finishes_the_in_flight_request(pid_project: Path):
 
 def test_workers_share_the_port_and_stop_on_sigterm(pid_project: Path):
     port = free_port()
-    proc = rum("run", "--workers", "2", "--port", str(port), cwd=pid_project)
+    # --no-reload: the parent itself serves as one of the workers
+    proc = rum("run", "--no-reload", "--workers", "2", "--port", str(port), cwd=pid_project)
     url = f"http://127.0.0.1:{port}/"
     pids: set[str] = set()
     try:
