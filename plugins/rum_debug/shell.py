@@ -4,8 +4,10 @@ The app runs under ``trio.run`` (``async with app.running()``) on the main threa
 reads and compiles lines on a worker thread, with top-level ``await`` allowed
 (``ast.PyCF_ALLOW_TOP_LEVEL_AWAIT``). A line that awaits is handed to trio with
 ``trio.from_thread.run`` and the console waits for its result, so ``await User.all().count()``
-runs on the app's own event loop, database pool and context. Ctrl-C cancels the line being
-awaited; Ctrl-D or ``exit()`` leaves the shell and stops the app.
+runs on the app's own event loop, database pool and context. Ctrl-C cancels the statement
+being awaited, or interrupts a running plain statement (``while True: pass``) the way
+Python's own REPL does (a ``KeyboardInterrupt`` raised in the console thread); at the prompt it
+only prints a hint. Ctrl-D or ``exit()`` leaves the shell and stops the app.
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ from __future__ import annotations
 import argparse
 import ast
 import code
+import ctypes
 import inspect
 import signal
 import sys
+import threading
 import types
 from typing import Any
 
@@ -48,6 +52,9 @@ class TrioConsole(code.InteractiveConsole):
         self.token = token
         #: the cancel scope of the statement being awaited, if any (Ctrl-C cancels it)
         self.running: trio.CancelScope | None = None
+        #: the console thread while it runs a plain statement (Ctrl-C interrupts it)
+        self._executing: int | None = None
+        self._lock = threading.Lock()
 
     def runcode(self, code: types.CodeType) -> None:
         """Run one compiled statement; an awaiting one on the trio loop."""
@@ -56,7 +63,13 @@ class TrioConsole(code.InteractiveConsole):
                 coro = types.FunctionType(code, self.locals)()
                 trio.from_thread.run(self._await, coro, trio_token=self.token)
             else:
-                exec(code, self.locals)
+                with self._lock:
+                    self._executing = threading.get_ident()
+                try:
+                    exec(code, self.locals)
+                finally:
+                    with self._lock:  # an interrupt pending from here on still lands in try
+                        self._executing = None
         except SystemExit:
             raise
         except BaseException:
@@ -73,12 +86,18 @@ class TrioConsole(code.InteractiveConsole):
             raise KeyboardInterrupt
 
     def interrupt(self) -> bool:
-        """Cancel the statement being awaited; ``False`` when none is."""
+        """Cancel the statement being awaited, or raise ``KeyboardInterrupt`` in a plain one
+        that is running; ``False`` when the console is waiting for input."""
         scope = self.running
-        if scope is None:
-            return False
-        scope.cancel()
-        return True
+        if scope is not None:
+            scope.cancel()
+            return True
+        with self._lock:
+            if self._executing is None:
+                return False
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self._executing),
+                                                       ctypes.py_object(KeyboardInterrupt))
+            return True
 
 
 def _banner(app: App, namespace: dict[str, Any]) -> str:
@@ -88,7 +107,7 @@ def _banner(app: App, namespace: dict[str, Any]) -> str:
             f"the app is running.\n"
             f"Names: app, trio{''.join(', ' + m for m in models)}.\n"
             f"Top-level await works: {example}\n"
-            f"Ctrl-C cancels an await; Ctrl-D or exit() leaves.")
+            f"Ctrl-C interrupts a statement; Ctrl-D or exit() leaves.")
 
 
 def _interact(console: TrioConsole, banner: str) -> int:

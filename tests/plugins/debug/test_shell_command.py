@@ -105,6 +105,21 @@ def test_shell_awaits_on_the_running_app_and_exits(project: Path) -> None:
         shell.expect_exact("KeyboardInterrupt", timeout=30)
         shell.expect_exact(PROMPT)
         assert _ask(shell, "await Note.all().count()").strip() == "3"
+        # ... and interrupts a plain statement that runs on
+        assert _ask(shell, "n = 0") == ""
+        shell.sendline("while True: n += 1")
+        shell.expect_exact("... ")
+        shell.sendline("")
+        shell.expect_exact("\r\n")
+        shell.expect(pexpect.TIMEOUT, timeout=0.5)  # let it loop a while
+        shell.sendintr()
+        shell.expect_exact("KeyboardInterrupt", timeout=30)
+        shell.expect_exact(PROMPT)
+        assert int(_ask(shell, "n")) > 0
+        # at the prompt, Ctrl-C only says how to leave
+        shell.sendintr()
+        shell.expect_exact("Ctrl-D or exit() leaves the shell)\r\n")
+        assert _ask(shell, "'still here'").strip() == "'still here'"
 
         shell.sendeof()  # Ctrl-D
         shell.expect(pexpect.EOF)
