@@ -144,3 +144,24 @@ def test_only_code_and_config_under_the_root_are_watched(tmp_path: Path, path: s
                                                           watched: bool):
     assert is_watched(tmp_path, tmp_path / path) is watched
     assert not is_watched(tmp_path / "sub", tmp_path / "app.py")
+
+
+@pytest.mark.parametrize(("env", "configured", "flag", "expected"), [
+    ("development", None, "auto", True), ("production", None, "auto", False),
+    ("test", None, "auto", False), ("development", False, "auto", False),
+    ("production", True, "auto", True), ("development", True, False, False),
+    ("production", None, True, True), ("development", None, None, False),
+])
+def test_reload_resolves_flag_then_setting_then_environment(tmp_path: Path, env: str,
+                                                            configured: bool | None,
+                                                            flag: object, expected: bool):
+    from rum.config import Config
+    from rum_http.settings import SCHEMA, ServerSettings
+
+    if configured is not None:
+        (tmp_path / "Rum.toml").write_text(f"[http]\nreload = {str(configured).lower()}\n")
+    config = Config.load(tmp_path, env=env)
+    config.validate({"http": SCHEMA})
+    # "auto" is what `rum run` passes without a flag; None is app.serve() without the option
+    settings = ServerSettings.from_config(config, options={"reload": flag})
+    assert settings.reload is expected
