@@ -13,6 +13,12 @@ from rum import App, ConfigError, NotFound, Request, Response, Route, Setting, h
 from rum_static import StaticFiles
 from rum_turbo.broadcasts import TurboStreamsSocket, streams_path, turbo_stream_from
 from rum_turbo.detect import accepts_turbo_stream, turbo_frame_id
+from rum_turbo.live_reload import (
+    LIVE_RELOAD_STREAM,
+    live_reload_enabled,
+    template_dirs,
+    watch_templates,
+)
 from rum_turbo.signing import signing_key
 from rum_turbo.streams import turbo_frame, turbo_stream
 
@@ -54,6 +60,8 @@ def rum_config_schema() -> Mapping[str, Mapping[str, Setting]]:
         "script_path": Setting("/_rum/turbo.js", str, "where Turbo's JavaScript is served"),
         "streams_path": Setting("/_rum/turbo-streams", str,
                                 "the WebSocket endpoint <turbo-stream-source> connects to"),
+        "live_reload": Setting(None, bool, "open pages refresh when a template changes "
+                               "(unset: on in development only)"),
     }}
 
 
@@ -76,10 +84,22 @@ def rum_routes(app: App) -> Iterable[Route]:
             TurboStreamsSocket.route(streams_path(app), name="turbo_streams")]
 
 
-def turbo_script_tag(app: App) -> Markup:
-    """``<script src="/_rum/turbo.js?v=VERSION">`` for the page ``<head>``."""
+def turbo_script_tag(app: App, request: Request | None = None) -> Markup:
+    """``<script src="/_rum/turbo.js?v=VERSION">`` for the page ``<head>``; in a request with
+    live reload on (development), also the stream source that refreshes the page when a
+    template changes."""
     path = app.config.get_str("turbo", "script_path") or "/_rum/turbo.js"
-    return Markup(f'<script src="{path}?v={turbo_version()}"></script>')
+    tag = Markup(f'<script src="{path}?v={turbo_version()}"></script>')
+    if request is not None and live_reload_enabled(app):
+        tag += turbo_stream_from(request, LIVE_RELOAD_STREAM)
+    return tag
+
+
+@hookimpl
+def rum_schedule(app: App) -> list[Any]:
+    """With live reload on, the task that refreshes open pages on template changes."""
+    dirs = template_dirs(app) if live_reload_enabled(app) else []
+    return [functools.partial(watch_templates, app, dirs)] if dirs else []
 
 
 @hookimpl(optionalhook=True)  # the templates plugin's hook: templates may be disabled
@@ -88,7 +108,7 @@ def rum_template_globals(app: App, request: Request | None) -> Mapping[str, Any]
     names: dict[str, Any] = {
         "turbo_frame": turbo_frame,
         "turbo_stream": turbo_stream,
-        "turbo_script_tag": functools.partial(turbo_script_tag, app),
+        "turbo_script_tag": functools.partial(turbo_script_tag, app, request),
     }
     if request is not None:
         names["turbo_stream_from"] = functools.partial(turbo_stream_from, request)

@@ -1,0 +1,58 @@
+"""Development: open pages refresh when a template changes.
+
+``turbo_script_tag()`` also renders a ``<turbo-stream-source>`` for the stream
+:data:`LIVE_RELOAD_STREAM` when live reload is on (``[turbo] live_reload``, unset: on in
+development only), and a task of the app watches the template directories (``[templates]
+path`` and ``extra_paths``) with ``watchfiles``; on a change it broadcasts a Turbo
+``refresh`` action on that stream, and Turbo reloads each open page in place.
+
+A process broadcasts only while pages are subscribed to it, so the supervisor of
+``rum run --reload`` (which serves nothing) does not send a second refresh.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from rum import App
+from rum_turbo.broadcasts import CHANNEL_PREFIX, broadcast_stream
+from rum_turbo.streams import turbo_stream
+from rum_websockets import pubsub_for
+
+logger = logging.getLogger("rum.turbo")
+
+#: the stream every development page listens to for template changes
+LIVE_RELOAD_STREAM = "rum:live-reload"
+#: milliseconds of quiet after a template change before pages refresh
+DEBOUNCE_MS = 200
+
+
+def live_reload_enabled(app: App) -> bool:
+    """``[turbo] live_reload``, else on in development only."""
+    value = app.config.get("turbo", "live_reload")
+    return app.config.is_development if value is None else bool(value)
+
+
+def template_dirs(app: App) -> list[Path]:
+    """The existing template directories of ``app`` (``[templates] path``, ``extra_paths``)."""
+    config = app.config
+    dirs = [config.get_path("templates", "path", "templates")]
+    dirs += [(config.root / p).resolve() for p in config.get_list("templates", "extra_paths")]
+    return [d for d in dirs if d is not None and d.is_dir()]
+
+
+async def watch_templates(app: App, dirs: list[Path]) -> None:
+    """Broadcast a Turbo ``refresh`` on :data:`LIVE_RELOAD_STREAM` when a file in ``dirs``
+    changes, while pages of this process listen; runs until cancelled."""
+    from watchfiles import awatch
+
+    channel = CHANNEL_PREFIX + LIVE_RELOAD_STREAM
+    hub = pubsub_for(app)
+    # rust_timeout: cancelling waits for the watcher thread's current wait to end
+    async for changes in awatch(*dirs, debounce=DEBOUNCE_MS, step=50, rust_timeout=300):
+        if hub.subscriber_count(channel) == 0:
+            continue
+        names = sorted(Path(path).name for _, path in changes)
+        logger.info("live reload: %s changed; refreshing open pages", ", ".join(names))
+        await broadcast_stream(LIVE_RELOAD_STREAM, turbo_stream.refresh(), app=app)
