@@ -1,10 +1,13 @@
 """Development: open pages refresh when a template changes.
 
-``turbo_script_tag()`` also renders a ``<turbo-stream-source>`` for the stream
-:data:`LIVE_RELOAD_STREAM` when live reload is on (``[turbo] live_reload``, unset: on in
-development only), and a task of the app watches the template directories (``[templates]
-path`` and ``extra_paths``) with ``watchfiles``; on a change it broadcasts a Turbo
-``refresh`` action on that stream, and Turbo reloads each open page in place.
+``turbo_script_tag()`` also renders :func:`live_reload_tag` when live reload is on
+(``[turbo] live_reload``, unset: on in development only): a script that connects Turbo to the
+signed stream :data:`LIVE_RELOAD_STREAM` (``Turbo.connectStreamSource`` on a WebSocket, so
+the page's own ``<turbo-stream-source>`` elements stay the only ones, and Turbo Drive keeps
+the one connection across visits since the head script is unchanged); and a task of the app
+watches the template directories (``[templates] path`` and ``extra_paths``) with
+``watchfiles``; on a change it broadcasts a Turbo ``refresh`` action on that stream, and
+Turbo reloads each open page in place.
 
 A process broadcasts only while pages are subscribed to it, so the supervisor of
 ``rum run --reload`` (which serves nothing) does not send a second refresh.
@@ -12,11 +15,14 @@ A process broadcasts only while pages are subscribed to it, so the supervisor of
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
-from rum import App
-from rum_turbo.broadcasts import CHANNEL_PREFIX, broadcast_stream
+from markupsafe import Markup
+
+from rum import App, Request
+from rum_turbo.broadcasts import CHANNEL_PREFIX, broadcast_stream, stream_source_url
 from rum_turbo.streams import turbo_stream
 from rum_websockets import pubsub_for
 
@@ -32,6 +38,14 @@ def live_reload_enabled(app: App) -> bool:
     """``[turbo] live_reload``, else on in development only."""
     value = app.config.get("turbo", "live_reload")
     return app.config.is_development if value is None else bool(value)
+
+
+def live_reload_tag(request: Request) -> Markup:
+    """The ``<script>`` that subscribes the page to :data:`LIVE_RELOAD_STREAM` (after
+    Turbo's own script, which defines ``Turbo``)."""
+    url = json.dumps(stream_source_url(request, LIVE_RELOAD_STREAM)).replace("<", "\\u003c")
+    return Markup(f'<script data-rum-live-reload>Turbo.connectStreamSource(new WebSocket({url}))'
+                  "</script>")
 
 
 def template_dirs(app: App) -> list[Path]:

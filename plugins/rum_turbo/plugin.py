@@ -14,8 +14,8 @@ from rum_static import StaticFiles
 from rum_turbo.broadcasts import TurboStreamsSocket, streams_path, turbo_stream_from
 from rum_turbo.detect import accepts_turbo_stream, turbo_frame_id
 from rum_turbo.live_reload import (
-    LIVE_RELOAD_STREAM,
     live_reload_enabled,
+    live_reload_tag,
     template_dirs,
     watch_templates,
 )
@@ -86,12 +86,12 @@ def rum_routes(app: App) -> Iterable[Route]:
 
 def turbo_script_tag(app: App, request: Request | None = None) -> Markup:
     """``<script src="/_rum/turbo.js?v=VERSION">`` for the page ``<head>``; in a request with
-    live reload on (development), also the stream source that refreshes the page when a
-    template changes."""
+    live reload on (development), also the script that refreshes the page when a template
+    changes."""
     path = app.config.get_str("turbo", "script_path") or "/_rum/turbo.js"
     tag = Markup(f'<script src="{path}?v={turbo_version()}"></script>')
     if request is not None and live_reload_enabled(app):
-        tag += turbo_stream_from(request, LIVE_RELOAD_STREAM)
+        tag += live_reload_tag(request)
     return tag
 
 

@@ -32,9 +32,11 @@ async def test_a_template_edit_refreshes_open_pages(rum_app_factory, ws_connect,
     async with serve_app(app) as url:
         async with httpx.AsyncClient(base_url=url) as client:
             page = (await client.get("/")).text
-        assert "one" in page and "<turbo-stream-source" in page
-        src = page.split('<turbo-stream-source src="', 1)[1].split('"', 1)[0]
-        path = src.replace("&amp;", "&").split(url.removeprefix("http://"), 1)[1]
+        assert "one" in page and "<turbo-stream-source" not in page
+        script = page.split("<script data-rum-live-reload>", 1)[1].split("</script>", 1)[0]
+        src = script.split('new WebSocket("', 1)[1].split('"', 1)[0]
+        assert src.startswith(f"ws://{url.removeprefix('http://')}/_rum/turbo-streams?")
+        path = src.split(url.removeprefix("http://"), 1)[1]
         async with ws_connect(url, path) as ws:
             with trio.fail_after(5):
                 while pubsub_for(app).subscriber_count(
@@ -56,5 +58,15 @@ async def test_no_live_reload_outside_development_or_when_turned_off(rum_app_fac
         app = rum_app_factory([Page.route("/")], plugins=PLUGINS, env=env, toml=toml)
         async with app.test_client() as client:
             body = (await client.get("/")).text_body()
-        assert "/_rum/turbo.js" in body and "<turbo-stream-source" not in body, (env, body)
+        assert "/_rum/turbo.js" in body and "live-reload" not in body, (env, body)
         assert app.plugins.call_list("rum_schedule", app=app) == []
+
+
+async def test_a_forged_host_cannot_break_out_of_the_script(rum_app_factory, tmp_path):
+    write_page(tmp_path, "one")
+    app = rum_app_factory([Page.route("/")], plugins=PLUGINS, env="development", toml=SECRET)
+    async with app.test_client() as client:
+        r = await client.get("/", headers={"host": 'x"</script><b>'})
+    body = r.text_body()
+    assert r.status == 200 and "data-rum-live-reload" in body, body
+    assert "</script><b>" not in body and "<b>" not in body
