@@ -4,9 +4,11 @@ The supervisor (the ``rum run`` process) starts ``python -m rum.cli --root <root
 run --no-reload ...`` with the same address and workers, watches the project with
 ``watchfiles``, and on a change of a watched file (see :func:`is_watched`) stops the child
 gracefully (SIGTERM, killed after ``shutdown_timeout`` + 5 s) and starts a new one, logging
-one line naming the changed file. A child that exits on its own (a syntax error in the edited
-file) is restarted on the next change. SIGINT/SIGTERM are forwarded to the child (a second one
-forces it, as for the server itself); the supervisor returns once the child has stopped.
+one line naming the changed file. A restarted child that exits on its own (a syntax error in
+the edited file) is started again on the next change; if the first child exits on its own
+(its port is taken), the supervisor fails too. SIGINT/SIGTERM are forwarded to the child (a
+second one forces it, as for the server itself); the supervisor returns once the child has
+stopped.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import trio
+
+from rum.errors import RumError
 
 if TYPE_CHECKING:
     from rum.app import App
@@ -113,6 +117,11 @@ class Reloader:
                     continue  # a child stopped for a restart
                 if stopping:
                     return proc.returncode or 0
+                if self.restarts == 0 and proc.returncode:
+                    # the code the supervisor loaded did not serve (the port is taken...):
+                    # no edit fixes that; the child has printed why
+                    raise RumError(f"the app process exited with code {proc.returncode} "
+                                   "before any reload")
                 logger.error("the app process exited with code %s; waiting for a file change "
                              "to restart it", proc.returncode)
             elif kind == "change" and not stopping:

@@ -165,3 +165,18 @@ def test_reload_resolves_flag_then_setting_then_environment(tmp_path: Path, env:
     # "auto" is what `rum run` passes without a flag; None is app.serve() without the option
     settings = ServerSettings.from_config(config, options={"reload": flag})
     assert settings.reload is expected
+
+
+def test_a_taken_port_ends_the_supervisor_with_an_error(project: Path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        proc = rum_run(project, taken.getsockname()[1], "--reload")
+        try:
+            out, _ = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            out = stop(proc)
+            pytest.fail(f"the supervisor kept running:\n{out}")
+    assert proc.returncode == 1, out
+    assert "cannot listen on 127.0.0.1" in out
+    assert "rum: error: the app process exited with code 1 before any reload" in out
