@@ -40,7 +40,7 @@ def greetings(site):
 
         class hookspecs:
             @hookspec
-            def greetings_words(app):
+            def greetings_words(self, app):
                 """Words to greet with; every plugin may add some."""
 
         requires = ()
