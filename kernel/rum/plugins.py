@@ -176,13 +176,17 @@ class Plugins:
         For async hooks use :meth:`acall`. A ``firstresult`` spec gives a one-item list (or an
         empty one).
         """
-        caller = getattr(self.hook, name)
-        started = time.perf_counter() if self.tracing else 0.0
+        if not self.tracing:
+            return self._results(name, kwargs)
+        started = time.perf_counter()
         try:
-            result = caller(**kwargs)
+            return self._results(name, kwargs)
         finally:
-            if self.tracing:
-                self._trace(name, started)
+            self._trace(name, started)
+
+    def _results(self, name: str, kwargs: dict[str, Any]) -> list[Any]:
+        caller = getattr(self.hook, name)
+        result = caller(**kwargs)
         if caller.spec is not None and caller.spec.opts.get("firstresult"):
             return [] if result is None else [result]
         return list(result)
@@ -243,32 +247,36 @@ class Plugins:
         ordered = impls if reverse else list(reversed(impls))
         bound = [_by_name(impl.function, tuple(impl.argnames), every) for impl in ordered]
         if self.tracing:
-            bound = [self._traced(name, impl.plugin_name, fn)
+            bound = [self._traced(name, impl, fn)
                      for impl, fn in zip(ordered, bound, strict=True)]
         return bound
 
-    def impls(self, name: str) -> list[tuple[Any, tuple[str, ...]]]:
-        """``(function, argnames)`` of ``name``'s implementations in call order (deprecated:
-        use :meth:`call`, :meth:`acall` or :meth:`bind`)."""
-        caller = getattr(self.hook, name)
-        return [(impl.function, tuple(impl.argnames)) for impl in reversed(caller.get_hookimpls())]
+    def _traced(self, name: str, impl: Any, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def log(started: float) -> None:
+            trace_log.info("hook %s [%s] %.3f ms", name, impl.plugin_name,
+                           (time.perf_counter() - started) * 1000)
 
-    def _traced(self, name: str, plugin: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        if not inspect.iscoroutinefunction(impl.function):
+            def traced_sync(**kwargs: Any) -> Any:
+                started = time.perf_counter()
+                try:
+                    return fn(**kwargs)
+                finally:
+                    log(started)
+            return traced_sync
+
         async def traced(**kwargs: Any) -> Any:
             started = time.perf_counter()
             try:
-                result = fn(**kwargs)
-                return await result if inspect.isawaitable(result) else result
+                return await fn(**kwargs)
             finally:
-                trace_log.info("hook %s [%s] %.3f ms", name, plugin,
-                               (time.perf_counter() - started) * 1000)
+                log(started)
         return traced
 
     async def _await_all(self, name: str, kwargs: dict[str, Any], *, reverse: bool,
                          first: bool) -> Any:
         started = time.perf_counter() if self.tracing else 0.0
-        pending = self.call(name, **kwargs) if not self.tracing else \
-            self._call_untraced(name, kwargs)
+        pending = self._results(name, kwargs)
         if reverse:
             pending.reverse()
         results: list[Any] = []
@@ -289,13 +297,6 @@ class Plugins:
                     left.close()
             if self.tracing:
                 self._trace(name, started)
-
-    def _call_untraced(self, name: str, kwargs: dict[str, Any]) -> list[Any]:
-        tracing, self.tracing = self.tracing, False
-        try:
-            return self.call(name, **kwargs)
-        finally:
-            self.tracing = tracing
 
     def _trace(self, name: str, started: float) -> None:
         impls = getattr(self.hook, name).get_hookimpls()

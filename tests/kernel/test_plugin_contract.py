@@ -263,3 +263,30 @@ async def test_the_shipped_services_meet_the_kernels_protocols(tmp_path, databas
     assert isinstance(app.jobs, JobBackend)
     async with app.running():
         assert await app.storage.fetchval("SELECT 41 + 1") == 42
+
+
+async def test_tracing_keeps_sync_hooks_sync_on_the_render_path(tmp_path, monkeypatch, caplog):
+    from rum import Controller
+
+    monkeypatch.setenv("RUM_TRACE_HOOKS", "1")
+    root = project(tmp_path, ["templates"])
+    (root / "templates").mkdir()
+    (root / "templates" / "page.html").write_text("<%= site %>")
+
+    class Site:
+        name = "site"
+
+        @hookimpl
+        def rum_template_globals(self, app, request):
+            return {"site": "Rum"}
+
+    class Page(Controller):
+        async def get(self, request):
+            return await self.render("page.html")
+
+    app = App([Page.route("/")], root=root, plugins=[Site()])
+    with caplog.at_level(logging.INFO, logger="rum.hooks"):
+        response = await app.test_client().get("/")
+    assert response.text_body() == "Rum"
+    lines = [r.getMessage() for r in caplog.records if r.name == "rum.hooks"]
+    assert any(line.startswith("hook rum_template_globals [site]") for line in lines), lines
