@@ -2,5 +2,6 @@
 
 from rum_http.server import HTTPServer
 from rum_http.settings import ServerSettings
+from rum_http.testing import serve_app
 
-__all__ = ["HTTPServer", "ServerSettings"]
+__all__ = ["HTTPServer", "ServerSettings", "serve_app"]

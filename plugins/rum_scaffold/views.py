@@ -300,7 +300,7 @@ SAMPLE = {sample}
 @pytest.fixture
 async def client(database_url: str, monkeypatch: pytest.MonkeyPatch):
     """The app on a fresh database, its migrations applied."""
-    from rum_orm.migrations import Migrator
+    from rum_orm import Migrator
 
     monkeypatch.setenv("DATABASE_URL", database_url)
     app = importlib.reload(importlib.import_module("app")).app  # a fresh app on that database

@@ -1,6 +1,6 @@
 """A WebSocket client for tests (wsproto over trio sockets)::
 
-    from rum_http.testing import serve_app
+    from rum_http import serve_app
     from rum_websockets.testing import ws_connect
 
     async with serve_app(app) as url, ws_connect(url, "/chat") as ws:
