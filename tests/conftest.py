@@ -13,6 +13,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import httpx
 import pytest
+from cli_project import project  # noqa: F401  (a fixture: a small project for rum commands)
 
 from rum import App
 from rum_http.testing import serve_app
