@@ -1,0 +1,5 @@
+"""Hook implementations of the mail plugin."""
+
+from __future__ import annotations
+
+name = "mail"
