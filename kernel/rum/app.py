@@ -254,10 +254,13 @@ class App:
 
     async def serve(self, host: str | None = None, port: int | None = None,
                     **options: Any) -> None:
-        """Serve the app over HTTP until cancelled (or SIGINT/SIGTERM); needs a server plugin."""
-        async with self.running():
-            served = await self.plugins.acall_first("rum_serve", app=self, host=host,
-                                                    port=port, options=options)
+        """Serve the app over HTTP until cancelled (or SIGINT/SIGTERM); needs a server plugin.
+
+        The server plugin starts the app (``app.running()``) in the process that answers
+        requests; a reload supervisor does not.
+        """
+        served = await self.plugins.acall_first("rum_serve", app=self, host=host, port=port,
+                                                options=options)
         if not served:
             raise RumError("no HTTP server plugin is enabled: add \"http\" to [plugins] "
                            f"enabled in {self.config.describe_file()}")

@@ -9,8 +9,8 @@ Hooks are listed in the order the kernel calls them:
 1. configuration: :func:`rum_config_schema`, :func:`rum_configure`
 2. wiring: :func:`rum_routes`, :func:`rum_middleware`, :func:`rum_auth_handlers`,
    :func:`rum_body_parsers`, :func:`rum_cli_commands`
-3. lifecycle: :func:`rum_storage`, :func:`rum_job_backend`, :func:`rum_startup`,
-   :func:`rum_schedule`, then :func:`rum_serve` when the app is served
+3. lifecycle: :func:`rum_serve` when the app is served (the server then starts the app),
+   :func:`rum_storage`, :func:`rum_job_backend`, :func:`rum_startup`, :func:`rum_schedule`
 4. per request: :func:`rum_request`, :func:`rum_authenticate`, the controller,
    (:func:`rum_render` when it renders a template), :func:`rum_exception` on error,
    :func:`rum_response`
@@ -171,8 +171,12 @@ def rum_schedule(app: App) -> Iterable[Any]:
 async def rum_serve(app: App, host: str, port: int, options: Mapping[str, Any]) -> bool | None:
     """Serve ``app`` over the network until cancelled or told to stop.
 
-    Awaited by ``await app.serve(...)``; the first plugin that serves returns ``True`` when it
-    is done. ``options`` carries server settings from the CLI (e.g. ``workers``).
+    Awaited by ``await app.serve(...)``, before the app is started; the first plugin that
+    serves returns ``True`` when it is done. The process that answers requests enters
+    ``async with app.running():`` around its serving (a no-op when the caller already did);
+    a supervisor that only runs other processes (``rum run --reload``) does not, so start-up
+    hooks run only where the app serves. ``options`` carries server settings from the CLI
+    (e.g. ``workers``).
     """
 
 

@@ -19,16 +19,23 @@ def rum_config_schema() -> dict[str, Any]:
 @hookimpl
 async def rum_serve(app: App, host: str | None, port: int | None,
                     options: Mapping[str, Any]) -> bool:
-    """Serve ``app`` until SIGINT/SIGTERM (or cancellation); ``True`` when done."""
+    """Serve ``app`` until SIGINT/SIGTERM (or cancellation); ``True`` when done.
+
+    The process that answers requests starts the app (``app.running()``: start-up hooks,
+    pools, the in-app jobs worker); the reload supervisor only watches files and runs a child
+    ``rum run --no-reload``, so it never starts the app itself.
+    """
     settings = ServerSettings.from_config(app.config, host, port, options)
     if settings.reload:
         from rum_http.reload import serve_with_reload
 
         await serve_with_reload(app, settings)
-    elif settings.workers > 1:
-        from rum_http.workers import serve_with_workers
+        return True
+    async with app.running():
+        if settings.workers > 1:
+            from rum_http.workers import serve_with_workers
 
-        await serve_with_workers(app, settings)
-    else:
-        await HTTPServer(app, settings).serve()
+            await serve_with_workers(app, settings)
+        else:
+            await HTTPServer(app, settings).serve()
     return True

@@ -180,3 +180,62 @@ def test_a_taken_port_ends_the_supervisor_with_an_error(project: Path):
     assert proc.returncode == 1, out
     assert "cannot listen on 127.0.0.1" in out
     assert "rum: error: the app process exited with code 1 before any reload" in out
+
+
+STARTUP_MARKER_APP = '''
+import os
+from pathlib import Path
+
+from rum import App, Controller, Response, hookimpl
+
+
+class StartupMarker:
+    """Writes this process's id to starts.txt on each start-up (the app's pools, workers...)."""
+
+    @hookimpl
+    async def rum_startup(self, app):
+        with open(Path(app.root) / "starts.txt", "a") as out:
+            out.write(f"{{os.getpid()}}\\n")
+
+
+class Version(Controller):
+    async def handle(self, request):
+        return Response.text("{version}")
+
+
+app = App(routes=[Version.route("/")], plugins=[StartupMarker()])
+'''
+
+
+def test_the_reload_supervisor_never_starts_the_app(project: Path):
+    (project / "app.py").write_text(STARTUP_MARKER_APP.format(version="v1"))
+    starts = project / "starts.txt"
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    proc = rum_run(project, port, "--reload")
+    try:
+        wait_until_serving(url, proc, timeout=20)
+        first = starts.read_text().split()
+        time.sleep(0.5)
+        (project / "app.py").write_text(STARTUP_MARKER_APP.format(version="v2"))
+        seen = poll_for(url, "v2", timeout=20)
+        after_reload = starts.read_text().split()
+    finally:
+        out = stop(proc)
+    assert seen == "v2", out
+    # one start-up per serving child, none in the supervisor (the `rum run` process itself)
+    assert len(first) == 1 and len(after_reload) == 2, (after_reload, out)
+    assert str(proc.pid) not in after_reload, out
+
+
+def test_without_reload_the_serving_process_starts_the_app_once(project: Path):
+    (project / "app.py").write_text(STARTUP_MARKER_APP.format(version="v1"))
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    proc = rum_run(project, port, "--no-reload")
+    try:
+        wait_until_serving(url, proc, timeout=20)
+        assert answer(url) == "v1"
+    finally:
+        out = stop(proc)
+    assert (project / "starts.txt").read_text().split() == [str(proc.pid)], out
