@@ -1,1 +1,43 @@
-"""Rum accounts: Argon2id password hashing, signed time-limited tokens, log-in throttling."""
+"""Rum accounts: Argon2id password hashing, signed time-limited tokens, log-in throttling.
+
+Hashing runs in worker threads (``[accounts] hash_threads`` at once); tokens are HMAC-signed
+with a key derived from ``[general] secret_key``; failed log-ins are counted per account and
+per client address in this process. See ``docs/accounts.md``.
+"""
+
+from rum_accounts.accounts import (
+    Accounts,
+    accounts,
+    authenticate,
+    hash_password,
+    login_throttle,
+    make_token,
+    needs_rehash,
+    read_token,
+    verify_password,
+)
+from rum_accounts.errors import (
+    LoginThrottled,
+    PasswordTooLong,
+    TokenError,
+    TokenExpired,
+    TokenInvalid,
+    TokenPurposeMismatch,
+)
+from rum_accounts.passwords import (
+    RFC_9106_LOW_MEMORY,
+    TEST,
+    Authenticated,
+    HashParameters,
+    Passwords,
+)
+from rum_accounts.throttle import LoginThrottle
+from rum_accounts.tokens import Token, TokenSigner
+
+__all__ = [
+    "RFC_9106_LOW_MEMORY", "TEST", "Accounts", "Authenticated", "HashParameters",
+    "LoginThrottle", "LoginThrottled", "PasswordTooLong", "Passwords", "Token", "TokenError",
+    "TokenExpired", "TokenInvalid", "TokenPurposeMismatch", "TokenSigner", "accounts",
+    "authenticate", "hash_password", "login_throttle", "make_token", "needs_rehash",
+    "read_token", "verify_password",
+]
