@@ -1,10 +1,13 @@
-"""Hook implementations of the forms plugin: bounded multipart/form-data parsing, uploads."""
+"""Hook implementations of the forms plugin: bounded multipart/form-data parsing, uploads,
+and the form helpers templates see."""
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
 
 from rum import hookimpl
+from rum_forms.builder import button_to, form_with
 from rum_forms.forms import Forms
 from rum_forms.settings import SCHEMA, SECTION
 
@@ -15,6 +18,9 @@ if TYPE_CHECKING:
     from rum.response import Response
 
 name = "forms"
+#: Model forms use the ORM, the template helpers the templates plugin, and forms carry the
+#: sessions plugin's CSRF field; each is optional.
+works_with = ("orm", "templates", "sessions")
 
 
 @hookimpl
@@ -44,3 +50,13 @@ async def rum_response(request: Request, response: Response) -> None:
     form = request.parsed_form
     if form is not None and form.files:
         form.close()
+
+
+@hookimpl(optionalhook=True)  # the templates plugin's hook: templates may be disabled
+def rum_template_globals(app: App, request: Request | None) -> dict[str, Any]:
+    """``form_with(form, action: ...)`` and ``button_to(text, action)``, bound to the request
+    (for the CSRF field); none outside a request (a mail has no forms)."""
+    if request is None:
+        return {}
+    return {"form_with": functools.partial(form_with, request),
+            "button_to": functools.partial(button_to, request)}

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from rum.errors import ConfigError, RumError
 from rum.response import Response
 from rum_sessions.cookie import MAX_COOKIE_BYTES, SessionCodec
+from rum_sessions.flash import FLASH_KEY
 from rum_sessions.keys import HOW_TO_GENERATE, generate_secret_key, parse_secret_key
 from rum_sessions.session import Session
 
@@ -171,11 +172,14 @@ class SessionManager:
         return self._switch(request, session, response)
 
     def logout(self, request: Request, response: Response | None) -> Response:
-        """Replace the session with an empty anonymous one and delete the cookie."""
+        """Replace the session with an empty anonymous one and delete the cookie (flash
+        messages waiting for the next page are kept: "You are logged out" survives)."""
         old: Session | None = request.session
         session = self.new_session(had_cookie=old.had_cookie if old is not None else False)
         session.is_new = False
         session.deleted = True
+        if old is not None and FLASH_KEY in old:
+            session[FLASH_KEY] = old[FLASH_KEY]  # marks it changed: a cookie, not a deletion
         return self._switch(request, session, response)
 
     def _switch(self, request: Request, session: Session, response: Response | None) -> Response:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 from typing import TYPE_CHECKING, Any
 
 from rum import hookimpl
@@ -10,6 +11,7 @@ from rum.cli import Command
 from rum.config import Setting
 from rum_sessions.auth import SessionAuth
 from rum_sessions.csrf import LazyToken, check, csrf_input, csrf_token
+from rum_sessions.flash import flash_messages, render_flash
 from rum_sessions.keys import generate_secret_key
 from rum_sessions.login import attach_to_request
 from rum_sessions.manager import SessionManager
@@ -115,11 +117,15 @@ def wants_new_cookie(request: Request) -> bool:
 
 @hookimpl(optionalhook=True)  # the templates plugin's hook: templates may be disabled
 def rum_template_globals(app: App, request: Request | None) -> dict[str, Any]:
-    """``csrf_token()`` and ``csrf_input()`` for templates rendered in a request."""
+    """``csrf_token()``, ``csrf_input()``, ``flash_messages`` (the messages as HTML, taken
+    from the session) and ``flashes()`` (them as a list) for templates rendered in a
+    request."""
     if request is None or request.session is None:
         return {}
     return {"csrf_token": LazyToken(request, csrf_token),
-            "csrf_input": LazyToken(request, csrf_input)}
+            "csrf_input": LazyToken(request, csrf_input),
+            "flash_messages": LazyToken(request, render_flash),
+            "flashes": functools.partial(flash_messages, request)}
 
 
 def _print_key(args: argparse.Namespace, app: App | None) -> int:
