@@ -1,0 +1,32 @@
+"""The mail plugin's errors: each names the header, address or setting at fault and the fix."""
+
+from __future__ import annotations
+
+from rum.errors import RumError
+
+
+class MailError(RumError):
+    """Base class of the mail plugin's errors (a message that cannot be built or sent)."""
+
+
+class HeaderInjectionError(MailError, ValueError):
+    """A header value holds a line break (``\\r`` or ``\\n``), which would let it add headers
+    of its own (``Bcc:``...) or end the header block: refused, never cleaned up silently."""
+
+
+class InvalidAddress(MailError, ValueError):
+    """An address that is not ``user@example.com`` or ``Name <user@example.com>``."""
+
+
+class MailDeliveryError(MailError):
+    """A backend could not deliver a message.
+
+    ``permanent`` is true when the server refused it for good (a 5xx reply: unknown
+    recipient, message rejected); the ``DeliverMail`` job then stops retrying and keeps the
+    job as ``discarded`` with this message. Other failures (connection refused, timeouts,
+    4xx replies) are retried by the job queue.
+    """
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
