@@ -1,5 +1,5 @@
-"""Rum's ORM plugin: PostgreSQL storage (asyncpg behind a trio bridge), models, scopes and
-migrations.
+"""Rum's ORM plugin: PostgreSQL storage (asyncpg behind a trio bridge), models, scopes,
+validations and migrations.
 
 Names are imported lazily, so ``import rum_orm.testing`` (a pytest plugin) stays cheap.
 """
@@ -41,6 +41,24 @@ _EXPORTS = {
     "MigrationError": "rum_orm.migrations",
     "database_url": "rum_orm.appdb",
     "load_models": "rum_orm.autodiff_cli",
+    "Errors": "rum_orm.validation_errors",
+    "ValidationError": "rum_orm.validation_errors",
+    "Validator": "rum_orm.validators",
+    "ValidationContext": "rum_orm.validators",
+    "presence": "rum_orm.validators",
+    "absence": "rum_orm.validators",
+    "length": "rum_orm.validators",
+    "matches": "rum_orm.validators",
+    "inclusion": "rum_orm.validators",
+    "exclusion": "rum_orm.validators",
+    "numericality": "rum_orm.validators",
+    "confirmation": "rum_orm.validators",
+    "uniqueness": "rum_orm.validators",
+    "check": "rum_orm.validators",
+    "validates": "rum_orm.validators",
+    "virtual": "rum_orm.validators",
+    "html_attributes": "rum_orm.validators",
+    "is_blank": "rum_orm.validators",
 }
 
 __all__ = sorted(_EXPORTS)

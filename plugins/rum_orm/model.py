@@ -24,13 +24,25 @@ import re
 import sys
 import typing
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, ClassVar, TypeVar
+from typing import Annotated, Any, ClassVar, TypeVar
 
 from rum_orm.database import Connection, Database
 from rum_orm.errors import ModelDefinitionError, NotFound, OrmError, closest
 from rum_orm.scope import Join, Scope, run_query
 from rum_orm.sql import AnyOf, Column, Compare, Params
 from rum_orm.sql import quote as q
+from rum_orm.validation_errors import BASE, Errors, ValidationError
+from rum_orm.validators import (
+    Action,
+    ValidationContext,
+    Validator,
+    confirmation,
+    html_attributes,
+    marked_validator,
+    uniqueness,
+    using,
+    virtual,
+)
 from rum_orm.values import INT64_MAX, INT64_MIN
 
 M = TypeVar("M", bound="Model")
@@ -65,15 +77,20 @@ def table_name(class_name: str) -> str:
 
 
 class Field:
-    """One declared column: its name, annotation (resolved when possible) and default."""
+    """One declared column (or, with ``virtual``, an attribute that is not a column): its
+    name, annotation (resolved when possible, without ``Annotated[...]``), default and the
+    validators declared in ``Annotated[type, validator, ...]``."""
 
-    __slots__ = ("annotation", "default", "name", "optional")
+    __slots__ = ("annotation", "default", "name", "optional", "validators", "virtual")
 
-    def __init__(self, name: str, annotation: Any, default: Any) -> None:
+    def __init__(self, name: str, annotation: Any, default: Any,
+                 validators: Sequence[Validator] = (), virtual: bool = False) -> None:
         self.name = name
         self.annotation = annotation
         self.optional = _is_optional(annotation)
-        self.default = None if default is _UNSET and self.optional else default
+        self.default = None if default is _UNSET and (self.optional or virtual) else default
+        self.validators: tuple[Validator, ...] = tuple(validators)
+        self.virtual = virtual
 
     @property
     def base_type(self) -> Any:
@@ -108,6 +125,30 @@ def _resolve_annotation(annotation: Any, klass: type) -> Any:
         return annotation
 
 
+def _unannotated(name: str, annotation: Any, raw: Any, klass: type
+                 ) -> tuple[Any, list[Validator], bool]:
+    """``Annotated[type, ...]`` → ``(type, validators, virtual)``."""
+    if isinstance(annotation, str):
+        if "Annotated[" in annotation:
+            raise ModelDefinitionError(
+                f"{klass.__name__}.{name}: cannot evaluate the annotation {raw!r}, so its "
+                f"validators would be lost; every name in it must be importable at the top "
+                f"of module {klass.__module__} (a class defined inside a function cannot use "
+                f"its local names in a string annotation)")
+        return annotation, [], False
+    if typing.get_origin(annotation) is not Annotated:
+        return annotation, [], False
+    metadata = annotation.__metadata__
+    validators = [m for m in metadata if isinstance(m, Validator)]
+    misplaced = [m for m in metadata
+                 if isinstance(m, type) and issubclass(m, Validator | virtual)]
+    if misplaced:
+        raise ModelDefinitionError(f"{klass.__name__}.{name}: call the validator: "
+                                   f"{misplaced[0].__name__}() instead of "
+                                   f"{misplaced[0].__name__}")
+    return annotation.__origin__, validators, any(isinstance(m, virtual) for m in metadata)
+
+
 def _collect_fields(cls: type) -> dict[str, Field]:
     declared: dict[str, tuple[Any, type]] = {}
     for klass in reversed(cls.__mro__):
@@ -125,13 +166,14 @@ def _collect_fields(cls: type) -> dict[str, Field]:
                 isinstance(annotation, str) and annotation.startswith(("ClassVar", "typing.Cl"))):
             continue
         default = _UNSET
-        for klass in cls.__mro__:
-            if name in klass.__dict__:
-                value = klass.__dict__[name]
+        for holder in cls.__mro__:
+            if name in holder.__dict__:
+                value = holder.__dict__[name]
                 if not isinstance(value, Relation | classmethod | staticmethod | property):
                     default = value
                 break
-        fields[name] = Field(name, annotation, default)
+        annotation, validators, is_virtual = _unannotated(name, annotation, raw, klass)
+        fields[name] = Field(name, annotation, default, validators, is_virtual)
     return fields
 
 
@@ -282,13 +324,25 @@ class Model:
     __fields__: ClassVar[dict[str, Field]] = {}
     __columns__: ClassVar[dict[str, str]] = {}
     __relations__: ClassVar[dict[str, Relation]] = {}
+    #: attributes that are not columns (``virtual()``, ``<field>_confirmation``)
+    __attributes__: ClassVar[dict[str, Field]] = {}
+    #: validators by field (``"base"``: the record-wide ``@validates`` methods)
+    __validators__: ClassVar[dict[str, tuple[Validator, ...]]] = {}
+    #: how fields are named in full error messages (default: ``user_id`` → ``User``)
+    __labels__: ClassVar[dict[str, str]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if "__table__" not in cls.__dict__ or not cls.__dict__["__table__"]:
             cls.__table__ = table_name(cls.__name__)
         cls.__quoted__ = q(cls.__table__)
-        fields = _collect_fields(cls)
+        declared = _collect_fields(cls)
+        if "errors" in declared:
+            raise ModelDefinitionError(
+                f"{cls.__name__}: a field may not be named 'errors' (record.errors holds the "
+                f"validation messages); name the attribute differently")
+        fields = {n: f for n, f in declared.items() if not f.virtual}
+        attributes = {n: f for n, f in declared.items() if f.virtual}
         pk = cls.__primary_key__
         if pk not in fields:
             fields = {pk: Field(pk, int | None, None), **fields}
@@ -296,14 +350,45 @@ class Model:
         cls.__columns__ = {name: Column(cls.__table__, name).to_sql() for name in fields}
         cls.__relations__ = {name: rel for klass in reversed(cls.__mro__)
                              for name, rel in vars(klass).items() if isinstance(rel, Relation)}
+        validators: dict[str, list[Validator]] = {}
+        for name, field in declared.items():
+            if field.validators:
+                validators[name] = list(field.validators)
+            if any(isinstance(v, confirmation) for v in field.validators):
+                extra = confirmation.attribute(name)
+                if extra in fields:
+                    raise ModelDefinitionError(
+                        f"{cls.__name__}.{name}: confirmation() reads {extra!r}, which is a "
+                        f"column; it must be an attribute that is not stored")
+                attributes.setdefault(extra, Field(extra, field.annotation, None, virtual=True))
+        methods: dict[str, Any] = {}
+        for klass in reversed(cls.__mro__):
+            for attr, value in vars(klass).items():
+                methods[attr] = value
+        for attr, value in methods.items():
+            marked = marked_validator(value)
+            if marked is None:
+                continue
+            target = marked.field or BASE
+            if target != BASE and target not in declared:
+                cls._unknown(target, f"@validates({target!r}) on {attr}()")
+            validators.setdefault(target, []).append(marked)
+        if BASE in validators:  # record-wide checks run last
+            validators[BASE] = validators.pop(BASE)
+        cls.__attributes__ = attributes
+        cls.__validators__ = {name: tuple(vs) for name, vs in validators.items()}
 
     def __init__(self, values: Mapping[str, Any] | None = None, /, **kwargs: Any) -> None:
         data = {**dict(values or {}), **kwargs}
-        fields = type(self).__fields__
+        cls = type(self)
+        fields = cls.__fields__
         for name in data:
-            if name not in fields:
+            if name not in fields and name not in cls.__attributes__:
                 self._unknown(name)
         d = self.__dict__
+        for name in cls.__attributes__:
+            if name in data:
+                d[name] = data[name]
         for name, field in fields.items():
             if name in data:
                 d[name] = data[name]
@@ -313,15 +398,20 @@ class Model:
                     else default
 
     @classmethod
-    def _unknown(cls, name: str) -> None:
-        hint = closest(name, cls.__fields__)
-        raise OrmError(f"{cls.__name__} has no field {name!r}"
+    def _unknown(cls, name: str, where: str = "") -> None:
+        known = [*cls.__fields__, *cls.__attributes__]
+        hint = closest(name, known)
+        raise OrmError(f"{where + ': ' if where else ''}{cls.__name__} has no field {name!r}"
                        + (f"; did you mean {hint!r}?" if hint else "")
-                       + f" (fields: {', '.join(cls.__fields__)})")
+                       + f" (fields: {', '.join(known)})")
 
     def __getattr__(self, name: str) -> Any:
-        if name in type(self).__fields__:
+        cls = type(self)
+        if name in cls.__fields__:
             return None  # declared but not set yet (the database fills it in on save)
+        attribute = cls.__attributes__.get(name)
+        if attribute is not None:
+            return None if attribute.default is _UNSET else attribute.default
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     @classmethod
@@ -355,8 +445,54 @@ class Model:
     # -- representation ----------------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
-        """The record's columns as a dict (what JSON responses and templates see)."""
-        return {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
+        """The record's columns as a dict (what JSON responses and templates see); attributes
+        that are not columns (``virtual()``, confirmations) are left out."""
+        hidden = type(self).__attributes__
+        return {k: v for k, v in self.__dict__.items()
+                if not k.startswith("_") and k not in hidden}
+
+    # -- validation --------------------------------------------------------------------------------
+
+    @property
+    def errors(self) -> Errors:
+        """The messages of the last :meth:`validate` (empty before it), by field."""
+        found = self.__dict__.get("_errors")
+        if found is None:
+            found = self.__dict__["_errors"] = Errors(type(self).__labels__)
+        return found
+
+    @classmethod
+    def validators_for(cls, name: str) -> tuple[Validator, ...]:
+        """The validators declared for field (or attribute) ``name``, in the order they run;
+        ``"base"``: the record-wide ``@validates`` methods. Unknown names are an error."""
+        if name != BASE and name not in cls.__fields__ and name not in cls.__attributes__:
+            cls._unknown(name)
+        return cls.__validators__.get(name, ())
+
+    @classmethod
+    def html_attributes_for(cls, name: str) -> dict[str, Any]:
+        """HTML input attributes that express ``name``'s unconditional validators:
+        ``required``, ``minlength``/``maxlength``, ``pattern``, ``min``/``max``/``step``."""
+        return html_attributes(cls.validators_for(name))
+
+    async def validate(self, conn: Conn = None) -> bool:
+        """Run every validator (fields in declaration order, then ``@validates`` methods);
+        fill :attr:`errors` and return whether there are none. Queries (``uniqueness``, your
+        own validators' model queries) run on ``conn`` when given, else where model queries
+        run."""
+        cls = type(self)
+        errors = Errors(cls.__labels__)
+        self.__dict__["_errors"] = errors
+        action: Action = ("create" if self.__dict__.get(cls.__primary_key__) is None
+                          else "update")
+        context = ValidationContext(errors, conn, action)
+        with using(conn):
+            for name, validators in cls.__validators__.items():
+                value = None if name == BASE else getattr(self, name)
+                for validator in validators:
+                    if validator.applies(self, action):
+                        await validator.validate(self, name, value, context)
+        return not errors
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{k}={v!r}" for k, v in list(self.to_dict().items())[:6])
@@ -420,11 +556,14 @@ class Model:
         return RawQuery(cls, sql, list(params))
 
     @classmethod
-    def create(cls: type[M], values: Mapping[str, Any] | None = None, /,
-               **kwargs: Any) -> Create[M]:
+    def create(cls: type[M], values: Mapping[str, Any] | None = None, /, *,
+               validate: bool = True, **kwargs: Any) -> Create[M]:
         """``INSERT ... RETURNING *``: ``await User.create(email="a@b.c")``; add
-        ``.unique_by("email")`` for ``ON CONFLICT ("email") DO UPDATE``."""
-        return Create(cls, {**dict(values or {}), **kwargs})
+        ``.unique_by("email")`` for ``ON CONFLICT ("email") DO UPDATE``.
+
+        The new record is validated first (as ``Model(**values)``, so Python defaults count):
+        an invalid one raises :class:`ValidationError`; ``validate=False`` skips that."""
+        return Create(cls, {**dict(values or {}), **kwargs}, validate=validate)
 
     @classmethod
     def find_or_create_by(cls: type[M], values: Mapping[str, Any] | None = None, /,
@@ -438,13 +577,18 @@ class Model:
         for name in names:
             _check_aware(type(self), name, self.__dict__[name])
 
-    async def save(self: M, conn: Conn = None) -> M:
+    async def save(self: M, conn: Conn = None, *, validate: bool = True) -> M:
         """``INSERT`` (primary key ``None``) or ``UPDATE`` every column; refresh from the row
         the database returns (defaults, triggers) and return ``self``.
+
+        The record is validated first (:meth:`validate`, on ``conn``): an invalid one raises
+        :class:`ValidationError` and nothing is written. ``validate=False`` skips that.
 
         On ``INSERT``, fields that are ``None`` are left out, so the column's default applies
         (``created_at ... DEFAULT now()`` declared as ``created_at: datetime | None = None``).
         """
+        if validate and not await self.validate(conn):
+            raise ValidationError(self, self.errors)
         cls = type(self)
         pk = cls.__primary_key__
         names = [n for n in cls.__fields__ if n in self.__dict__ and not
@@ -478,15 +622,17 @@ class Model:
         return self
 
     async def update(self: M, values: Mapping[str, Any] | None = None, /, *,
-                     conn: Conn = None, **kwargs: Any) -> M:
-        """Set fields and :meth:`save`: ``await user.update(admin=True)``."""
+                     conn: Conn = None, validate: bool = True, **kwargs: Any) -> M:
+        """Set fields and :meth:`save`: ``await user.update(admin=True)``. An invalid result
+        raises :class:`ValidationError` (the fields keep the new values, nothing is written);
+        ``validate=False`` skips validation."""
         changes = {**dict(values or {}), **kwargs}
-        fields = type(self).__fields__
+        cls = type(self)
         for name in changes:
-            if name not in fields:
+            if name not in cls.__fields__ and name not in cls.__attributes__:
                 self._unknown(name)
         self.__dict__.update(changes)
-        return await self.save(conn)
+        return await self.save(conn, validate=validate)
 
     async def delete(self, conn: Conn = None) -> bool:
         """``DELETE`` this record; return whether a row was deleted."""
@@ -567,22 +713,37 @@ class Create(typing.Generic[M]):
     """An ``INSERT ... RETURNING *`` of one record; ``await`` it or call :meth:`fetch`."""
 
     def __init__(self, model: type[M], values: dict[str, Any],
-                 unique: tuple[str, ...] = ()) -> None:
+                 unique: tuple[str, ...] = (), *, validate: bool = True) -> None:
         for name in values:
-            if name not in model.__fields__:
+            if name not in model.__fields__ and name not in model.__attributes__:
                 model._unknown(name)
         self.model = model
-        self.values = values
+        self.given = values
+        self.values = {k: v for k, v in values.items() if k in model.__fields__}
         self.unique = unique
+        self.validate = validate
 
     def unique_by(self, *columns: str) -> Create[M]:
         """On a unique violation of ``columns``, update the existing row instead
-        (``ON CONFLICT (columns) DO UPDATE SET ... = EXCLUDED....``)."""
+        (``ON CONFLICT (columns) DO UPDATE SET ... = EXCLUDED....``). ``uniqueness``
+        validators of these columns are not run (the conflict is expected)."""
         if len(columns) == 1 and isinstance(columns[0], list | tuple):
             columns = tuple(columns[0])
         if not columns:
             raise TypeError("unique_by() needs the column(s) of a unique index")
-        return Create(self.model, self.values, tuple(columns))
+        return Create(self.model, self.given, tuple(columns), validate=self.validate)
+
+    async def _check(self, conn: Conn) -> None:
+        if not self.validate or not self.model.__validators__:
+            return
+        record = self.model(self.given)
+        valid = await record.validate(conn)
+        for column in self.unique:
+            if any(isinstance(v, uniqueness) for v in self.model.__validators__.get(column, ())):
+                record.errors.discard(column)
+                valid = not record.errors
+        if not valid:
+            raise ValidationError(record, record.errors)
 
     def to_sql(self) -> str:
         """The statement, with ``$n`` placeholders."""
@@ -604,7 +765,9 @@ class Create(typing.Generic[M]):
         return sql + " RETURNING *"
 
     async def fetch(self, conn: Conn = None) -> M:
-        """Run it; return the created (or, with ``unique_by``, updated) record."""
+        """Validate (unless ``validate=False``) and run it; return the created (or, with
+        ``unique_by``, updated) record."""
+        await self._check(conn)
         params = Params()
         sql = self._sql(params)
         row = await run_query(self.model, conn, "fetchrow", sql, params.values)
