@@ -7,7 +7,9 @@ through are rewritten on the way out with ``RateLimit-Limit``, ``RateLimit-Remai
 ``RateLimit-Reset`` headers.
 
 Buckets live in memory, per app (``app.extensions["ratelimit"]``), so two apps in one
-process never share counts; several worker processes each count on their own.
+process never share counts and several worker processes each count on their own; with
+``[ratelimit] store = "postgres"`` they live in PostgreSQL instead (:mod:`rum_ratelimit.pgstore`),
+one count for every process and node.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from rum.middleware import Middleware
 if TYPE_CHECKING:
     from rum.request import Request
     from rum.response import Response
+    from rum_ratelimit.pgstore import PostgresBuckets
 
 KeyFunction = Callable[["Request"], str]
 _MIN_PRUNE = 1024
@@ -70,12 +73,17 @@ class RateLimiter(Middleware):
 
     Use it on one controller (``def middleware(self): return [RateLimiter(rate=5,
     window=60)]``) or app-wide with ``[ratelimit] rate = ...`` in ``Rum.toml``.
+
+    ``name`` identifies the limiter's buckets in the PostgreSQL store (``[ratelimit] store =
+    "postgres"``), where every process must agree on it; the default is made of the class,
+    the key function and the settings, so give two limiters with equal settings different
+    names to keep their counts apart.
     """
 
     def __init__(self, per: str = "client", rate: int = 60, window: float = 60.0,
                  burst: int | None = None, *, key: KeyFunction | None = None,
                  exempt_paths: tuple[str, ...] | list[str] = (),
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, name: str | None = None) -> None:
         if per not in ("client", "session"):
             raise ValueError(f"RateLimiter(per={per!r}): use \"client\" or \"session\" "
                              "(or key=a function of the request)")
@@ -92,6 +100,9 @@ class RateLimiter(Middleware):
         self.key = key or (_session_key if per == "session" else _client_key)
         self.exempt_paths = tuple(exempt_paths)
         self.clock = clock
+        self.name = name or ":".join((
+            type(self).__qualname__, getattr(key, "__qualname__", per),
+            f"{rate}/{self.window:g}s", f"burst {self.burst}"))
         self._own = Buckets()  # used only for requests without an app
 
     # -- the bucket -----------------------------------------------------------------------------
@@ -111,7 +122,15 @@ class RateLimiter(Middleware):
         allowed = bucket[0] >= 1.0
         if allowed:
             bucket[0] -= 1.0
-        tokens = bucket[0]
+        return self.decision(allowed, bucket[0])
+
+    async def take_shared(self, store: PostgresBuckets, key: str) -> Decision:
+        """:meth:`take` from the bucket every process shares in PostgreSQL."""
+        allowed, tokens = await store.take(self.name, key, self.burst, self.refill)
+        return self.decision(allowed, tokens)
+
+    def decision(self, allowed: bool, tokens: float) -> Decision:
+        """The :class:`Decision` for a bucket left holding ``tokens``."""
         reset = math.ceil((self.burst - tokens) / self.refill)
         retry_after = 0 if allowed else max(1, math.ceil((1.0 - tokens) / self.refill))
         return Decision(allowed, self.burst, int(tokens), reset, retry_after)
@@ -141,7 +160,11 @@ class RateLimiter(Middleware):
         """Take a token for the request's client; answer 429 when none is left."""
         if self.exempt_paths and request.path.startswith(self.exempt_paths):
             return None
-        decision = self.take(self.buckets_for(request), self.key(request))
+        shared = request.app.extensions.get("ratelimit.store") if request.app else None
+        if shared is not None:
+            decision = await self.take_shared(shared, self.key(request))
+        else:
+            decision = self.take(self.buckets_for(request), self.key(request))
         if decision.allowed:
             seen: dict[RateLimiter, Decision] = getattr(request.state, "ratelimit", None) or {}
             seen[self] = decision
