@@ -349,14 +349,17 @@ class Worker:
 
     async def _heartbeat(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         interval = self.lease / 3
-        connection = getattr(self.db, "connection", None)
-        # A presence session: one pooled connection held while the worker lives, whose
-        # backend pid others check to tell a dead process from a stalled one.
-        present = connection is not None and getattr(self.db, "pool_max", 0) >= 3
+        # A presence session: one connection held while the worker lives, whose backend pid
+        # others check to tell a dead process from a stalled one. db.session() is a pooled
+        # connection, or its own connection to [database] direct_url behind a
+        # transaction-mode pooler (where a pooled connection's backend changes).
+        session = getattr(self.db, "session", None)
+        present = session is not None and (getattr(self.db, "direct_url", None) is not None
+                                           or getattr(self.db, "pool_max", 0) >= 3)
         while True:
             try:
-                if present and connection is not None:
-                    async with connection() as conn:
+                if present and session is not None:
+                    async with session() as conn:
                         await self._beat(conn, present=True)
                         task_status.started()
                         task_status = trio.TASK_STATUS_IGNORED

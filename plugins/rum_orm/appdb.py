@@ -56,6 +56,58 @@ def database_url(config: Config, environ: Any = None) -> str | None:
     return configured_url(config, environ)
 
 
+def direct_database_url(config: Config, environ: Any = None) -> str | None:
+    """``[database] direct_url``, else ``DATABASE_DIRECT_URL``, else ``None`` (sessions then
+    use the pool's URL)."""
+    import os
+
+    environ = os.environ if environ is None else environ
+    return (config.get_str("database", "direct_url") or environ.get("DATABASE_DIRECT_URL")
+            or None)
+
+
+#: The default ``[database] application_name``.
+APPLICATION_NAME = "rum:{app}:{role}:{pid}"
+
+#: ``rum`` commands whose process role is not the command's name.
+_ROLE_OF_COMMAND = {"run": "web"}
+
+
+def process_role(environ: Any = None, argv: list[str] | None = None) -> str:
+    """What this process does, for ``application_name``: ``RUM_ROLE`` when set, else from the
+    ``rum`` command running (``rum run`` → ``web``, ``rum worker`` → ``worker``, ``rum
+    migrate ...`` → ``migrate``, other commands their name), else ``app``."""
+    import os
+    import sys
+
+    environ = os.environ if environ is None else environ
+    if environ.get("RUM_ROLE"):
+        return str(environ["RUM_ROLE"])
+    argv = sys.argv if argv is None else argv
+    program = Path(argv[0]) if argv else Path()
+    is_rum = program.name == "rum" or (program.name == "__main__.py"
+                                       and program.parent.name == "rum")
+    command = next((a for a in argv[1:] if not a.startswith("-")), None) if is_rum else None
+    if command is None:
+        return "app"
+    return _ROLE_OF_COMMAND.get(command, command)
+
+
+def application_name(app: App, template: str | None = None) -> str:
+    """``[database] application_name`` (or ``template``) with ``{app}`` (the project
+    directory's name), ``{role}`` (:func:`process_role`) and ``{pid}`` filled in."""
+    import os
+
+    if template is None:
+        template = app.config.get_str("database", "application_name") or ""
+    try:
+        return template.format(app=Path(app.root).name, role=process_role(), pid=os.getpid())
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ConfigError(f"{app.config.describe_file()}: [database] application_name "
+                          f"{template!r} is not a valid template ({exc}); the placeholders "
+                          f"are {{app}}, {{role}} and {{pid}}") from exc
+
+
 def needs_choice_for(app: App) -> bool:
     """Whether ``app``'s database is chosen at start-up (no URL configured, a ``rum`` command)."""
     from rum_orm.resolve import needs_choice
@@ -118,4 +170,17 @@ def build_database(app: App) -> Database:
         connect_timeout=config.get_float("database", "connect_timeout", 10.0) or 10.0,
         log_queries=config.get_bool("database", "log_queries", False),
         slow_query_ms=config.get_float("database", "slow_query_ms", 0.0) or 0.0,
+        direct_url=direct_database_url(config),
+        statement_cache_size=_statement_cache_size(config),
+        application_name=application_name(app) or None,
     )
+
+
+def _statement_cache_size(config: Config) -> int:
+    size = config.get_int("database", "statement_cache_size", 100)
+    size = 100 if size is None else size
+    if size < 0:
+        raise ConfigError(f"{config.describe_file()}: [database] statement_cache_size must be "
+                          f"0 (behind a pooler that does not track prepared statements) or "
+                          f"more, got {size}")
+    return size

@@ -83,17 +83,32 @@ class Database:
     set on every connection; ``connect_timeout`` is in seconds; ``log_queries`` logs every query
     with its duration on the ``rum.orm`` logger, and queries slower than ``slow_query_ms`` are
     logged as warnings.
+
+    Behind a transaction-mode pooler (PgBouncer), ``url`` is the pooler and ``direct_url`` the
+    server itself: the work that needs a session of its own — ``listen()`` and
+    :meth:`session` (migrations, the jobs worker's presence) — connects there.
+    ``statement_cache_size`` is asyncpg's per-connection prepared-statement cache (default
+    100); ``0`` makes every query use the unnamed statement, which poolers that do not track
+    prepared statements (PgBouncer before 1.21) require. ``application_name`` is reported by
+    every connection this object opens (``pg_stat_activity.application_name``).
     """
 
     def __init__(self, url: str, *, pool_min: int = 1, pool_max: int = 10,
                  statement_timeout: int = 0, connect_timeout: float = 10.0,
                  log_queries: bool = False, slow_query_ms: float = 0,
                  server_settings: dict[str, str] | None = None,
-                 use_uvloop: bool = True) -> None:
+                 use_uvloop: bool = True, direct_url: str | None = None,
+                 statement_cache_size: int | None = None,
+                 application_name: str | None = None) -> None:
         if pool_max < 1 or pool_min < 0 or pool_min > pool_max:
             raise ValueError(f"pool size must satisfy 0 <= pool_min <= pool_max and pool_max >="
                              f" 1, got pool_min={pool_min}, pool_max={pool_max}")
+        if statement_cache_size is not None and statement_cache_size < 0:
+            raise ValueError(f"statement_cache_size must be 0 (no named prepared statements) "
+                             f"or more, got {statement_cache_size}")
         self.url = url
+        self.direct_url = direct_url or None
+        self.statement_cache_size = statement_cache_size
         self.pool_min = pool_min
         self.pool_max = pool_max
         self.statement_timeout = statement_timeout
@@ -103,6 +118,9 @@ class Database:
         self.server_settings = dict(server_settings or {})
         if statement_timeout:
             self.server_settings.setdefault("statement_timeout", str(int(statement_timeout)))
+        if application_name:
+            # PostgreSQL keeps the first 63 bytes
+            self.server_settings["application_name"] = application_name
         self.bridge = AsyncioThread(use_uvloop=use_uvloop)
         self._pool: asyncpg.Pool | None = None
 
@@ -137,14 +155,35 @@ class Database:
             await self.bridge.stop()
             raise
 
+    @property
+    def session_url(self) -> str:
+        """Where connections that need a whole session go: ``direct_url``, else ``url``."""
+        return self.direct_url or self.url
+
+    def _connect_options(self) -> dict[str, Any]:
+        options: dict[str, Any] = {"server_settings": self.server_settings or None}
+        if self.statement_cache_size is not None:
+            options["statement_cache_size"] = self.statement_cache_size
+        return options
+
     async def _create_pool(self) -> asyncpg.Pool:
         try:
             return await asyncpg.create_pool(
                 self.url, min_size=self.pool_min, max_size=self.pool_max,
-                timeout=self.connect_timeout, server_settings=self.server_settings or None,
-                init=init_connection, reset=reset_connection, connection_class=PoolConnection)
+                timeout=self.connect_timeout, init=init_connection,
+                reset=reset_pooled if self.direct_url else reset_connection,
+                connection_class=PoolConnection, **self._connect_options())
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
             raise explain_connect_error(exc, self.url) from exc
+
+    async def _connect_direct(self) -> asyncpg.Connection:
+        """A connection of its own (outside the pool) on :attr:`session_url`."""
+        url = self.session_url
+        try:
+            return await asyncpg.connect(url, timeout=self.connect_timeout,
+                                         **self._connect_options())
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
+            raise explain_connect_error(exc, url) from exc
 
     async def close(self) -> None:
         """Close the pool (waiting up to 10 s for connections in use) and stop the bridge."""
@@ -205,6 +244,39 @@ class Database:
             conn._released = True
             with trio.CancelScope(shield=True):
                 await self.bridge.run(pool.release, raw)
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[Connection]:
+        """Hold a connection whose session state lasts the whole block (``SET``, session
+        advisory locks, a stable ``pg_backend_pid()``), like :meth:`connection`.
+
+        Without ``direct_url`` it is a pooled connection. With one (the pool goes through a
+        transaction-mode pooler, where a pooled connection's server changes between
+        transactions) it is a connection of its own to ``direct_url``, closed after the block.
+        """
+        if self.direct_url is None:
+            async with self.connection() as conn:
+                yield conn
+            return
+        if self._pool is None:
+            raise BridgeClosed("the database is not open: use `async with Database.open(url)`"
+                               " or run inside `async with app.running()`")
+        raw = await self.bridge.run(self._connect_direct)
+        try:
+            await self.bridge.run(init_connection, raw)
+        except BaseException:
+            with trio.CancelScope(shield=True):
+                await self.bridge.run(_close_quietly, raw)
+            raise
+        conn = Connection(self, raw)
+        token = _current.set(conn)
+        try:
+            yield conn
+        finally:
+            _current.reset(token)
+            conn._released = True
+            with trio.CancelScope(shield=True):
+                await self.bridge.run(_close_quietly, raw)
 
     @asynccontextmanager
     async def transaction(self, *, isolation: str | None = None,
@@ -303,7 +375,8 @@ class Database:
     async def listen(self, channel: str) -> AsyncIterator[AsyncIterator[str]]:
         """``async with db.listen("jobs") as payloads: async for payload in payloads: ...``
 
-        Listens on a dedicated connection (outside the pool). ``LISTEN`` has been issued when
+        Listens on a dedicated connection (outside the pool, to ``direct_url`` when set:
+        a transaction-mode pooler cannot keep a ``LISTEN``). ``LISTEN`` has been issued when
         the block starts, so a ``NOTIFY`` sent after that point is delivered. Iteration raises
         :class:`ListenerClosed` if that connection is lost.
         """
@@ -329,7 +402,7 @@ class Database:
                 pass
 
         async def connect() -> asyncpg.Connection:
-            raw = await asyncpg.connect(self.url, timeout=self.connect_timeout)
+            raw = await self._connect_direct()
             raw.add_termination_listener(on_terminate)
             await raw.add_listener(channel, on_notify)
             return raw
@@ -354,7 +427,9 @@ class Database:
 
     def __repr__(self) -> str:
         state = "open" if self.is_open else "closed"
-        return f"<Database {redact(self.url)} {state} pool={self.pool_min}..{self.pool_max}>"
+        direct = f" direct={redact(self.direct_url)}" if self.direct_url else ""
+        return (f"<Database {redact(self.url)}{direct} {state} "
+                f"pool={self.pool_min}..{self.pool_max}>")
 
 
 _LOST = object()
@@ -524,6 +599,16 @@ async def reset_connection(raw: PoolConnection) -> None:
     query = raw.get_reset_query()
     if query:
         await raw.execute(query)
+
+
+async def reset_pooled(raw: PoolConnection) -> None:
+    """The reset on release behind a transaction-mode pooler (``direct_url`` set): only an
+    open transaction is rolled back. Session state does not outlive a transaction there, and
+    asyncpg's ``RESET ALL`` would reset whichever server session the pooler attached —
+    including the ``application_name`` the pooler set for this client."""
+    raw._rum_clean = False
+    if raw.is_in_transaction():
+        await raw.execute("ROLLBACK")
 
 
 async def _clean_oneshot(pool: asyncpg.Pool, method: str, sql: str, args: Sequence[Any]) -> Any:

@@ -194,7 +194,7 @@ async def _unlock(conn: Connection) -> None:
     with trio.CancelScope(shield=True):
         try:
             await conn.execute("SELECT pg_advisory_unlock($1)", LOCK_KEY)
-        except Exception:  # the pool's reset on release unlocks too
+        except Exception:  # the pool's reset on release (or closing the session) unlocks too
             pass
 
 
@@ -297,7 +297,7 @@ class Migrator:
         if to is not None and to not in {m.version for m in migrations}:
             raise MigrationError(f"no migration has version {to!r} (see `rum migrate status`)")
         done: list[Migration] = []
-        async with self.db.connection() as conn:
+        async with self.db.session() as conn:
             await self._locked(conn)
             try:
                 applied = await self._applied(conn)
@@ -317,7 +317,7 @@ class Migrator:
         than version ``to`` (``"0"``: all), newest first; return the ones reverted."""
         by_version = {m.version: m for m in self.migrations()}
         done: list[Migration] = []
-        async with self.db.connection() as conn:
+        async with self.db.session() as conn:
             await self._locked(conn)
             try:
                 applied = await self._applied(conn)

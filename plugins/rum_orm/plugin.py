@@ -27,12 +27,25 @@ logger = logging.getLogger("rum.orm")
 @hookimpl
 def rum_config_schema() -> dict[str, dict[str, Any]]:
     """``[database]``: where PostgreSQL is and how the pool behaves."""
+    from rum_orm.appdb import APPLICATION_NAME
     from rum_orm.resolve import DEFAULT_URL
 
     return {
         "database": {
             "url": Setting(None, str, "postgresql://user:password@host:port/dbname "
                                       "(default: the DATABASE_URL environment variable)"),
+            "direct_url": Setting(None, str, "the server itself when url is a transaction-mode "
+                                             "pooler (PgBouncer): LISTEN, migrations and other "
+                                             "session work connect here (default: the "
+                                             "DATABASE_DIRECT_URL environment variable, else "
+                                             "url)"),
+            "statement_cache_size": Setting(100, int, "prepared statements asyncpg caches per "
+                                                      "connection; 0 behind a pooler that does "
+                                                      "not track them (PgBouncer < 1.21)"),
+            "application_name": Setting(APPLICATION_NAME, str,
+                                        "pg_stat_activity.application_name of every "
+                                        "connection; {app}, {role} (web, worker, migrate, "
+                                        "...; RUM_ROLE overrides) and {pid} are filled in"),
             "embedded": Setting(False, bool, "use the project's embedded PostgreSQL server "
                                              "(.rum/postgres/) even when a url is set; "
                                              "refused in production"),

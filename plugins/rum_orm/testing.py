@@ -10,6 +10,10 @@
   and dropped (``WITH (FORCE)``) after it. Its URL.
 - ``db`` (function, async): an opened :class:`rum_orm.Database` on ``database_url`` (pool of
   at most 4 connections).
+- ``pgbouncer`` (session): a PgBouncer in transaction pooling mode in front of that server
+  (:class:`rum_orm.pgbouncer.PgBouncer`, on a free port of 127.0.0.1); tests using it skip,
+  saying why, when the ``pgbouncer`` binary is not installed.
+- ``pgbouncer_url`` (function): ``database_url`` reached through ``pgbouncer``.
 
 Importing this module is cheap and never fails: the heavy imports happen inside fixtures.
 """
@@ -267,3 +271,27 @@ async def db(database_url: str) -> AsyncIterator[Any]:
 
     async with Database.open(database_url, pool_min=1, pool_max=4) as database:
         yield database
+
+
+@pytest.fixture(scope="session")
+def pgbouncer(postgres_url: str) -> Iterator[Any]:
+    """A running :class:`rum_orm.pgbouncer.PgBouncer` (transaction pooling, four server
+    connections per database) in front of ``postgres_url``'s server; stopped at the end."""
+    from rum_orm.pgbouncer import PgBouncer, PgBouncerUnavailable
+
+    try:
+        bouncer = PgBouncer(postgres_url)
+    except PgBouncerUnavailable as exc:
+        pytest.skip(str(exc))
+    try:
+        bouncer.start()
+        yield bouncer
+    finally:
+        bouncer.close()
+
+
+@pytest.fixture
+def pgbouncer_url(pgbouncer: Any, database_url: str) -> str:
+    """The test's fresh database (``database_url``) through the ``pgbouncer`` fixture."""
+    url: str = pgbouncer.url_for(database_url)
+    return url
