@@ -104,9 +104,11 @@ def smtp_backend(config: Config) -> SmtpBackend:
     if limit < 1:
         raise _error(config, "smtp_max_connections", "must be at least 1")
     if bool(username) != bool(password):
-        missing = "smtp_password" if username else "smtp_username"
-        raise _error(config, missing, "is empty while the other AUTH setting is set: set "
-                                      "both smtp_username and smtp_password, or neither")
+        missing, given = (("smtp_password", "smtp_username") if username
+                          else ("smtp_username", "smtp_password"))
+        raise _error(config, missing, f"is empty while {given} is set: set both "
+                                      f"smtp_username and smtp_password, or neither",
+                     source_key=given)
     if username and security == "none" and not _is_loopback(host):
         raise _error(config, "smtp_security", f"is \"none\" with a login to {host}: the "
                                               f"password would cross the network in clear "
@@ -129,6 +131,7 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _error(config: Config, key: str, problem: str) -> ConfigError:
-    where = config.sources.get(("mail", key)) or config.describe_file()
+def _error(config: Config, key: str, problem: str, *, source_key: str | None = None) \
+        -> ConfigError:
+    where = config.sources.get(("mail", source_key or key)) or config.describe_file()
     return ConfigError(f"{where}: [mail] {key} {problem}")

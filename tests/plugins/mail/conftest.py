@@ -53,7 +53,8 @@ class RecordingHandler:
         login = session.auth_data.login.decode() if session.authenticated else None
         self.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos),
                                       envelope.original_content or envelope.content, login,
-                                      session.ssl is not None))
+                                      server.transport.get_extra_info("ssl_object")
+                                      is not None))
         self.arrived.set()
         return "250 Message accepted for delivery"
 
@@ -142,10 +143,11 @@ def smtp_server(request: pytest.FixtureRequest) -> Iterator[Callable[..., SmtpSe
                              auth_data: Any) -> AuthResult:
                 ok = (isinstance(auth_data, LoginPassword)
                       and users.get(auth_data.login.decode()) == auth_data.password.decode())
-                return AuthResult(success=ok, handled=False)
+                return AuthResult(success=ok, handled=False, auth_data=auth_data)
 
             kwargs.update(authenticator=authenticate, auth_required=True,
-                          auth_require_tls=security != "none")
+                          # aiosmtpd only counts STARTTLS as TLS; implicit TLS is TLS already
+                          auth_require_tls=security == "starttls")
         port = free_port()
         controller = Controller(handler, hostname="127.0.0.1", port=port,
                                 server_hostname="localhost", **kwargs)
