@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from rum.errors import RumError
-from rum_metrics.registry import DEFAULT_BUCKETS, Gauge, LabelValues, Registry
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+from rum_metrics.collectors import LiveGauges, exposition, pool_stats
 
 if TYPE_CHECKING:
     from rum.app import App
 
 logger = logging.getLogger("rum.metrics")
+
+#: Default latency buckets, in seconds (prometheus_client's own defaults).
+DEFAULT_BUCKETS: tuple[float, ...] = tuple(b for b in Histogram.DEFAULT_BUCKETS
+                                           if b != float("inf"))
 
 #: Methods reported by name; anything else is counted as ``OTHER`` (bounded label values).
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -20,40 +25,42 @@ KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPT
 #: Route label of requests no route matched (404s): raw paths would make unbounded series.
 UNMATCHED = "<unmatched>"
 
+#: Content type of the scrape answer: the Prometheus text format 0.0.4.
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+LABELS = ("method", "route", "status")
+
 
 class Metrics:
-    """Request, job and database-pool metrics of one app.
+    """Request, job and database-pool metrics of one app, on prometheus_client.
 
-    Plugins and apps record with :meth:`observe_request` (done by the plugin's hooks),
-    :meth:`observe_job` (called by a job backend) or their own metrics registered on
-    :attr:`registry`; :meth:`render` produces the ``/metrics`` page.
+    :attr:`registry` is the app's own ``prometheus_client.CollectorRegistry`` (two apps in one
+    process never mix numbers); register your metrics on it with ``registry=``. Plugins record
+    with :meth:`observe_request` (done by the plugin's hooks) and :meth:`observe_job` (called
+    by a job backend); :meth:`render` produces the ``/metrics`` page.
     """
 
     def __init__(self, app: App, buckets: Sequence[float] = DEFAULT_BUCKETS,
                  job_buckets: Sequence[float] = DEFAULT_BUCKETS) -> None:
         self.app = app
-        self.registry = Registry()
-        self.requests = self.registry.counter(
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
             "rum_http_requests_total", "HTTP requests answered, by method, route and status.",
-            ("method", "route", "status"))
-        self.latency = self.registry.histogram(
+            LABELS, registry=self.registry)
+        self.latency = Histogram(
             "rum_http_request_duration_seconds",
             "Time from receiving a request to having its response ready, in seconds.",
-            ("method", "route", "status"), buckets)
-        self.jobs = self.registry.counter(
+            LABELS, buckets=buckets, registry=self.registry)
+        self.jobs = Counter(
             "rum_jobs_total", "Background jobs finished, by job name and status.",
-            ("job", "status"))
-        self.job_duration = self.registry.histogram(
+            ("job", "status"), registry=self.registry)
+        self.job_duration = Histogram(
             "rum_job_duration_seconds", "Background job run time, in seconds.",
-            ("job", "status"), job_buckets)
-        self.job_states: Gauge = self.registry.gauge(
-            "rum_jobs_by_status",
-            "Jobs in the queue table by status, counted at scrape time (jobs plugin).",
-            ("status",))
-        self.pool: Gauge = self.registry.gauge(
-            "rum_db_pool_connections",
-            "Database pool connections by state (size, idle, in_use, min_size, max_size).",
-            ("state",), callback=self._pool_stats)
+            ("job", "status"), buckets=job_buckets, registry=self.registry)
+        self.live = LiveGauges(app)
+        self.registry.register(self.live)
+        # label values -> (counter child, histogram child): the hot path skips labels()
+        self._series: dict[tuple[str, ...], tuple[Any, Any]] = {}
 
     # -- recording ------------------------------------------------------------------------------
 
@@ -65,30 +72,27 @@ class Metrics:
         requests no route matched.
         """
         key = (method if method in KNOWN_METHODS else "OTHER", route or UNMATCHED, str(status))
-        self.requests.inc_key(key)
-        self.latency.observe_key(key, seconds)
+        series = self._series.get(key)
+        if series is None:
+            series = self._series[key] = (self.requests.labels(*key),
+                                          self.latency.labels(*key))
+        series[0].inc()
+        series[1].observe(seconds)
 
     def observe_job(self, name: str, status: str, seconds: float) -> None:
-        """Count one finished job run: ``status`` is e.g. ``"succeeded"``, ``"failed"``,
+        """Count one finished job run: ``status`` is e.g. ``"complete"``, ``"failed"``,
         ``"retried"``; ``seconds`` its run time. Job backends call this when the metrics plugin
         is enabled (``app.extensions.get("metrics")``)."""
-        self.jobs.inc(job=name, status=status)
-        self.job_duration.observe(seconds, job=name, status=status)
+        self.jobs.labels(name, status).inc()
+        self.job_duration.labels(name, status).observe(seconds)
 
     # -- reading --------------------------------------------------------------------------------
-
-    def _pool_stats(self) -> dict[LabelValues, float] | None:
-        stats = pool_stats(self.app)
-        if stats is None:
-            return None
-        return {(state,): float(value) for state, value in stats.items()}
 
     async def collect(self) -> None:
         """Refresh the numbers read from the database at scrape time (job queue by status)."""
         if self.app.plugins.pm.get_plugin("jobs") is None:
             return
-        stats = pool_stats(self.app)
-        if stats is None:  # no open database
+        if pool_stats(self.app) is None:  # no open database
             return
         try:
             from rum_jobs import count_jobs
@@ -97,36 +101,9 @@ class Metrics:
         except Exception:  # no jobs table yet (migrations not run), database down, ...
             logger.debug("could not count jobs by status", exc_info=True)
             return
-        self.job_states.values = {(str(k),): float(v) for k, v in counts.items()}
+        self.live.job_states = {str(k): float(v) for k, v in counts.items()}
 
     def render(self) -> str:
-        """Every metric in Prometheus' text exposition format."""
-        return self.registry.render()
-
-
-def pool_stats(app: App) -> Mapping[str, float] | None:
-    """Connection-pool numbers from ``app.storage``, if it has any.
-
-    Reads ``storage.pool_stats()`` (a mapping of state to count) when the storage offers it,
-    else an asyncpg-style ``storage.pool`` (``get_size()``, ``get_idle_size()``, ...). Apps
-    without a storage plugin, or whose pool is not open, report nothing.
-    """
-    try:
-        storage: Any = app.storage
-    except RumError:
-        return None
-    try:
-        getter = getattr(storage, "pool_stats", None)
-        if callable(getter):
-            stats = getter()
-            return {str(k): float(v) for k, v in (stats or {}).items()
-                    if isinstance(v, int | float) and not isinstance(v, bool)}
-        pool = getattr(storage, "pool", None)
-        if pool is None or not hasattr(pool, "get_size"):
-            return None
-        size, idle = pool.get_size(), pool.get_idle_size()
-        return {"size": size, "idle": idle, "in_use": size - idle,
-                "min_size": pool.get_min_size(), "max_size": pool.get_max_size()}
-    except Exception:  # a closed or half-open pool must not break the scrape
-        logger.debug("could not read database pool stats", exc_info=True)
-        return None
+        """Every metric in Prometheus' text exposition format (summed over every worker
+        process under ``rum run --workers N``)."""
+        return exposition(self.registry, self.live).decode()

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 import time
 from typing import Any
 
 from rum import App, Controller, Request, Response, Setting, hookimpl
 from rum.config import Config
 from rum.errors import ConfigError
-from rum_metrics.metrics import Metrics
-from rum_metrics.registry import CONTENT_TYPE, DEFAULT_BUCKETS
+from rum_metrics.collectors import MULTIPROC_ENV, use_multiprocess_dir
+from rum_metrics.metrics import CONTENT_TYPE, DEFAULT_BUCKETS, Metrics
 
 name = "metrics"
 
@@ -84,3 +87,25 @@ async def rum_response(request: Request, response: Response) -> None:
     assert app is not None
     app.extensions["metrics"].observe_request(
         request.method, route.path if route is not None else None, response.status, seconds)
+
+
+@hookimpl(optionalhook=True)  # the http plugin's hook: serving from several processes
+def rum_http_workers(app: App, workers: int) -> dict[str, str]:
+    """Before ``rum run --workers N`` starts: every worker process writes its metrics to one
+    directory (prometheus_client's multiprocess mode) so that ``/metrics`` sums them all.
+    ``PROMETHEUS_MULTIPROC_DIR``, when set, is used as is (you empty it between runs);
+    otherwise a temporary directory is made, and removed when the parent process stops."""
+    path = os.environ.get(MULTIPROC_ENV)
+    if not path:
+        path = tempfile.mkdtemp(prefix="rum-metrics-")
+        app.extensions["metrics.own_dir"] = path
+    use_multiprocess_dir(path)
+    return {MULTIPROC_ENV: path}
+
+
+@hookimpl
+async def rum_shutdown(app: App) -> None:
+    """Remove the multiprocess directory this process made (after its workers stopped)."""
+    path = app.extensions.pop("metrics.own_dir", None)
+    if path:
+        shutil.rmtree(path, ignore_errors=True)

@@ -17,7 +17,6 @@ from prometheus_client.parser import text_string_to_metric_families
 from rum import App, ConfigError, Controller, Request, Response, hookimpl
 from rum.log import setup_logging
 from rum_http.testing import serve_app
-from rum_metrics import Registry
 
 
 class UserController(Controller):
@@ -144,20 +143,23 @@ def test_bad_config_names_the_key(tmp_path: Path) -> None:
         make_app(tmp_path, metrics={"path": "metrics"})
 
 
-def test_registry_escapes_labels_and_refuses_wrong_labels() -> None:
-    reg = Registry()
-    c = reg.counter("odd_total", 'help with "quotes"\nand a newline', ("v",))
-    c.inc(v='a "quoted" \\ back\nslash')
-    g = reg.gauge("temp", "a gauge")
-    g.set(-1.5)
-    fams = families(reg.render())
-    assert fams["odd"].samples[0].labels == {"v": 'a "quoted" \\ back\nslash'}
-    assert fams["odd"].documentation == 'help with "quotes"\nand a newline'
-    assert fams["temp"].samples[0].value == -1.5
-    with pytest.raises(ValueError, match=r"takes labels \['v'\]"):
-        c.inc(w="x")
-    with pytest.raises(ValueError, match="cannot decrease"):
-        c.inc(-1, v="x")
+async def test_apps_register_their_own_prometheus_client_metrics(tmp_path: Path) -> None:
+    from prometheus_client import Counter, Gauge
+
+    app = make_app(tmp_path)
+    registry = app.extensions["metrics"].registry
+    orders = Counter("shop_orders_total", 'Orders "placed"\nper country.', ["country"],
+                     registry=registry)
+    depth = Gauge("shop_queue_depth", "Orders waiting.", registry=registry)
+    orders.labels(country='N"L').inc(2)
+    depth.set(-1.5)
+    async with served(app) as client:
+        fams = families((await client.get("/metrics")).text)
+    assert sample(fams, "shop_orders", "shop_orders_total", country='N"L') == 2
+    assert fams["shop_orders"].documentation == 'Orders "placed"\nper country.'
+    assert sample(fams, "shop_queue_depth", "shop_queue_depth") == -1.5
+    other = make_app(tmp_path)  # another app's registry is its own
+    assert "shop_orders" not in families(other.extensions["metrics"].render())
 
 
 async def test_json_log_lines(tmp_path: Path) -> None:
