@@ -4,6 +4,7 @@ it is made and built with the standard library's :mod:`email` package."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import mimetypes
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -147,6 +148,12 @@ class Mail:
             maintype, subtype = item.mimetype.split("/")
             msg.add_attachment(bytes(item.content), maintype=maintype, subtype=subtype,
                                filename=item.filename)
+        # Boundaries derived from the Message-ID, so building twice gives the same bytes.
+        # "=_" never occurs in quoted-printable or base64 text, the only encodings used here.
+        token = hashlib.sha256(self.message_id.encode()).hexdigest()[:24]
+        multiparts = [part for part in msg.walk() if part.is_multipart()]
+        for number, part in enumerate(multiparts):
+            part.set_boundary(f"=_{token}_{number}")
         return msg
 
     def envelope(self) -> Envelope:

@@ -1,0 +1,155 @@
+"""``deliver_later()`` through the real PostgreSQL job queue: transactional with the caller's
+writes, run by a worker, retried when the SMTP server is down, discarded when it refuses."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trio
+from aiosmtpd.controller import Controller
+from conftest import RecordingHandler, SmtpServer, free_port, project
+
+from rum import App
+from rum_jobs import get_job
+from rum_jobs.testing import drain, enqueued
+from rum_mail import DeliverMail, Envelope, Mail, Mailer
+from rum_orm.testing import create_database, drop_database, unique_database_name
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture(scope="module")
+def database_url(postgres_url: str) -> Iterator[str]:
+    """One database for this module's tests (each test empties the jobs table first)."""
+    name = unique_database_name("rum_mail_test")
+    url = create_database(postgres_url, name)
+    try:
+        yield url
+    finally:
+        drop_database(postgres_url, name)
+
+
+async def fresh_jobs(app: App) -> None:
+    """The jobs tables, created if missing and emptied."""
+    await app.jobs.ensure_schema()  # type: ignore[attr-defined]
+    await app.storage.execute("TRUNCATE rum_jobs RESTART IDENTITY; "
+                              "DROP TABLE IF EXISTS orders")
+
+
+class OrderMailer(Mailer):
+    default_from = "Shop <shop@example.com>"
+
+    def receipt(self, order_id: int, to: str = "ada@example.com") -> Mail:
+        return self.mail(to=to, subject=f"Receipt #{order_id}", template="order_mailer/receipt",
+                         context={"order_id": order_id})
+
+
+def make_app(tmp_path: Path, database_url: str, mail: dict[str, Any],
+             **jobs: Any) -> App:
+    return App(plugins=["orm", "templates", "jobs", "mail"], root=project(tmp_path), env="test",
+               config={"database": {"url": database_url}, "mail": mail, "jobs": jobs})
+
+
+async def test_a_worker_delivers_mail_enqueued_in_a_committed_transaction(
+        tmp_path: Path, database_url: str, smtp_server: Callable[..., SmtpServer]) -> None:
+    server = smtp_server("none")
+    app = make_app(tmp_path, database_url, server.config(smtp_security="none"),
+                   run_worker_in_app=True, poll_interval=0.1)
+    async with app.running():
+        await fresh_jobs(app)
+        await app.storage.execute("CREATE TABLE orders (id int PRIMARY KEY)")
+        mail = OrderMailer().receipt(31)
+        async with app.storage.transaction():
+            await app.storage.execute("INSERT INTO orders VALUES (31)")
+            job_id = await mail.deliver_later()
+        with trio.fail_after(10):
+            while not server.messages:
+                await trio.sleep(0.02)
+        with trio.fail_after(5):
+            while (record := await get_job(app.storage, job_id)).status != "complete":
+                await trio.sleep(0.02)
+    assert record.job == "rum_mail.DeliverMail" and record.queue == "default"
+    assert record.result == {"message_id": mail.message_id, "recipients": ["ada@example.com"]}
+    [received] = server.messages
+    assert received.rcpt_tos == ["ada@example.com"]
+    assert f"Message-ID: {mail.message_id}".encode() in received.data
+    assert b"Order 31: thank you." in received.data
+
+
+async def test_the_job_stores_the_built_message(tmp_path: Path, database_url: str) -> None:
+    app = make_app(tmp_path, database_url, {"backend": "test", "queue": "mail"})
+    async with app.running():
+        await fresh_jobs(app)
+        mail = OrderMailer().receipt(5).attach("a.bin", b"\x00\x01")
+        await mail.deliver_later(priority=3)
+        [record] = await enqueued(DeliverMail)
+        assert record.queue == "mail" and record.priority == 3
+        stored = Envelope.from_job_args(record.args)
+        assert stored.as_bytes() == mail.as_bytes()     # byte for byte what was built
+        assert stored.attachments == [("a.bin", "application/octet-stream", b"\x00\x01")]
+
+
+async def test_a_rolled_back_transaction_sends_no_mail(tmp_path: Path,
+                                                      database_url: str) -> None:
+    from rum_mail.testing import outbox
+
+    app = make_app(tmp_path, database_url, {"backend": "test"})
+    async with app.running():
+        await fresh_jobs(app)
+        with pytest.raises(RuntimeError, match="payment declined"):
+            async with app.storage.transaction():
+                await OrderMailer().receipt(1).deliver_later()
+                assert len(await enqueued(DeliverMail)) == 1   # visible inside
+                raise RuntimeError("payment declined")
+        assert await enqueued(DeliverMail) == []
+        assert await drain() == 0
+        assert outbox() == []
+        await OrderMailer().receipt(2).deliver_later()        # no transaction: committed
+        assert await drain() == 1
+        assert [m.subject for m in outbox()] == ["Receipt #2"]
+
+
+async def test_a_failed_delivery_is_retried_by_the_queue(
+        tmp_path: Path, database_url: str) -> None:
+    port = free_port()  # nothing listens yet: connection refused
+    app = make_app(tmp_path, database_url, {"backend": "smtp", "smtp_host": "127.0.0.1",
+                                            "smtp_port": port, "smtp_security": "none",
+                                            "smtp_timeout": 5.0})
+    async with app.running():
+        await fresh_jobs(app)
+        job_id = await OrderMailer().receipt(8).deliver_later()
+        assert await drain() == 1
+        record = await get_job(app.storage, job_id)
+        assert record.status == "retryable" and record.attempt == 1
+        assert record.errors[0]["error"].startswith(
+            f"MailDeliveryError: cannot send mail through 127.0.0.1:{port}")
+        handler = RecordingHandler()
+        controller = Controller(handler, hostname="127.0.0.1", port=port)
+        controller.start()
+        try:
+            await app.storage.execute("UPDATE rum_jobs SET run_at = now() WHERE id = $1",
+                                      job_id)  # skip the backoff wait
+            assert await drain() == 1
+        finally:
+            controller.stop()
+        record = await get_job(app.storage, job_id)
+        assert record.status == "complete" and record.attempt == 2
+    assert [m.rcpt_tos for m in handler.messages] == [["ada@example.com"]]
+
+
+async def test_a_permanent_refusal_is_discarded_not_retried(
+        tmp_path: Path, database_url: str, smtp_server: Callable[..., SmtpServer]) -> None:
+    server = smtp_server("none")
+    app = make_app(tmp_path, database_url, server.config(smtp_security="none"))
+    async with app.running():
+        await fresh_jobs(app)
+        job_id = await OrderMailer().receipt(9, to="nobody@example.com").deliver_later()
+        assert await drain() == 1
+        record = await get_job(app.storage, job_id)
+    assert record.status == "discarded" and record.attempt == 1
+    assert "refused every recipient: nobody@example.com (550 5.1.1 no such user here)" in \
+        str(record.errors or record.result)
+    assert server.messages == []
