@@ -30,7 +30,7 @@ from rum.middleware import Middleware, Outcome
 from rum.request import Request
 from rum.response import Response
 from rum.routing import Route, Router
-from rum.services import JobBackend, Storage
+from rum.services import AppLike, JobBackend, Storage
 
 __version__ = "0.1.0"
 
@@ -38,6 +38,7 @@ __all__ = [
     "HOOKS_VERSION",
     "AllowAll",
     "App",
+    "AppLike",
     "Authentication",
     "BadRequest",
     "Config",

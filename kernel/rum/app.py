@@ -7,13 +7,14 @@ import logging
 import os
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import trio
 
-from rum import context as _ctx
-from rum import coreplugin
+from rum import coreplugin, hookspecs
+from rum import request as _request
 from rum.auth import Authentication
 from rum.config import Config
 from rum.errorpage import error_response
@@ -31,6 +32,13 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("rum.app")
 _NOT_SET: Any = object()
+#: the app of the current task; set by ``app.running()`` and while ``app.handle`` answers
+_current: ContextVar[App | None] = ContextVar("rum_app", default=None)
+
+
+def current_app() -> App | None:
+    """The :class:`~rum.App` of the current task (set by ``app.running()`` and ``app.handle``)."""
+    return _current.get()
 
 
 class App:
@@ -66,7 +74,9 @@ class App:
             self.config = Config.load(root, env=env, overrides=config)
         self.root = self.config.root
         self.extensions: dict[str, Any] = {}
-        self.plugins = Plugins()
+        self._storage: Any = _NOT_SET  # services are asked for lazily, on first use
+        self._jobs: Any = _NOT_SET
+        self.plugins = Plugins(hookspecs)
         self.plugins.register(coreplugin, "rum")
         self.plugins.load(self.config, plugins)
         schema: dict[str, dict[str, Any]] = {}
@@ -97,8 +107,6 @@ class App:
         self._response_hooks = self.plugins.bind("rum_response", reverse=True)
         self._ids = itertools.count(1)
         self._id_prefix = f"{os.getpid():x}-"
-        self._storage: Any = _NOT_SET
-        self._jobs: Any = _NOT_SET
         self.nursery: trio.Nursery | None = None
         self.started = False
 
@@ -149,7 +157,8 @@ class App:
         rid = request.headers.get("x-request-id") or f"{self._id_prefix}{next(self._ids)}"
         request.id = rid
         rid_token = _request_id.set(rid)
-        req_token = _ctx._request.set(request)
+        app_token = _current.set(self)
+        req_token = _request._current.set(request)
         try:
             try:
                 response = await self._dispatch(request)
@@ -166,7 +175,8 @@ class App:
                     response = new
             return response
         finally:
-            _ctx._request.reset(req_token)
+            _request._current.reset(req_token)
+            _current.reset(app_token)
             _request_id.reset(rid_token)
 
     async def _dispatch(self, request: Request) -> Response:
@@ -224,7 +234,7 @@ class App:
         if self.started:
             yield self
             return
-        app_token = _ctx._app.set(self)
+        app_token = _current.set(self)
         try:
             async with trio.open_nursery() as nursery:
                 self.nursery = nursery
@@ -241,7 +251,7 @@ class App:
                     nursery.cancel_scope.cancel()
         finally:
             self.nursery = None
-            _ctx._app.reset(app_token)
+            _current.reset(app_token)
 
     async def _shutdown(self) -> None:
         with trio.CancelScope(shield=True):

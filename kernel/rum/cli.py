@@ -8,9 +8,8 @@ import inspect
 import os
 import sys
 import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,9 @@ from typing import Any
 import trio
 
 import rum
+from rum import hookspecs
 from rum.app import App
+from rum.commands import Command as Command
 from rum.config import Config
 from rum.errors import RumError
 from rum.log import setup_logging
@@ -26,23 +27,6 @@ from rum.plugins import Plugins
 
 #: Entry-point group of tool plugins, whose commands every project offers (``rum new``).
 TOOLS_GROUP = "rum.tools"
-
-
-@dataclass
-class Command:
-    """A ``rum`` subcommand contributed by the kernel or a plugin (``rum_cli_commands``).
-
-    ``configure(parser)`` adds arguments; ``run(args, app)`` does the work and may be
-    ``async`` (it then runs under trio) and return an exit code. ``needs_app`` commands fail
-    with a clear message outside a project; others get ``app=None`` there.
-    """
-
-    name: str
-    help: str
-    #: ``run(args, app)``; ``app`` is an ``App`` for ``needs_app`` commands, else maybe ``None``
-    run: Callable[[argparse.Namespace, Any], Any]
-    configure: Callable[[argparse.ArgumentParser], None] = field(default=lambda p: None)
-    needs_app: bool = True
 
 
 def load_app(root: Path | None = None, env: str | None = None) -> App:
@@ -111,7 +95,7 @@ def build_parser(app: App | None) -> tuple[argparse.ArgumentParser, dict[str, Co
     if app is not None:
         plugin_commands = app.plugins.call_list("rum_cli_commands", app=app)
     else:
-        fallback = Plugins()
+        fallback = Plugins(hookspecs)
         try:
             fallback.load(Config())
             plugin_commands = fallback.call_list("rum_cli_commands", app=None)
@@ -133,7 +117,7 @@ def disabled_commands(app: App | None) -> dict[str, tuple[str, str]]:
     found: dict[str, tuple[str, str]] = {}
     for entry_point in entry_points(group="rum.plugins") if app else ():
         with suppress(Exception):  # a broken plugin must not break --help
-            one = Plugins()
+            one = Plugins(hookspecs)
             one.register(entry_point.load(), entry_point.name)
             for command in [] if entry_point.name in loaded else one.call_list(
                     "rum_cli_commands", app=None):
@@ -145,7 +129,7 @@ def tool_commands(app: App | None) -> list[Command]:
     """Commands of the tool plugins (group ``rum.tools``: ``rum new``, ``rum routes``...),
     offered in every directory whatever ``Rum.toml`` enables; only ``rum_cli_commands`` runs."""
     loaded = {name for name, _ in app.plugins.pm.list_name_plugin()} if app is not None else set()
-    tools = Plugins()
+    tools = Plugins(hookspecs)
     for entry_point in entry_points(group=TOOLS_GROUP):
         if entry_point.name not in loaded:
             try:

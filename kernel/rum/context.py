@@ -1,23 +1,10 @@
-"""The app and request being served by the current trio task (context variables, no globals)."""
+"""The app and request being served by the current trio task (context variables, no globals).
 
-from __future__ import annotations
+Each lives with the class that sets it: :func:`current_app` in :mod:`rum.app` (set by
+``app.running()``), :func:`current_request` in :mod:`rum.request` (set by ``app.handle``).
+"""
 
-from contextvars import ContextVar
-from typing import TYPE_CHECKING
+from rum.app import current_app
+from rum.request import current_request
 
-if TYPE_CHECKING:
-    from rum.app import App
-    from rum.request import Request
-
-_app: ContextVar[App | None] = ContextVar("rum_app", default=None)
-_request: ContextVar[Request | None] = ContextVar("rum_request", default=None)
-
-
-def current_app() -> App | None:
-    """The :class:`~rum.App` running the current task (set by ``app.running()``)."""
-    return _app.get()
-
-
-def current_request() -> Request | None:
-    """The request the current task is handling, or ``None`` outside a request."""
-    return _request.get()
+__all__ = ["current_app", "current_request"]

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, cast
 
-from rum.context import current_request
 from rum.errors import MethodNotAllowed, RumError
+from rum.request import current_request
+from rum.routing import Route
 
 if TYPE_CHECKING:
     from rum.auth import Authentication
     from rum.middleware import Middleware
     from rum.request import Request
     from rum.response import Response
-    from rum.routing import Route
 
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
@@ -87,8 +87,6 @@ class Controller:
 
         ``api=True`` marks this route as an API route even if the controller is not.
         """
-        from rum.routing import Route
-
         return Route(path, self, frozenset(methods) if methods else None, name,
                      self.auth(), list(self.middleware()), api=api)
 

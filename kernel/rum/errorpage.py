@@ -8,11 +8,24 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 from rum import jsonutil
-from rum.negotiation import PROBLEM_JSON, wants_problem_json
+from rum.negotiation import PROBLEM_JSON, prefers_json
 from rum.response import Response
 
 if TYPE_CHECKING:
     from rum.request import Request
+
+
+def wants_problem_json(request: Request, *, api: bool = False) -> bool:
+    """True when an error for ``request`` should be ``application/problem+json``.
+
+    That is when the route is an API route (``Controller.api = True`` or
+    ``route(..., api=True)``; ``api=True`` forces it) or the client prefers JSON
+    (:func:`rum.negotiation.prefers_json`).
+    """
+    route = request.route
+    if api or (route is not None and getattr(route, "api", False)):
+        return True
+    return prefers_json(request.headers.get("accept"), request.headers.get("content-type") or "")
 
 
 def status_title(status: int) -> str:

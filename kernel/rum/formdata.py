@@ -10,24 +10,18 @@ for them through :func:`rum.hookspecs.rum_body_parsers` (the bundled ``forms`` p
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable
+from typing import Any
 
 import trio
 
 from rum.errors import BadRequest
-
-if TYPE_CHECKING:
-    from rum.request import Request
 
 URLENCODED = "application/x-www-form-urlencoded"
 #: default cap on the number of fields of an urlencoded body (each ``&``-separated pair)
 MAX_URLENCODED_FIELDS = 1000
 #: bodies up to this size are parsed on the event loop; larger ones in a worker thread
 INLINE_PARSE_LIMIT = 16 * 1024
-
-#: what a plugin registers through ``rum_body_parsers``: ``await parser(request)``
-BodyParser = Callable[["Request"], Awaitable["FormData"]]
 
 
 class QueryParams(dict[str, str]):

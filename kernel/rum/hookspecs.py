@@ -19,34 +19,33 @@ Hooks are listed in the order the kernel calls them:
 Async hooks (``async def`` implementations) are awaited by the kernel one by one, in pluggy's
 call order (last registered first, adjusted by ``tryfirst``/``trylast``); where a spec says
 "the first non-``None`` result wins", the kernel stops at that result. Every hook receives only
-the arguments it names, so an implementation may declare any subset of them.
+the arguments it names, so an implementation may declare any subset of them. ``app`` is the
+:class:`~rum.App`; the specs type it by :class:`~rum.services.AppLike`, the part of it plugins
+rely on, so that the contract depends on no module that uses it.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import pluggy
+from rum.plugins import hookimpl as hookimpl
+from rum.plugins import hookspec as hookspec
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
 
-    from rum.app import App
     from rum.auth import Authentication
-    from rum.cli import Command
+    from rum.commands import Command
     from rum.config import Config, Setting
-    from rum.formdata import BodyParser
     from rum.middleware import Middleware
-    from rum.request import Request
+    from rum.request import BodyParser, Request
     from rum.response import Response
     from rum.routing import Route
+    from rum.services import AppLike
 
-PROJECT = "rum"
 #: The version of the hook contract documented in ``docs/hooks.md``. Hooks and arguments are
 #: only removed after a release in which they warn (pluggy's ``warn_on_impl``).
 HOOKS_VERSION = 1
-hookspec = pluggy.HookspecMarker(PROJECT)
-hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
 # -- configuration ----------------------------------------------------------------------------
@@ -65,7 +64,7 @@ def rum_config_schema() -> Mapping[str, Mapping[str, Setting | Any]]:
 
 
 @hookspec
-def rum_configure(config: Config, app: App) -> None:
+def rum_configure(config: Config, app: AppLike) -> None:
     """Check and absorb the validated configuration.
 
     Called once per :class:`~rum.App`, after validation, before routes are collected. Raise
@@ -77,7 +76,7 @@ def rum_configure(config: Config, app: App) -> None:
 
 
 @hookspec
-def rum_routes(app: App) -> Iterable[Route]:
+def rum_routes(app: AppLike) -> Iterable[Route]:
     """Contribute routes (usually ``SomeController.route("/path")``) to the app's router.
 
     Called once when the app is built, after :func:`rum_configure`. Routes passed to
@@ -86,7 +85,7 @@ def rum_routes(app: App) -> Iterable[Route]:
 
 
 @hookspec
-def rum_middleware(app: App) -> Iterable[Middleware]:
+def rum_middleware(app: AppLike) -> Iterable[Middleware]:
     """Contribute app-wide :class:`~rum.Middleware` instances.
 
     Called once when the app is built. App-wide middleware runs for every routed request, before
@@ -95,7 +94,7 @@ def rum_middleware(app: App) -> Iterable[Middleware]:
 
 
 @hookspec
-def rum_auth_handlers(app: App) -> Mapping[str, Callable[..., Authentication]]:
+def rum_auth_handlers(app: AppLike) -> Mapping[str, Callable[..., Authentication]]:
     """Name authentication handler factories, e.g. ``{"basic": BasicAuth}``.
 
     Called once when the app is built. A controller may then say ``auth = "basic"`` or
@@ -104,7 +103,7 @@ def rum_auth_handlers(app: App) -> Mapping[str, Callable[..., Authentication]]:
 
 
 @hookspec
-def rum_cli_commands(app: App | None) -> Iterable[Command]:
+def rum_cli_commands(app: AppLike | None) -> Iterable[Command]:
     """Contribute ``rum`` subcommands (:class:`rum.cli.Command` objects).
 
     Called when the CLI builds its parser. ``app`` is the project's app when one was found in
@@ -113,7 +112,7 @@ def rum_cli_commands(app: App | None) -> Iterable[Command]:
 
 
 @hookspec
-def rum_body_parsers(app: App) -> Mapping[str, BodyParser]:
+def rum_body_parsers(app: AppLike) -> Mapping[str, BodyParser]:
     """Parse request bodies of the media types named, for ``await request.form()``.
 
     Return ``{media_type: parser}`` with lower-case media types without parameters, e.g.
@@ -131,7 +130,7 @@ def rum_body_parsers(app: App) -> Mapping[str, BodyParser]:
 
 
 @hookspec(firstresult=True)
-def rum_storage(app: App) -> Any:
+def rum_storage(app: AppLike) -> Any:
     """Provide the app's database backend (the object ``app.storage`` returns).
 
     Called lazily the first time ``app.storage`` is read. The first non-``None`` result wins.
@@ -140,7 +139,7 @@ def rum_storage(app: App) -> Any:
 
 
 @hookspec(firstresult=True)
-def rum_job_backend(app: App) -> Any:
+def rum_job_backend(app: AppLike) -> Any:
     """Provide the app's background job backend (the object ``app.jobs`` returns).
 
     Called lazily the first time ``app.jobs`` is read. The first non-``None`` result wins.
@@ -148,7 +147,7 @@ def rum_job_backend(app: App) -> Any:
 
 
 @hookspec
-async def rum_startup(app: App) -> None:
+async def rum_startup(app: AppLike) -> None:
     """Open resources (pools, listeners) when the app starts running.
 
     Awaited in call order inside ``async with app.running()``; ``app.nursery`` is open, so
@@ -158,7 +157,7 @@ async def rum_startup(app: App) -> None:
 
 
 @hookspec
-def rum_schedule(app: App) -> Iterable[Any]:
+def rum_schedule(app: AppLike) -> Iterable[Any]:
     """Contribute background work for the app's lifetime.
 
     Called once after :func:`rum_startup`. Each item that is an async callable taking no
@@ -168,7 +167,7 @@ def rum_schedule(app: App) -> Iterable[Any]:
 
 
 @hookspec
-async def rum_serve(app: App, host: str, port: int, options: Mapping[str, Any]) -> bool | None:
+async def rum_serve(app: AppLike, host: str, port: int, options: Mapping[str, Any]) -> bool | None:
     """Serve ``app`` over the network until cancelled or told to stop.
 
     Awaited by ``await app.serve(...)``, before the app is started; the first plugin that
@@ -181,7 +180,7 @@ async def rum_serve(app: App, host: str, port: int, options: Mapping[str, Any]) 
 
 
 @hookspec
-async def rum_shutdown(app: App) -> None:
+async def rum_shutdown(app: AppLike) -> None:
     """Release resources. Awaited in reverse call order when ``app.running()`` exits."""
 
 

@@ -1,15 +1,11 @@
 """Does a client want JSON or HTML? ``Accept`` preferences and the body's media type.
 
-Used by the error pages (problem+json for API clients, HTML for browsers) and by plugins that
-choose between a redirect and a JSON answer. See ``docs/errors.md``.
+Functions of header values, used by ``request.wants_json``, the error pages
+(:func:`rum.errorpage.wants_problem_json`) and plugins that choose between a redirect and a JSON
+answer. See ``docs/errors.md``.
 """
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from rum.request import Request
 
 PROBLEM_JSON = "application/problem+json"
 _JSON_TYPES = frozenset({"application/json", PROBLEM_JSON})
@@ -61,16 +57,3 @@ def prefers_json(accept: str | None, content_type: str = "") -> bool:
         if json_q > 0 or html_q > 0:
             return json_q > html_q or (json_q == html_q and json_at < html_at)
     return bool(content_type) and is_json_type(content_type)
-
-
-def wants_problem_json(request: Request, *, api: bool = False) -> bool:
-    """True when an error for ``request`` should be ``application/problem+json``.
-
-    That is when the route is an API route (``Controller.api = True`` or
-    ``route(..., api=True)``; ``api=True`` forces it) or the client prefers JSON
-    (:func:`prefers_json`).
-    """
-    route = request.route
-    if api or (route is not None and getattr(route, "api", False)):
-        return True
-    return prefers_json(request.headers.get("accept"), request.headers.get("content-type") or "")

@@ -10,15 +10,19 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
+from types import ModuleType
 from typing import Any, cast
 
 import pluggy
 
-from rum import hookspecs
 from rum.config import Config
 from rum.errors import PluginError
 
 ENTRY_POINT_GROUP = "rum.plugins"
+#: pluggy's project name: hook specs and implementations are marked with these
+PROJECT = "rum"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
 trace_log = logging.getLogger("rum.hooks")
 
 
@@ -42,11 +46,14 @@ class Plugins:
     """The app's plugin manager: pluggy plus async hook calls and introspection.
 
     ``pm`` is the underlying :class:`pluggy.PluginManager`; ``hook`` its hook relay.
+    ``specs`` are the hook-spec modules to start with (the app passes :mod:`rum.hookspecs`);
+    plugins add their own when registered.
     """
 
-    def __init__(self) -> None:
-        self.pm = pluggy.PluginManager(hookspecs.PROJECT)
-        self.pm.add_hookspecs(hookspecs)
+    def __init__(self, *specs: ModuleType | type) -> None:
+        self.pm = pluggy.PluginManager(PROJECT)
+        for module in specs:
+            self.pm.add_hookspecs(module)
         self.hook = self.pm.hook
         self._entry_points: dict[str, EntryPoint] = {}
         #: log every hook call with its implementers and duration (``RUM_TRACE_HOOKS=1`` or

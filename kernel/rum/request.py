@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from http.cookies import CookieError, SimpleCookie
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
@@ -12,17 +14,27 @@ from rum import jsonutil
 from rum.errors import BadRequest, RumError, UnsupportedMediaType
 from rum.formdata import URLENCODED, FormData, QueryParams, parse_urlencoded
 from rum.headers import Headers
+from rum.negotiation import prefers_json
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Generator
+    from collections.abc import Generator
 
-    from rum.app import App
     from rum.formdata import Files
+    from rum.services import AppLike
 
-__all__ = ["FormData", "QueryParams", "Request"]
+__all__ = ["BodyParser", "FormData", "QueryParams", "Request", "current_request"]
 
 #: media types the kernel does not parse, and the bundled plugin that does
 _PARSER_PLUGINS = {"multipart/form-data": "forms"}
+#: what a plugin registers through ``rum_body_parsers``: ``await parser(request)``
+BodyParser = Callable[["Request"], Awaitable[FormData]]
+#: the request the current task is handling; set by ``App.handle``
+_current: ContextVar[Request | None] = ContextVar("rum_request", default=None)
+
+
+def current_request() -> Request | None:
+    """The request the current task is handling, or ``None`` outside a request."""
+    return _current.get()
 
 
 class Request:
@@ -51,7 +63,7 @@ class Request:
         client: tuple[str, int] | None = None,
         scheme: str = "http",
         http_version: str = "1.1",
-        app: App | None = None,
+        app: AppLike | None = None,
         raw_path: str | None = None,
     ) -> None:
         self.method = method
@@ -159,8 +171,6 @@ class Request:
     @property
     def wants_json(self) -> bool:
         """True when the client prefers JSON over HTML (:func:`rum.negotiation.prefers_json`)."""
-        from rum.negotiation import prefers_json
-
         return prefers_json(self.headers.get("accept"), self.content_type)
 
     # -- body decoding --------------------------------------------------------------------------

@@ -7,14 +7,25 @@ import re
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from rum.errors import MethodNotAllowed, NotFound
 
 if TYPE_CHECKING:
     from rum.auth import Authentication
-    from rum.controller import Controller
     from rum.middleware import Middleware
+    from rum.request import Request
+    from rum.response import Response
+
+
+class Handler(Protocol):
+    """What a route binds a path to: a :class:`~rum.Controller`, or anything that answers."""
+
+    async def handle(self, request: Request) -> Response:
+        """Answer one request."""
+
+    def allowed_methods(self) -> frozenset[str]:
+        """The HTTP methods it answers (when the route does not name them)."""
 
 
 @dataclass(frozen=True)
@@ -51,7 +62,7 @@ class Route:
     """
 
     path: str
-    controller: Controller
+    controller: Handler
     methods: frozenset[str] | None = None
     name: str | None = None
     auth: Authentication | str | None = None

@@ -1,15 +1,24 @@
-"""The service seams plugins provide to each other through the app: typed, not ``Any``.
+"""The seams plugins meet through: typed, not ``Any``.
 
 ``app.storage`` (hook ``rum_storage``) and ``app.jobs`` (hook ``rum_job_backend``) return objects
-that meet these protocols; a plugin that needs a database or a job queue programs against them,
-never against the plugin that happens to provide one.
+that meet :class:`Storage` and :class:`JobBackend`; a plugin that needs a database or a job
+queue programs against them, never against the plugin that happens to provide one.
+:class:`AppLike` is what the hook specs and ``request.app`` promise of the app itself.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    import trio
+
+    from rum.config import Config
+    from rum.plugins import Plugins
 
 
 @runtime_checkable
@@ -51,3 +60,34 @@ class JobBackend(Protocol):
 
     async def retry(self, job_id: int) -> bool:
         """Run a failed or cancelled job again; whether it was queued."""
+
+
+class AppLike(Protocol):
+    """The part of :class:`rum.App` that hooks and requests rely on (``request.app``).
+
+    It lets the modules below the app (requests, the hook specs) name the app without importing
+    it; ``App`` meets it, which mypy checks where the app hands itself to a request.
+    """
+
+    config: Config
+    root: Path
+    debug: bool
+    extensions: dict[str, Any]
+    plugins: Plugins
+    #: media type -> ``await parser(request)`` (hook ``rum_body_parsers``)
+    body_parsers: dict[str, Any]
+    #: open while the app runs (``app.running()``), for long-lived tasks
+    nursery: trio.Nursery | None
+    #: true while the app runs
+    started: bool
+
+    @property
+    def storage(self) -> Storage:
+        """The database (hook ``rum_storage``)."""
+
+    @property
+    def jobs(self) -> JobBackend:
+        """The job queue (hook ``rum_job_backend``)."""
+
+    def url_for(self, name: str, **params: Any) -> str:
+        """The path of the route named ``name``."""

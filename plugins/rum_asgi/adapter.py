@@ -24,7 +24,6 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING, Any
 
-from rum import context as _ctx
 from rum.errorpage import error_response
 from rum.headers import Headers
 from rum.request import Request
@@ -160,11 +159,7 @@ async def _http(app: App, scope: Scope, receive: Receive, send: Send, limit: int
     if body is None:
         return
     request = build_request(scope, body)
-    token = _ctx._app.set(app)
-    try:
-        response = await app.handle(request)
-    finally:
-        _ctx._app.reset(token)
+    response = await app.handle(request)
     if response.upgrade is not None:
         response = error_response(request, 501, "protocol upgrades (WebSockets) need Rum's own "
                                                 "http plugin server, not the ASGI adapter")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 
 from rum import HTTPError, Request, Response, hookimpl
-from rum.negotiation import wants_problem_json
+from rum.errorpage import wants_problem_json
 from rum_debug.pages import debug_page, error_page
 
 name = "debug"

@@ -20,7 +20,7 @@ class OpenAPIController(Controller):
     async def get(self, request: Request) -> Response:
         """The document, built on first request and cached in ``app.extensions``."""
         app = request.app
-        assert app is not None
+        assert isinstance(app, App)  # the document is built from the app's router
         state = app.extensions["rest"]
         if state.get("document") is None:  # routes are fixed once the app is built
             state["document"] = build_document(app, title=state["title"],

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rum.auth import Authentication
+from rum.errorpage import wants_problem_json
 from rum.errors import Forbidden, RumError
-from rum.negotiation import wants_problem_json
 from rum.response import Response
 
 if TYPE_CHECKING:

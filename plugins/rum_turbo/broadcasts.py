@@ -13,13 +13,13 @@ from rum_turbo.signing import sign_stream_name, verify_stream_name
 from rum_websockets import WebSocket, WebSocketController, broadcast
 
 if TYPE_CHECKING:
-    from rum import App
+    from rum.services import AppLike
 
 #: Broadcast channels used for Turbo Streams are prefixed so they never collide with others.
 CHANNEL_PREFIX = "turbo-streams:"
 
 
-def streams_path(app: App) -> str:
+def streams_path(app: AppLike) -> str:
     """The path of the Turbo Streams WebSocket endpoint (``[turbo] streams_path``)."""
     return app.config.get_str("turbo", "streams_path") or "/_rum/turbo-streams"
 
@@ -44,7 +44,7 @@ def turbo_stream_from(request: Request, name: str, **attrs: Any) -> Markup:
                   f"{extra}></turbo-stream-source>")
 
 
-async def broadcast_stream(name: str, *actions: Any, app: App | None = None) -> None:
+async def broadcast_stream(name: str, *actions: Any, app: AppLike | None = None) -> None:
     """Send Turbo Stream ``actions`` to every page subscribed to ``name``, in every process.
 
     ``await broadcast_stream("orders", turbo_stream.append("orders", Markup(row_html)))``

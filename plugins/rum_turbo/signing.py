@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING
 from rum.errors import ConfigError
 
 if TYPE_CHECKING:
-    from rum import App
+    from rum.services import AppLike
 
 logger = logging.getLogger("rum.turbo")
 _LABEL = b"rum-turbo-stream-name\x00"
 
 
-def signing_key(app: App) -> bytes:
+def signing_key(app: AppLike) -> bytes:
     """The HMAC key for stream names, derived from ``[general] secret_key``.
 
     Without a secret key, development apps get a random per-process key (logged once; pages
@@ -47,12 +47,12 @@ def _mac(key: bytes, name: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
-def sign_stream_name(app: App, name: str) -> str:
+def sign_stream_name(app: AppLike, name: str) -> str:
     """``name`` plus its signature, safe to put in a page: ``orders--<mac>``."""
     return f"{name}--{_mac(signing_key(app), name)}"
 
 
-def verify_stream_name(app: App, signed: str) -> str | None:
+def verify_stream_name(app: AppLike, signed: str) -> str | None:
     """The stream name inside ``signed`` if its signature is valid, else ``None``."""
     name, sep, mac = signed.rpartition("--")
     if not sep or not name:

@@ -23,7 +23,7 @@ from rum.context import current_app
 from rum.errors import RumError
 
 if TYPE_CHECKING:
-    from rum import App
+    from rum.services import AppLike
 
 logger = logging.getLogger("rum.websockets.pubsub")
 
@@ -47,7 +47,7 @@ _UNRESOLVED: Any = object()
 class PubSub:
     """The app's broadcast hub (``pubsub_for(app)``); one per :class:`~rum.App`."""
 
-    def __init__(self, app: App, *, buffer: int = 256) -> None:
+    def __init__(self, app: AppLike, *, buffer: int = 256) -> None:
         self.app = app
         self.buffer = buffer
         self._subscribers: dict[str, set[trio.MemorySendChannel[Message]]] = {}
@@ -200,7 +200,7 @@ class PubSub:
         self._deliver(channel, message)
 
 
-def pubsub_for(app: App | None = None) -> PubSub:
+def pubsub_for(app: AppLike | None = None) -> PubSub:
     """The broadcast hub of ``app`` (default: the current app)."""
     app = app or current_app()
     if app is None:
@@ -211,12 +211,12 @@ def pubsub_for(app: App | None = None) -> PubSub:
     return hub
 
 
-async def broadcast(channel: str, message: Message | Any, *, app: App | None = None) -> None:
+async def broadcast(channel: str, message: Message | Any, *, app: AppLike | None = None) -> None:
     """Send ``message`` to every subscriber of ``channel`` in every process of the app."""
     await pubsub_for(app).broadcast(channel, message)
 
 
-def subscribe(channel: str, *, app: App | None = None
+def subscribe(channel: str, *, app: AppLike | None = None
               ) -> Any:
     """``async with subscribe("room") as messages:`` receive what ``broadcast`` sends."""
     return pubsub_for(app).subscribe(channel)

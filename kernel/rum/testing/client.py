@@ -4,16 +4,25 @@ from __future__ import annotations
 
 import json as jsonlib
 from collections.abc import Mapping
-from contextlib import AsyncExitStack
-from typing import TYPE_CHECKING, Any
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlencode
 
 from rum.headers import Headers
 from rum.request import Request
 
 if TYPE_CHECKING:
-    from rum.app import App
     from rum.response import Response
+
+
+class Servable(Protocol):
+    """What the client drives: a :class:`rum.App`, or anything that runs and answers."""
+
+    def running(self) -> AbstractAsyncContextManager[Any]:
+        """Start and stop it around ``async with client:``."""
+
+    async def handle(self, request: Request) -> Response:
+        """Answer one request."""
 
 
 class TestClient:
@@ -26,7 +35,7 @@ class TestClient:
 
     __test__ = False  # not a pytest test class
 
-    def __init__(self, app: App, *, client: tuple[str, int] = ("127.0.0.1", 50000),
+    def __init__(self, app: Servable, *, client: tuple[str, int] = ("127.0.0.1", 50000),
                  headers: Mapping[str, str] | None = None) -> None:
         self.app = app
         self.client = client
