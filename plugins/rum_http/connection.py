@@ -601,7 +601,11 @@ class Connection:
                         logger.exception("closing the streamed response body failed")
 
     def _access(self, request: Request, status: int, sent: int, started: float) -> None:
-        if self.settings.access_log and access_logger.isEnabledFor(logging.INFO):
+        settings = self.settings
+        if not settings.log_probes and request.path in (settings.health_path,
+                                                        settings.ready_path):
+            return  # load balancers probe every few seconds: not worth a line each
+        if settings.access_log and access_logger.isEnabledFor(logging.INFO):
             ms = (time.perf_counter() - started) * 1000
             access_logger.info(
                 '%s - "%s %s HTTP/%s" %d %d %.1fms [%s]', self.client[0] if self.client else "-",

@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from rum import App, hookimpl
+from rum import App, Request, Response, hookimpl
+from rum.config import Config
+from rum_http import hookspecs as hookspecs  # the hooks this plugin owns
+from rum_http.probes import Probes, probes_for
 from rum_http.server import HTTPServer
 from rum_http.settings import SCHEMA, SECTION, ServerSettings
 
@@ -14,6 +17,22 @@ from rum_http.settings import SCHEMA, SECTION, ServerSettings
 def rum_config_schema() -> dict[str, Any]:
     """Declare ``[http]``: address, workers, limits, timeouts and the access log."""
     return {SECTION: SCHEMA}
+
+
+@hookimpl
+def rum_configure(config: Config, app: App) -> None:
+    """Read the probe settings into ``app.extensions["probes"]``."""
+    app.extensions["probes"] = Probes.from_config(config)
+
+
+@hookimpl(tryfirst=True)
+async def rum_request(request: Request) -> Response | None:
+    """Answer the liveness and readiness probes (``[http] health_path``/``ready_path``)
+    before routing; every other request passes on untouched."""
+    probes = probes_for(request.app)
+    if probes is None:
+        return None
+    return await probes.answer(request)
 
 
 @hookimpl

@@ -31,6 +31,14 @@ SCHEMA: dict[str, Setting] = {
     "shutdown_timeout": Setting(10.0, float,
                                 "seconds in-flight requests get to finish on SIGINT/SIGTERM"),
     "access_log": Setting(True, bool, "log each request to the rum.access logger"),
+    "health_path": Setting("/_rum/health", str, "liveness probe: 200 while the process "
+                                                "answers (empty: off)"),
+    "ready_path": Setting("/_rum/ready", str, "readiness probe: 200 when every plugin's "
+                                              "checks pass (database, migrations), else 503 "
+                                              "(empty: off)"),
+    "ready_timeout": Setting(2.0, float, "seconds the readiness checks may take before the "
+                                         "probe answers 503"),
+    "log_probes": Setting(False, bool, "write probe requests to the access log too"),
     "backlog": Setting(1024, int, "listen() backlog of the server socket"),
     "reuse_port": Setting(False, bool,
                           "set SO_REUSEPORT on the socket (automatic with workers > 1)"),
@@ -63,6 +71,10 @@ class ServerSettings:
     request_timeout: float = 10.0
     shutdown_timeout: float = 10.0
     access_log: bool = True
+    #: probe paths, left out of the access log unless ``log_probes``
+    health_path: str = "/_rum/health"
+    ready_path: str = "/_rum/ready"
+    log_probes: bool = False
     backlog: int = 1024
     reuse_port: bool = False
     server_header: str = "rum"

@@ -37,6 +37,8 @@ class OrmState:
     #: default address or the embedded server (development and test)
     automatic: bool = False
     choice: DatabaseChoice | None = None
+    #: every migration was found applied once (the readiness check stops asking)
+    migrations_current: bool = False
 
 
 def orm_state(app: App) -> OrmState:

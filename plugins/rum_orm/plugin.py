@@ -114,6 +114,18 @@ async def rum_shutdown(app: App) -> None:
         await state.database.close()
 
 
+@hookimpl(optionalhook=True)  # the http plugin's readiness probe
+def rum_ready_checks(app: App) -> dict[str, Any]:
+    """``database`` (a ``SELECT 1`` through the pool) and ``migrations`` (none pending; once
+    true it is not asked again: new migrations come with new code, in a new process)."""
+    if not database_url(app.config) and not needs_choice_for(app):
+        return {}
+    from rum_orm.readiness import database_answers, migrations_applied
+
+    return {"database": lambda: database_answers(app),
+            "migrations": lambda: migrations_applied(app)}
+
+
 @hookimpl
 def rum_cli_commands(app: App | None) -> list[Any]:
     """``rum migrate new|run|revert|status`` and ``rum db status|start|stop|create|drop``.
