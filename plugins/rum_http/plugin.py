@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -50,6 +51,9 @@ async def rum_serve(app: App, host: str | None, port: int | None,
 
         await serve_with_reload(app, settings)
         return True
+    if settings.workers > 1:  # before start-up: shared state the workers agree on
+        os.environ.update(app.plugins.call_merged("rum_http_workers", app=app,
+                                                  workers=settings.workers))
     async with app.running():
         if settings.workers > 1:
             from rum_http.workers import serve_with_workers
