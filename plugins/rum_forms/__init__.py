@@ -26,6 +26,7 @@ from rum_forms.fields import (
 )
 from rum_forms.form_class import BASE, BoundField, Form, full_message
 from rum_forms.forms import Forms, storage
+from rum_forms.model_form import FloatField, ModelForm
 from rum_forms.parser import MultipartReader, parse_multipart
 from rum_forms.responses import render_form, see_other
 from rum_forms.settings import FormLimits
@@ -33,8 +34,8 @@ from rum_forms.storage import LocalStorage, Storage
 from rum_forms.uploads import UploadedFile, safe_filename
 
 __all__ = ["BASE", "BooleanField", "BoundField", "ChoiceField", "DateField", "DateTimeField",
-           "DecimalField", "EmailField", "Field", "FieldError", "FileField", "Form",
+           "DecimalField", "EmailField", "Field", "FieldError", "FileField", "FloatField", "Form",
            "FormBuilder", "FormLimits", "Forms", "IntegerField", "LocalStorage",
-           "MultipartReader", "PasswordField", "Storage", "StringField", "TextField",
+           "ModelForm", "MultipartReader", "PasswordField", "Storage", "StringField", "TextField",
            "UploadedFile", "Validator", "button_to", "form_with", "full_message",
            "parse_multipart", "render_form", "safe_filename", "see_other", "storage"]

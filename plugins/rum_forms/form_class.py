@@ -99,7 +99,12 @@ class Form:
                     fields[name] = value
         cls.form_fields = fields
         if "prefix" not in cls.__dict__:
-            cls.prefix = _snake(cls.__name__).removesuffix("_form") or "form"
+            cls.prefix = cls.default_prefix()
+
+    @classmethod
+    def default_prefix(cls) -> str:
+        """The ``prefix`` of a class that does not set one: ``OrderForm`` → ``order``."""
+        return _snake(cls.__name__).removesuffix("_form") or "form"
 
     def __init__(self, values: Mapping[str, Any] | None = None, /, *,
                  files: Mapping[str, Any] | None = None,
