@@ -30,6 +30,7 @@ from contextlib import contextmanager
 from typing import Any, ClassVar, Literal
 
 from rum_orm.errors import ModelDefinitionError
+from rum_orm.sql import quote as q
 from rum_orm.validation_errors import BASE, Errors
 
 Action = Literal["create", "update"]
@@ -469,9 +470,6 @@ class uniqueness(Validator):
                        context: ValidationContext) -> None:
         if value is None:
             return
-        from rum_orm.scope import run_query
-        from rum_orm.sql import quote as q
-
         model = type(record)
         unknown = [c for c in self.scope if c not in model.__fields__]
         if unknown:
@@ -495,8 +493,8 @@ class uniqueness(Validator):
         if key is not None:
             args.append(key)
             where.append(f"{q(pk)} <> ${len(args)}")
-        sql = f"SELECT EXISTS (SELECT 1 FROM {q(model.__table__)} WHERE {' AND '.join(where)})"
-        if await run_query(model, context.conn, "fetchval", sql, args):
+        sql = f"SELECT * FROM {q(model.__table__)} WHERE {' AND '.join(where)} LIMIT 1"
+        if await model.find_by_sql(sql, args).fetch_optional(context.conn) is not None:
             context.errors.add(field, self.text(value=value))
 
     def _params(self) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from rum_orm import INT64_MAX
 from rum_rest.coerce import Invalid, checked, from_json, from_text, shown
 from rum_rest.resource import MISSING, FieldSpec
 from rum_rest.store import DEFAULT, OPERATORS, Filter, SQLStore
+from rum_rest.validation import has_validations, invalid, model_record
 
 logger = logging.getLogger("rum.rest")
 
@@ -170,6 +171,16 @@ class _RestController(Controller):
                  fixed: dict[str, Any] | None = None) -> dict[str, Any]:
         """Typed values of ``data``, with ``fixed`` (scope) values forced; 422 listing every
         bad field."""
+        values, errors = self.coerce(data, partial=partial, ignore_pk=ignore_pk, fixed=fixed)
+        if errors:
+            raise invalid(errors)
+        return values
+
+    def coerce(self, data: dict[str, Any], *, partial: bool, ignore_pk: Any = None,
+               fixed: dict[str, Any] | None = None
+               ) -> tuple[dict[str, Any], dict[str, list[str]]]:
+        """Typed values of ``data`` and the errors of the fields that are not right (unknown,
+        read-only, wrong type, missing)."""
         errors: dict[str, list[str]] = {}
         values: dict[str, Any] = {}
         fields = self.resource.fields
@@ -202,12 +213,33 @@ class _RestController(Controller):
             for key, spec in fields.items():
                 if spec.required and key not in data and key not in fixed:
                     errors.setdefault(key, []).append("is required")
-        if errors:
-            bad = len(errors)
-            raise UnprocessableEntity(
-                f"{bad} field{'s are' if bad > 1 else ' is'} invalid: {', '.join(errors)}",
-                data=errors)
-        return values
+        return values, errors
+
+    async def model_errors(self, request: Request, values: dict[str, Any],
+                           errors: dict[str, list[str]], *, pk: Any = None,
+                           fixed: dict[str, Any] | None = None) -> None:
+        """Add the model's validation errors (``rum_orm`` validators: presence, uniqueness...)
+        of the record these ``values`` would make to ``errors``: the new record, or with
+        ``pk`` the stored one changed. Fields that already have an error keep only that one;
+        fields reset to their database default (PUT) are not judged. Raises the 404 of a
+        record that is not there (or not in ``fixed``'s scope)."""
+        if not has_validations(self.resource.model):
+            return
+        record = await model_record(self.resource, self.storage(request), values, pk,
+                                    fixed or {}, skip=DEFAULT)
+        if record is None:
+            if pk is not None and not errors:
+                raise self._missing_record(pk)
+            return
+        reset = {name for name, value in values.items() if value is DEFAULT}  # PUT
+        for field, messages in record.errors.items():
+            if field not in errors and field not in reset:
+                errors[field] = list(messages)
+
+    def _missing_record(self, pk: Any) -> NotFound:
+        text = str(pk)
+        text = text if len(text) <= 40 else text[:40] + "..."
+        return NotFound(f"no {self.resource.name} with {self.resource.primary_key} {text}")
 
 
 def _json_pk(pk: Any) -> Any:
@@ -350,7 +382,11 @@ class CollectionController(_RestController):
     async def post(self, request: Request) -> Response:
         """Validate and insert a record; 201 with a ``Location`` header."""
         fixed = await self.fixed(request)
-        values = {**self.validate(self.body(request), partial=False, fixed=fixed), **fixed}
+        values, errors = self.coerce(self.body(request), partial=False, fixed=fixed)
+        values = {**values, **fixed}
+        await self.model_errors(request, values, errors)
+        if errors:
+            raise invalid(errors)
         row = await self.store.insert(self.storage(request), values)
         pk = row[self.resource.primary_key]
         return Response.json(self.present(row), 201, headers={"location": f"{self.prefix}/{pk}"})
@@ -424,9 +460,7 @@ class ItemController(_RestController):
             raise self._missing(raw) from None
 
     def _missing(self, pk: Any) -> NotFound:
-        text = str(pk)
-        text = text if len(text) <= 40 else text[:40] + "..."
-        return NotFound(f"no {self.resource.name} with {self.resource.primary_key} {text}")
+        return self._missing_record(pk)
 
     async def get(self, request: Request) -> Response:
         """One record, or 404."""
@@ -441,17 +475,25 @@ class ItemController(_RestController):
         """Replace a record: writable fields left out go back to their defaults."""
         pk = self._pk(request)
         fixed = await self.fixed(request)
-        values = self.validate(self.body(request), partial=False, ignore_pk=pk, fixed=fixed)
+        values, errors = self.coerce(self.body(request), partial=False, ignore_pk=pk,
+                                     fixed=fixed)
         for name, spec in self.resource.writable.items():  # a full update: reset the rest
-            if name not in values and name not in fixed:
+            if name not in values and name not in fixed and name not in errors:
                 values[name] = DEFAULT if spec.default is MISSING else spec.default
+        await self.model_errors(request, values, errors, pk=pk, fixed=fixed)
+        if errors:
+            raise invalid(errors)
         return await self._update(request, pk, values, fixed)
 
     async def patch(self, request: Request) -> Response:
         """Update only the fields given."""
         pk = self._pk(request)
         fixed = await self.fixed(request)
-        values = self.validate(self.body(request), partial=True, ignore_pk=pk, fixed=fixed)
+        values, errors = self.coerce(self.body(request), partial=True, ignore_pk=pk,
+                                     fixed=fixed)
+        await self.model_errors(request, values, errors, pk=pk, fixed=fixed)
+        if errors:
+            raise invalid(errors)
         return await self._update(request, pk, values, fixed)
 
     async def _update(self, request: Request, pk: Any, values: dict[str, Any],

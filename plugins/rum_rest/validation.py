@@ -1,0 +1,58 @@
+"""Model validations in the REST layer: a ``rum_orm.Model``'s own validators (presence,
+uniqueness, custom rules...) judge the record a create or update would write, and their
+messages join the 422 of the fields the API itself refused."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rum.errors import UnprocessableEntity
+from rum_orm import Model
+from rum_rest.resource import Resource
+
+#: The key of errors about a record as a whole (as in ``rum_orm.Errors``).
+BASE = "base"
+
+
+def invalid(errors: dict[str, list[str]]) -> UnprocessableEntity:
+    """The 422 for ``errors`` (field → messages; ``"base"`` for the record as a whole)."""
+    fields = [name for name in errors if name != BASE]
+    parts = []
+    if fields:
+        bad = len(fields)
+        parts.append(f"{bad} field{'s are' if bad > 1 else ' is'} invalid: {', '.join(fields)}")
+    parts.extend(errors.get(BASE, []))
+    return UnprocessableEntity("; ".join(parts) or "invalid", data=errors)
+
+
+def has_validations(model: Any) -> bool:
+    """Whether ``model`` is a ``rum_orm.Model`` that declares validators."""
+    return (isinstance(model, type) and issubclass(model, Model)
+            and _declares_validators(model))
+
+
+def _declares_validators(model: Any) -> bool:
+    return any(model.validators_for(name) for name in (*model.__fields__, BASE))
+
+
+async def model_record(resource: Resource, db: Any, values: dict[str, Any], pk: Any,
+                       fixed: dict[str, Any], *, skip: Any = None) -> Any:
+    """The record of ``resource.model`` these values make (values that are ``skip`` left
+    out), validated on ``db``: a new record, or with ``pk`` the stored one (matching
+    ``fixed``) changed. ``None`` when the resource is not a ``rum_orm.Model`` with validators,
+    or ``pk``'s row is not there."""
+    model = resource.model
+    if not has_validations(model):
+        return None
+    kept = {name: value for name, value in values.items() if value is not skip}
+    if pk is None:
+        record = model(kept)
+    else:
+        record = await model.all().filter(**{resource.primary_key: pk}, **fixed)\
+            .fetch_optional(db)
+        if record is None:
+            return None
+        for name, value in kept.items():
+            setattr(record, name, value)
+    await record.validate(db)
+    return record
