@@ -111,8 +111,8 @@ class Connection:
         "_expect_continue", "_fd", "_head_raw", "_head_size", "_headers", "_host", "_hosts",
         "_in_head", "_in_message", "_line", "_line_checked", "_streak", "_trailers",
         "_transfer_encoding", "_url", "_valid_host", "_version", "client", "deadline",
-        "heads", "parser", "queue", "reading", "scope", "server", "settings", "sock", "timed_out",
-        "upgraded", "writing",
+        "heads", "parser", "proxied", "queue", "reading", "scope", "server", "settings", "sock",
+        "timed_out", "upgraded", "writing",
     )
 
     def __init__(self, server: Server, sock: socket.socket,
@@ -122,6 +122,9 @@ class Connection:
         self.settings = server.settings
         self.sock = sock
         self.client = client
+        #: the peer is one of [http] trusted_proxies: X-Forwarded-For/-Proto are believed
+        self.proxied = bool(server.settings.trusted_proxies) and \
+            server.settings.proxies.trusts(client[0] if client else None)
         self.parser = httptools.HttpRequestParser(self)
         self.queue: deque[_Message | Reject] = deque()
         # the message being parsed
@@ -466,9 +469,12 @@ class Connection:
                 pass
         raw_path = raw.decode("latin-1")
         path = unquote(raw_path) if "%" in raw_path else raw_path
+        client, scheme = self.client, "http"
+        if self.proxied:
+            client, scheme = self.settings.proxies.resolve(msg.headers, client, scheme)
         request = Request(msg.method, path, query.decode("latin-1"),
-                          Headers.from_lowercase(msg.headers), msg.body, client=self.client,
-                          scheme="http", http_version=msg.version, raw_path=raw_path)
+                          Headers.from_lowercase(msg.headers), msg.body, client=client,
+                          scheme=scheme, http_version=msg.version, raw_path=raw_path)
         if msg.trailers is not None:
             request.trailers = Headers.from_lowercase(msg.trailers)
         return request
@@ -608,11 +614,12 @@ class Connection:
         if settings.access_log and access_logger.isEnabledFor(logging.INFO):
             ms = (time.perf_counter() - started) * 1000
             access_logger.info(
-                '%s - "%s %s HTTP/%s" %d %d %.1fms [%s]', self.client[0] if self.client else "-",
+                '%s - "%s %s HTTP/%s" %d %d %.1fms [%s]',
+                request.client[0] if request.client else "-",
                 request.method, request.raw_path, request.http_version, status, sent, ms,
                 request.id,
                 extra={"method": request.method, "path": request.raw_path, "status": status,
-                       "bytes": sent, "duration_ms": round(ms, 2), "client": self.client,
+                       "bytes": sent, "duration_ms": round(ms, 2), "client": request.client,
                        "request_id": request.id})
 
     async def send_error(self, status: int, detail: str) -> None:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
+from functools import cached_property
 from typing import Any
 
 from rum.config import Config, Setting
 from rum.errors import ConfigError
+from rum_http.forwarded import TrustedProxies
 
 SECTION = "http"
 
@@ -39,6 +41,9 @@ SCHEMA: dict[str, Setting] = {
     "ready_timeout": Setting(2.0, float, "seconds the readiness checks may take before the "
                                          "probe answers 503"),
     "log_probes": Setting(False, bool, "write probe requests to the access log too"),
+    "trusted_proxies": Setting([], list, "addresses or networks of reverse proxies whose "
+                                         "X-Forwarded-For/-Proto set request.client and "
+                                         "request.scheme (e.g. [\"127.0.0.1\"])"),
     "backlog": Setting(1024, int, "listen() backlog of the server socket"),
     "reuse_port": Setting(False, bool,
                           "set SO_REUSEPORT on the socket (automatic with workers > 1)"),
@@ -75,6 +80,8 @@ class ServerSettings:
     health_path: str = "/_rum/health"
     ready_path: str = "/_rum/ready"
     log_probes: bool = False
+    #: reverse proxies whose X-Forwarded-For/-Proto are believed (see rum_http.forwarded)
+    trusted_proxies: tuple[str, ...] = ()
     backlog: int = 1024
     reuse_port: bool = False
     server_header: str = "rum"
@@ -109,6 +116,8 @@ class ServerSettings:
                 raise ConfigError(f"unknown HTTP server option {key!r}; known options: "
                                   f"{', '.join(sorted(known))}")
             values[key] = value
+        if "trusted_proxies" in values:
+            values["trusted_proxies"] = tuple(values["trusted_proxies"] or ())
         settings = cls(**values)
         settings.check()
         return settings
@@ -117,8 +126,14 @@ class ServerSettings:
         """A copy with some values replaced."""
         return replace(self, **options)
 
+    @cached_property
+    def proxies(self) -> TrustedProxies:
+        """``trusted_proxies``, parsed."""
+        return TrustedProxies(self.trusted_proxies)
+
     def check(self) -> None:
         """Refuse values the server cannot run with, naming the ``[http]`` key."""
+        self.proxies  # noqa: B018 (parsing refuses a bad entry now, naming it)
         for key in ("max_body_size", "max_header_size", "max_headers", "workers"):
             if getattr(self, key) < 1:
                 raise ConfigError(f"[http] {key} must be at least 1, got {getattr(self, key)}")
