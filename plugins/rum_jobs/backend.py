@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from rum.errors import ConfigError
 from rum_jobs import store
 from rum_jobs.clock import CronEntry
-from rum_jobs.job import Job
+from rum_jobs.job import Job, job_class
 from rum_jobs.pruner import Pruner
 from rum_jobs.schema import ensure_schema
 from rum_jobs.worker import Worker
@@ -51,7 +51,7 @@ class JobsBackend:
     def add_schedule(self, entry: CronEntry) -> None:
         """Add a clock entry (``SendEmail.schedule(args, "0 0 9 * * *")``)."""
         self._schedules.append(entry)
-        self._registered.setdefault(entry.job.name, entry.job)
+        self._registered.setdefault(entry.job.name, job_class(entry.job))
 
     @property
     def registered(self) -> dict[str, type[Job]]:
@@ -59,7 +59,7 @@ class JobsBackend:
         self._load_modules()
         out = dict(self._registered)
         for entry in self.schedules:
-            out.setdefault(entry.job.name, entry.job)
+            out.setdefault(entry.job.name, job_class(entry.job))
         return out
 
     @property

@@ -16,7 +16,7 @@ import logging
 import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import trio
 from croniter import croniter
@@ -25,9 +25,22 @@ from rum_jobs.store import insert_jobs
 from rum_jobs.unique import ALL_STATUSES, Unique
 
 if TYPE_CHECKING:
-    from rum_jobs.job import Job
+    from rum_jobs.store import NewJob
 
 logger = logging.getLogger("rum.jobs.clock")
+
+
+class JobClass(Protocol):
+    """What the clock needs of a :class:`~rum_jobs.Job` subclass: its name and the row one
+    run inserts (so that ``Job.schedule`` can make entries without the two modules importing
+    each other)."""
+
+    @property
+    def name(self) -> str:
+        """The job's registered name."""
+
+    def build(self, args: Any = None) -> NewJob:
+        """The row :meth:`~rum_jobs.Job.enqueue` would insert (enqueue options as keywords)."""
 
 
 @dataclass(frozen=True)
@@ -41,7 +54,7 @@ class CronEntry:
     made (``True``: all of them, up to 1,000; an int: at most that many, the newest).
     """
 
-    job: type[Job]
+    job: JobClass
     args: Any = None
     cron: str = ""
     timezone: str = "UTC"

@@ -18,7 +18,7 @@ import datetime as dt
 import inspect
 import random
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from rum_jobs import sql
 from rum_jobs.context import resolve_db
@@ -30,7 +30,18 @@ from rum_jobs.unique import Unique, as_unique
 if TYPE_CHECKING:
     from rum_jobs.clock import CronEntry
     from rum_jobs.records import Claimed
-    from rum_jobs.worker import Worker
+
+
+class Runner(Protocol):
+    """What a running job sees of the :class:`~rum_jobs.Worker` that claimed it."""
+
+    @property
+    def db(self) -> Any:
+        """The worker's database (storage API)."""
+
+    @property
+    def id(self) -> str:
+        """The worker's id, which owns the job's lease."""
 
 
 class Job:
@@ -112,12 +123,12 @@ class Job:
         saves nothing.
         """
         run = self.context
-        worker: Worker = self._worker
+        worker: Runner = self._worker
         await worker.db.execute(sql.SAVE_CHECKPOINT, run.id, run.attempt, worker.id,
                                 to_json(state, f"{self.name} checkpoint"))
         self.checkpoint = state
 
-    def _bind(self, run: Claimed, worker: Worker) -> None:
+    def _bind(self, run: Claimed, worker: Runner) -> None:
         self.context = run
         self._worker = worker
         self.id = run.id
@@ -227,14 +238,20 @@ def _check_execute(cls: type[Job]) -> None:
                         "or call it with `await trio.to_thread.run_sync(...)`")
 
 
+def job_class(candidate: object) -> type[Job]:
+    """``candidate`` (a schedule's job, an item of ``jobs=``) as a Job subclass, else a
+    TypeError naming it."""
+    if not (isinstance(candidate, type) and issubclass(candidate, Job)):
+        raise TypeError(f"{candidate!r} is not a Job subclass")
+    return candidate
+
+
 def jobs_by_name(jobs: Iterable[type[Job]] | Mapping[str, type[Job]]) -> dict[str, type[Job]]:
     """``{name: class}`` for job classes; refuses two classes with one name."""
     if isinstance(jobs, Mapping):
         return dict(jobs)
     out: dict[str, type[Job]] = {}
-    for cls in jobs:
-        if not (isinstance(cls, type) and issubclass(cls, Job)):
-            raise TypeError(f"{cls!r} is not a Job subclass")
+    for cls in map(job_class, jobs):
         other = out.get(cls.name)
         if other is not None and other is not cls:
             raise ValueError(f"two job classes are named {cls.name!r}: "

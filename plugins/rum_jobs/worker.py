@@ -28,7 +28,7 @@ from rum.jsonutil import dumps
 from rum_jobs import sql
 from rum_jobs.context import current_db, resolve_db
 from rum_jobs.controls import CANCEL_NOTE, NOTE_PREFIX, QUEUES_NOTE
-from rum_jobs.job import Job, jobs_by_name
+from rum_jobs.job import Job, job_class, jobs_by_name
 from rum_jobs.limits import ClaimOutcome, LimitedClaimer
 from rum_jobs.payload import to_json
 from rum_jobs.records import Claimed
@@ -102,7 +102,7 @@ class Worker:
         self.jobs = jobs_by_name(jobs)
         schedules = list(schedules)
         for entry in schedules:
-            self.jobs.setdefault(entry.job.name, entry.job)
+            self.jobs.setdefault(entry.job.name, job_class(entry.job))
         if not self.jobs:
             raise ValueError("Worker needs at least one job class: Worker(jobs=[SendEmail])")
         if concurrency < 1:
