@@ -47,7 +47,9 @@ class Field:
     ``validators``: extra checks, ``check(value) -> message | None`` (sync or async), run on
     the coerced value when it is not ``None``. ``help``: a hint printed under the input.
     ``autocomplete``: the input's ``autocomplete`` attribute. ``attrs``: more HTML attributes
-    for the input.
+    for the input. ``required_message``: the error when a required field is left blank
+    (default ``"can't be blank"``; one starting with a capital letter is shown as it is:
+    ``"Tell us your name"``).
     """
 
     #: The ``<input type>`` (or ``"textarea"``, ``"select"``, ``"checkbox"``) the HTML helpers use.
@@ -56,8 +58,10 @@ class Field:
     def __init__(self, *, required: bool = False, label: str | None = None,
                  default: Any = None, validators: Iterable[Validator] = (),
                  help: str | None = None, autocomplete: str | None = None,
-                 attrs: dict[str, Any] | None = None) -> None:
+                 attrs: dict[str, Any] | None = None,
+                 required_message: str | None = None) -> None:
         self.required = required
+        self.required_message = required_message
         self.label = label
         self.default = default
         self.validators = list(validators)
@@ -90,7 +94,7 @@ class Field:
         applied. Never raises for bad input."""
         if self.is_blank(raw):
             if self.required:
-                return None, ["can't be blank"]
+                return None, [self.required_message or "can't be blank"]
             return self.blank_value(), []
         try:
             value = self.coerce(raw)
@@ -319,7 +323,7 @@ class BooleanField(Field):
         else:
             return None, ["must be checked or unchecked"]
         if self.required and not value:
-            return value, ["must be accepted"]
+            return value, [self.required_message or "must be accepted"]
         return value, []
 
 
