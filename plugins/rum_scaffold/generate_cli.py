@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from rum.errors import RumError
-from rum_scaffold import generators
+from rum_scaffold import auth_generator, generators
 
 HELP = """\
 field types: str, text, int, float, decimal, bool, date, datetime, uuid, json; add ? for
@@ -17,7 +17,7 @@ nullable (subtitle:str?). Examples:
   rum generate controller Pages home about
   rum generate job SendDigest
   rum generate migration add_views_to_posts views:int
-(no mailer generator: Rum has no mail plugin yet)"""
+  rum generate auth           (User, sign-up/log-in/log-out/password-reset pages, tests)"""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -25,7 +25,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = HELP
     parser.add_argument("generator", choices=generators.GENERATORS, help="what to generate")
-    parser.add_argument("name", help="a class name (Post) or, for migrations, what it does")
+    parser.add_argument("name", nargs="?", default=None,
+                        help="a class name (Post) or, for migrations, what it does (auth "
+                             "takes none)")
     parser.add_argument("args", nargs="*", metavar="FIELD|ACTION",
                         help="fields as name:type (scaffold, model, migration) or actions "
                              "(controller)")
@@ -43,7 +45,15 @@ def run(args: argparse.Namespace, app: Any) -> int:
         raise RumError(f"{root} has no Rum.toml: run `rum generate` in a project made by "
                        f"`rum new app NAME` (or pass --dir)")
     kind = args.generator
-    if kind == "scaffold":
+    if kind == "auth":
+        if args.name is not None or args.args:
+            raise RumError("rum generate auth takes no name or fields: it writes the User "
+                           "model and the account pages")
+        plan = auth_generator.auth(root)
+    elif args.name is None:
+        raise RumError(f"rum generate {kind} needs a name, e.g. rum generate {kind} "
+                       f"{'add_views_to_posts' if kind == 'migration' else 'Post'}")
+    elif kind == "scaffold":
         plan = generators.scaffold(root, args.name, args.args, api=args.api)
     elif kind == "model":
         plan = generators.model(root, args.name, args.args)

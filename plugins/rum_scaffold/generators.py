@@ -65,22 +65,25 @@ def model_source(names: Names, fields: list[FieldSpec]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def add_model(plan: Plan, names: Names, fields: list[FieldSpec]) -> None:
-    """Append the model to ``models.py`` (created when missing), with the imports it needs."""
+def add_model(plan: Plan, names: Names, fields: list[FieldSpec], *,
+              source: str | None = None, imports: tuple[str, ...] = ()) -> None:
+    """Append the model to ``models.py`` (created when missing), with the imports it needs
+    (``source``: the class's text, instead of one made from ``fields``, needing
+    ``imports``)."""
     path = plan.root / "models.py"
     text = plan.appends.get(path) or (path.read_text(encoding="utf-8") if path.exists() else
                                       '"""The app\'s models."""\n\nfrom __future__ import '
                                       'annotations\n\nfrom rum_orm import Model\n')
     if re.search(rf"^class {names.cls}\b", text, re.M):
         raise RumError(f"models.py already defines {names.cls}")
-    needed = sorted({imp for f in fields for imp in f.info.imports} |
+    needed = sorted({imp for f in fields for imp in f.info.imports} | set(imports) |
                     ({"from rum_orm import Model"} if "import Model" not in text else set()))
     missing = [imp for imp in needed if not re.search(rf"^{re.escape(imp)}$", text, re.M)]
     if missing:
         anchor = re.search(r"^from __future__ import annotations\n", text, re.M)
         at = anchor.end() if anchor else 0
         text = text[:at] + "\n" + "\n".join(missing) + "\n" + text[at:]
-    plan.appends[path] = text.rstrip("\n") + "\n\n\n" + model_source(names, fields)
+    plan.appends[path] = text.rstrip("\n") + "\n\n\n" + (source or model_source(names, fields))
 
 
 def create_table_sql(table: str, fields: list[FieldSpec]) -> tuple[str, str]:
@@ -282,4 +285,4 @@ def job(root: Path, name: str) -> Plan:
     return plan
 
 
-GENERATORS = ("scaffold", "model", "controller", "job", "migration")
+GENERATORS = ("scaffold", "model", "controller", "job", "migration", "auth")
