@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
-from rum.errors import RumError
+from rum.errors import RumError, UnprocessableEntity
 
 
 class MailError(RumError):
     """Base class of the mail plugin's errors (a message that cannot be built or sent)."""
 
 
-class HeaderInjectionError(MailError, ValueError):
+class HeaderInjectionError(MailError, UnprocessableEntity, ValueError):
     """A header value holds a line break (``\\r`` or ``\\n``), which would let it add headers
-    of its own (``Bcc:``...) or end the header block: refused, never cleaned up silently."""
+    of its own (``Bcc:``...) or end the header block: refused, never cleaned up silently.
+
+    Raised while handling a request (user input passed on unchecked), it answers 422 with
+    its message instead of a 500.
+    """
 
 
-class InvalidAddress(MailError, ValueError):
-    """An address that is not ``user@example.com`` or ``Name <user@example.com>``."""
+class InvalidAddress(MailError, UnprocessableEntity, ValueError):
+    """An address that is not ``user@example.com`` or ``Name <user@example.com>`` (a 422
+    when raised while handling a request)."""
 
 
 class MailDeliveryError(MailError):

@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 import trio
-from aiosmtpd.controller import Controller
+from aiosmtpd.controller import Controller as SmtpController
 from conftest import RecordingHandler, SmtpServer, free_port, project
 
-from rum import App
+from rum import App, Controller, Request, Response
+from rum.errors import UnprocessableEntity
 from rum_jobs import get_job
 from rum_jobs.testing import drain, enqueued
 from rum_mail import DeliverMail, Envelope, Mail, Mailer
@@ -127,7 +128,7 @@ async def test_a_failed_delivery_is_retried_by_the_queue(
         assert record.errors[0]["error"].startswith(
             f"MailDeliveryError: cannot send mail through 127.0.0.1:{port}")
         handler = RecordingHandler()
-        controller = Controller(handler, hostname="127.0.0.1", port=port)
+        controller = SmtpController(handler, hostname="127.0.0.1", port=port)
         controller.start()
         try:
             await app.storage.execute("UPDATE rum_jobs SET run_at = now() WHERE id = $1",
@@ -153,3 +154,46 @@ async def test_a_permanent_refusal_is_discarded_not_retried(
     assert "refused every recipient: nobody@example.com (550 5.1.1 no such user here)" in \
         str(record.errors or record.result)
     assert server.messages == []
+
+
+class Checkout(Controller):
+    """Records an order and enqueues its receipt in one transaction."""
+
+    async def post(self, request: Request) -> Response:
+        form = await request.form()
+        db = request.app.storage  # type: ignore[union-attr]
+        async with db.transaction():
+            await db.execute("INSERT INTO orders VALUES ($1)", int(form["id"]))
+            await OrderMailer().receipt(int(form["id"]), to=form["email"]).deliver_later()
+            if form.get("coupon") == "expired":
+                raise UnprocessableEntity("the coupon expired")  # rolls the order back
+        return Response.text("ordered", 201)
+
+
+async def test_a_request_enqueues_mail_with_its_writes(
+        tmp_path: Path, database_url: str, browser: Any) -> None:
+    from rum_mail.testing import assert_mail_sent, outbox
+
+    app = App([Checkout.route("/checkout")],
+              plugins=["http", "orm", "templates", "jobs", "mail"], root=project(tmp_path),
+              env="test", config={"database": {"url": database_url}})
+    async with browser(app) as client:
+        await fresh_jobs(app)
+        await app.storage.execute("CREATE TABLE orders (id int PRIMARY KEY)")
+        ok = await client.post("/checkout", data={"id": "1", "email": "Ada <ada@example.com>"})
+        assert ok.status_code == 201
+        expired = await client.post("/checkout", data={"id": "2", "email": "bo@example.com",
+                                                       "coupon": "expired"})
+        assert expired.status_code == 422
+        injected = await client.post("/checkout", data={
+            "id": "3", "email": "eve@example.com\r\nBcc: everyone@example.com"})
+        assert injected.status_code == 422      # unchecked user input: a 4xx, not a 500
+        assert "line break" in injected.text
+        bad = await client.post("/checkout", data={"id": "4", "email": "not an address"})
+        assert bad.status_code == 422 and "is not an email address" in bad.text
+        assert [r["id"] for r in await app.storage.fetch("SELECT id FROM orders")] == [1]
+        assert len(await enqueued(DeliverMail)) == 1
+        assert app.jobs.registered["rum_mail.DeliverMail"] is DeliverMail  # type: ignore[attr-defined]
+        assert await drain() == 1
+        assert_mail_sent(to="ada@example.com", subject="Receipt #1")
+        assert len(outbox()) == 1
