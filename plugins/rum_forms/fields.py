@@ -21,8 +21,8 @@ from typing import Any
 Validator = Callable[[Any], "str | Awaitable[str | None] | None"]
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
-_INTEGER = re.compile(r"[+-]?\d{1,19}")
-_DECIMAL = re.compile(r"[+-]?(\d{1,40}(\.\d{0,40})?|\.\d{1,40})")
+_INTEGER = re.compile(r"[+-]?[0-9]{1,19}")
+_DECIMAL = re.compile(r"[+-]?([0-9]{1,40}(\.[0-9]{0,40})?|\.[0-9]{1,40})")
 _EMAIL = re.compile(r"[^@\s<>]{1,64}@[^@\s<>.]+(\.[^@\s<>.]+)+")
 _TRUE = frozenset({"1", "true", "on", "yes", "y", "t"})
 _FALSE = frozenset({"", "0", "false", "off", "no", "n", "f"})

@@ -127,7 +127,13 @@ class Form:
     async def from_request(cls, request: Any, **kwargs: Any) -> Self:
         """A form holding ``request``'s body: a JSON object when the body is JSON, else
         ``await request.form()`` (urlencoded or multipart, with files). A JSON body that is
-        not an object is a 400."""
+        not an object is a 400. For GET and HEAD (a search form) the query string is read;
+        a query naming none of the form's fields leaves the form unsubmitted."""
+        if request.method in ("GET", "HEAD"):
+            query = request.query
+            if not any(name in query for name in cls.form_fields):
+                return cls(None, **kwargs)
+            return cls(query, **kwargs)
         if is_json_type(request.content_type):
             body = request.json()
             if not isinstance(body, dict):
