@@ -11,6 +11,7 @@ from rum_mail.settings import SCHEMA, build_state
 
 if TYPE_CHECKING:
     from rum import App
+    from rum.cli import Command
     from rum.config import Config
 
 name = "mail"
@@ -32,3 +33,11 @@ def rum_configure(config: Config, app: App) -> None:
         register = getattr(app.jobs, "register", None)
         if register is not None:
             register(DeliverMail)
+
+
+@hookimpl
+def rum_cli_commands(app: App | None) -> list[Command]:
+    """``rum mail test --to ADDRESS``."""
+    from rum_mail.cli import COMMAND
+
+    return [COMMAND]

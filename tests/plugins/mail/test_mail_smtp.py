@@ -175,3 +175,29 @@ async def test_sends_run_off_the_event_loop_within_the_limit(
                                                               for i in range(6)]
     assert backend.peak == 2          # the CapacityLimiter: never more than max_connections
     assert ticks >= 10                # the loop kept running while the sends were in threads
+
+
+def test_rum_mail_test_sends_through_the_configured_server(
+        tmp_path: Path, smtp_server: Callable[..., SmtpServer],
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from rum.cli import main
+
+    server = smtp_server("starttls", users={"ops": "pw"})
+    (tmp_path / "Rum.toml").write_text(
+        '[plugins]\nenabled = ["mail"]\n[mail]\nbackend = "smtp"\n'
+        f'smtp_host = "127.0.0.1"\nsmtp_port = {server.port}\nsmtp_username = "ops"\n'
+        f'smtp_password = "pw"\nsmtp_ca_file = "{server.ca_file}"\n'
+        'default_from = "App <app@example.com>"\n')
+    assert main(["--root", str(tmp_path), "mail", "test", "--to", "ops@example.com"]) == 0
+    assert capsys.readouterr().out == (f"sent 'Rum mail test' to ops@example.com through "
+                                       f"127.0.0.1:{server.port} (starttls)\n")
+    [received] = server.messages
+    assert received.rcpt_tos == ["ops@example.com"] and received.login == "ops" and received.tls
+    # a refused login is exit 1 with the reason, a bad address exit 2
+    (tmp_path / "Rum.toml").write_text(
+        (tmp_path / "Rum.toml").read_text().replace('smtp_password = "pw"',
+                                                    'smtp_password = "nope"'))
+    assert main(["--root", str(tmp_path), "mail", "test", "--to", "ops@example.com"]) == 1
+    assert "refused the login of 'ops' (535" in capsys.readouterr().err
+    assert main(["--root", str(tmp_path), "mail", "test", "--to", "ops at example"]) == 2
+    assert "is not an email address" in capsys.readouterr().err
