@@ -26,6 +26,8 @@ import typing
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Annotated, Any, ClassVar, TypeVar
 
+import asyncpg
+
 from rum_orm.database import Connection, Database
 from rum_orm.errors import ModelDefinitionError, NotFound, OrmError, closest
 from rum_orm.scope import Join, Scope, run_query
@@ -582,7 +584,9 @@ class Model:
         the database returns (defaults, triggers) and return ``self``.
 
         The record is validated first (:meth:`validate`, on ``conn``): an invalid one raises
-        :class:`ValidationError` and nothing is written. ``validate=False`` skips that.
+        :class:`ValidationError` and nothing is written. ``validate=False`` skips that. A
+        unique violation on a column with a ``uniqueness`` validator (a concurrent writer got
+        there first) is a :class:`ValidationError` too, with that validator's message.
 
         On ``INSERT``, fields that are ``None`` are left out, so the column's default applies
         (``created_at ... DEFAULT now()`` declared as ``created_at: datetime | None = None``).
@@ -612,7 +616,13 @@ class Model:
                 return self
             sql = (f"UPDATE {table} SET {sets} WHERE {q(pk)} = "
                    f"{params.add(self.__dict__[pk])} RETURNING *")
-        row = await run_query(cls, conn, "fetchrow", sql, params.values)
+        try:
+            row = await run_query(cls, conn, "fetchrow", sql, params.values)
+        except asyncpg.UniqueViolationError as exc:
+            taken = _taken(self, exc)
+            if taken is None:
+                raise
+            raise taken from exc
         if row is None:
             raise NotFound(f"{cls.__name__} with {pk}={self.__dict__[pk]!r} no longer exists",
                            model=cls, sql=sql, params=params.values)
@@ -656,6 +666,28 @@ def _check_aware(model: type, name: str, value: Any) -> None:
         raise OrmError(f"{model.__name__}.{name} is a naive datetime ({value}); PostgreSQL "
                        f"would read it in the server's time zone. Use an aware one, e.g. "
                        f"datetime.now(timezone.utc)")
+
+
+_KEY = re.compile(r"Key \((.+?)\)=\(")
+
+
+def _taken(record: Model, exc: BaseException) -> ValidationError | None:
+    """The :class:`ValidationError` for a unique violation on a column with a
+    ``uniqueness`` validator (two writers validated at the same time and the database's
+    unique index stopped the second), or ``None``."""
+    match = _KEY.search(getattr(exc, "detail", None) or "")
+    if match is None:
+        return None
+    cls = type(record)
+    for part in match.group(1).split(", "):
+        name = re.sub(r"^lower\((.+)\)$", r"\1", part.strip()).strip('"')
+        for validator in cls.__validators__.get(name, ()):
+            if isinstance(validator, uniqueness):
+                errors = Errors(cls.__labels__)
+                errors.add(name, validator.text(value=getattr(record, name)))
+                record.__dict__["_errors"] = errors
+                return ValidationError(record, errors)
+    return None
 
 
 def _delegate(name: str) -> classmethod:
@@ -770,7 +802,13 @@ class Create(typing.Generic[M]):
         await self._check(conn)
         params = Params()
         sql = self._sql(params)
-        row = await run_query(self.model, conn, "fetchrow", sql, params.values)
+        try:
+            row = await run_query(self.model, conn, "fetchrow", sql, params.values)
+        except asyncpg.UniqueViolationError as exc:
+            taken = _taken(self.model(self.given), exc)
+            if taken is None:
+                raise
+            raise taken from exc
         return self.model._from_record(row)
 
     def __await__(self) -> typing.Generator[Any, None, M]:

@@ -3,7 +3,11 @@
 
 from __future__ import annotations
 
+import ast
 import decimal
+import inspect
+import re
+from pathlib import Path
 from typing import Annotated, Any
 
 import pytest
@@ -381,3 +385,73 @@ def test_messages_can_be_replaced() -> None:
     shout = Shout()
     assert not trio.run(shout.validate)
     assert shout.errors["code"] == ["is required, please"]
+
+
+async def test_a_concurrent_duplicate_stopped_by_the_index_is_a_validation_error(
+        members: Database) -> None:
+    """Two sign-ups validate at the same instant (neither sees the other's uncommitted row);
+    the unique index stops the second, and save() says so as a ValidationError."""
+    await members.execute("CREATE UNIQUE INDEX ON members (account_id, lower(email))")
+    first_inserted, second_blocked = trio.Event(), trio.Event()
+    outcome: dict[str, Any] = {}
+
+    async def first() -> None:
+        async with members.transaction() as tx:
+            await good(email="race@example.com").save(tx)
+            first_inserted.set()
+            await second_blocked.wait()
+            await trio.sleep(0.2)  # the second insert is waiting on the index meanwhile
+
+    async def second() -> None:
+        await first_inserted.wait()
+        async with members.transaction() as tx:
+            member = good(email="Race@example.com")
+            assert await member.validate(tx)  # the first row is not committed yet
+            second_blocked.set()
+            try:
+                await member.save(tx, validate=False)  # validated a moment ago
+            except ValidationError as exc:
+                outcome["error"] = exc
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(first)
+        nursery.start_soon(second)
+    exc = outcome["error"]
+    assert exc.errors.to_dict() == {"email": ["is already taken"]}
+    assert isinstance(exc.__cause__, Exception) and \
+        getattr(exc.__cause__, "sqlstate", None) == "23505"
+    assert await Member.all().count() == 1
+
+    # a unique violation on a column without a uniqueness validator stays what it was
+    await members.execute("CREATE UNIQUE INDEX ON members (nickname)")
+    await good(email="n1@example.com", nickname="dup").save()
+    with pytest.raises(Exception) as info:
+        await good(email="n2@example.com", nickname="dup").save()
+    assert not isinstance(info.value, ValidationError)
+    assert getattr(info.value, "sqlstate", None) == "23505"
+
+
+# -- the guide ------------------------------------------------------------------------------------
+
+GUIDE = Path(__file__).resolve().parents[3] / "docs" / "validations.md"
+
+
+async def test_validations_guide_examples_run(db: Database) -> None:
+    text = GUIDE.read_text(encoding="utf-8")
+    schema = re.search(r"```sql\n(.*?)```", text, re.S)
+    assert schema is not None
+    await db.execute(schema.group(1))
+    namespace: dict[str, object] = {"__name__": "validations_guide"}
+    examples = [(text.count("\n", 0, m.start()) + 2, m.group(1))
+                for m in re.finditer(r"```python\n(.*?)```", text, re.S)]
+    assert len(examples) >= 8
+    for line, code in examples:
+        padded = "\n" * (line - 1) + code  # tracebacks point at the guide's lines
+        # dont_inherit: the guide's code runs without this module's __future__ imports
+        compiled = compile(padded, str(GUIDE), "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT,
+                           dont_inherit=True)
+        result = eval(compiled, namespace)
+        if inspect.iscoroutine(result):
+            await result
+    # the examples did what they say: one account written, the invalid ones not
+    assert await db.fetchval("SELECT count(*) FROM accounts") == 1
