@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import quote
+
+from markupsafe import Markup
 
 from rum import Controller, Request, Response
+from rum_forms import render_form, see_other, storage
 from rum_ratelimit import RateLimiter
-from rum_sessions import SessionAuth
+from rum_sessions import SessionAuth, flash, render_flash
 from rum_turbo import TurboStream, accepts_turbo_stream
 from tracker import views
+from tracker.forms import OrderForm
 from tracker.jobs import SendReceipt
 from tracker.models import Order, User
 from tracker.passwords import check_password
@@ -71,33 +75,6 @@ class Logout(Controller):
         return await request.logout(Response.redirect("/login", 303))
 
 
-def parse_order(form: Any) -> tuple[dict[str, Any], dict[str, str]]:
-    """Validated order fields from a form, and per-field error messages."""
-    values = {k: form.get(k, "").strip() for k in ("customer", "item", "quantity", "total")}
-    errors: dict[str, str] = {}
-    for key in ("customer", "item"):
-        if not values[key]:
-            errors[key] = "can't be blank"
-        elif len(values[key]) > 200:
-            errors[key] = "is too long (200 characters at most)"
-    try:
-        quantity = int(values["quantity"] or "1")
-        if quantity < 1:
-            raise ValueError
-    except ValueError:
-        errors["quantity"] = "must be a whole number of at least 1"
-        quantity = None
-    try:
-        total = Decimal(values["total"])
-        if not total.is_finite() or total < 0 or total >= Decimal("1e8"):
-            raise InvalidOperation
-        total = total.quantize(Decimal("0.01"))
-    except InvalidOperation:
-        errors["total"] = "must be an amount like 12.50"
-        total = None
-    return {**values, "quantity": quantity, "total": total}, errors
-
-
 class Orders(Controller):
     """The orders page (``GET``) and the order form (``POST``, answered with a Turbo Stream)."""
 
@@ -105,37 +82,70 @@ class Orders(Controller):
         return SessionAuth.redirect("/login")
 
     async def get(self, request: Request) -> Response:
-        return await self.render(
-            "orders/index.html", title="Orders", user=await current_user(request),
-            orders=await views.recent_orders(), count=await views.order_count(),
-            **views.form_context())
+        return await self.page(request, OrderForm())
+
+    async def page(self, request: Request, form: OrderForm) -> Response:
+        """The orders page with ``form`` (422 when it holds a rejected submission)."""
+        return await render_form(
+            self, "orders/index.html", form, title="Orders", user=await current_user(request),
+            orders=await views.recent_orders(), count=await views.order_count())
 
     async def post(self, request: Request) -> Response:
         app = request.app
-        db = app.storage
-        form_data = await request.form()
-        values, errors = parse_order(form_data)
-        if errors:  # show what was typed, with the errors next to it
-            typed = {k: form_data.get(k, "") for k in views.FORM_FIELDS}
-            form = views.order_form(app, typed, errors)
+        form = await OrderForm.from_request(request)
+        form.instance.user_id = request.user
+        if not await form.validate():  # show what was typed, with the errors next to it
             if accepts_turbo_stream(request):
-                return TurboStream().replace("order-form", form).response(status=422)
-            return Response.html(str(form), status=422)
-        async with db.transaction():
-            order = await Order.create(user_id=request.user, **values)
+                return (TurboStream().replace("order-form", views.order_form(form))
+                        .response(status=422))
+            return await self.page(request, form)
+        upload = form.data.get("attachment")
+        if upload is not None:
+            form.instance.attachment_key = await storage(app).save(upload)
+            form.instance.attachment_name = upload.filename
+        async with app.storage.transaction():
+            order = await form.save()
             # Part of the same transaction: no order, no receipt; no receipt job, no order.
             # The second's delay lets the new row reach every page before its receipt update.
             await SendReceipt.enqueue({"order_id": order.id}, run_in=1)
         await views.broadcast_order(app, order.id, created=True)
+        message = f"Order #{order.id} for {order.customer} created."
         if not accepts_turbo_stream(request):
-            return Response.redirect("/orders", 303)
+            flash(request, message)  # shown once, by the page the redirect leads to
+            return see_other("/orders")
+        flash.now(request, message)
         row = await views.find_order(order.id)
         assert row is not None
         return (TurboStream()
                 .prepend("orders", views.order_row(app, row))
                 .update("order-count", str(await views.order_count()))
-                .replace("order-form", views.order_form(app))
+                .replace("order-form", views.order_form(OrderForm()))
+                .update("flash", Markup(render_flash(request)))
                 .response())
+
+
+class OrderAttachment(Controller):
+    """``GET /orders/<id>/attachment``: the file attached to an order, for signed-in users."""
+
+    def auth(self) -> SessionAuth:
+        return SessionAuth.redirect("/login")
+
+    async def get(self, request: Request) -> Response:
+        order = await Order.find(request.path_params["id"]).fetch_optional()
+        if order is None or not order.attachment_key:
+            return Response.text("this order has no attachment", 404)
+        async with await storage(request.app).open(order.attachment_key) as f:
+            data = await f.read()
+        response = Response(data, content_type="application/octet-stream")
+        response.headers["content-disposition"] = _attachment(order.attachment_name or "file")
+        return response
+
+
+def _attachment(filename: str) -> str:
+    """A ``Content-Disposition`` naming ``filename`` safely (RFC 6266 with RFC 5987)."""
+    fallback = "".join(c if (c.isascii() and c.isalnum()) or c in "._-" else "_"
+                       for c in filename)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"
 
 
 class ShipOrder(Controller):

@@ -1,5 +1,5 @@
-"""Background jobs: a receipt e-mail per order and a periodic summary, both "sent" to the
-``outbox`` table (a real app would hand them to an SMTP server here).
+"""Background jobs: a receipt e-mail per order (real mail through ``[mail] backend``, recorded
+in the ``outbox`` table the page shows) and a periodic summary written to the outbox.
 
 ``[jobs] modules = ["tracker.jobs"]`` in ``Rum.toml`` makes them known to the in-app worker
 (``[jobs] run_worker_in_app = true``) and to ``rum worker``.
@@ -15,13 +15,14 @@ from typing import Any
 from rum import current_app
 from rum_jobs import Job, Unique
 from tracker import views
+from tracker.mailers import ReceiptMailer
 from tracker.models import Order, OutboxMessage
 
 logger = logging.getLogger("rum.tracker.jobs")
 
 
 class SendReceipt(Job):
-    """Write the receipt e-mail of one order to the outbox, then update the open pages."""
+    """Mail the receipt of one order, record it in the outbox, then update the open pages."""
 
     max_attempts = 5
     unique = Unique(by=("job", "args"))
@@ -31,18 +32,20 @@ class SendReceipt(Job):
         if order is None:
             return {"skipped": "order deleted"}
         user = await order.user.fetch()
-        body = (f"Hello {user.name},\n\n"
-                f"order #{order.id} for {order.customer} is recorded:\n"
-                f"  {order.quantity} x {order.item}, total {order.total}\n")
-        # At-least-once delivery: a retried job finds the receipt there already (unique index).
-        sent = await OutboxMessage.find_by_sql(
-            "INSERT INTO outbox (kind, order_id, recipient, subject, body) "
-            "VALUES ('receipt', $1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING *",
-            [order.id, user.email, f"Receipt for order #{order.id}", body]).fetch_optional()
+        mail = ReceiptMailer().receipt(order, user)
         app = current_app()
+        async with app.storage.transaction():
+            # A retried job finds the receipt recorded (unique index) and sends nothing; a
+            # failed delivery rolls the record back, and the job is retried.
+            sent = await OutboxMessage.find_by_sql(
+                "INSERT INTO outbox (kind, order_id, recipient, subject, body) "
+                "VALUES ('receipt', $1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING *",
+                [order.id, user.email, mail.subject, mail.text or ""]).fetch_optional()
+            if sent is not None:
+                await mail.deliver_now()
         await views.broadcast_order(app, order.id)  # the row's receipt: pending -> sent
         await views.broadcast_outbox(app)
-        logger.info("receipt for order %s written to the outbox", order.id)
+        logger.info("receipt for order %s mailed to %s", order.id, user.email)
         return {"outbox_id": sent.id if sent is not None else None}
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Annotated
 
-from rum_orm import Model, Scope, belongs_to, has_many
+from rum_orm import Model, Scope, belongs_to, has_many, length, numericality, presence
 
 
 class User(Model):
@@ -30,11 +31,13 @@ class Order(Model):
 
     id: int | None = None
     user_id: int
-    customer: str
-    item: str
-    quantity: int = 1
-    total: Decimal
+    customer: Annotated[str, presence(), length(max=200)]
+    item: Annotated[str, presence(), length(max=200)]
+    quantity: Annotated[int, numericality(integer=True, ge=1, le=10_000)] = 1
+    total: Annotated[Decimal, presence(), numericality(ge=0, lt=100_000_000)]
     status: str = "new"
+    attachment_key: str | None = None
+    attachment_name: Annotated[str | None, length(max=255)] = None
     created_at: dt.datetime | None = None
 
     user = belongs_to(User)

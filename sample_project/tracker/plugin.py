@@ -48,7 +48,15 @@ class TrackerPlugin:
         from rum_static import StaticFiles
         from tracker.api import api_routes
         from tracker.assets import PREFIX
-        from tracker.controllers import Hello, Login, Logout, Orders, Outbox, ShipOrder
+        from tracker.controllers import (
+            Hello,
+            Login,
+            Logout,
+            OrderAttachment,
+            Orders,
+            Outbox,
+            ShipOrder,
+        )
 
         attempts = app.config.get_int("tracker", "login_attempts_per_minute", 10) or 10
         return [
@@ -57,6 +65,7 @@ class TrackerPlugin:
             Logout.route("/logout", name="logout"),
             Orders.route("/orders", name="orders"),
             ShipOrder.route("/orders/<int:id>/ship", name="ship_order"),
+            OrderAttachment.route("/orders/<int:id>/attachment", name="order_attachment"),
             Outbox.route("/outbox", name="outbox"),
             StaticFiles(assets(app).directory).route(f"{PREFIX}/<path:path>", name="assets"),
             *api_routes(app),

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 
+from rum import current_app
 from rum_turbo import broadcast_stream, turbo_stream
 from tracker.models import Order, OutboxMessage, User
 
@@ -48,21 +49,10 @@ async def recent_outbox(limit: int = 8) -> list[dict[str, Any]]:
     return [m.to_dict() for m in await OutboxMessage.newest_first().limit(limit).fetch_all()]
 
 
-FORM_FIELDS = ("customer", "item", "quantity", "total")
-
-
-def order_form(app: App, values: dict[str, Any] | None = None,
-               errors: dict[str, str] | None = None) -> Markup:
-    """The order form, filled with ``values`` and showing ``errors`` next to their fields."""
-    return render(app, "orders/_form.html", **form_context(values, errors))
-
-
-def form_context(values: dict[str, Any] | None = None,
-                 errors: dict[str, str] | None = None) -> dict[str, Any]:
-    """Every field present in both mappings (templates refuse unknown keys)."""
-    filled = {"customer": "", "item": "", "quantity": 1, "total": ""}
-    filled.update({k: v for k, v in (values or {}).items() if v not in (None, "")})
-    return {"values": filled, "errors": {k: (errors or {}).get(k) for k in FORM_FIELDS}}
+def order_form(form: Any) -> Markup:
+    """The order form (an ``OrderForm``), filled with what was typed and showing its errors;
+    rendered during the request, so it carries the request's CSRF field."""
+    return render(current_app(), "orders/_form.html", form=form)
 
 
 def render(app: App, template: str, **context: Any) -> Markup:
