@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 import asyncpg
 import trio
@@ -25,10 +25,36 @@ from rum_orm.sql import (
 from rum_orm.sql import quote as q
 from rum_orm.values import INT64_MAX, ValueRejected, check_args
 
-if TYPE_CHECKING:
-    from rum_orm.model import Model
 
-M = TypeVar("M", bound="Model")
+class Queryable(Protocol):
+    """What a scope needs of its model class; :class:`~rum_orm.Model` subclasses meet it
+    (so the query builder and the models do not import each other)."""
+
+    __table__: ClassVar[str]
+    __quoted__: ClassVar[str]
+    __primary_key__: ClassVar[str]
+    __fields__: ClassVar[dict[str, Any]]
+    __columns__: ClassVar[dict[str, str]]
+
+    @classmethod
+    def _from_record(cls: type[Q], record: Any) -> Q:
+        """A model instance holding one row."""
+
+    @classmethod
+    def _from_records(cls: type[Q], records: Iterable[Any]) -> list[Q]:
+        """Model instances of every row."""
+
+    @classmethod
+    def _related(cls, other: Any) -> Any:
+        """The model class ``other`` (a class or a name) names, for a join."""
+
+    @staticmethod
+    def _join_from(sources: Sequence[Any], target: Any) -> Join:
+        """How to join ``target`` to the first of ``sources`` it is related to."""
+
+
+Q = TypeVar("Q", bound=Queryable)
+M = TypeVar("M", bound=Queryable)
 Conn = Database | Connection | None
 
 
@@ -228,7 +254,7 @@ class Scope(Generic[M]):
         suffix = " SKIP LOCKED" if skip_locked else " NOWAIT" if nowait else ""
         return self._replace(lock_=suffix)
 
-    def join(self, other: type[Model] | str) -> Scope[M]:
+    def join(self, other: type[Queryable] | str) -> Scope[M]:
         """``INNER JOIN`` a model related (``has_many``/``belongs_to``) to this scope's model
         or to one already joined."""
         target = self.model._related(other)
