@@ -63,8 +63,8 @@ def addresses(field: str, value: str | Iterable[str] | None) -> tuple[str, ...]:
     for item in items:
         one_line(field, item)
         parsed = getaddresses([item])
-        if not item.strip() or not parsed:
-            raise _invalid(field, item)
+        if not item.strip() or not parsed or (len(parsed) > 1 and "," not in item):
+            raise _invalid(field, item)  # '<a@x> <b@y>': two addresses without a separator
         for name, addr in parsed:
             out.append(_format(field, item, name, addr))
     return tuple(out)

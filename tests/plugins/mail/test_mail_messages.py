@@ -169,7 +169,9 @@ def test_custom_headers_are_checked(app: App) -> None:
 
 
 @pytest.mark.parametrize("value", ["not-an-address", "a@", "@b.com", "a b@c.com", "a@@b.com",
-                                   "<>", ""])
+                                   "<>", "", "a@x.com b@y.com", "<a@x.com> <b@y.com>",
+                                   "a@x.com;b@y.com", "Ada <a@x.com> junk",
+                                   "alice@example.org)<bob@example.org>"])
 def test_malformed_addresses_are_refused(app: App, value: str) -> None:
     with pytest.raises(InvalidAddress, match="is not an email address"):
         OrderMailer(app).mail(to=value, subject="s", text="t")

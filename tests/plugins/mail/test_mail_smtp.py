@@ -63,6 +63,7 @@ async def test_starttls_with_auth(tmp_path: Path,
     assert received.tls and received.login == "shop"
 
 
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")  # aiosmtpd: TLS
 async def test_implicit_tls_with_auth(tmp_path: Path,
                                       smtp_server: Callable[..., SmtpServer]) -> None:
     server = smtp_server("tls", users={"shop": "s3cret"})
