@@ -833,7 +833,8 @@ class FindOrCreate(typing.Generic[M]):
 
     async def fetch(self, conn: Conn = None) -> M:
         """Run it; return the found or created record."""
-        found = await self.model.all().filter(**self.values).fetch_first(conn)
+        columns = {k: v for k, v in self.values.items() if k in self.model.__fields__}
+        found = await self.model.all().filter(**columns).fetch_first(conn)
         if found is not None:
             return found
         create = Create(self.model, self.values)

@@ -341,6 +341,35 @@ async def test_upsert_skips_uniqueness_of_its_conflict_columns(members: Database
         await Member.create(account_id=1, email="u@example.com", password="long enough")
 
 
+async def test_find_or_create_takes_virtual_attributes(members: Database) -> None:
+    made = await Member.find_or_create_by(account_id=3, email="f@example.com",
+                                          password="long enough")
+    again = await Member.find_or_create_by(account_id=3, email="f@example.com",
+                                           password="long enough")
+    assert again.id == made.id and await Member.all().count() == 1
+    with pytest.raises(ValidationError, match="Password can't be blank"):
+        await Member.find_or_create_by(account_id=3, email="g@example.com")
+
+
+def test_migrations_see_the_columns_not_the_validators() -> None:
+    from rum_orm.schema import model_table
+
+    class Plain(Model):
+        __table__ = "members"
+        account_id: int
+        email: str
+        nickname: str | None = None
+        role: str = "member"
+        age: int | None = None
+        score: decimal.Decimal | None = None
+        pin: str | None = None
+        deleted_note: str | None = None
+
+    validated, plain = model_table(Member), model_table(Plain)
+    assert list(validated.columns) == list(plain.columns)  # no password, no confirmation
+    assert validated.columns == plain.columns
+
+
 # -- Errors ---------------------------------------------------------------------------------------
 
 
