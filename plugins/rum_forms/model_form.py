@@ -19,7 +19,8 @@
 
 Each listed name becomes a field of the model's type (``str`` → text, ``int`` → integer,
 ``Decimal``/``float`` → decimal, ``bool`` → check box, ``date``/``datetime``; names such as
-``email`` and ``password`` get their own inputs), with the HTML attributes of the model's
+``email`` and ``password`` get their own inputs, a field whose model declares
+``inclusion([...])`` a select of those values), with the HTML attributes of the model's
 validators (``required``, ``maxlength``, ``min``...). The form only converts types; the rules
 are the model's: ``validate()`` copies the converted values onto the instance and runs
 ``await instance.validate()``, whose messages become the form's errors (messages about fields
@@ -37,6 +38,7 @@ from typing import Any, ClassVar
 
 from rum_forms.fields import (
     BooleanField,
+    ChoiceField,
     DateField,
     DateTimeField,
     DecimalField,
@@ -86,6 +88,18 @@ def _has_default(model_field: Any) -> bool:
     return type(model_field.default) is not object
 
 
+def _inclusion_choices(model: Any, name: str) -> list[Any] | None:
+    """The values of an unconditional ``inclusion([...])`` validator on ``name`` (a list or
+    tuple of them: a select offers those), else ``None``."""
+    from rum_orm import inclusion
+
+    for validator in model.validators_for(name):
+        if isinstance(validator, inclusion) and not validator.conditional \
+                and isinstance(validator.values, list | tuple):
+            return list(validator.values)
+    return None
+
+
 def derive_field(model: Any, name: str) -> Field:
     """A form field for ``model``'s field (or non-column attribute) ``name``: its type's
     input, the model's label, and the HTML attributes of its validators. A field that is
@@ -96,6 +110,9 @@ def derive_field(model: Any, name: str) -> Field:
         raise AssertionError(name)
     kind = model_field.base_type
     cls = _field_class(name, kind)
+    choices = _inclusion_choices(model, name)
+    if choices is not None and cls is not BooleanField:
+        cls = ChoiceField
     attrs = model.html_attributes_for(name)
     guarded = attrs.get("required", False)
     required = not guarded and not model_field.optional and not _has_default(model_field) \
@@ -106,7 +123,7 @@ def derive_field(model: Any, name: str) -> Field:
         options["default"] = None if model_field.optional else ""
     if cls is PasswordField:
         options["new"] = True
-    field = cls(**options)
+    field = ChoiceField(choices, **options) if cls is ChoiceField else cls(**options)
     field.__set_name__(model, name)
     return field
 

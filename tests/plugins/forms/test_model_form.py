@@ -16,6 +16,7 @@ import pytest
 from rum import Controller, Request, Response
 from rum_forms import (
     BooleanField,
+    ChoiceField,
     DateTimeField,
     DecimalField,
     EmailField,
@@ -31,6 +32,7 @@ from rum_http.testing import serve_app
 from rum_orm import (
     Model,
     confirmation,
+    inclusion,
     length,
     numericality,
     presence,
@@ -52,7 +54,8 @@ CREATE TABLE shop_orders (
     rush boolean NOT NULL DEFAULT false,
     due_at timestamptz,
     notes text,
-    code text NOT NULL DEFAULT 'web'
+    code text NOT NULL DEFAULT 'web',
+    size text NOT NULL DEFAULT 'm'
 );
 """
 
@@ -68,6 +71,7 @@ class ShopOrder(Model):
     due_at: dt.datetime | None = None
     notes: str | None = None
     code: Annotated[str, length(max=8)] = "web"
+    size: Annotated[str, inclusion(["s", "m", "l"])] = "m"
     password: Annotated[str | None, virtual(), confirmation(), length(min=6)] = None
 
     @validates
@@ -80,19 +84,20 @@ class ShopOrder(Model):
 class OrderForm(ModelForm):
     model = ShopOrder
     fields = ["customer", "email", "quantity", "price", "rush", "due_at", "notes",
-              "password", "password_confirmation"]
+              "password", "password_confirmation", "size"]
     notes = TextField()
 
 
 def test_fields_come_from_the_model() -> None:
     fields = OrderForm.form_fields
     assert list(fields) == ["customer", "email", "quantity", "price", "rush", "due_at",
-                            "notes", "password", "password_confirmation"]
+                            "notes", "password", "password_confirmation", "size"]
     kinds = {name: type(field) for name, field in fields.items()}
     assert kinds == {"customer": StringField, "email": EmailField, "quantity": IntegerField,
                      "price": DecimalField, "rush": BooleanField, "due_at": DateTimeField,
                      "notes": TextField, "password": PasswordField,
-                     "password_confirmation": PasswordField}
+                     "password_confirmation": PasswordField, "size": ChoiceField}
+    assert fields["size"].choices == [("s", "s"), ("m", "m"), ("l", "l")]
     assert fields["customer"].label == "Customer name"
     assert fields["customer"].html_attrs() == {"required": True, "maxlength": 40}
     assert fields["quantity"].html_attrs() == {"required": True, "min": 1, "max": 99,
@@ -107,7 +112,7 @@ class MinimalForm(ModelForm):
 
 def test_default_fields_are_the_columns_but_the_key() -> None:
     assert list(MinimalForm.form_fields) == ["customer", "email", "quantity", "price", "rush",
-                                             "due_at", "notes", "code"]
+                                             "due_at", "notes", "code", "size"]
     # quantity is NOT NULL without a default and no presence(): the form requires it
     assert MinimalForm.form_fields["quantity"].required
     assert not MinimalForm.form_fields["code"].required  # it has a default
@@ -185,7 +190,7 @@ def token_of(page: str) -> str:
 
 GOOD = {"customer": "Ada", "email": "ada@example.org", "quantity": "2", "price": "9.50",
         "rush": "0", "due_at": "2026-12-24T10:30", "notes": "ring twice", "password": "",
-        "password_confirmation": ""}
+        "password_confirmation": "", "size": "l"}
 
 
 async def post(client: httpx.AsyncClient, path: str, data: dict[str, Any]) -> httpx.Response:
@@ -224,12 +229,13 @@ async def test_create_with_the_models_validations(site) -> None:
     assert dict(row) == {"id": row["id"], "customer": "Ada", "email": "ada@example.org",
                          "quantity": 2, "price": decimal.Decimal("9.50"), "rush": False,
                          "due_at": dt.datetime(2026, 12, 24, 10, 30, tzinfo=dt.UTC),
-                         "notes": "ring twice", "code": "web"}
+                         "notes": "ring twice", "code": "web", "size": "l"}
     assert created.headers["location"] == f"/orders/{row['id']}/edit"
     edit = await client.get(created.headers["location"])
     assert f"Order {row['id']} saved" in edit.text
     assert 'value="2026-12-24T10:30"' in edit.text and 'value="9.50"' in edit.text
     assert ">\nring twice</textarea>" in edit.text
+    assert '<option value="l" selected>l</option>' in edit.text
 
     # uniqueness is checked against the table (case-insensitively)
     again = await post(client, "/orders", {**GOOD, "email": "ADA@example.org"})
