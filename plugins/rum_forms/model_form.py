@@ -123,7 +123,7 @@ def derive_field(model: Any, name: str) -> Field:
         options["default"] = None if model_field.optional else ""
     if cls is PasswordField:
         options["new"] = True
-    field = ChoiceField(choices, **options) if cls is ChoiceField else cls(**options)
+    field = ChoiceField(choices or [], **options) if cls is ChoiceField else cls(**options)
     field.__set_name__(model, name)
     return field
 
