@@ -1,19 +1,26 @@
-"""The guides' examples run: every Python block of each guide, in order, in one namespace.
+"""The guides' examples run.
 
-The blocks use top-level ``await`` (they show what the app answers through its test client,
-with ``assert``), so they are compiled with ``PyCF_ALLOW_TOP_LEVEL_AWAIT`` and awaited. They
-run in a temporary directory whose ``Rum.toml`` enables no plugin: what the guides show is the
-kernel's.
+docs/routing.md and docs/requests-responses.md: every Python block, in order, in one
+namespace. The blocks use top-level ``await`` (they show what the app answers through its test
+client, with ``assert``), so they are compiled with ``PyCF_ALLOW_TOP_LEVEL_AWAIT`` and awaited,
+in a temporary directory whose ``Rum.toml`` enables no plugin: what they show is the kernel's.
+
+docs/testing.md: every block is a file of a small project (``<!-- file: ... -->``); the
+project is written out and its test suite run with pytest, on PostgreSQL, with its browser test
+in headless Chromium; it must print what the page says.
 """
 
 from __future__ import annotations
 
 import ast
 import inspect
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from doc_blocks import blocks
+from doc_blocks import apply_file_block, blocks, output_matches
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
@@ -48,3 +55,26 @@ async def test_routing_guide(kernel_only: Path) -> None:
 async def test_requests_and_responses_guide(kernel_only: Path) -> None:
     namespace = await run_python_blocks(DOCS / "requests-responses.md", at_least=6)
     assert {"Echo", "Submit", "Kinds", "Prefs", "Report"} <= set(namespace)
+
+
+@pytest.mark.postgres
+@pytest.mark.browser
+@pytest.mark.slow
+def test_testing_guide_project_passes_its_tests(tmp_path: Path, postgres_url: str) -> None:
+    guide = DOCS / "testing.md"
+    found = blocks(guide)
+    commands = [b for b in found if b.kind is None]
+    assert all(b.kind == "file" for b in found if b not in commands)
+    assert [c.line for b in commands for c in b.commands] == ["pytest -q"]
+    for block in found:
+        if block.kind == "file":
+            apply_file_block(block, tmp_path)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RUM_")}
+    env.update(DATABASE_URL=postgres_url, PATH=f"{Path(sys.executable).parent}:{env['PATH']}")
+    env.pop("PYTEST_ADDOPTS", None)
+    done = subprocess.run(["bash", "-c", "pytest -q -p no:cacheprovider"], cwd=tmp_path / "notes",
+                          env=env, capture_output=True, text=True, timeout=240)
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
+    for expected in commands[0].commands[0].expected:
+        assert output_matches(expected, output), output
