@@ -86,6 +86,15 @@ def addr_spec(formatted: str) -> str:
 def _format(field: str, item: str, name: str, addr: str) -> str:
     if not _ADDR_SPEC.fullmatch(addr) or addr.startswith(".") or ".." in addr:
         raise _invalid(field, item)
+    local, _, domain = addr.rpartition("@")
+    if not local.isascii():
+        raise InvalidAddress(f"{field}: {item!r} has non-ASCII characters before the @, which "
+                             f"only SMTPUTF8 servers accept; Rum sends ASCII addresses only")
+    if not domain.isascii():  # an internationalized domain: its ASCII (punycode) form
+        try:
+            addr = f"{local}@{domain.encode('idna').decode('ascii')}"
+        except UnicodeError:
+            raise _invalid(field, item) from None
     try:
         return str(Address(display_name=name, addr_spec=addr))
     except (ValueError, IndexError):

@@ -86,6 +86,10 @@ class SmtpBackend:
                 f"{self.address} refused the login of {self.username!r} ({exc.smtp_code} "
                 f"{_text(exc.smtp_error)}): check [mail] smtp_username and smtp_password") \
                 from exc
+        except smtplib.SMTPNotSupportedError as exc:
+            raise MailDeliveryError(f"{self.address} cannot take this message: {exc} (non-ASCII "
+                                    f"addresses need a server with SMTPUTF8)",
+                                    permanent=True) from exc
         except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
             what = "the sender" if isinstance(exc, smtplib.SMTPSenderRefused) else "the message"
             raise MailDeliveryError(f"{self.address} refused {what} ({exc.smtp_code} "

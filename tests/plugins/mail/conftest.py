@@ -125,9 +125,10 @@ def smtp_server(request: pytest.FixtureRequest) -> Iterator[Callable[..., SmtpSe
     aiosmtpd server, stopped after the test."""
     controllers: list[Controller] = []
 
-    def start(security: str = "none", users: dict[str, str] | None = None) -> SmtpServer:
+    def start(security: str = "none", users: dict[str, str] | None = None,
+              **options: Any) -> SmtpServer:
         handler = RecordingHandler()
-        kwargs: dict[str, Any] = {}
+        kwargs: dict[str, Any] = dict(options)  # aiosmtpd SMTP options
         ca_file = None
         if security != "none":
             cert, key = request.getfixturevalue("tls_files")

@@ -177,6 +177,11 @@ def test_malformed_addresses_are_refused(app: App, value: str) -> None:
         OrderMailer(app).mail(to=value, subject="s", text="t")
 
 
+def test_non_ascii_local_parts_are_refused_clearly(app: App) -> None:
+    with pytest.raises(InvalidAddress, match="non-ASCII characters before the @"):
+        OrderMailer(app).mail(to="zoë@example.com", subject="s", text="t")
+
+
 def test_missing_sender_recipient_or_body_are_clear_errors(app: App) -> None:
     with pytest.raises(InvalidAddress, match=r"no sender.*default_from"):
         Mailer(app).mail(to="a@example.com", subject="s", text="t")

@@ -17,7 +17,7 @@ import trio
 from conftest import SmtpServer, project
 
 from rum import App
-from rum_mail import Mail, MailDeliveryError, Mailer, SmtpBackend
+from rum_mail import Envelope, Mail, MailDeliveryError, Mailer, SmtpBackend
 
 
 class OrderMailer(Mailer):
@@ -119,6 +119,25 @@ async def test_refused_recipients_are_permanent_failures(
         await Mailer().mail(from_="s@example.com", to=["nobody@example.com", "ok@example.com"],
                             subject="y", text="t").deliver_now()
     assert [m.rcpt_tos for m in server.messages] == [["ok@example.com"]]
+
+
+async def test_internationalized_domains_go_out_in_ascii(
+        smtp_server: Callable[..., SmtpServer]) -> None:
+    server = smtp_server("none", enable_SMTPUTF8=False)
+    mail = Mail(from_="Zoë <shop@bücher.example>", to="ada@例え.jp", subject="Grüße",
+                text="Schöne Grüße")
+    await mail.deliver_now(backend=SmtpBackend(server.host, server.port, security="none"))
+    [received] = server.messages
+    assert received.mail_from == "shop@xn--bcher-kva.example"
+    assert received.rcpt_tos == ["ada@xn--r8jz45g.jp"]
+    message = email.message_from_bytes(received.data, policy=email.policy.default)
+    assert message["Subject"] == "Grüße" and message["From"] == "Zoë <shop@xn--bcher-kva.example>"
+    assert received.data.isascii()
+    # an envelope built by hand with a non-ASCII local part: the server cannot take it, ever
+    raw = Envelope(mail.message, "shop@xn--bcher-kva.example", ("zoë@example.com",))
+    with pytest.raises(MailDeliveryError, match="need a server with SMTPUTF8") as caught:
+        await SmtpBackend(server.host, server.port, security="none").send(raw)
+    assert caught.value.permanent and len(server.messages) == 1
 
 
 async def test_connection_refused_is_a_retryable_delivery_error(tmp_path: Path) -> None:
