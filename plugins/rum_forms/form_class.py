@@ -97,6 +97,10 @@ class Form:
             for name, value in vars(klass).items():
                 if isinstance(value, Field):
                     fields[name] = value
+        taken = sorted(n for n in fields if n in _RESERVED)
+        if taken:
+            raise TypeError(f"{cls.__name__}: a field may not be named {', '.join(taken)} "
+                            f"(Form uses the name); rename the field and give it label=...")
         cls.form_fields = fields
         if "prefix" not in cls.__dict__:
             cls.prefix = cls.default_prefix()
@@ -256,6 +260,12 @@ class Form:
         state = ("valid" if not self.errors else f"errors={self.errors!r}") \
             if self.validated else "not validated"
         return f"<{type(self).__name__} {state}>"
+
+
+#: Names a form instance uses itself (fields may not take them).
+_RESERVED = frozenset({*(n for n in vars(Form) if not n.startswith("__")), "raw", "data",
+                       "errors", "initial", "submitted", "validated", "instance", "model",
+                       "fields"})
 
 
 def full_message(label: str, message: str) -> str:

@@ -107,6 +107,10 @@ def test_unknown_fields_and_methods_are_clear_errors() -> None:
 
     with pytest.raises(KeyError, match="Tiny has no field 'nmae' \\(fields: name\\)"):
         Tiny()["nmae"]
+    with pytest.raises(TypeError, match="may not be named data, validate \\(Form uses"):
+        class Clash(Form):
+            data = StringField()
+            validate = StringField()
     with pytest.raises(ValueError, match="no _method override"):
         form_with(None, Tiny(), method="delete")
     with pytest.raises(ValueError, match="not an HTML attribute name"):
