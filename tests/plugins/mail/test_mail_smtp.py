@@ -6,6 +6,7 @@ from __future__ import annotations
 import email
 import email.policy
 import functools
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -138,6 +139,20 @@ async def test_internationalized_domains_go_out_in_ascii(
     with pytest.raises(MailDeliveryError, match="need a server with SMTPUTF8") as caught:
         await SmtpBackend(server.host, server.port, security="none").send(raw)
     assert caught.value.permanent and len(server.messages) == 1
+
+
+async def test_a_silent_server_times_out(tmp_path: Path) -> None:
+    with socket.socket() as listener:            # accepts connections, never says a word
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        backend = SmtpBackend("127.0.0.1", port, security="none", timeout=0.3)
+        mail = Mail(from_="s@example.com", to="a@example.com", subject="x", text="t")
+        started = time.monotonic()
+        with pytest.raises(MailDeliveryError, match="timed out") as caught:
+            await mail.deliver_now(backend=backend)
+        assert time.monotonic() - started < 3
+    assert not caught.value.permanent
 
 
 async def test_connection_refused_is_a_retryable_delivery_error(tmp_path: Path) -> None:
