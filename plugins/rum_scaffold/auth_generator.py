@@ -50,7 +50,7 @@ ROUTES = [
     ("PasswordResetController", "/password/reset/<token>", "password_reset"),
 ]
 
-PLUGINS = ("templates", "orm", "sessions", "forms", "accounts", "mail")
+PLUGINS = ("templates", "orm", "sessions", "forms", "accounts", "jobs", "mail")
 
 
 def auth(root: Path) -> Plan:
@@ -134,7 +134,18 @@ def configure(plan: Plan) -> None:
             if key not in table:
                 table[key] = value
                 added.append(f"[{section}] {key}")
+    # reset mail goes through the job queue: in development the app runs a worker itself
+    development = doc.get("development")
+    if development is None:
+        development = doc["development"] = tomlkit.table(is_super_table=True)
+    jobs = development.get("jobs")
+    if jobs is None:
+        jobs = development["jobs"] = tomlkit.table()
+    if "run_worker_in_app" not in jobs:
+        jobs["run_worker_in_app"] = True
+        added.append("[development.jobs] run_worker_in_app")
     if added:
         plan.appends[path] = tomlkit.dumps(doc)
         plan.messages.append(f"Set {', '.join(added)} in Rum.toml (change default_from and "
-                             "base_url to your own)")
+                             "base_url to your own; elsewhere than development, run `rum "
+                             "worker` to send the mail)")

@@ -68,9 +68,10 @@ def test_generate_auth_writes_an_app_whose_tests_pass(project: Path, database_ur
     assert 'PasswordResetController.route("/password/reset/<token>", ' \
            'name="password_reset")' in app_py
     toml = (project / "Rum.toml").read_text()
-    for plugin in ("sessions", "forms", "accounts", "mail"):
+    for plugin in ("sessions", "forms", "accounts", "jobs", "mail"):
         assert f'"{plugin}"' in toml
     assert 'login_url = "/login"' in toml and 'base_url = "http://127.0.0.1:8000"' in toml
+    assert "[development.jobs]\nrun_worker_in_app = true" in toml  # reset mail is a job
     assert "<%= flash_messages %>\n    <%= yield %>" in \
         (project / "templates" / "layout.html").read_text()
 
@@ -120,7 +121,7 @@ def test_the_generated_pages_in_chromium(project: Path, database_url: str) -> No
         port = s.getsockname()[1]
     env = {**os.environ, "DATABASE_URL": database_url, "PYTHONDONTWRITEBYTECODE": "1",
            "RUM_MAIL__BASE_URL": f"http://127.0.0.1:{port}"}
-    env.pop("RUM_ENV", None)  # development: mail goes to tmp/mail/*.eml
+    env.pop("RUM_ENV", None)  # development: the in-app worker writes mail to tmp/mail/*.eml
     server = subprocess.Popen([sys.executable, "-m", "rum.cli", "run", "--no-reload",
                                "--port", str(port)], cwd=project, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
