@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from rum_orm import INT64_MAX
 from rum_rest.operations import documented, openapi_path, operation, path_parameters
 from rum_rest.resource import FieldSpec, Resource
+from rum_rest.validation import schema_constraints
 
 if TYPE_CHECKING:
     from rum.app import App
@@ -48,7 +49,8 @@ def field_schema(spec: FieldSpec) -> dict[str, Any]:
 
 def _schemas(res: Resource) -> dict[str, Any]:
     props = {n: field_schema(f) for n, f in res.fields.items()}
-    writable = {n: field_schema(f) for n, f in res.writable.items()}
+    writable = {n: {**field_schema(f), **schema_constraints(res, n)}
+                for n, f in res.writable.items()}
     return {
         res.name: {"type": "object", "properties": props,
                    "required": list(res.fields)},

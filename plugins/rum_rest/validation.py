@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from rum.errors import UnprocessableEntity
-from rum_orm import Model
+from rum_orm import Model, inclusion, length, numericality
 from rum_rest.resource import Resource
 
 #: The key of errors about a record as a whole (as in ``rum_orm.Errors``).
@@ -56,3 +56,41 @@ async def model_record(resource: Resource, db: Any, values: dict[str, Any], pk: 
             setattr(record, name, value)
     await record.validate(db)
     return record
+
+
+def schema_constraints(resource: Resource, name: str) -> dict[str, Any]:
+    """JSON Schema keywords expressing the unconditional validators of field ``name`` of
+    ``resource``'s model: ``minLength``/``maxLength`` (``length`` on a string),
+    ``minimum``/``maximum``/``exclusiveMinimum``/``exclusiveMaximum`` (``numericality`` on an
+    ``int`` or ``float``), ``enum`` (``inclusion`` of a list of strings or numbers). For the
+    OpenAPI document's input schemas; ``{}`` without a model."""
+    if not has_validations(resource.model):
+        return {}
+    spec = resource.fields[name]
+    out: dict[str, Any] = {}
+    for validator in resource.model.validators_for(name):
+        if validator.conditional:
+            continue
+        if isinstance(validator, length) and spec.type is str:
+            low = validator.is_ if validator.is_ is not None else validator.min
+            high = validator.is_ if validator.is_ is not None else validator.max
+            if low:
+                out["minLength"] = low
+            if high is not None:
+                out["maxLength"] = high
+        elif isinstance(validator, numericality) and spec.type in (int, float):
+            bounds = (("minimum", validator.ge), ("maximum", validator.le),
+                      ("exclusiveMinimum", validator.gt), ("exclusiveMaximum", validator.lt))
+            out.update({key: _json_number(b) for key, b in bounds if b is not None})
+            if validator.between is not None:
+                low, high = validator.between
+                out["minimum"], out["maximum"] = _json_number(low), _json_number(high)
+        elif isinstance(validator, inclusion) and isinstance(validator.values, list | tuple) \
+                and all(type(v) in (str, int, float) for v in validator.values):
+            out["enum"] = list(validator.values)
+    return out
+
+
+def _json_number(bound: Any) -> int | float:
+    """A bound as a JSON number (a ``Decimal`` bound becomes a float)."""
+    return bound if isinstance(bound, int) else float(bound)

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import httpx
 import pytest
+from openapi_spec_validator import validate
 
 from rum import App
 from rum_http.testing import serve_app
@@ -138,6 +139,19 @@ async def test_updates_are_judged_as_the_whole_changed_record(api: httpx.AsyncCl
     assert (await api.patch("/api/gadgets/999", json={"title": "Whatever"})).status_code == 404
     body = problem(await api.patch("/api/gadgets/999", json={"stock": "x"}))
     assert body["errors"] == {"stock": ["must be an integer, got a string ('x')"]}
+
+
+async def test_the_openapi_input_schemas_carry_the_validators(api: httpx.AsyncClient) -> None:
+    doc = (await api.get("/api/openapi.json")).json()
+    validate(doc)
+    schemas = doc["components"]["schemas"]
+    for name in ("GadgetCreate", "GadgetPatch"):
+        props = schemas[name]["properties"]
+        assert props["title"] == {"type": "string", "minLength": 3, "maxLength": 40}
+        assert props["stock"] == {"type": "integer", "minimum": 0}
+        assert props["sku"] == {"type": "string"}  # a Python regex is not given as a pattern
+    # what is stored is described as it is (rows may predate a rule)
+    assert schemas["Gadget"]["properties"]["title"] == {"type": "string"}
 
 
 async def test_a_validation_error_escaping_a_controller_is_a_422(database_url: str,
