@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from rum.context import current_app
 from rum_jobs import Discard, Job
 from rum_mail.envelope import Envelope
-from rum_mail.errors import MailDeliveryError
+from rum_mail.errors import MailDeliveryError, MailError
 from rum_mail.state import backend_of
 
 
@@ -27,8 +28,13 @@ class DeliverMail(Job):
     async def execute(self, args: Any) -> Any:
         """Deliver the stored message; a JSON summary is kept as the job's result."""
         envelope = Envelope.from_job_args(args)
+        app = current_app()
+        if app is None:
+            raise MailError("DeliverMail sends through an app's [mail] backend, and no app is "
+                            "running: run it with `rum worker`, [jobs] run_worker_in_app, or "
+                            "drain() inside `async with app.running()`")
         try:
-            await backend_of().send(envelope)
+            await backend_of(app).send(envelope)
         except MailDeliveryError as exc:
             if exc.permanent:
                 return Discard(str(exc))

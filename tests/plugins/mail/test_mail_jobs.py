@@ -197,3 +197,17 @@ async def test_a_request_enqueues_mail_with_its_writes(
         assert await drain() == 1
         assert_mail_sent(to="ada@example.com", subject="Receipt #1")
         assert len(outbox()) == 1
+
+
+async def test_deliver_mail_needs_an_app(tmp_path: Path, database_url: str) -> None:
+    from rum_orm import Database
+
+    app = make_app(tmp_path, database_url, {"backend": "test"})
+    async with app.running():
+        await fresh_jobs(app)
+        job_id = await OrderMailer().receipt(1).deliver_later()
+    async with Database.open(database_url, pool_max=2) as db:   # no app: a bare worker
+        assert await drain([DeliverMail], db=db) == 1
+        record = await get_job(db, job_id)
+    assert record.status == "retryable"
+    assert "no app is running: run it with `rum worker`" in record.errors[0]["error"]
