@@ -30,12 +30,15 @@ class TokenPurposeMismatch(TokenError):
 
 
 class LoginThrottled(TooManyRequests):
-    """Too many failed log-ins for this account or client address: 429 with ``Retry-After``."""
+    """Too many failed log-ins for this account or client address: 429 with ``Retry-After``.
+
+    ``scope`` is ``"account"`` or ``"client"`` (which count is over its limit);
+    ``retry_after`` the seconds until log-ins are accepted again.
+    """
 
     def __init__(self, retry_after: int, scope: str) -> None:
         self.retry_after = retry_after
         self.scope = scope
-        super().__init__(f"too many failed log-in attempts for this {scope}; "
-                         f"try again in {retry_after} s",
-                         headers={"retry-after": str(retry_after)})
-
+        where = "for this account" if scope == "account" else "from your network address"
+        super().__init__(f"too many failed log-in attempts {where}; try again in "
+                         f"{retry_after} s", headers={"retry-after": str(retry_after)})

@@ -102,7 +102,7 @@ class LoginThrottle:
         now = self.clock()
         wait = self.clients.retry_after(self.client_key(request), now)
         if wait:
-            raise LoginThrottled(wait, "address")
+            raise LoginThrottled(wait, "client")
         wait = self.accounts.retry_after(self.account_key(account), now)
         if wait:
             raise LoginThrottled(wait, "account")

@@ -87,7 +87,7 @@ async def test_one_address_trying_many_accounts_locks(server) -> None:
         assert (await log_in(client, email, "guess")).status_code == 401
     locked = await log_in(client, "bob@example.com", "bob's password")
     assert locked.status_code == 429
-    assert "for this address" in locked.text
+    assert "from your network address" in locked.text
     assert int(locked.headers["retry-after"]) == 60
 
 
