@@ -81,7 +81,7 @@ def error_response(request: Request | None, status: int, detail: str, *,
     """Build the response for an error: problem JSON for API clients, else an HTML page.
 
     Problem JSON when the route is an API route (or ``api``), or the client prefers JSON
-    (``Accept``, or a JSON request body); see :func:`rum.negotiation.wants_problem_json`.
+    (``Accept``, or a JSON request body); see :func:`wants_problem_json`.
     With ``debug`` the traceback of ``exc`` is included (never in production).
     """
     trace = "".join(traceback.format_exception(exc)) if (debug and exc is not None) else None
