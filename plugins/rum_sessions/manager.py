@@ -33,7 +33,7 @@ class SessionManager:
 
     def __init__(self, *, keys: list[bytes], cookie_name: str = "rum_session",
                  max_age: int = 4 * 24 * 3600, renew_after: int = 3600, secure: bool = True,
-                 anonymous: bool = True, csrf: bool = True, csrf_field: str = "csrf_token",
+                 anonymous: bool = False, csrf: bool = True, csrf_field: str = "csrf_token",
                  login_url: str | None = None, domain: str | None = None,
                  trusted_origins: tuple[str, ...] = (),
                  clock: Callable[[], float] = time.time) -> None:
@@ -83,7 +83,7 @@ class SessionManager:
             raise ConfigError(f"{config.describe_file()}: [sessions] cookie_name {name!r} is not "
                               "a valid cookie name; use letters, digits, '-' and '_'")
         return cls(keys=keys, cookie_name=name, max_age=max_age, renew_after=renew_after,
-                   secure=bool(secure), anonymous=config.get_bool("sessions", "anonymous", True),
+                   secure=bool(secure), anonymous=config.get_bool("sessions", "anonymous", False),
                    csrf=config.get_bool("sessions", "csrf", True),
                    csrf_field=config.get_str("sessions", "csrf_field") or "csrf_token",
                    login_url=config.get_str("sessions", "login_url"),
@@ -109,10 +109,19 @@ class SessionManager:
     def save(self, session: Session, response: Response, *, new_cookie: bool = True) -> None:
         """Put the session's ``Set-Cookie`` on ``response`` if it changed or is due for renewal.
 
-        A new, unchanged anonymous session gets a cookie only with ``[sessions] anonymous``
-        and ``new_cookie`` (false for API routes and token-authenticated requests). Called
-        for every response; the common case (an unchanged session) does no crypto.
+        A new session is stored lazily, as in Rails and Django: it gets a cookie once it is
+        used (data written, a CSRF token rendered, a login). A new, unchanged one gets a cookie
+        only with ``[sessions] anonymous = true`` and ``new_cookie`` (false for API routes and
+        token-authenticated requests); otherwise the response carries no ``Set-Cookie`` and
+        stays cacheable, except that a cookie the browser sent but that could not be read
+        (tampered, expired, another key) is deleted. Called for every response; the common
+        cases (an unchanged or unused session) do no crypto.
         """
+        if session.is_new and not session.modified and not self.anonymous:
+            if session.had_cookie and session._header is None:  # an unreadable cookie: drop it
+                session._header = f"{self.cookie_name}=; {_EXPIRED}; {self._attrs}"
+            else:
+                return
         now = self.clock()
         if session.is_new:
             due = self.anonymous and new_cookie

@@ -38,7 +38,9 @@ def rum_config_schema() -> dict[str, dict[str, Any]]:
         "old_secret_keys": Setting([], list, "previous secret keys still accepted (rotation)"),
         "secure": Setting(None, bool, "Secure cookie flag (default: outside development)"),
         "domain": Setting(None, str, "cookie Domain attribute (default: the request host)"),
-        "anonymous": Setting(True, bool, "give visitors who are not logged in a session cookie"),
+        "anonymous": Setting(False, bool, "send a new visitor's session cookie on the first "
+                                          "response even when the session is unused (default:"
+                                          " only once it is written or a CSRF token rendered)"),
         "csrf": Setting(True, bool, "CSRF protection on unsafe requests: the token, the "
                                     "Origin/Referer, and no cookie-less browser posts"),
         "csrf_field": Setting("csrf_token", str, "form field carrying the CSRF token"),
@@ -89,17 +91,20 @@ async def rum_authenticate(request: Request) -> Any:
 
 @hookimpl(tryfirst=True)
 async def rum_response(request: Request, response: Response) -> None:
-    """Put the session's cookie on the response if it changed or is due for renewal.
+    """Put the session's cookie on the response if it changed or is due for renewal; a new
+    visitor's session only once it was used (see :meth:`SessionManager.save`).
 
-    API routes and bearer-token requests never get a new anonymous session's cookie (see
-    :func:`wants_new_cookie`); a session they change or log into still gets one.
+    With ``[sessions] anonymous = true``, API routes and bearer-token requests still never
+    get an unused session's cookie (see :func:`wants_new_cookie`); a session they change or
+    log into gets one.
     """
     session = request.session
     if session is not None:
         app = request.app
         assert app is not None
-        app.extensions["sessions"].save(
-            session, response, new_cookie=not session.is_new or wants_new_cookie(request))
+        manager: SessionManager = app.extensions["sessions"]
+        manager.save(session, response, new_cookie=(not session.is_new or not manager.anonymous
+                                                     or wants_new_cookie(request)))
 
 
 def wants_new_cookie(request: Request) -> bool:

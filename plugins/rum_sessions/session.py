@@ -25,13 +25,13 @@ class Session(MutableMapping[str, Any]):
     ``await request.login(user_id)`` / ``await request.logout()``.
     """
 
-    __slots__ = ("_csrf", "_data", "_header", "deleted", "expires_at", "had_cookie", "id",
+    __slots__ = ("_csrf", "_data", "_header", "_id", "deleted", "expires_at", "had_cookie",
                  "is_new", "modified", "reissue", "user_id")
 
     def __init__(self, *, id: str | None = None, user_id: Any = None,
                  data: dict[str, Any] | None = None, csrf: str | None = None,
                  expires_at: float = 0.0, is_new: bool = True, had_cookie: bool = False) -> None:
-        self.id = id or new_session_id()
+        self._id = id  # a new session's id is drawn when first read (most are never stored)
         self.user_id = user_id
         self._data: dict[str, Any] = data if data is not None else {}
         self._csrf = csrf
@@ -49,6 +49,17 @@ class Session(MutableMapping[str, Any]):
         self._header: str | None = None  # the Set-Cookie value issued during this request
 
     # -- identity -------------------------------------------------------------------------------
+
+    @property
+    def id(self) -> str:
+        """The session's random id (96 bits, URL-safe), drawn when first read.
+
+        A new visitor's session is stored (its cookie sent) only once it is used, so the id of
+        a session nobody writes to lasts one request.
+        """
+        if self._id is None:
+            self._id = new_session_id()
+        return self._id
 
     @property
     def is_anonymous(self) -> bool:

@@ -84,7 +84,8 @@ def make_app(tmp_path: Path) -> App:
               Admin.route("/admin"), Admin.route("/api/admin", api=True),
               Limited.route("/limited")]
     return App(routes, plugins=["http", "sessions", "auth"], root=tmp_path, env="production",
-               config={"general": {"secret_key": "55" * 32}, "sessions": {"secure": False}})
+               config={"general": {"secret_key": "55" * 32},
+                       "sessions": {"secure": False, "anonymous": True}})
 
 
 @pytest.fixture

@@ -101,7 +101,8 @@ async def test_keys_are_counted_separately(tmp_path: Path, browser) -> None:
 
 async def test_per_session(tmp_path: Path, browser) -> None:
     app = make_app(tmp_path, [limited("/", RateLimiter(per="session", rate=2, window=60))],
-                   plugins=("sessions",), general={"secret_key": "44" * 32})
+                   plugins=("sessions",), general={"secret_key": "44" * 32},
+                   sessions={"anonymous": True})  # the first page stores the session
     async with browser(app) as alice, browser(app) as bob:
         # alice's first request has no cookie yet: counted by address, then by her session
         assert [(await alice.get("/")).status_code for _ in range(3)] == [200, 200, 200]

@@ -1,10 +1,11 @@
 """A hostile multipart body must not stall other clients (issue 11's denial of service).
 
-Any visitor gets an anonymous session from ``GET /``; with that cookie a POST without a CSRF
-header makes the CSRF check parse the body. The 1 MB body of 20,000 nested multipart/mixed
-parts, a flat 17,000-part body and two 1 MB urlencoded bodies are sent, with the cookie, to
-an app with sessions, CSRF and forms enabled, served by ``rum run`` (the rum_http server) in
-a process of its own, while another client measures its own request latency in a loop.
+Any visitor gets an anonymous session from ``GET /`` (``[sessions] anonymous = true``); with
+that cookie a POST without a CSRF header makes the CSRF check parse the body. The 1 MB body
+of 20,000 nested multipart/mixed parts, a flat 17,000-part body and two 1 MB urlencoded
+bodies are sent, with the cookie, to an app with sessions, CSRF and forms enabled, served by
+``rum run`` (the rum_http server) in a process of its own, while another client measures its
+own request latency in a loop.
 Before the fix the email parser ran on the server's event loop and every client stalled for
 seconds; now the parse is bounded (nesting refused, 1000 parts or fields at most) and runs in
 a worker thread.
@@ -60,6 +61,9 @@ secret_key = "{SECRET}"
 
 [plugins]
 enabled = ["http", "sessions", "forms"]
+
+[sessions]
+anonymous = true  # GET / gives the cookie the attack needs
 
 [http]
 access_log = false

@@ -205,8 +205,10 @@ async def test_https_posts_need_a_same_site_origin_or_referer(tmp_path: Path) ->
         assert (await post(origin="https://shop.example")).status == 200
 
 
-async def test_bearer_requests_and_api_routes_get_no_session_cookie(base: str) -> None:
-    async with httpx.AsyncClient(base_url=base) as client:
+async def test_bearer_requests_and_api_routes_get_no_session_cookie(tmp_path: Path) -> None:
+    # with anonymous = true browsers get an unused session's cookie; these requests do not
+    async with serve_app(make_app(tmp_path, anonymous=True)) as base, \
+            httpx.AsyncClient(base_url=base) as client:
         normal = await client.get("/page")
         assert session_cookies(normal)  # the control: browsers get an anonymous session
         client.cookies.clear()

@@ -92,7 +92,7 @@ async def test_browser_flow_anonymous_login_private_logout(tmp_path: Path, brows
         home = await client.get("/")
         assert home.json()["anonymous"] is True
         anonymous_id = home.json()["id"]
-        assert set_cookie(home) is not None  # visitors get an anonymous session
+        assert set_cookie(home) is None  # an unused session is not stored (issue 16)
 
         private = await client.get("/private")
         assert private.status_code == 302
@@ -130,14 +130,14 @@ async def test_browser_flow_anonymous_login_private_logout(tmp_path: Path, brows
 
 
 async def test_cookie_flags_in_development_and_production(tmp_path: Path, browser) -> None:
-    async with browser(make_app(tmp_path)) as client:
+    async with browser(make_app(tmp_path, anonymous=True)) as client:  # a cookie on any page
         header = set_cookie(await client.get("/"))
     assert header is not None
     assert "HttpOnly" in header and "SameSite=Lax" in header and "Path=/" in header
     assert "Secure" not in header
     assert "; Max-Age=345600;" in header  # exactly 4 days by default, not 345599
 
-    app = make_app(tmp_path, env="production", cookie_name="sid", max_age=600)
+    app = make_app(tmp_path, env="production", cookie_name="sid", max_age=600, anonymous=True)
     async with app.test_client() as client:
         response = await client.get("/")
     header = response.headers["set-cookie"]
@@ -148,7 +148,7 @@ async def test_cookie_flags_in_development_and_production(tmp_path: Path, browse
 
 async def test_session_data_round_trips_and_cookie_is_reissued_only_on_change(
         tmp_path: Path, browser) -> None:
-    async with browser(make_app(tmp_path)) as client:
+    async with browser(make_app(tmp_path, anonymous=True)) as client:
         first = await client.get("/")
         assert set_cookie(first) is not None
         again = await client.get("/")
@@ -174,7 +174,7 @@ async def test_session_data_round_trips_and_cookie_is_reissued_only_on_change(
 
 
 async def test_used_session_is_renewed(tmp_path: Path, browser) -> None:
-    app = make_app(tmp_path, max_age=1000, renew_after=100)
+    app = make_app(tmp_path, max_age=1000, renew_after=100, anonymous=True)
     manager = app.extensions["sessions"]
     now = [time.time()]
     manager.clock = lambda: now[0]
@@ -203,8 +203,7 @@ async def test_bad_cookies_become_fresh_anonymous_sessions(tmp_path: Path, brows
     app = make_app(tmp_path)
     foreign = make_app(tmp_path, secret=OTHER_SECRET)
     async with foreign.test_client() as other:
-        wrong_key = (await other.request("POST", "/login", form={
-            "user_id": "1", "password": "rum"})).headers["set-cookie"]
+        wrong_key = (await other.get("/login")).headers["set-cookie"]  # a form page
     wrong_key = wrong_key.split(";", 1)[0].split("=", 1)[1]
     async with browser(app) as client:
         page = await client.get("/login")
@@ -231,7 +230,8 @@ async def test_bad_cookies_become_fresh_anonymous_sessions(tmp_path: Path, brows
             assert response.status_code == 200, label
             assert response.json()["user"] is None, label
             assert response.json()["anonymous"] is True, label
-            assert set_cookie(response) is not None, label  # a fresh anonymous session
+            header = set_cookie(response)  # the unreadable cookie is deleted, none issued
+            assert header is not None and "Max-Age=0" in header, label
 
         app.extensions["sessions"].clock = lambda: time.time() + 5 * 24 * 3600
         expired = await client.get("/", headers={"cookie": f"{COOKIE}={good}"})
