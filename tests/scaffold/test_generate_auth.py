@@ -75,6 +75,12 @@ def test_generate_auth_writes_an_app_whose_tests_pass(project: Path, database_ur
     assert "<%= flash_messages %>\n    <%= yield %>" in \
         (project / "templates" / "layout.html").read_text()
 
+    generated = ["auth_controller.py", "auth_forms.py", "mailers.py", "tests/test_auth.py"]
+    code, out = run(project, "-m", "ruff", "check", "--no-cache", "--isolated",
+                    "--line-length", "100", "--select", "E,F,W,B,UP", *generated,
+                    url=database_url)
+    assert code == 0, out  # the generated Python is lint-clean
+
     code, out = rum(project, "migrate", "check", url=database_url)
     assert code == 0, out  # the migration matches the model
     code, out = run(project, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests",
