@@ -591,9 +591,9 @@ class Model:
         On ``INSERT``, fields that are ``None`` are left out, so the column's default applies
         (``created_at ... DEFAULT now()`` declared as ``created_at: datetime | None = None``).
         """
-        if validate and not await self.validate(conn):
-            raise ValidationError(self, self.errors)
         cls = type(self)
+        if validate and cls.__validators__ and not await self.validate(conn):
+            raise ValidationError(self, self.errors)
         pk = cls.__primary_key__
         names = [n for n in cls.__fields__ if n in self.__dict__ and not
                  (n == pk and self.__dict__[n] is None)]
