@@ -680,7 +680,7 @@ def _taken(record: Model, exc: BaseException) -> ValidationError | None:
         return None
     cls = type(record)
     for part in match.group(1).split(", "):
-        name = re.sub(r"^lower\((.+)\)$", r"\1", part.strip()).strip('"')
+        name = re.sub(r"^lower\((.+?)(?:::[\w ]+)?\)$", r"\1", part.strip()).strip('"')
         for validator in cls.__validators__.get(name, ()):
             if isinstance(validator, uniqueness):
                 errors = Errors(cls.__labels__)

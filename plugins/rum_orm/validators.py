@@ -508,7 +508,10 @@ def _messages(result: Any, fallback: str) -> list[str]:
         return [fallback]
     if isinstance(result, str):
         return [result] if result else []
-    return [str(m) for m in result]
+    if isinstance(result, Iterable):
+        return [str(m) for m in result]
+    raise TypeError(f"a validator returned {result!r}; return None or True (valid), False, a "
+                    f"message or a list of messages")
 
 
 async def _outcome(fn: Callable[..., Any], *args: Any) -> Any:

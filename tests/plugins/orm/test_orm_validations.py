@@ -256,6 +256,13 @@ async def test_custom_validators_return_or_raise_messages(members: Database) -> 
         assert not await note.validate()
         assert note.errors["email"] == expected
 
+    class Sloppy(Model):
+        __table__ = "members"
+        email: Annotated[str, check(lambda r, v: 0)] = ""
+
+    with pytest.raises(TypeError, match="a validator returned 0; return None or True"):
+        await Sloppy().validate()
+
 
 # -- uniqueness against real rows ----------------------------------------------------------------
 
