@@ -1,4 +1,4 @@
--- People who may sign in. Passwords are stored as scrypt hashes (tracker/passwords.py).
+-- People who may sign in. Passwords are stored as Argon2id hashes (the accounts plugin).
 CREATE TABLE users (
     id bigserial PRIMARY KEY,
     email text NOT NULL UNIQUE,

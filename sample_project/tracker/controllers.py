@@ -1,22 +1,21 @@
-"""Pages of the order tracker: quick-start, login/logout, orders (Turbo), the outbox frame."""
+"""Pages of the order tracker: quick-start, orders (Turbo), attachments, the outbox frame.
+
+Sign-up, log-in, log-out and password reset are in :mod:`tracker.accounts`."""
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import quote
 
 from markupsafe import Markup
 
 from rum import Controller, Request, Response
 from rum_forms import render_form, see_other, storage
-from rum_ratelimit import RateLimiter
 from rum_sessions import SessionAuth, flash, render_flash
 from rum_turbo import TurboStream, accepts_turbo_stream
 from tracker import views
 from tracker.forms import OrderForm
 from tracker.jobs import SendReceipt
 from tracker.models import Order, User
-from tracker.passwords import check_password
 
 
 class Hello(Controller):
@@ -26,53 +25,11 @@ class Hello(Controller):
         return Response.html("<h1>Hey Rum!</h1>")
 
 
-class LoginAttempts(RateLimiter):
-    """Rate-limits login *attempts* (POSTs); showing the form is never limited."""
-
-    async def handle_request(self, request: Request) -> Response | None:
-        if request.method != "POST":
-            return None
-        return await super().handle_request(request)
-
-
 async def current_user(request: Request) -> User | None:
     """The logged-in user (``request.user`` is the id the session holds)."""
     if request.user is None:
         return None
     return await User.find(request.user).fetch_optional()
-
-
-class Login(Controller):
-    """``GET`` shows the form; ``POST`` checks the password and starts the session."""
-
-    def __init__(self, attempts_per_minute: int = 10) -> None:
-        self.attempts_per_minute = attempts_per_minute
-
-    def middleware(self) -> list[Any]:
-        return [LoginAttempts(per="client", rate=self.attempts_per_minute, window=60)]
-
-    async def get(self, request: Request) -> Response:
-        return await self.render("login.html", title="Sign in", error=None, email="",
-                                 user=None)
-
-    async def post(self, request: Request) -> Response:
-        form = await request.form()
-        email = form.get("email", "")
-        user = await User.with_email(email).fetch_optional()
-        if user is None or not await check_password(form.get("password", ""),
-                                                    user.password_hash):
-            response = await self.render("login.html", title="Sign in", user=None,
-                                         error="Wrong e-mail or password.", email=email)
-            response.status = 422  # Turbo shows re-rendered forms only for 4xx answers
-            return response
-        return await request.login(user.id, Response.redirect("/orders", 303))
-
-
-class Logout(Controller):
-    """Ends the session (a POST with the CSRF token, from the layout's button)."""
-
-    async def post(self, request: Request) -> Response:
-        return await request.logout(Response.redirect("/login", 303))
 
 
 class Orders(Controller):

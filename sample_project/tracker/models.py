@@ -6,15 +6,25 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated
 
-from rum_orm import Model, Scope, belongs_to, has_many, length, numericality, presence
+from rum_orm import (
+    Model,
+    Scope,
+    belongs_to,
+    has_many,
+    length,
+    numericality,
+    presence,
+    uniqueness,
+)
 
 
 class User(Model):
-    """Someone who may sign in (``users``)."""
+    """Someone who may sign in (``users``): the e-mail is stored in lower case, the password
+    as an Argon2id hash (the accounts plugin)."""
 
     id: int | None = None
-    email: str
-    name: str
+    email: Annotated[str, presence(), length(max=254), uniqueness(case_sensitive=False)]
+    name: Annotated[str, presence(), length(max=100)]
     password_hash: str
     created_at: dt.datetime | None = None
 

@@ -39,30 +39,23 @@ class TrackerPlugin:
             "summary_cron": Setting("*/30 * * * * *", str,
                                     "when the order summary job runs (6 fields: seconds "
                                     "first; empty: never)"),
-            "login_attempts_per_minute": Setting(10, int, "login attempts allowed per "
-                                                          "minute per client address"),
         }}
 
     @hookimpl
     def rum_routes(self, app: App) -> list[Route]:
         from rum_static import StaticFiles
+        from tracker.accounts import LogIn, LogOut, PasswordReset, PasswordResetRequest, SignUp
         from tracker.api import api_routes
         from tracker.assets import PREFIX
-        from tracker.controllers import (
-            Hello,
-            Login,
-            Logout,
-            OrderAttachment,
-            Orders,
-            Outbox,
-            ShipOrder,
-        )
+        from tracker.controllers import Hello, OrderAttachment, Orders, Outbox, ShipOrder
 
-        attempts = app.config.get_int("tracker", "login_attempts_per_minute", 10) or 10
         return [
             Hello.route("/", name="hello"),
-            Login(attempts).route("/login", name="login"),
-            Logout.route("/logout", name="logout"),
+            SignUp.route("/signup", name="signup"),
+            LogIn.route("/login", name="login"),
+            LogOut.route("/logout", name="logout"),
+            PasswordResetRequest.route("/password/reset", name="password_reset_request"),
+            PasswordReset.route("/password/reset/<token>", name="password_reset"),
             Orders.route("/orders", name="orders"),
             ShipOrder.route("/orders/<int:id>/ship", name="ship_order"),
             OrderAttachment.route("/orders/<int:id>/attachment", name="order_attachment"),

@@ -21,11 +21,11 @@ from urllib.parse import urlsplit
 import asyncpg
 
 from rum import hookimpl
+from rum_accounts import hash_password
 from rum_orm import Database, Migrator, database_url
 from rum_orm.urls import redact, with_database
 from tracker.jobs import SendReceipt
 from tracker.models import Order, User
-from tracker.passwords import hash_password
 
 if TYPE_CHECKING:
     from rum import App
@@ -102,12 +102,18 @@ async def _database_exists(url: str) -> bool:
 async def seed(db: Database) -> None:
     """Add the demo user and a few orders (and their receipt jobs) when the tables are empty
     (idempotent)."""
+    password_hash = await hash_password(DEMO_PASSWORD)  # Argon2id, in a worker thread
     async with db.transaction():
         await db.execute("SELECT pg_advisory_xact_lock(hashtext('tracker.seed'))")
         if await User.all().exists():
+            # Databases seeded before the accounts plugin hold the demo user's password as an
+            # scrypt hash, which Argon2 cannot check: give it the same password, hashed anew.
+            await db.execute("UPDATE users SET password_hash = $1 "
+                             "WHERE email = $2 AND password_hash LIKE 'scrypt$%'",
+                             password_hash, DEMO_EMAIL)
             return
         user = await User.create(email=DEMO_EMAIL, name=DEMO_NAME,
-                                 password_hash=hash_password(DEMO_PASSWORD))
+                                 password_hash=password_hash)
         orders = [await Order.create(user_id=user.id, customer=customer, item=item,
                                      quantity=quantity, total=total)
                   for customer, item, quantity, total in SEED_ORDERS]

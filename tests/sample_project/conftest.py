@@ -23,6 +23,7 @@ def make_app(database_url: str, tmp_path: Path) -> Callable[..., Any]:
         config = merged({"database": {"url": database_url},
                          "http": {"access_log": False},
                          "mail": {"backend": "test"},
+                         "accounts": {"hash_profile": "test"},
                          "forms": {"upload_root": str(tmp_path / "uploads")},
                          "tracker": {"summary_cron": ""}}, sections)
         return create_app(config=config)

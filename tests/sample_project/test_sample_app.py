@@ -43,7 +43,7 @@ async def test_start_up_migrates_and_seeds_once(make_app, database_url) -> None:
     expected = sorted({p.name.partition("_")[0] for d in shipped for p in d.glob("*.up.sql")})
     assert versions == expected  # the jobs plugin's and the app's, each applied once
     assert [u["email"] for u in users] == [DEMO_EMAIL]
-    assert users[0]["password_hash"].startswith("scrypt$16384$8$1$")
+    assert users[0]["password_hash"].startswith("$argon2id$")  # the accounts plugin
     assert "rum-demo" not in users[0]["password_hash"]
     assert orders == 3
     assert jobs_table
@@ -79,7 +79,7 @@ async def test_login_flow_with_csrf_and_logout(make_app) -> None:
 
 
 async def test_login_attempts_are_rate_limited(make_app) -> None:
-    app = make_app(tracker={"summary_cron": "", "login_attempts_per_minute": 2})
+    app = make_app(accounts={"max_failures_per_client": 2})
     async with serve_app(app) as url, httpx.AsyncClient(base_url=url) as client:
         statuses = []
         for _ in range(3):

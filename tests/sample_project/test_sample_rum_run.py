@@ -20,7 +20,7 @@ from rum_orm.urls import with_database
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 ALL_BUT_METRICS = ["http", "orm", "templates", "sessions", "auth", "jobs", "websockets",
-                   "static", "turbo", "rest", "ratelimit"]
+                   "static", "turbo", "rest", "ratelimit", "forms", "mail", "accounts"]
 
 
 @pytest.fixture
