@@ -31,13 +31,20 @@ from rum_accounts.passwords import (
     HashParameters,
     Passwords,
 )
-from rum_accounts.throttle import LoginThrottle
+from rum_accounts.throttle import (
+    DatabaseStore,
+    LoginThrottle,
+    MemoryStore,
+    ThrottleStore,
+    create_table,
+)
 from rum_accounts.tokens import Token, TokenSigner
 
 __all__ = [
-    "RFC_9106_LOW_MEMORY", "TEST", "Accounts", "Authenticated", "HashParameters",
-    "LoginThrottle", "LoginThrottled", "PasswordTooLong", "Passwords", "Token", "TokenError",
-    "TokenExpired", "TokenInvalid", "TokenPurposeMismatch", "TokenSigner", "accounts",
-    "authenticate", "hash_password", "login_throttle", "make_token", "needs_rehash",
-    "read_token", "verify_password",
+    "RFC_9106_LOW_MEMORY", "TEST", "Accounts", "Authenticated", "DatabaseStore",
+    "HashParameters", "LoginThrottle", "LoginThrottled", "MemoryStore", "PasswordTooLong",
+    "Passwords", "ThrottleStore", "Token", "TokenError", "TokenExpired", "TokenInvalid",
+    "TokenPurposeMismatch", "TokenSigner", "accounts", "authenticate", "create_table",
+    "hash_password", "login_throttle", "make_token", "needs_rehash", "read_token",
+    "verify_password",
 ]

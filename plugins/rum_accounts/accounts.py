@@ -11,7 +11,12 @@ from rum.context import current_app
 from rum.errors import ConfigError, RumError
 from rum_accounts.passwords import PROFILES, RFC_9106_LOW_MEMORY, Authenticated, Passwords
 from rum_accounts.settings import SCHEMA
-from rum_accounts.throttle import LoginThrottle
+from rum_accounts.throttle import (
+    DatabaseStore,
+    LoginThrottle,
+    MemoryStore,
+    ThrottleStore,
+)
 from rum_accounts.tokens import Token, TokenSigner
 from rum_sessions import generate_secret_key, parse_secret_key
 
@@ -33,9 +38,10 @@ class Accounts:
         self.throttle = throttle
 
     @classmethod
-    def from_config(cls, config: Config) -> Accounts:
+    def from_config(cls, config: Config, app: App | None = None) -> Accounts:
         """Build from ``[accounts]``, ``[general] secret_key`` and ``[sessions]
-        old_secret_keys``."""
+        old_secret_keys``; ``app`` is needed for ``throttle_store = "database"`` (its
+        storage)."""
         where = f"{config.describe_file()}: [accounts]"
         values: dict[str, Any] = {}
         for key, setting in SCHEMA.items():
@@ -57,12 +63,24 @@ class Accounts:
         try:
             throttle = LoginThrottle(per_account=values["max_failures_per_account"],
                                      per_client=values["max_failures_per_client"],
-                                     window=values["throttle_window"])
+                                     window=values["throttle_window"],
+                                     store=_throttle_store(values["throttle_store"], app,
+                                                           where))
         except ValueError as exc:
             raise ConfigError(f"{where} {exc}") from None
         passwords = Passwords(parameters, max_threads=values["hash_threads"],
                               max_password_bytes=values["max_password_bytes"])
         return cls(passwords, TokenSigner(_secret_keys(config)), throttle)
+
+
+def _throttle_store(kind: str, app: App | None, where: str) -> ThrottleStore:
+    if kind != "database":
+        return MemoryStore()
+    orm = app.extensions.get("orm") if app is not None else None
+    if app is None or orm is None:
+        raise ConfigError(f"{where} throttle_store = \"database\" needs the orm plugin: add "
+                          "\"orm\" to [plugins] enabled (or use throttle_store = \"memory\")")
+    return DatabaseStore(lambda: app.storage)  # the table: migrations/, `rum migrate run`
 
 
 def _secret_keys(config: Config) -> list[bytes]:

@@ -16,6 +16,8 @@ name = "accounts"
 #: ``[general] secret_key`` is parsed with the sessions plugin's rules, and the log-in flow
 #: this plugin serves is the sessions plugin's ``login``/``logout``.
 requires = ("sessions",)
+#: ``throttle_store = "database"`` counts in the ORM's database (its table: ``migrations/``)
+works_with = ("orm",)
 
 
 @hookimpl
@@ -27,4 +29,4 @@ def rum_config_schema() -> dict[str, dict[str, Any]]:
 @hookimpl
 def rum_configure(config: Config, app: App) -> None:
     """Build the app's :class:`Accounts` (``app.extensions["accounts"]``)."""
-    app.extensions["accounts"] = Accounts.from_config(config)
+    app.extensions["accounts"] = Accounts.from_config(config, app)

@@ -16,4 +16,8 @@ SCHEMA: dict[str, Setting] = {
     "max_failures_per_account": Setting(5, int, "failed log-ins per account per window"),
     "max_failures_per_client": Setting(20, int, "failed log-ins per client address per window"),
     "throttle_window": Setting(900.0, float, "the log-in throttling window, in seconds"),
+    "throttle_store": Setting("memory", str, "where failed log-ins are counted: \"memory\" "
+                                             "(this process) or \"database\" (PostgreSQL, "
+                                             "shared by every process; needs the orm plugin)",
+                              ("memory", "database")),
 }

@@ -1,14 +1,17 @@
 """Log-in throttling over a real socket: failures per account and per client address lock
-with 429 + Retry-After; success clears the account's count; the window ends the lock."""
+with 429 + Retry-After; success clears the account's count; the window ends the lock. The
+database store shares counts between two apps (as between two processes) on PostgreSQL."""
 
 from __future__ import annotations
 
 import httpx
 import pytest
+import trio
 
-from rum import Controller, Response
+from rum import ConfigError, Controller, Response
 from rum_accounts import LoginThrottle, hash_password, login_throttle, verify_password
 from rum_http.testing import serve_app
+from rum_orm import Migrator
 
 ACCOUNTS: dict[str, str] = {}
 
@@ -20,11 +23,11 @@ class Login(Controller):
         form = await request.form()
         email, password = form.get("email", ""), form.get("password", "")
         throttle = login_throttle()
-        throttle.check(request, email)  # 429 when locked
+        await throttle.check(request, email)  # 429 when locked
         if await verify_password(ACCOUNTS.get(email), password):
-            throttle.succeeded(request, email)
+            await throttle.succeeded(request, email)
             return Response.text("welcome")
-        throttle.failed(request, email)
+        await throttle.failed(request, email)
         return Response.text("wrong e-mail or password", status=401)
 
 
@@ -42,7 +45,7 @@ async def server(make_app):
                    "max_failures_per_client = 5\nthrottle_window = 60",
                    routes=[Login.route("/login")])
     clock = Clock()
-    app.extensions["accounts"].throttle.clock = clock
+    app.extensions["accounts"].throttle.store.clock = clock
     async with app.running():
         ACCOUNTS["ann@example.com"] = await hash_password("ann's password")
         ACCOUNTS["bob@example.com"] = await hash_password("bob's password")
@@ -94,3 +97,49 @@ async def test_one_address_trying_many_accounts_locks(server) -> None:
 def test_settings_are_checked() -> None:
     with pytest.raises(ValueError, match="per_account >= 1"):
         LoginThrottle(per_account=0)
+
+
+DATABASE_THROTTLE = ('hash_profile = "test"\nmax_failures_per_account = 3\n'
+                     'max_failures_per_client = 50\nthrottle_window = 1.5\n'
+                     'throttle_store = "database"')
+
+
+async def test_the_database_store_is_shared_between_processes(make_app, database_url) -> None:
+    """Two apps on one database stand for two worker processes: failures counted by one
+    lock the account in the other; the rows hold digests, not addresses; the window ends."""
+    extra = f'[database]\nurl = "{database_url}"\n'
+    first, second = (make_app(DATABASE_THROTTLE, routes=[Login.route("/login")], extra=extra,
+                              plugins=("orm", "sessions", "accounts")) for _ in range(2))
+    async with first.running():
+        await Migrator.for_app(first).run()  # the store's table comes with the migrations
+        ACCOUNTS["ann@example.com"] = await hash_password("ann's password")
+    try:
+        async with serve_app(first) as one, serve_app(second) as two, \
+                httpx.AsyncClient() as client:
+            async def log_in_at(url: str, password: str) -> httpx.Response:
+                return await client.post(url + "/login", headers={"accept": "text/plain"},
+                                         data={"email": "ann@example.com",
+                                               "password": password})
+
+            for url in (one, two, one):
+                assert (await log_in_at(url, "guess")).status_code == 401
+            locked = await log_in_at(two, "ann's password")
+            assert locked.status_code == 429
+            assert 1 <= int(locked.headers["retry-after"]) <= 2
+            rows = await first.storage.fetch(
+                "SELECT scope, key, failures FROM rum_accounts_login_failures ORDER BY scope")
+            assert [(r["scope"], r["failures"]) for r in rows] == [("account", 3),
+                                                                    ("client", 3)]
+            assert all(len(r["key"]) == 64 and "@" not in r["key"] for r in rows)
+            await trio.sleep(1.6)  # the window is over
+            assert (await log_in_at(one, "ann's password")).status_code == 200
+            assert await first.storage.fetchval(
+                "SELECT count(*) FROM rum_accounts_login_failures "
+                "WHERE scope = 'account'") == 0  # a success clears the account's count
+    finally:
+        ACCOUNTS.clear()
+
+
+def test_the_database_store_needs_the_orm(make_app) -> None:
+    with pytest.raises(ConfigError, match='throttle_store = "database" needs the orm plugin'):
+        make_app('throttle_store = "database"')

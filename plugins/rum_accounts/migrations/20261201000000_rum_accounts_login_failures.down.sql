@@ -1,0 +1,1 @@
+DROP TABLE IF EXISTS rum_accounts_login_failures;
