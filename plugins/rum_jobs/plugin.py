@@ -41,6 +41,9 @@ def rum_config_schema() -> dict[str, dict[str, Any]]:
             "prune_interval": Setting(3600.0, float, "seconds between pruning runs"),
             "limits": Setting({}, dict, "per-queue limits across all workers, e.g. "
                                         "{mail = {concurrency = 2, rate = 100, per = 60}}"),
+            "ready_needs_workers": Setting(False, bool, "the http plugin's readiness probe "
+                                                        "also needs a live worker (a lease "
+                                                        "renewed in rum_jobs_workers)"),
         },
     }
 
@@ -52,6 +55,23 @@ def backend(app: App) -> JobsBackend:
         state = JobsBackend(app)
         app.extensions["jobs"] = state
     return state
+
+
+@hookimpl(optionalhook=True)  # the http plugin's readiness probe
+def rum_ready_checks(app: App) -> dict[str, Any]:
+    """``jobs_workers`` when ``[jobs] ready_needs_workers``: some worker (in any process or
+    node) renewed its lease recently."""
+    if not app.config.get_bool("jobs", "ready_needs_workers", False):
+        return {}
+
+    async def workers_alive() -> None:
+        from rum_jobs.sql import LIVE_WORKERS
+
+        if not await app.storage.fetchval(LIVE_WORKERS):
+            raise RuntimeError("no job worker renewed its lease recently: start `rum worker` "
+                               "(or set [jobs] run_worker_in_app)")
+
+    return {"jobs_workers": workers_alive}
 
 
 @hookimpl

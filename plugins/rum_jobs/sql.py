@@ -181,6 +181,9 @@ SELECT coalesce(array_agg(id), '{}') AS owned
 
 WORKER_GONE = "DELETE FROM rum_jobs_workers WHERE id = $1"
 
+# Whether some worker holds an unexpired lease (the readiness check).
+LIVE_WORKERS = "SELECT EXISTS (SELECT 1 FROM rum_jobs_workers WHERE lease_expires_at > now())"
+
 # Jobs running under worker $2 that it never received (a claim whose answer was lost with
 # its connection): back to the queue without using an attempt (they never ran).
 RELEASE_ORPHANS = """
