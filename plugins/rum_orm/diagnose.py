@@ -53,6 +53,13 @@ def explain_connect_error(exc: BaseException, url: str) -> DatabaseUnavailable:
     if isinstance(exc, asyncpg.InvalidAuthorizationSpecificationError):
         return DatabaseUnavailable(f"PostgreSQL on {server} refused the connection ({exc}): fix "
                                    "the user or password in [database] url or DATABASE_URL")
+    if isinstance(exc, asyncpg.ProtocolViolationError) and "startup parameter" in str(exc):
+        # PgBouncer refuses start-up parameters it does not know, e.g. statement_timeout
+        return DatabaseUnavailable(f"the server at {server} refused a connection setting "
+                                   f"({exc}); it is probably a pooler such as PgBouncer: "
+                                   "remove [database] statement_timeout and set it on the role "
+                                   "instead (ALTER ROLE ... SET statement_timeout = '5s'), or "
+                                   "list the parameter in PgBouncer's ignore_startup_parameters")
     if isinstance(exc, asyncpg.CannotConnectNowError):
         return DatabaseUnavailable(f"PostgreSQL on {server} is starting or shutting down "
                                    f"({exc}): try again in a moment")

@@ -209,3 +209,13 @@ async def test_statement_cache_size_reaches_asyncpg(database_url: str) -> None:
         assert conn.raw._stmt_cache.get_max_size() == 0
     with pytest.raises(ValueError, match="statement_cache_size"):
         Database(database_url, statement_cache_size=-1)
+
+
+async def test_a_startup_parameter_the_pooler_refuses_is_explained(
+        pgbouncer: Any, pgbouncer_url: str) -> None:
+    from rum_orm.diagnose import DatabaseUnavailable
+
+    db = pooled(pgbouncer_url, pgbouncer, statement_timeout=5000)
+    with pytest.raises(DatabaseUnavailable, match=r"statement_timeout.*ALTER ROLE"):
+        await db.start()
+    assert not db.is_open
