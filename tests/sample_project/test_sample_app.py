@@ -37,11 +37,13 @@ async def test_start_up_migrates_and_seeds_once(make_app, database_url) -> None:
         users = await db.fetch("SELECT email, password_hash FROM users")
         orders = await db.fetchval("SELECT count(*) FROM orders")
         jobs_table = await db.fetchval("SELECT to_regclass('rum_jobs') IS NOT NULL")
+    import rum_accounts
     import rum_jobs
 
-    shipped = [Path(rum_jobs.__file__).parent / "migrations", SAMPLE / "migrations"]
+    shipped = [Path(rum_jobs.__file__).parent / "migrations",
+               Path(rum_accounts.__file__).parent / "migrations", SAMPLE / "migrations"]
     expected = sorted({p.name.partition("_")[0] for d in shipped for p in d.glob("*.up.sql")})
-    assert versions == expected  # the jobs plugin's and the app's, each applied once
+    assert versions == expected  # the plugins' and the app's, each applied once
     assert [u["email"] for u in users] == [DEMO_EMAIL]
     assert users[0]["password_hash"].startswith("$argon2id$")  # the accounts plugin
     assert "rum-demo" not in users[0]["password_hash"]
