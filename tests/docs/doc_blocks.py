@@ -14,7 +14,7 @@ A block is preceded (on the line just before its fence) by an optional marker:
 
 ``console`` blocks without a marker are commands: ``$ `` lines are run, the lines under one
 are output it must print (``<timestamp>`` stands for a migration version, ``...`` for
-anything).
+anything; runs of spaces are column padding).
 """
 
 from __future__ import annotations
@@ -78,11 +78,14 @@ def blocks(path: Path) -> list[Block]:
 
 
 def output_matches(expected: str, output: str) -> bool:
-    """Whether a line of ``output`` is the ``expected`` line (placeholders allowed)."""
-    pattern = re.escape(expected.strip())
-    pattern = pattern.replace(re.escape("<timestamp>"), r"\d{14}").replace(re.escape("..."),
-                                                                         ".*")
-    return re.search(rf"^\s*{pattern}\s*$", output, re.M) is not None
+    """Whether a line of ``output`` is the ``expected`` line: placeholders allowed, and any
+    run of spaces matches any other (column widths)."""
+    def token(text: str) -> str:
+        return re.escape(text).replace(re.escape("<timestamp>"), r"\d{14}").replace(
+            re.escape("..."), ".*")
+
+    pattern = r"[ \t]+".join(token(part) for part in expected.split())
+    return re.search(rf"^[ \t]*{pattern}[ \t]*$", output, re.M) is not None
 
 
 def apply_file_block(block: Block, root: Path) -> Path:

@@ -6,8 +6,9 @@ make/run/check``, ``rum routes``, ``rum jobs list``, ``curl``, ``pytest``) run a
 a shell, on a fresh PostgreSQL database (``DATABASE_URL``), and must print what the page shows.
 ``rum run`` starts the real server on a free port (``curl`` lines are pointed at it; it is
 restarted after file changes, as ``rum run``'s reload would). At the end, the finished blog
-is driven over its socket: sign up, write a post, see the background job's word count, read
-the API.
+is driven over its socket, by an HTTP client (sign up, write a post, see the background job's
+word count, read the API) and in headless Chromium (the same through the forms the page
+draws, flash messages, log-out); and the code the reader typed in passes ruff.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from browser_helpers import launch_chromium, needs_chromium
 from doc_blocks import Block, Command, apply_file_block, blocks, output_matches
 from process_helpers import stop, wait_until_serving
 
@@ -29,7 +31,7 @@ REPO = Path(__file__).resolve().parents[2]
 TUTORIAL = REPO / "docs" / "tutorial.md"
 BIN = str(Path(sys.executable).parent)
 
-pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.timeout(300)]
 
 
 class Reader:
@@ -126,6 +128,8 @@ def test_every_block_is_marked_or_a_command() -> None:
     assert "pytest-trio" in " ".join(pyproject["project"]["optional-dependencies"]["dev"])
 
 
+@pytest.mark.browser
+@needs_chromium
 def test_the_tutorial_builds_a_working_blog(tmp_path: Path, database_url: str,
                                             unused_port: int) -> None:
     reader = Reader(tmp_path, database_url, unused_port)
@@ -138,12 +142,13 @@ def test_the_tutorial_builds_a_working_blog(tmp_path: Path, database_url: str,
                     reader.run(command, block.line)
         reader.ensure_server(0)
         use_the_finished_blog(reader.base)
+        write_a_post_in_chromium(reader.base)
     finally:
         log = reader.stop_server()
     assert "Traceback" not in log, log
     # what the reader typed in is clean code, imports sorted
     lint = subprocess.run([f"{BIN}/ruff", "check", "--isolated", "--line-length", "100",
-                           "--select", "E,F,W,I,B,UP,SIM", str(tmp_path / "blog")],
+                           "--select", "E,F,W,I,B,UP,SIM", "."], cwd=tmp_path / "blog",
                           capture_output=True, text=True)
     assert lint.returncode == 0, lint.stdout + lint.stderr
 
@@ -174,3 +179,43 @@ def use_the_finished_blog(base: str) -> None:
         listing = browser.get("/api/posts", params={"order": "-id"}).json()
         assert listing["items"][0]["title"] == "On socket"
         assert listing["items"][0]["words"] == 4
+
+
+def write_a_post_in_chromium(base: str) -> None:
+    """Sign up, write a post and log out through the pages, in headless Chromium."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        try:
+            page = browser.new_page()
+            page.goto(base + "/posts/new")
+            assert page.url == base + "/login"  # SessionAuth.redirect
+            page.click("text=Sign up")
+            assert page.get_attribute("input[name=password]", "minlength") == "8"
+            page.fill("input[name=email]", "Grace@Example.com")  # signed up over HTTP above
+            page.fill("input[name=password]", "long enough")
+            page.click("main form [type=submit]")
+            expect(page.locator("main")).to_contain_text("already has an account")  # 422
+            page.fill("input[name=email]", "linus@example.com")
+            page.fill("input[name=password]", "long enough")
+            page.click("main form [type=submit]")
+            expect(page.locator("[role=status]")).to_have_text("Welcome to the blog!")
+            page.click("text=Write")
+            page.fill("input[name=title]", "From Chromium")
+            page.fill("textarea[name=body]", "five words in a browser")
+            page.click("main form [type=submit]")
+            expect(page.locator("h1")).to_have_text("From Chromium")
+            expect(page.locator("[role=status]")).to_have_text("Your post is published.")
+            for _ in range(50):  # the in-app worker counts the words
+                if "5 words" in page.inner_text(".meta"):
+                    break
+                page.wait_for_timeout(200)
+                page.reload()
+            assert "5 words" in page.inner_text(".meta")
+            page.click("text=Log out")
+            expect(page.locator("nav")).to_contain_text("Log in")
+            page.goto(base + "/posts/new")
+            assert page.url == base + "/login"
+        finally:
+            browser.close()
