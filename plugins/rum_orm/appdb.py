@@ -39,6 +39,8 @@ class OrmState:
     choice: DatabaseChoice | None = None
     #: every migration was found applied once (the readiness check stops asking)
     migrations_current: bool = False
+    #: ``[database] pin_requests``: each request's one-shot queries share one connection
+    pin_requests: bool = False
 
 
 def orm_state(app: App) -> OrmState:

@@ -16,16 +16,17 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from typing import Any, TypeAlias, cast
 
 import asyncpg
+import outcome
 import trio
 
 from rum import jsonutil
-from rum.context import current_app
+from rum.context import current_app, current_request
 from rum_orm.bridge import AsyncioThread, BridgeClosed
 from rum_orm.diagnose import explain_connect_error, explain_lost_connection, is_connection_error
 from rum_orm.urls import redact
@@ -228,6 +229,20 @@ class Database:
         if conn is not None:
             yield conn
             return
+        pin = self._usable_pin()
+        if pin is not None:
+            async with pin.lock:
+                if pin.raw is None:
+                    pin.raw = await self.bridge.run(self.pool.acquire)
+                pin.dirty = True
+                conn = Connection(self, pin.raw)
+                token = _current.set(conn)
+                try:
+                    yield conn
+                finally:
+                    _current.reset(token)
+                    conn._released = True
+            return
         pool = self.pool
         try:
             raw = await self.bridge.run(pool.acquire)
@@ -297,7 +312,7 @@ class Database:
         conn = self.current()
         if conn is not None:
             return await conn.execute(sql, *args)
-        return await self._run(self.pool.execute, sql, args)
+        return await self._oneshot("execute", sql, args, orm=False)
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         """Run ``sql`` once per row of parameters."""
@@ -311,21 +326,21 @@ class Database:
         conn = self.current()
         if conn is not None:
             return await conn.fetch(sql, *args)
-        return await self._run(self.pool.fetch, sql, args)
+        return await self._oneshot("fetch", sql, args, orm=False)
 
     async def fetchrow(self, sql: str, *args: Any) -> Record | None:
         """The first row of ``sql``, or ``None``."""
         conn = self.current()
         if conn is not None:
             return await conn.fetchrow(sql, *args)
-        return await self._run(self.pool.fetchrow, sql, args)
+        return await self._oneshot("fetchrow", sql, args, orm=False)
 
     async def fetchval(self, sql: str, *args: Any) -> Any:
         """The first column of the first row of ``sql``, or ``None``."""
         conn = self.current()
         if conn is not None:
             return await conn.fetchval(sql, *args)
-        return await self._run(self.pool.fetchval, sql, args)
+        return await self._oneshot("fetchval", sql, args, orm=False)
 
     async def _orm_query(self, method: str, sql: str, args: Sequence[Any]) -> Any:
         """Run a statement the ORM generated: like ``fetch``/``execute``..., but a one-shot
@@ -334,7 +349,143 @@ class Database:
         conn = self.current()
         if conn is not None:
             return await getattr(conn, method)(sql, *args)
-        return await self._run(_clean_oneshot, sql, args, self.pool, method)
+        return await self._oneshot(method, sql, args, orm=True)
+
+    async def _oneshot(self, method: str, sql: str, args: Sequence[Any], *, orm: bool) -> Any:
+        """A statement outside any transaction: batched inside :meth:`gather`, run on the
+        request's pinned connection when pinning is on (:meth:`pinned`), else on a connection
+        acquired and released around it in the same bridge crossing."""
+        batch = _batch.get()
+        if batch is not None and batch.db is self and batch.includes_current_task():
+            return await batch.submit(method, sql, args, orm)
+        pin = self._usable_pin()
+        if pin is None:
+            if orm:
+                return await self._run(_clean_oneshot, sql, args, self.pool, method)
+            return await self._run(getattr(self.pool, method), sql, args)
+        async with pin.lock:
+            if not orm:
+                pin.dirty = True
+            try:
+                return await self._run(_pinned_query, sql, args, self.pool, pin, method)
+            except BaseException:
+                pin.dirty = True  # e.g. cancelled mid-statement: reset it fully on release
+                raise
+
+    # -- pinning and batching -------------------------------------------------------------------
+
+    def _usable_pin(self) -> _Pin | None:
+        pin = _pin.get()
+        if pin is None:
+            request = current_request()
+            if request is None:
+                return None
+            pin = getattr(request.state, "rum_orm_pin", None)
+            if pin is None:
+                return None
+        return pin if pin.db is self and not pin.closed else None
+
+    @asynccontextmanager
+    async def pinned(self) -> AsyncIterator[None]:
+        """Inside the block, one-shot queries (model queries, ``db.fetch``...) reuse one pooled
+        connection, acquired by the first query (in its own bridge crossing) and handed back
+        when the block ends, also on errors and cancellation. A block that runs no query holds
+        no connection. Concurrent tasks in the block take turns on it; ``db.transaction()``
+        runs on it too. Nested ``pinned()`` blocks share the outer pin.
+        """
+        if self._usable_pin() is not None:
+            yield
+            return
+        pin = _Pin(self)
+        token = _pin.set(pin)
+        try:
+            yield
+        finally:
+            _pin.reset(token)
+            pin.close()
+
+    def pin_request(self, request: Any) -> None:
+        """Pin a connection for ``request`` (the ORM plugin's ``[database] pin_requests``):
+        its one-shot queries share one pooled connection, acquired by the first query and
+        handed back by :meth:`unpin_request` (the response hook) or, if the request was
+        cancelled before its response, when the request object is dropped."""
+        request.state.rum_orm_pin = _Pin(self)
+
+    @staticmethod
+    def unpin_request(request: Any) -> None:
+        """Hand back the connection :meth:`pin_request` pinned for ``request``, if any."""
+        state = request.state
+        pin = getattr(state, "rum_orm_pin", None)
+        if pin is not None:
+            del state.rum_orm_pin
+            pin.close()
+
+    async def gather(self, *queries: Awaitable[Any]) -> list[Any]:
+        """Await several queries together; their statements cross to asyncpg in one batch.
+
+        ``await db.gather(World.find(1), World.find(2), User.filter(...).fetch_all())``
+        returns their results in order. Each argument is any awaitable that queries this
+        database outside a transaction; while every one of them waits on a statement, the
+        statements run one after another on one pooled connection (the pinned one, if any) in
+        a single bridge crossing, instead of one crossing and one pool acquire each. An
+        awaitable that queries again joins the next round. If any of them raises, the first
+        error (in argument order) is raised once all have finished.
+        """
+        if not queries:
+            return []
+        batch = _Batch(self)
+        results: list[Any] = [None] * len(queries)
+
+        async def run(i: int, query: Awaitable[Any]) -> None:
+            batch.tasks.add(trio.lowlevel.current_task())
+            try:
+                results[i] = outcome.Value(await query)
+            except Exception as exc:
+                results[i] = outcome.Error(exc)
+            finally:
+                batch.live -= 1
+                batch.check()
+
+        async with trio.open_nursery() as nursery:
+            batch.live = len(queries)
+            token = _batch.set(batch)  # seen by the tasks started now, not by this one after
+            try:
+                for i, query in enumerate(queries):
+                    nursery.start_soon(run, i, query)
+            finally:
+                _batch.reset(token)
+            while True:
+                await batch.ready.wait()
+                if not batch.items:
+                    break
+                await self._flush(batch)
+        return [result.unwrap() for result in results]
+
+    async def _flush(self, batch: _Batch) -> None:
+        items, batch.items = batch.items, []
+        batch.ready = trio.Event()
+        batch.check()
+        pin = self._usable_pin()
+        start = time.perf_counter()
+        try:
+            if pin is None:
+                done = await self.bridge.run(_run_batch, self.pool, None, items)
+            else:
+                async with pin.lock:
+                    done = await self.bridge.run(_run_batch, self.pool, pin, items)
+        except BaseException as exc:
+            for item in items:
+                item.result = outcome.Error(exc if isinstance(exc, Exception) else
+                                            BridgeClosed("the batch was cancelled"))
+                item.done.set()
+            raise
+        if self.log_queries or self.slow_query_ms:
+            self._log(f"<batch of {len(items)} statements>", (), time.perf_counter() - start)
+        for item, result in zip(items, done, strict=True):
+            if isinstance(result, outcome.Error) and is_connection_error(result.error):
+                result = outcome.Error(explain_lost_connection(result.error, self.url))
+            item.result = result
+            item.done.set()
 
     async def _run(self, method: Any, sql: str, args: Sequence[Any], *first: Any) -> Any:
         """``method(*first, sql, *args)`` on the bridge (``first``: ``_clean_oneshot``'s pool
@@ -609,6 +760,135 @@ async def reset_pooled(raw: PoolConnection) -> None:
     raw._rum_clean = False
     if raw.is_in_transaction():
         await raw.execute("ROLLBACK")
+
+
+_pin: ContextVar[_Pin | None] = ContextVar("rum_orm_pin", default=None)
+_batch: ContextVar[_Batch | None] = ContextVar("rum_orm_batch", default=None)
+_releasing: set[asyncio.Task[Any]] = set()  # release tasks on the bridge loop, kept alive
+
+
+class _Pin:
+    """One pooled connection a block or a request reuses for its one-shot queries.
+
+    ``raw`` is set on the bridge loop by the first query and read only under ``lock``;
+    ``dirty`` means a statement that may change session state ran (full reset on release).
+    """
+
+    __slots__ = ("__weakref__", "closed", "db", "dirty", "lock", "raw")
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.raw: PoolConnection | None = None
+        self.lock = trio.Lock()
+        self.closed = False
+        self.dirty = False
+
+    def close(self) -> None:
+        """Stop using the pin and hand its connection back (without waiting: the release is
+        scheduled on the bridge loop, so it also happens under cancellation). A query still
+        running on it finishes first: the loop runs the release after it."""
+        if self.closed:
+            return
+        self.closed = True
+        raw, self.raw = self.raw, None
+        if raw is not None:
+            pool = self.db._pool
+            if pool is not None:
+                self.db.bridge.run_sync(_release_soon, pool, raw, not self.dirty)
+
+    def __del__(self) -> None:  # a cancelled request never reached its response hook
+        if not self.closed and self.raw is not None:
+            try:
+                self.close()
+            except Exception:
+                pass
+
+
+def _release_soon(pool: asyncpg.Pool, raw: PoolConnection, clean: bool) -> None:
+    async def release() -> None:
+        if clean:
+            raw._rum_mark_clean()
+        await pool.release(raw)
+
+    task = asyncio.get_running_loop().create_task(release())
+    _releasing.add(task)
+    task.add_done_callback(_releasing.discard)
+
+
+async def _pinned_query(pool: asyncpg.Pool, pin: _Pin, method: str, sql: str,
+                        args: Sequence[Any]) -> Any:
+    raw = pin.raw
+    if raw is None:
+        raw = pin.raw = await pool.acquire()
+    return await getattr(raw, method)(sql, *args)
+
+
+class _BatchItem:
+    __slots__ = ("args", "done", "method", "orm", "result", "sql")
+
+    def __init__(self, method: str, sql: str, args: Sequence[Any], orm: bool) -> None:
+        self.method = method
+        self.sql = sql
+        self.args = args
+        self.orm = orm
+        self.done = trio.Event()
+        self.result: outcome.Outcome[Any] | None = None
+
+
+class _Batch:
+    """The statements of one :meth:`Database.gather` waiting for the next crossing."""
+
+    __slots__ = ("db", "items", "live", "ready", "tasks")
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.items: list[_BatchItem] = []
+        self.tasks: set[Any] = set()
+        self.live = 0
+        self.ready = trio.Event()
+
+    def includes_current_task(self) -> bool:
+        return trio.lowlevel.current_task() in self.tasks
+
+    def check(self) -> None:
+        """Flush when every live awaitable waits on a statement (or none is left)."""
+        if len(self.items) >= self.live:
+            self.ready.set()
+
+    async def submit(self, method: str, sql: str, args: Sequence[Any], orm: bool) -> Any:
+        item = _BatchItem(method, sql, args, orm)
+        self.items.append(item)
+        self.check()
+        await item.done.wait()
+        assert item.result is not None
+        return item.result.unwrap()
+
+
+async def _run_batch(pool: asyncpg.Pool, pin: _Pin | None,
+                     items: list[_BatchItem]) -> list[outcome.Outcome[Any]]:
+    """Every statement of ``items`` in turn on one connection; one outcome each."""
+    results: list[outcome.Outcome[Any]] = []
+
+    async def run_all(raw: PoolConnection) -> None:
+        for item in items:
+            try:
+                results.append(outcome.Value(await getattr(raw, item.method)(item.sql,
+                                                                             *item.args)))
+            except Exception as exc:
+                results.append(outcome.Error(exc))
+
+    if pin is not None:
+        if pin.raw is None:
+            pin.raw = await pool.acquire()
+        if not all(item.orm for item in items):
+            pin.dirty = True
+        await run_all(pin.raw)
+        return results
+    async with pool.acquire() as raw:
+        await run_all(raw)
+        if all(item.orm for item in items):
+            raw._rum_mark_clean()
+    return results
 
 
 async def _clean_oneshot(pool: asyncpg.Pool, method: str, sql: str, args: Sequence[Any]) -> Any:

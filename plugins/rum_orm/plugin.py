@@ -17,7 +17,7 @@ from rum_orm.appdb import (
 )
 
 if TYPE_CHECKING:
-    from rum import App, Config
+    from rum import App, Config, Request, Response
     from rum_orm.database import Database
 
 name = "orm"
@@ -65,6 +65,9 @@ def rum_config_schema() -> dict[str, dict[str, Any]]:
                                                  "(0: off)"),
             "allow_pending_migrations": Setting(False, bool, "start in production even when "
                                                              "migrations are pending"),
+            "pin_requests": Setting(False, bool, "a request's one-shot queries share one pooled "
+                                                 "connection, taken by its first query and "
+                                                 "handed back with its response"),
         },
     }
 
@@ -76,7 +79,7 @@ def rum_configure(config: Config, app: App) -> None:
     from rum_orm.resolve import check_embedded_allowed
 
     check_embedded_allowed(config)
-    orm_state(app)
+    orm_state(app).pin_requests = config.get_bool("database", "pin_requests", False)
 
 
 @hookimpl
@@ -112,6 +115,27 @@ async def rum_shutdown(app: App) -> None:
     state = app.extensions.get("orm")
     if isinstance(state, OrmState) and state.database is not None:
         await state.database.close()
+
+
+@hookimpl
+async def rum_request(request: Request) -> None:
+    """With ``[database] pin_requests``, give the request a connection pin (nothing is
+    acquired until its first query; see :meth:`Database.pin_request`)."""
+    app = request.app
+    if app is not None:
+        state = app.extensions["orm"]
+        if state.pin_requests and state.database is not None and state.database.is_open:
+            state.database.pin_request(request)
+
+
+@hookimpl
+async def rum_response(request: Request, response: Response) -> None:
+    """Hand back the request's pinned connection (error responses too)."""
+    app = request.app
+    if app is not None and app.extensions["orm"].pin_requests:
+        from rum_orm.database import Database
+
+        Database.unpin_request(request)
 
 
 @hookimpl(optionalhook=True)  # the http plugin's readiness probe
