@@ -76,7 +76,7 @@ class Reader:
             self.ensure_server(where)
             line = line.replace("127.0.0.1:8000", f"127.0.0.1:{self.port}")
         done = subprocess.run(["bash", "-c", line], cwd=self.cwd, env=self.env,
-                              capture_output=True, text=True, timeout=120)
+                              capture_output=True, text=True, timeout=240)
         output = (done.stdout + done.stderr).replace(f"127.0.0.1:{self.port}",
                                                       "127.0.0.1:8000")
         assert done.returncode == 0, f"line {where}: `{command.line}` failed:\n{output}"
@@ -92,7 +92,7 @@ class Reader:
             env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self.server_dir = self.cwd
         self.changed = False
-        wait_until_serving(self.base + "/", self.server)
+        wait_until_serving(self.base + "/", self.server, timeout=30)
 
     def ensure_server(self, where: int) -> None:
         assert self.server is not None, f"line {where}: uses the server before `rum run`"
