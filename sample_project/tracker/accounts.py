@@ -120,9 +120,9 @@ class LogOut(Controller):
 class PasswordResetRequest(Controller):
     """``GET /password/reset``: ask for the address; ``POST``: mail a reset link to it.
 
-    The answer is the same whether or not an account has that address, so the form does not
-    tell strangers who has an account; the mail goes out through the job queue. Each client
-    may load or post it 10 times per 10 minutes.
+    The answer (back to the log-in page, with a notice) is the same whether or not an account
+    has that address, so the form does not tell strangers who has an account; the mail goes
+    out through the job queue. Each client may load or post it 10 times per 10 minutes.
     """
 
     def middleware(self) -> list[Any]:
@@ -148,8 +148,10 @@ class PasswordResetRequest(Controller):
             # taking longer, tells that the address has an account
             await PasswordMailer().reset(user, token,
                                          expires_in=RESET_LINK_SECONDS).deliver_later()
-        return await self.render("auth/reset_sent.html", title="Check your mail", email=email,
-                                 user=None)
+        # Redirect (Turbo shows only a redirect's page after a form post, never a 200's)
+        flash(request, f"If an account uses {email}, a link to choose a new password is on "
+                       "its way. It works for an hour, and only once.")
+        return see_other("/login")
 
 
 async def user_for_token(token: str) -> User:
