@@ -1,0 +1,5 @@
+"""Hook implementations of the admin plugin."""
+
+from __future__ import annotations
+
+name = "admin"
