@@ -8,6 +8,8 @@ in a temporary directory whose ``Rum.toml`` enables no plugin: what they show is
 docs/testing.md: every block is a file of a small project (``<!-- file: ... -->``); the
 project is written out and its test suite run with pytest, on PostgreSQL, with its browser test
 in headless Chromium; it must print what the page says.
+
+The links of the tutorial and these guides point to files and headings that exist.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import ast
 import inspect
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -78,3 +81,30 @@ def test_testing_guide_project_passes_its_tests(tmp_path: Path, postgres_url: st
     assert done.returncode == 0, output
     for expected in commands[0].commands[0].expected:
         assert output_matches(expected, output), output
+
+
+def heading_anchors(page: Path) -> set[str]:
+    """The anchors GitHub makes for a page's headings (outside code blocks)."""
+    text = re.sub(r"^```.*?^```", "", page.read_text(encoding="utf-8"), flags=re.S | re.M)
+    anchors = set()
+    for heading in re.findall(r"^#{1,6} (.+)$", text, re.M):
+        slug = re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+        anchors.add(slug)
+    return anchors
+
+
+@pytest.mark.parametrize("name", ["tutorial.md", "routing.md", "requests-responses.md",
+                                  "testing.md"])
+def test_links_between_guides_resolve(name: str) -> None:
+    page = DOCS / name
+    text = re.sub(r"^```.*?^```", "", page.read_text(encoding="utf-8"), flags=re.S | re.M)
+    links = re.findall(r"\]\(([^)\s]+)\)", text)
+    assert links
+    for link in links:
+        if link.startswith(("http://", "https://")):
+            continue
+        target, _, anchor = link.partition("#")
+        path = (page.parent / target) if target else page
+        assert path.exists(), f"{name}: {link} points to a missing file"
+        if anchor:
+            assert anchor in heading_anchors(path), f"{name}: {link}: no such heading"

@@ -156,6 +156,7 @@ def test_the_tutorial_builds_a_working_blog(tmp_path: Path, database_url: str,
 def use_the_finished_blog(base: str) -> None:
     """A visitor signs up, writes a post, sees its words counted by the job, reads the API."""
     with httpx.Client(base_url=base, timeout=10) as browser:
+        assert "<h1>Welcome to Blog</h1>" in browser.get("/").text  # rum new's page, kept
         assert "No posts yet." in browser.get("/posts").text  # the tutorial wrote none
         signup = browser.get("/signup")
         token = re.search(r'name="csrf_token" value="([^"]+)"', signup.text)[1]
