@@ -25,11 +25,14 @@ def streams_path(app: AppLike) -> str:
 
 
 def stream_source_url(request: Request, name: str) -> str:
-    """The ``ws://`` / ``wss://`` URL a page opens to receive stream ``name``."""
+    """The ``ws://`` / ``wss://`` URL a page opens to receive stream ``name``.
+
+    ``wss://`` when the request came over HTTPS: ``request.scheme``, which believes
+    ``X-Forwarded-Proto`` only from ``[http] trusted_proxies``.
+    """
     app = request.app
     assert app is not None
-    forwarded = (request.headers.get("x-forwarded-proto") or "").split(",")[0].strip()
-    secure = (forwarded or request.scheme) == "https"
+    secure = request.scheme == "https"
     signed = quote(sign_stream_name(app, name), safe="")
     return f"{'wss' if secure else 'ws'}://{request.host}{streams_path(app)}?channel={signed}"
 

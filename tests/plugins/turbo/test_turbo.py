@@ -171,3 +171,21 @@ async def test_template_globals_in_rum_templates(rum_app_factory, tmp_path):
     assert ('<turbo-stream action="append" target="list"><template>&lt;i&gt;x&lt;/i&gt;'
             "</template></turbo-stream>") in body
     assert "frame=cart stream=true" in body  # Ruby prints true
+
+
+@pytest.mark.parametrize(("trusted", "scheme"), [([], "ws"), (["127.0.0.1"], "wss")])
+async def test_the_stream_url_believes_x_forwarded_proto_only_from_trusted_proxies(
+        rum_app_factory, trusted: list[str], scheme: str):
+    import httpx
+
+    class Page(Controller):
+        async def get(self, request: Request) -> Response:
+            return Response.text(stream_source_url(request, "orders"))
+
+    toml = SECRET + f"\n[http]\ntrusted_proxies = {trusted!r}\n".replace("'", '"')
+    app = rum_app_factory(plugins=["http", "turbo", "websockets"], toml=toml,
+                          routes=[Page.route("/")])
+    async with serve_app(app) as url, httpx.AsyncClient(base_url=url) as client:
+        forged = await client.get("/", headers={"x-forwarded-proto": "https",
+                                                "host": "shop.test"})
+    assert forged.text.startswith(f"{scheme}://shop.test/_rum/turbo-streams?channel=orders--")
