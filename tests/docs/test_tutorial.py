@@ -5,7 +5,8 @@ The tutorial's project is built in a temporary directory from the page's own blo
 make/run/check``, ``rum routes``, ``rum jobs list``, ``curl``, ``pytest``) run as written in
 a shell, on a fresh PostgreSQL database (``DATABASE_URL``), and must print what the page shows.
 ``rum run`` starts the real server on a free port (``curl`` lines are pointed at it; it is
-restarted after file changes, as ``rum run``'s reload would). At the end, the finished blog
+restarted after the changes ``rum run``'s reload restarts for, and only those: templates are
+picked up by the running server). At the end, the finished blog
 is driven over its socket, by an HTTP client (sign up, write a post, see the background job's
 word count, read the API) and in headless Chromium (the same through the forms the page
 draws, flash messages, log-out); and the code the reader typed in passes ruff.
@@ -53,8 +54,11 @@ class Reader:
         return f"http://127.0.0.1:{self.port}"
 
     def write(self, block: Block) -> None:
-        apply_file_block(block, self.workdir)
-        self.changed = True
+        path = apply_file_block(block, self.workdir).relative_to(self.workdir)
+        # what `rum run`'s reload restarts for: Python outside tests/, and Rum*.toml
+        # (templates are recompiled by the running server when they change)
+        code = path.suffix == ".py" and "tests" not in path.parts
+        self.changed |= code or (path.name.startswith("Rum") and path.suffix == ".toml")
 
     def run(self, command: Command, where: int) -> None:
         started = time.monotonic()
