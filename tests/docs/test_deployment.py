@@ -1,7 +1,10 @@
-"""The deployment templates (contrib/deploy/) and docs/deployment.md: every ``rum`` command
-they run parses with the real command line; the systemd units pass ``systemd-analyze
-verify``; the image is multi-stage, non-root and checks the real probe path; the PgBouncer
-configuration runs with the installed PgBouncer and serves queries."""
+"""The deployment files ``rum new app`` writes (Dockerfile, Procfile, deploy/: systemd units,
+environment file, nginx and PgBouncer configurations; their templates are in
+``plugins/rum_scaffold/templates/app/``) and docs/deployment.md: every ``rum`` command they run
+parses with the real command line; the systemd units pass ``systemd-analyze verify``; the
+image is multi-stage, non-root and checks the real probe path; the PgBouncer configuration
+runs with the installed PgBouncer and serves queries. nginx is tested in
+tests/scale/test_nginx.py."""
 
 from __future__ import annotations
 
@@ -26,9 +29,25 @@ from rum import App
 from rum.cli import build_parser
 
 REPO = Path(__file__).resolve().parents[2]
-DEPLOY = REPO / "contrib" / "deploy"
 GUIDE = REPO / "docs" / "deployment.md"
+
+
+def _generated_project() -> Path:
+    """``rum new app shop`` in a temporary directory (the files every test here reads)."""
+    from rum_scaffold.scaffold import generate
+
+    target = Path(tempfile.mkdtemp(prefix="rum-deploy-")) / "shop"
+    generate("app", "shop", target)
+    return target
+
+
+PROJECT = _generated_project()
+DEPLOY = PROJECT / "deploy"
 UNITS = sorted(DEPLOY.glob("*.service"))
+
+
+def teardown_module() -> None:
+    shutil.rmtree(PROJECT.parent, ignore_errors=True)
 
 
 def unit(path: Path) -> configparser.ConfigParser:
@@ -39,7 +58,7 @@ def unit(path: Path) -> configparser.ConfigParser:
 
 
 def container_instructions() -> list[tuple[str, str]]:
-    text = (DEPLOY / "Containerfile").read_text().replace("\\\n", " ")
+    text = (PROJECT / "Dockerfile").read_text().replace("\\\n", " ")
     out = []
     for line in text.splitlines():
         line = line.strip()
@@ -59,8 +78,8 @@ def rum_commands() -> list[tuple[str, list[str]]]:
                 found.append((f"{path.name} {key}", shlex.split(value)))
     for keyword, rest in container_instructions():
         if keyword == "CMD" and rest.startswith("["):
-            found.append(("Containerfile CMD", json.loads(rest)))
-    for line in (DEPLOY / "Procfile").read_text().splitlines():
+            found.append(("Dockerfile CMD", json.loads(rest)))
+    for line in (PROJECT / "Procfile").read_text().splitlines():
         name, _, command = line.partition(":")
         found.append((f"Procfile {name}", shlex.split(command.replace("${PORT:-8000}", "8000"))))
     for match in re.finditer(r"```console\n(.*?)```", GUIDE.read_text(), re.S):
@@ -73,12 +92,30 @@ def rum_commands() -> list[tuple[str, list[str]]]:
     return [(where, argv) for where, argv in found if Path(argv[0]).name == "rum"]
 
 
-def test_every_rum_command_parses(tmp_path: Path) -> None:
-    app = App([], plugins=["http", "orm", "jobs"], root=tmp_path)
+def test_rum_new_app_writes_the_deployment_files() -> None:
+    files = {p.relative_to(PROJECT).as_posix() for p in PROJECT.rglob("*") if p.is_file()}
+    assert files >= {"Dockerfile", ".dockerignore", "Procfile", "deploy/app.env.example",
+                     "deploy/nginx.conf", "deploy/pgbouncer.ini", "deploy/shop-web.service",
+                     "deploy/shop-worker.service", "deploy/shop-migrate.service"}
+    procfile = dict(line.split(": ", 1) for line in (PROJECT / "Procfile").read_text()
+                    .splitlines())
+    assert set(procfile) == {"release", "web", "worker"}
+    assert procfile["release"] == "rum migrate run"
+    # the secrets stay out of the image
+    assert "deploy/app.env" in (PROJECT / ".dockerignore").read_text().splitlines()
+
+
+def test_every_rum_command_parses() -> None:
+    # the generated app's plugins, and jobs (`rum worker` needs it; `rum generate job` adds it)
+    import tomllib
+
+    enabled = tomllib.loads((PROJECT / "Rum.toml").read_text())["plugins"]["enabled"]
+    assert "jobs" in (PROJECT / "Dockerfile").read_text()
+    app = App([], plugins=[*enabled, "jobs"], root=PROJECT)
     commands = rum_commands()
     # the web, worker and migrate commands of each kind of template, and the guide's
     assert {where.split()[0] for where, _ in commands} >= {
-        "rum-web.service", "rum-worker.service", "rum-migrate.service", "Containerfile",
+        "shop-web.service", "shop-worker.service", "shop-migrate.service", "Dockerfile",
         "Procfile", "docs/deployment.md"}
     for where, argv in commands:
         parser, known = build_parser(app)
@@ -101,9 +138,9 @@ def test_the_units_verify_with_systemd(tmp_path: Path) -> None:
     env.write_text((DEPLOY / "app.env.example").read_text())
     user = pwd.getpwuid(os.getuid()).pw_name
     for path in UNITS:
-        text = path.read_text().replace("/srv/app/venv/bin/rum", rum)
-        text = text.replace("/etc/rum/app.env", str(env))
-        text = re.sub(r"^(User|Group)=rum$", rf"\1={user}", text, flags=re.M)
+        text = path.read_text().replace("/srv/shop/venv/bin/rum", rum)
+        text = text.replace("/etc/shop/app.env", str(env))
+        text = re.sub(r"^(User|Group)=shop$", rf"\1={user}", text, flags=re.M)
         local = tmp_path / path.name
         local.write_text(text)
         result = subprocess.run([analyze, "verify", str(local)], capture_output=True,
@@ -112,7 +149,7 @@ def test_the_units_verify_with_systemd(tmp_path: Path) -> None:
                     if path.name in line]
         assert result.returncode == 0 and not problems, (path.name, result.stderr)
         service = unit(path)["Service"]
-        assert service["EnvironmentFile"] == "/etc/rum/app.env"
+        assert service["EnvironmentFile"] == "/etc/shop/app.env"
         assert "RUM_ENV=production" in service["Environment"]
 
 

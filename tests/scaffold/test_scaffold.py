@@ -98,9 +98,11 @@ async def test_generated_app_migrates_and_answers_over_a_real_socket(
     assert main(["new", "app", "blog", "--dir", str(project)]) == 0
     files = sorted(p.relative_to(project).as_posix() for p in project.rglob("*") if p.is_file())
     assert [f for f in files if not f.startswith("migrations/")] == [
-        ".gitignore", "README.md", "Rum.toml", "app.py", "controllers.py", "models.py",
-        "pyproject.toml", "static/app.css", "templates/index.html", "templates/layout.html",
-        "tests/test_app.py"]
+        ".dockerignore", ".gitignore", "Dockerfile", "Procfile", "README.md", "Rum.toml",
+        "app.py", "controllers.py", "deploy/app.env.example", "deploy/blog-migrate.service",
+        "deploy/blog-web.service", "deploy/blog-worker.service", "deploy/nginx.conf",
+        "deploy/pgbouncer.ini", "models.py", "pyproject.toml", "static/app.css",
+        "templates/index.html", "templates/layout.html", "tests/test_app.py"]
     assert ".rum/" in (project / ".gitignore").read_text()  # the embedded server's data
     assert "RUM_DATABASE__URL" in (project / "Rum.toml").read_text()
     migrations = [f for f in files if f.startswith("migrations/")]
