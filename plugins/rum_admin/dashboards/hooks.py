@@ -1,0 +1,117 @@
+"""The dashboards' hook implementations, registered by :func:`install_dashboards` as the
+``admin.dashboards`` plugin: time every request, flush the counters, refresh open pages.
+
+``rum_request`` (tryfirst) notes when a request arrived; ``rum_response`` (tryfirst, so it
+runs after every other plugin's) counts it in the process's recorder; ``rum_exception``
+(tryfirst, answering nothing) remembers the exception's type for the failures list.
+"""
+
+from __future__ import annotations
+
+import logging
+from time import perf_counter
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+from rum import hookimpl
+from rum_admin.dashboards.requests_store import ensure_tables, flush
+from rum_admin.dashboards.state import EXTENSION, dashboards_of
+
+if TYPE_CHECKING:
+    from rum import AppLike, Request, Response
+    from rum_admin.dashboards.state import Dashboards
+
+name = "admin.dashboards"
+logger = logging.getLogger("rum_admin.dashboards")
+
+
+@hookimpl(tryfirst=True)
+async def rum_request(request: Request) -> None:
+    """Note the arrival time (this hook runs before every other plugin's)."""
+    request.admin_started = perf_counter()  # type: ignore[attr-defined]
+
+
+@hookimpl(tryfirst=True)
+async def rum_exception(request: Request, exc: BaseException) -> None:
+    """Remember the exception's type for the failing-requests list; answer nothing."""
+    request.admin_exception = type(exc).__name__  # type: ignore[attr-defined]
+
+
+@hookimpl(tryfirst=True)
+async def rum_response(request: Request, response: Response) -> None:
+    """Count the request in this process's recorder (runs after every other plugin's)."""
+    started = request.__dict__.get("admin_started")
+    if started is None:
+        return
+    seconds = perf_counter() - started
+    route = request.route
+    key = f"{request.method} {route.path}" if route is not None else "(no route)"
+    status = response.status
+    request.app.extensions[EXTENSION].recorder.note(key, status, seconds)  # type: ignore[union-attr]
+    if status >= 500:
+        request.app.extensions[EXTENSION].recorder.note_failure(  # type: ignore[union-attr]
+            request.id, request.method, request.path, key, status,
+            request.__dict__.get("admin_exception"), seconds)
+
+
+@hookimpl(trylast=True)
+async def rum_startup(app: AppLike) -> None:
+    """Create the tables when missing (trylast: after the ORM opened its pool)."""
+    state = dashboards_of(app)
+    db = _storage(app)
+    if db is not None:
+        await ensure_tables(db)
+        state.tables_ready = True
+
+
+@hookimpl
+def rum_schedule(app: AppLike) -> list[Any]:
+    """The flusher (when requests are recorded) and the live refresher."""
+    from rum_admin.dashboards.live import refresh_forever
+
+    state = dashboards_of(app)
+    tasks: list[Any] = []
+    if state.tables_ready and state.settings.record_requests:
+        tasks.append(lambda: flush_forever(app))
+    tasks.append(lambda: refresh_forever(app))
+    return tasks
+
+
+@hookimpl(trylast=True)
+async def rum_shutdown(app: AppLike) -> None:
+    """Write what this process recorded since the last flush (trylast: shutdown hooks run in
+    reverse, so this one runs before the ORM closes its pool)."""
+    state = app.extensions.get(EXTENSION)
+    if state is not None and state.tables_ready:
+        await flush_now(app, state)
+
+
+def _storage(app: AppLike) -> Any:
+    try:
+        return app.storage
+    except Exception:
+        return None
+
+
+async def flush_now(app: AppLike, state: Dashboards | None = None) -> None:
+    """Write this process's counters to PostgreSQL now (the flusher's step; tests call it).
+    A failed write keeps the counters for the next flush."""
+    state = state or dashboards_of(app)
+    routes, failures = state.recorder.drain()
+    if not routes and not failures:
+        return
+    try:
+        await flush(app.storage, routes, failures, node=state.node, keep=state.settings.keep)
+    except Exception:
+        state.recorder.put_back(routes, failures)
+        logger.warning("could not write the request counters; keeping them for the next "
+                       "flush", exc_info=True)
+
+
+async def flush_forever(app: AppLike) -> None:
+    """Flush every ``flush_interval`` seconds while the app runs."""
+    state = dashboards_of(app)
+    while True:
+        await trio.sleep(state.settings.flush_interval)
+        await flush_now(app, state)
