@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from rum import ConfigError, Setting, hookimpl
 from rum_admin import hookspecs as hookspecs  # the hooks this plugin owns
-from rum_admin.dashboards import dashboard_routes
+from rum_admin.dashboards import dashboard_routes, install_dashboards
 from rum_admin.pages import record_routes
 from rum_admin.registry import models_for_app
 from rum_admin.state import TEMPLATES, AdminState, check_prefix
@@ -68,6 +68,7 @@ def rum_configure(config: Config, app: App) -> None:
         user_ids=frozenset(str(u) for u in config.get_list("admin", "user_ids")),
         per_page=per_page, max_per_page=max_per_page, statement_timeout_ms=timeout,
         templates=templates)
+    install_dashboards(app)  # the dashboards' state and hooks (request timing, live refresh)
 
 
 @hookimpl
