@@ -11,6 +11,7 @@ from rum_templates import Templates
 
 if TYPE_CHECKING:
     from rum import AppLike
+    from rum_forms import ModelForm
     from rum_orm import Model
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -35,6 +36,8 @@ class AdminState:
         self.max_per_page = max_per_page
         self.statement_timeout_ms = statement_timeout_ms
         self.templates = templates
+        #: the ``ModelForm`` class of each model, by slug (made on first use)
+        self.forms: dict[str, type[ModelForm]] = {}
 
     def register(self, model: type[Model], /, **options: Any) -> ModelAdmin:
         """Show ``model`` in this app's admin (options as for ``rum_admin.register``)."""

@@ -9,7 +9,7 @@ from admin_models import SCHEMA
 
 async def test_anonymous_visitors_are_sent_to_the_login_url(make_admin_app):
     async with running(make_admin_app(), SCHEMA) as (_, client):
-        for path in ("/admin",):
+        for path in ("/admin", "/admin/admin_products", "/admin/admin_products/new"):
             response = await client.get(path)
             assert response.status_code == 302, path
             assert response.headers["location"] == "/login"
