@@ -258,3 +258,11 @@ def test_the_pgbouncer_template_runs_and_pools(postgres_url: str, database_url: 
         process.terminate()
         process.wait(timeout=10)
         shutil.rmtree(work, ignore_errors=True)
+
+
+def test_deploy_md_shows_the_nginx_configuration_rum_new_app_writes() -> None:
+    topology = (REPO / "docs" / "deploy.md").read_text()
+    blocks = re.findall(r"```nginx\n(.*?)```", topology, re.S)
+    assert blocks == [(DEPLOY / "nginx.conf").read_text()]
+    assert "tests/scale/test_nginx.py" in topology and (
+        REPO / "tests" / "scale" / "test_nginx.py").exists()
