@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextvars import ContextVar
 from http.cookies import CookieError, SimpleCookie
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qsl, unquote
 
 from rum import jsonutil
@@ -22,14 +22,32 @@ if TYPE_CHECKING:
     from rum.formdata import Files
     from rum.services import AppLike
 
-__all__ = ["BodyParser", "FormData", "QueryParams", "Request", "current_request"]
+__all__ = ["BodyParser", "BodyStream", "FormData", "QueryParams", "Request", "current_request"]
 
 #: media types the kernel does not parse, and the bundled plugin that does
 _PARSER_PLUGINS = {"multipart/form-data": "forms"}
-#: what a plugin registers through ``rum_body_parsers``: ``await parser(request)``
+#: what a plugin registers through ``rum_body_parsers``: ``await parser(request)``; a parser
+#: reads ``await request.read_body()`` or streams ``request.stream()`` (a server may hand it
+#: the body still on the socket when the parser has ``streams_body = True``)
 BodyParser = Callable[["Request"], Awaitable[FormData]]
 #: the request the current task is handling; set by ``App.handle``
 _current: ContextVar[Request | None] = ContextVar("rum_request", default=None)
+
+
+class BodyStream(Protocol):
+    """A request body still on the socket, as a server hands it to :class:`Request`.
+
+    Read once, by one task at a time; each method raises an :class:`~rum.errors.HTTPError`
+    (400 for a malformed or cut-off body, 413 over the server's limit).
+    """
+
+    async def receive(self) -> bytes:
+        """The next chunk of the body as it arrives (a bounded size), ``b""`` at its end."""
+        ...  # pragma: no cover
+
+    async def read(self) -> bytes:
+        """The rest of the body, buffered, under the server's body size limit."""
+        ...  # pragma: no cover
 
 
 def current_request() -> Request | None:
@@ -42,7 +60,9 @@ class Request:
 
     Attributes set by the server: ``method`` (upper case), ``path`` (percent-decoded),
     ``query_string``, ``headers`` (:class:`~rum.Headers`), ``body`` (bytes, already limited
-    to ``[http] max_body_size``), ``client`` (``(host, port)`` or ``None``), ``scheme``,
+    to ``[http] max_body_size``; a body the server left on the socket for a streaming parser,
+    ``body_stream``, is read by ``await request.read_body()`` or ``request.stream()``),
+    ``client`` (``(host, port)`` or ``None``), ``scheme``,
     ``http_version``. The kernel adds ``app``, ``path_params`` (typed values captured by the
     route), ``route``, ``id`` (the request id used in logs) and ``user`` (see
     :func:`rum.hookspecs.rum_authenticate`). Plugins add their own attributes, e.g.
@@ -65,6 +85,7 @@ class Request:
         http_version: str = "1.1",
         app: AppLike | None = None,
         raw_path: str | None = None,
+        body_stream: BodyStream | None = None,
     ) -> None:
         self.method = method
         self.path = path
@@ -73,7 +94,9 @@ class Request:
         # ``type() is`` first: isinstance() on an ABC subclass goes through ABCMeta (hot path)
         self.headers = (headers if type(headers) is Headers or isinstance(headers, Headers)
                         else Headers(headers))
-        self.body = body
+        self._body = body
+        #: the body still to be read from the client (``None``: ``body`` holds all of it)
+        self._stream = body_stream
         self.client = client
         self.scheme = scheme
         self.http_version = http_version
@@ -173,6 +196,58 @@ class Request:
         """True when the client prefers JSON over HTML (:func:`rum.negotiation.prefers_json`)."""
         return prefers_json(self.headers.get("accept"), self.content_type)
 
+    # -- the body -------------------------------------------------------------------------------
+
+    @property
+    def body(self) -> bytes:
+        """The whole body. A body still on the socket must be read first (a clear error)."""
+        if self._stream is not None:
+            if self._stream is _CONSUMED:
+                raise RumError("the request body was streamed by request.stream(), which "
+                               "keeps no copy")
+            raise RumError("the body of this request is streamed from the client and not read "
+                           "yet: `await request.read_body()` reads it (or `await "
+                           "request.form()` parses it)")
+        return self._body
+
+    @body.setter
+    def body(self, value: bytes) -> None:
+        self._body = value
+        self._stream = None
+
+    @property
+    def body_pending(self) -> bool:
+        """True while the body is still on the socket (only a streaming server leaves it)."""
+        return self._stream is not None
+
+    async def read_body(self) -> bytes:
+        """The whole body: reads the rest from the client if the server streams it (under
+        ``[http] max_body_size``), then :attr:`body` holds it."""
+        if self._stream is not None:
+            stream = self._stream
+            self._stream = _CONSUMED
+            self._body = await stream.read()
+            self._stream = None
+        return self.body
+
+    async def stream(self) -> AsyncIterator[bytes]:
+        """The body chunk by chunk as it arrives: ``async for chunk in request.stream():``.
+
+        A body the server left on the socket streams once and is not kept (:attr:`body` is
+        ``b""`` afterwards); a buffered body comes as one chunk and stays in :attr:`body`.
+        """
+        stream = self._stream
+        if stream is _CONSUMED:
+            raise RumError("request.stream() reads the body once: it was already streamed")
+        if stream is None:
+            if self._body:
+                yield self._body
+            return
+        self._stream = _CONSUMED
+        while chunk := await stream.receive():
+            yield chunk
+        self._stream, self._body = None, b""
+
     # -- body decoding --------------------------------------------------------------------------
 
     def text(self) -> str:
@@ -215,7 +290,7 @@ class Request:
             if parser is not None:
                 form = await parser(self)
             elif ctype == URLENCODED:
-                form = await parse_urlencoded(self.body)
+                form = await parse_urlencoded(await self.read_body())
             elif ctype in _PARSER_PLUGINS:
                 where = self.app.config.describe_file() if self.app is not None else "Rum.toml"
                 raise UnsupportedMediaType(
@@ -242,6 +317,19 @@ class Request:
 
     def __repr__(self) -> str:
         return f"<Request {self.method} {self.raw_path}>"
+
+
+class _Consumed:
+    """The body stream of a request whose body was streamed (or is being read) already."""
+
+    async def receive(self) -> bytes:
+        raise RumError("the request body was already streamed by request.stream(): it can be "
+                       "read once")
+
+    read = receive
+
+
+_CONSUMED = _Consumed()
 
 
 class _PendingForm:

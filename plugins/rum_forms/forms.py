@@ -12,6 +12,7 @@ from rum.formdata import parse_urlencoded
 from rum_forms.parser import parse_multipart
 from rum_forms.settings import SECTION, FormLimits, UploadSettings, parse_threads
 from rum_forms.storage import LocalStorage, Storage
+from rum_forms.streaming import parse_stream
 
 if TYPE_CHECKING:
     from rum.app import App
@@ -41,14 +42,27 @@ class Forms:
                    parse_threads(config))
 
     async def parse_multipart(self, request: Request) -> FormData:
-        """Parse ``request``'s multipart body in a worker thread, under :attr:`limits`."""
+        """Parse ``request``'s multipart body under :attr:`limits`.
+
+        A body still on the socket (the HTTP server streams it, see ``streams_body``) is fed
+        to the parser chunk by chunk as it arrives, so a limit is answered (413) as soon as
+        it is crossed and only one chunk is in memory at a time; a buffered body (test
+        client, ASGI) is parsed whole in a worker thread.
+        """
+        content_type = request.headers.get("content-type") or ""
+        if request.body_pending:
+            return await parse_stream(content_type, request.stream(), self.limits,
+                                      self.limiter)
         return await trio.to_thread.run_sync(
-            parse_multipart, request.headers.get("content-type") or "", request.body,
-            self.limits, limiter=self.limiter)
+            parse_multipart, content_type, request.body, self.limits, limiter=self.limiter)
+
+    #: tells the HTTP server to leave multipart bodies on the socket for this parser
+    parse_multipart.streams_body = True  # type: ignore[attr-defined]
 
     async def parse_urlencoded(self, request: Request) -> FormData:
         """The kernel's urlencoded parser with ``[forms] max_parts`` as its field cap."""
-        return await parse_urlencoded(request.body, max_fields=self.limits.max_parts,
+        return await parse_urlencoded(await request.read_body(),
+                                      max_fields=self.limits.max_parts,
                                       setting=f"[{SECTION}] max_parts", limiter=self.limiter)
 
 

@@ -4,6 +4,12 @@ The parser's callbacks only collect data; complete requests go into a queue that
 connection's single task answers in order, so pipelined requests are answered in order and
 nothing is read while a response is being produced. Limits raise :class:`Reject` from inside
 the callbacks; the rejection is queued after any complete requests before it.
+
+A body whose media type the app parses with a streaming parser (``streams_body = True``, the
+forms plugin's multipart parser) is not collected: its request is queued as soon as its head
+is parsed, with a :class:`~rum_http.body.SocketBody` that reads the socket when the parser
+asks (:meth:`Connection.pull`). A body the app left unread is drained if little is left,
+else the connection closes after the response.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from trio.lowlevel import wait_readable, wait_writable
 from rum.headers import Headers
 from rum.request import Request
 from rum.response import Response
+from rum_http.body import SocketBody
 from rum_http.framing import (
     Reject,
     absolute_authority,
@@ -85,12 +92,13 @@ def _declared_length(response: Response) -> int | None:
 class _Message:
     """A complete request as parsed, before it becomes a :class:`rum.Request`."""
 
-    __slots__ = ("body", "headers", "keep_alive", "leftover", "method", "trailers", "url",
-                 "version")
+    __slots__ = ("body", "headers", "keep_alive", "leftover", "method", "stream", "trailers",
+                 "url", "version")
 
     def __init__(self, method: str, url: bytes, headers: list[tuple[str, str]], body: bytes,
                  version: str, keep_alive: bool,
-                 trailers: list[tuple[str, str]] | None = None) -> None:
+                 trailers: list[tuple[str, str]] | None = None,
+                 stream: SocketBody | None = None) -> None:
         self.method = method
         self.url = url
         self.headers = headers
@@ -98,6 +106,8 @@ class _Message:
         self.version = version
         self.keep_alive = keep_alive
         self.trailers = trailers
+        #: the body still on the socket (a streaming parser reads it), else ``None``
+        self.stream = stream
         self.leftover: bytes | None = None
 
 
@@ -109,7 +119,7 @@ class Connection:
     __slots__ = (
         "__weakref__", "_body", "_body_size", "_broken", "_content_length", "_deadline",
         "_expect_continue", "_fd", "_head_raw", "_head_size", "_headers", "_host", "_hosts",
-        "_in_head", "_in_message", "_line", "_line_checked", "_streak", "_trailers",
+        "_in_head", "_in_message", "_line", "_line_checked", "_streak", "_streaming", "_trailers",
         "_transfer_encoding", "_url", "_valid_host", "_version", "client", "deadline",
         "heads", "parser", "proxied", "queue", "reading", "scope", "server", "settings", "sock",
         "timed_out", "upgraded", "writing",
@@ -147,6 +157,8 @@ class Connection:
         self._version = "1.1"
         self._valid_host: str | None = None
         self._deadline = math.inf
+        #: the body being streamed to the app (its request is queued already)
+        self._streaming: SocketBody | None = None
         # connection state, read by the server's reaper task
         self.scope = trio.CancelScope()
         self.reading = False
@@ -216,9 +228,6 @@ class Connection:
                 length = int(value)
             except ValueError:
                 raise Reject(400, "invalid Content-Length") from None
-            if length > self.settings.max_body_size:
-                raise Reject(413, f"request body of {length} bytes is larger than the limit "
-                                  f"of {self.settings.max_body_size} bytes")
             self._content_length = length
         elif key == "transfer-encoding":
             if self._transfer_encoding is None:
@@ -245,6 +254,31 @@ class Connection:
             self._other_target_form(url)
         if self._expect_continue and (self._content_length == 0 or version != "1.1"):
             self._expect_continue = False
+        if self._content_length > 0 or coding is not None:
+            if self._streams_body():
+                self._stream_message()
+            elif self._content_length > self.settings.max_body_size:
+                raise Reject(413, f"request body of {self._content_length} bytes is larger "
+                                  f"than the limit of {self.settings.max_body_size} bytes")
+
+    def _streams_body(self) -> bool:
+        """Whether the app parses this body's media type with a streaming parser."""
+        for key, value in self._headers:
+            if key == "content-type":
+                media = value.split(";", 1)[0].strip().lower()
+                parser = self.server.app.body_parsers.get(media)
+                return bool(getattr(parser, "streams_body", False))
+        return False
+
+    def _stream_message(self) -> None:
+        """Queue the request now, its body to be read by the app through a SocketBody."""
+        parser = self.parser
+        method = parser.get_method()
+        self._streaming = body = SocketBody(self, self._content_length,
+                                            self.settings.max_body_size, self._expect_continue)
+        self.queue.append(_Message(
+            _METHODS.get(method) or method.decode("latin-1"), self._url, self._headers, b"",
+            self._version, parser.should_keep_alive(), stream=body))
 
     def _other_target_form(self, url: bytes) -> None:
         """Absolute-form targets name the authority (it replaces ``Host``, RFC 9112 §3.2.2);
@@ -262,6 +296,11 @@ class Connection:
             raise Reject(400, "the request target must be a path, * or an absolute URL")
 
     def on_body(self, body: bytes) -> None:
+        streaming = self._streaming
+        if streaming is not None:
+            streaming.add(body)
+            streaming.expect_continue = self._expect_continue = False
+            return
         self._body_size += len(body)
         if self._body_size > self.settings.max_body_size:
             raise Reject(413, f"request body larger than {self.settings.max_body_size} bytes")
@@ -269,6 +308,15 @@ class Connection:
         self._expect_continue = False
 
     def on_message_complete(self) -> None:
+        streaming = self._streaming
+        if streaming is not None:  # its request was queued with the head
+            self._streaming = None
+            streaming.finish(self._trailers)
+            self._in_message = False
+            self._in_head = False
+            self._expect_continue = False
+            self._deadline = math.inf
+            return
         parser = self.parser
         method = parser.get_method()
         body = self._body
@@ -382,6 +430,38 @@ class Connection:
         finally:
             self.writing = False
 
+    async def pull(self, body: SocketBody) -> None:
+        """Read the socket once for a streamed ``body`` (the app's task asks for it).
+
+        Sends ``100 Continue`` first if the client waits for it; the read may wait up to
+        ``request_timeout`` for progress (then the reaper answers 408). A closed connection or
+        broken framing fails the body (its reader gets a 400 or 413).
+        """
+        if body.expect_continue:
+            body.expect_continue = self._expect_continue = False
+            await self._send(_CONTINUE)
+        self.deadline = self.server.now + self.settings.request_timeout
+        self.reading = True
+        try:
+            data = await self._recv()
+        except OSError:
+            data = b""
+        finally:
+            self.reading = False
+        if not data:
+            self._broken = True
+            body.fail(None)
+            return
+        self._feed(data)
+        if self._broken and not body.ended and body.error is None:
+            # the rejection is this body's: answered by the app's error page, not again
+            last = self.queue[-1] if self.queue else None
+            if isinstance(last, Reject):
+                self.queue.pop()
+                body.fail(last)
+            else:
+                body.fail(Reject(400, "malformed request body"))
+
     def _feed(self, data: bytes) -> None:
         queued = len(self.queue)
         continuing = self._in_message
@@ -474,7 +554,10 @@ class Connection:
             client, scheme = self.settings.proxies.resolve(msg.headers, client, scheme)
         request = Request(msg.method, path, query.decode("latin-1"),
                           Headers.from_lowercase(msg.headers), msg.body, client=client,
-                          scheme=scheme, http_version=msg.version, raw_path=raw_path)
+                          scheme=scheme, http_version=msg.version, raw_path=raw_path,
+                          body_stream=msg.stream)
+        if msg.stream is not None:
+            msg.stream.request = request
         if msg.trailers is not None:
             request.trailers = Headers.from_lowercase(msg.trailers)
         return request
@@ -489,8 +572,17 @@ class Connection:
         except Exception:
             logger.exception("app.handle failed for %s %s", msg.method, request.raw_path)
             response = Response.text("Internal Server Error", 500)
+        body = msg.stream
+        if body is not None and not body.complete:
+            if body.disconnected:
+                return False  # the client left mid-body: nobody reads an answer
+            if not await body.drain():
+                msg.keep_alive = False
         try:
-            return await self._write(msg, request, response, started)
+            keep_alive = await self._write(msg, request, response, started)
+            if body is not None and not body.complete:
+                await self._linger()
+            return keep_alive
         except HeaderError as exc:
             logger.error("cannot send the response to %s %s: %s", msg.method,
                          request.raw_path, exc)
@@ -634,11 +726,18 @@ class Connection:
         with trio.move_on_after(1):
             try:
                 await self._send(head.encode("latin-1") + body)
-                # a lingering close: closing with unread input would reset the connection and
-                # could destroy the answer before the client reads it
-                self.sock.shutdown(socket.SHUT_WR)
             except OSError:
                 return
+        await self._linger()
+
+    async def _linger(self) -> None:
+        """A lingering close: closing with unread input would reset the connection and
+        could destroy the answer before the client reads it, so stop sending, then read and
+        drop what still comes (briefly) before the socket closes."""
+        try:
+            self.sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            return
         with trio.move_on_after(0.2):
             try:
                 drained = 0
