@@ -28,7 +28,8 @@ from typing import Annotated, Any, ClassVar, TypeVar
 
 import asyncpg
 
-from rum_orm.database import Connection, Database
+from rum_orm.changes import report_change
+from rum_orm.database import Connection, Database, executor
 from rum_orm.errors import ModelDefinitionError, NotFound, OrmError, closest
 from rum_orm.scope import Join, Scope, run_query
 from rum_orm.sql import AnyOf, Column, Compare, Params
@@ -616,8 +617,10 @@ class Model:
                 return self
             sql = (f"UPDATE {table} SET {sets} WHERE {q(pk)} = "
                    f"{params.add(self.__dict__[pk])} RETURNING *")
+        action: Action = "create" if self.__dict__.get(pk) is None else "update"
+        target = where_to_write(conn)
         try:
-            row = await run_query(cls, conn, "fetchrow", sql, params.values)
+            row = await run_query(cls, target, "fetchrow", sql, params.values)
         except asyncpg.UniqueViolationError as exc:
             taken = _taken(self, exc)
             if taken is None:
@@ -629,6 +632,7 @@ class Model:
         for n in extra:
             self.__dict__.pop(n, None)
         self.__dict__.update(row.items())
+        await report_change(self, action, target)
         return self
 
     async def update(self: M, values: Mapping[str, Any] | None = None, /, *,
@@ -648,10 +652,14 @@ class Model:
         """``DELETE`` this record; return whether a row was deleted."""
         cls = type(self)
         pk = cls.__primary_key__
-        status = await run_query(cls, conn, "execute",
+        target = where_to_write(conn)
+        status = await run_query(cls, target, "execute",
                                  f"DELETE FROM {q(cls.__table__)} WHERE {q(pk)} = $1",
                                  [self.__dict__.get(pk)])
-        return status.endswith(" 1")
+        deleted = status.endswith(" 1")
+        if deleted:
+            await report_change(self, "delete", target)
+        return deleted
 
     async def reload(self: M, conn: Conn = None) -> M:
         """Read this record's columns again from the database; return ``self``."""
@@ -659,6 +667,15 @@ class Model:
         self.__dict__.clear()
         self.__dict__.update(fresh.__dict__)
         return self
+
+
+def where_to_write(conn: Conn) -> Database | Connection:
+    """Where a write with ``conn`` runs (:func:`executor`), as the current transaction's
+    connection when there is one, so change listeners join it."""
+    target = executor(conn)
+    if isinstance(target, Database):
+        return target.current() or target
+    return target
 
 
 def _check_aware(model: type, name: str, value: Any) -> None:
@@ -802,14 +819,17 @@ class Create(typing.Generic[M]):
         await self._check(conn)
         params = Params()
         sql = self._sql(params)
+        target = where_to_write(conn)
         try:
-            row = await run_query(self.model, conn, "fetchrow", sql, params.values)
+            row = await run_query(self.model, target, "fetchrow", sql, params.values)
         except asyncpg.UniqueViolationError as exc:
             taken = _taken(self.model(self.given), exc)
             if taken is None:
                 raise
             raise taken from exc
-        return self.model._from_record(row)
+        record = self.model._from_record(row)
+        await report_change(record, "create", target)
+        return record
 
     def __await__(self) -> typing.Generator[Any, None, M]:
         return self.fetch().__await__()

@@ -22,7 +22,8 @@ from pathlib import Path
 from markupsafe import Markup
 
 from rum import App, Request
-from rum_turbo.broadcasts import CHANNEL_PREFIX, broadcast_stream, stream_source_url
+from rum_turbo.broadcasts import broadcast_stream, stream_source_url
+from rum_turbo.channels import CHANNEL_PREFIX
 from rum_turbo.streams import turbo_stream
 from rum_websockets import pubsub_for
 

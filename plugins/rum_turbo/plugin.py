@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from rum import App, ConfigError, NotFound, Request, Response, Route, Setting, hookimpl
 from rum_static import StaticFiles
@@ -19,6 +19,8 @@ from rum_turbo.live_reload import (
     template_dirs,
     watch_templates,
 )
+from rum_turbo.model_broadcasts import broadcast_model_change, dom_id
+from rum_turbo.presence import presence_element_id
 from rum_turbo.signing import signing_key
 from rum_turbo.streams import turbo_frame, turbo_stream
 
@@ -26,8 +28,9 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 #: Turbo Streams reach pages over the websockets plugin's endpoint and broadcasts.
 requires = ("websockets",)
-#: Its helpers are template globals when the templates plugin is enabled.
-works_with = ("templates",)
+#: Its helpers are template globals when the templates plugin is enabled; with the orm
+#: plugin, models that declare ``broadcasts`` send their changes (``rum_orm.on_change``).
+works_with = ("templates", "orm")
 
 
 def turbo_version() -> str:
@@ -62,6 +65,12 @@ def rum_config_schema() -> Mapping[str, Mapping[str, Setting]]:
                                 "the WebSocket endpoint <turbo-stream-source> connects to"),
         "live_reload": Setting(None, bool, "open pages refresh when a template changes "
                                "(unset: on in development only)"),
+        "refresh_debounce": Setting(0.3, float, "seconds each node gathers a stream's refresh "
+                                    "broadcasts into one refresh"),
+        "presence_heartbeat": Setting(5.0, float, "seconds between a node's presence "
+                                      "heartbeats"),
+        "presence_ttl": Setting(15.0, float, "a presence entry not refreshed for this many "
+                                "seconds (its node died) is dropped"),
     }}
 
 
@@ -74,6 +83,10 @@ def rum_configure(app: App) -> None:
             raise ConfigError(f"{app.config.describe_file()}: [turbo] {key} must be a path "
                               f"starting with '/', got {value!r}")
     signing_key(app)  # fail early in production without a secret key
+    if "orm" in app.extensions:  # the orm plugin configures first (tryfirst)
+        from rum_orm import on_change
+
+        on_change(broadcast_model_change)  # once per process; it finds the app per write
 
 
 @hookimpl
@@ -95,6 +108,25 @@ def turbo_script_tag(app: App, request: Request | None = None) -> Markup:
     return tag
 
 
+def turbo_refresh_tags(method: str = "morph", scroll: str = "preserve") -> Markup:
+    """The ``<meta>`` tags making Turbo 8 page refreshes morph the page and keep the scroll
+    position: ``<meta name="turbo-refresh-method" content="morph">`` and
+    ``<meta name="turbo-refresh-scroll" content="preserve">`` (for the layout's ``<head>``)."""
+    if method not in ("morph", "replace") or scroll not in ("preserve", "reset"):
+        raise ValueError("turbo_refresh_tags(method='morph'|'replace', "
+                         f"scroll='preserve'|'reset'), got {method!r}, {scroll!r}")
+    return Markup(f'<meta name="turbo-refresh-method" content="{method}">\n'
+                  f'<meta name="turbo-refresh-scroll" content="{scroll}">')
+
+
+def presence_list(stream: str, tag: str = "ul", **attrs: Any) -> Markup:
+    """The (empty) element a stream's presence list is rendered into by Turbo Streams:
+    ``<ul id="presence_orders"></ul>``; pair it with ``turbo_stream_from(stream,
+    presence=True)``."""
+    extra = "".join(f' {k.replace("_", "-")}="{escape(v)}"' for k, v in attrs.items())
+    return Markup(f'<{tag} id="{presence_element_id(stream)}"{extra}></{tag}>')
+
+
 @hookimpl
 def rum_schedule(app: App) -> list[Any]:
     """With live reload on, the task that refreshes open pages on template changes."""
@@ -109,6 +141,9 @@ def rum_template_globals(app: App, request: Request | None) -> Mapping[str, Any]
         "turbo_frame": turbo_frame,
         "turbo_stream": turbo_stream,
         "turbo_script_tag": functools.partial(turbo_script_tag, app, request),
+        "turbo_refresh_tags": turbo_refresh_tags,
+        "dom_id": dom_id,
+        "presence_list": presence_list,
     }
     if request is not None:
         names["turbo_stream_from"] = functools.partial(turbo_stream_from, request)

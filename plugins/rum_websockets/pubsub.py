@@ -69,10 +69,14 @@ class PubSub:
 
     # -- publishing -----------------------------------------------------------------------------
 
-    async def broadcast(self, channel: str, message: Message | Any) -> None:
+    async def broadcast(self, channel: str, message: Message | Any, *, conn: Any = None
+                        ) -> None:
         """Send ``message`` to every subscriber of ``channel`` in every process of the app.
 
         ``str`` and ``bytes`` arrive as they were sent; anything else is encoded as JSON text.
+        The NOTIFY runs on ``conn`` when given (an ORM connection or transaction: delivered
+        when it commits, never if it rolls back), else where the app's queries run now
+        (inside the current transaction, if any).
         """
         if not isinstance(message, str | bytes):
             from rum import jsonutil
@@ -87,10 +91,11 @@ class PubSub:
         else:
             envelope = {"c": channel, "s": message}
         payload = json.dumps(envelope, separators=(",", ":"))
+        target = db if conn is None else conn
         if len(payload.encode("utf-8")) > INLINE_LIMIT:
-            row_id = await self._store(db, payload)
+            row_id = await self._store(target, payload)
             payload = json.dumps({"id": row_id})
-        await db.notify(NOTIFY_CHANNEL, payload)
+        await target.execute("SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, payload)
 
     async def _store(self, db: Any, payload: str) -> int:
         if not self._table_ready:
@@ -211,9 +216,11 @@ def pubsub_for(app: AppLike | None = None) -> PubSub:
     return hub
 
 
-async def broadcast(channel: str, message: Message | Any, *, app: AppLike | None = None) -> None:
-    """Send ``message`` to every subscriber of ``channel`` in every process of the app."""
-    await pubsub_for(app).broadcast(channel, message)
+async def broadcast(channel: str, message: Message | Any, *, app: AppLike | None = None,
+                    conn: Any = None) -> None:
+    """Send ``message`` to every subscriber of ``channel`` in every process of the app
+    (on ``conn``, an ORM connection or transaction, when given: see :meth:`PubSub.broadcast`)."""
+    await pubsub_for(app).broadcast(channel, message, conn=conn)
 
 
 def subscribe(channel: str, *, app: AppLike | None = None
