@@ -95,7 +95,7 @@ def dashboard_routes(app: App) -> list[Route]:
     return [
         RequestsDashboard.route(f"{base}/requests", name="admin_dashboard_requests"),
         JobsDashboard.route(f"{base}/jobs", name="admin_dashboard_jobs"),
-        JobAction.route(f"{base}/jobs/{{id:int}}/{{action}}", name="admin_dashboard_job"),
-        QueueAction.route(f"{base}/jobs/queues/{{queue}}/{{action}}",
+        JobAction.route(f"{base}/jobs/<int:id>/<action>", name="admin_dashboard_job"),
+        QueueAction.route(f"{base}/jobs/queues/<queue>/<action>",
                           name="admin_dashboard_queue"),
     ]
