@@ -136,7 +136,8 @@ class RecordList(AdminController):
         for record in page.records:
             cells = [shown(getattr(record, name)) for name in entry.list_display]
             rows.append({"url": state.url(entry.slug, key_of(entry, record)),
-                         "key": key_of(entry, record), "first": cells[0], "rest": cells[1:]})
+                         "record_key": key_of(entry, record), "first_cell": cells[0],
+                         "other_cells": cells[1:]})
         filters = []
         for name, pairs in choices.items():
             current = to_text(query.filters.get(name))
@@ -180,7 +181,8 @@ class RecordNew(AdminController):
 
     async def get(self, request: Request) -> Response:
         state, entry = entry_for(request)
-        return await self._page(request, state, entry, form_class(state, entry)())
+        form = form_class(state, entry)(initial=entry.model())   # the model's defaults
+        return await self._page(request, state, entry, form)
 
     async def post(self, request: Request) -> Response:
         state, entry = entry_for(request)

@@ -28,8 +28,11 @@ async def seed(app, n_extra: int = 0) -> None:
 
 def names(html: str) -> list[str]:
     """The names in the list's rows (the second column), in order."""
-    rows = re.findall(r"<tr id=\"record-\d+\">(.*?)</tr>", html, re.S)
-    return [re.findall(r"<td>(?:<a [^>]*>)?([^<]*)", row)[1] for row in rows]
+    rows = re.findall(r"<tr id=\"record-(\d+)\">(.*?)</tr>", html, re.S)
+    cells = [(key, re.findall(r"<td>(?:<a [^>]*>)?([^<]*)", row)) for key, row in rows]
+    for key, row in cells:   # the first column is the id, linked to the record
+        assert row[0] == key and f'<a href="/admin/admin_products/{key}">{key}</a>' in html
+    return [row[1] for _, row in cells]
 
 
 def register_products(app) -> None:
