@@ -1,0 +1,58 @@
+"""Every Python example of docs/admin.md runs, in order, over a real socket and PostgreSQL;
+its Rum.toml example is the app's configuration and names exactly the [admin] settings the
+plugin declares, with their defaults."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+
+import rum_admin.plugin
+from rum_admin.registry import REGISTERED
+
+GUIDE = Path(__file__).resolve().parents[3] / "docs" / "admin.md"
+
+
+def blocks(language: str) -> list[tuple[int, str]]:
+    text = GUIDE.read_text(encoding="utf-8")
+    return [(text.count("\n", 0, m.start()) + 2, m.group(1))
+            for m in re.finditer(rf"```{language}\n(.*?)```", text, re.S)]
+
+
+def test_the_settings_example_matches_the_plugin() -> None:
+    [(_, code)] = blocks("toml")
+    admin = tomllib.loads(code)["admin"]
+    schema = rum_admin.plugin.rum_config_schema()["admin"]
+    assert set(admin) == set(schema)
+    for key, value in admin.items():
+        assert value == schema[key].default, key
+
+
+async def test_admin_guide_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                        database_url: str) -> None:
+    [(_, toml)] = blocks("toml")
+    (tmp_path / "Rum.toml").write_text(
+        toml + f'\n[general]\nsecret_key = "{"5e" * 32}"\n\n[database]\nurl = "{database_url}"\n')
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, object] = {"__name__": "admin_guide"}
+    examples = blocks("python")
+    assert len(examples) == 4
+    before = dict(REGISTERED.entries)
+    try:
+        for line, code in examples:
+            padded = "\n" * (line - 1) + code  # tracebacks point at the guide's lines
+            compiled = compile(padded, str(GUIDE), "exec",
+                               flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True)
+            result = eval(compiled, namespace)
+            if inspect.iscoroutine(result):
+                await result
+        order = namespace["Order"]
+        assert REGISTERED.entries[order].search_fields == ("customer",)
+    finally:   # the guide's register() must not leak into other tests' apps
+        REGISTERED.entries.clear()
+        REGISTERED.entries.update(before)
