@@ -352,3 +352,17 @@ async def test_a_chunked_upload_streams_too(app: App) -> None:
         assert result["fields"] == {"k": "v"}
         assert result["files"][0]["sha256"] == hashlib.sha256(data).hexdigest()
         assert (await reader.response())[2] == b"pong"
+
+
+async def test_a_client_stalling_mid_upload_gets_408_and_leaves_no_file(app: App,
+                                                                        spool: Path) -> None:
+    body = file_part("doc", "stall.bin", b"s" * 200_000)
+    async with serve_app(app, request_timeout=0.5) as base, await connect(base) as stream:
+        reader = Reader(stream)
+        await stream.send_all(head("/upload", len(body)) + body[:100_000])
+        with trio.fail_after(5):
+            while not open_spooled_files(spool):
+                await trio.sleep(0.01)
+        status, headers, answer = await reader.response()  # no progress for request_timeout
+        assert status == 408 and headers["connection"] == "close"
+        assert open_spooled_files(spool) == [] and list(spool.iterdir()) == []
