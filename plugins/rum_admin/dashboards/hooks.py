@@ -16,7 +16,7 @@ import trio
 
 from rum import hookimpl
 from rum_admin.dashboards.requests_store import ensure_tables, flush
-from rum_admin.dashboards.state import EXTENSION, dashboards_of
+from rum_admin.dashboards.state import EXTENSION, dashboards_of, live_enabled
 
 if TYPE_CHECKING:
     from rum import AppLike, Request, Response
@@ -67,14 +67,15 @@ async def rum_startup(app: AppLike) -> None:
 
 @hookimpl
 def rum_schedule(app: AppLike) -> list[Any]:
-    """The flusher (when requests are recorded) and the live refresher."""
+    """The flusher (when requests are recorded) and the live refresher (with turbo)."""
     from rum_admin.dashboards.live import refresh_forever
 
     state = dashboards_of(app)
     tasks: list[Any] = []
     if state.tables_ready and state.settings.record_requests:
         tasks.append(lambda: flush_forever(app))
-    tasks.append(lambda: refresh_forever(app))
+    if live_enabled(app):
+        tasks.append(lambda: refresh_forever(app))
     return tasks
 
 

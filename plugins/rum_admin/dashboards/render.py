@@ -17,7 +17,7 @@ from markupsafe import Markup
 
 from rum_admin.dashboards.jobs_view import jobs_dashboard
 from rum_admin.dashboards.requests_store import request_stats
-from rum_admin.dashboards.state import admin_prefix, dashboards_of
+from rum_admin.dashboards.state import admin_prefix, dashboards_of, live_enabled
 from rum_forms import button_to
 
 if TYPE_CHECKING:
@@ -31,6 +31,7 @@ REQUESTS_FRAGMENTS = {"admin-requests-routes": "admin/dashboards/_requests_route
                       "admin-requests-failures": "admin/dashboards/_requests_failures.html"}
 JOBS_FRAGMENTS = {"admin-jobs-queues": "admin/dashboards/_jobs_queues.html",
                   "admin-jobs-running": "admin/dashboards/_jobs_running.html",
+                  "admin-jobs-waiting": "admin/dashboards/_jobs_waiting.html",
                   "admin-jobs-failed": "admin/dashboards/_jobs_failed.html",
                   "admin-jobs-schedules": "admin/dashboards/_jobs_schedules.html"}
 
@@ -98,7 +99,9 @@ async def jobs_fragments(app: AppLike, request: Request | None = None) -> dict[s
     state = dashboards_of(app)
     data = await jobs_dashboard(app, window=state.settings.window,
                                 failures=state.settings.failures)
-    context = {**_helpers(app, request), "jobs": data.stats, "tracebacks": data.tracebacks}
+    context = {**_helpers(app, request), "jobs": data.stats, "problem": data.problem,
+               "tracebacks": data.tracebacks,
+               "waiting": data.waiting}
     templates = engine(app)
     return {id_: Markup(templates.render(name, context))
             for id_, name in JOBS_FRAGMENTS.items()}
@@ -107,14 +110,15 @@ async def jobs_fragments(app: AppLike, request: Request | None = None) -> dict[s
 async def render_page(request: Request, template: str, *, stream: str,
                       fragments: dict[str, Markup], title: str) -> Response:
     """A whole dashboard page in the admin layout: the fragments, the stream subscription
-    and the CSRF meta tag Turbo sends back with the buttons' posts."""
+    (without the turbo plugin: none, the page is a snapshot) and the CSRF meta tag Turbo
+    sends back with the buttons' posts."""
     from rum_admin import render_admin
     from rum_sessions import csrf_token
     from rum_turbo import turbo_stream_from
 
     app = request.app
     assert app is not None
+    stream_tag = turbo_stream_from(request, stream) if live_enabled(app) else ""
     return await render_admin(request, template, title=title, fragments=fragments,
-                              csrf_token=csrf_token(request),
-                              stream_tag=turbo_stream_from(request, stream),
+                              csrf_token=csrf_token(request), stream_tag=stream_tag,
                               **_helpers(app, request))

@@ -77,6 +77,11 @@ def dashboards_of(app: AppLike) -> Dashboards:
     return state  # type: ignore[no-any-return]
 
 
+def live_enabled(app: AppLike) -> bool:
+    """Whether pages update live: the turbo plugin (Turbo Streams over WebSockets) is on."""
+    return app.plugins.pm.get_plugin("turbo") is not None
+
+
 def admin_prefix(app: AppLike) -> str:
     """Where the admin is mounted (``[admin] prefix``, default ``/admin``)."""
     state = app.extensions.get("admin")

@@ -53,17 +53,17 @@ class FastDashboards:
 
 
 def make_app(root: Path, database_url: str, *, routes: Any = (), extra: str = "",
-             settings: DashboardSettings = FAST) -> App:
+             settings: DashboardSettings = FAST, plugins: list[str] = PLUGINS) -> App:
     """An app in ``root`` with the admin (``admin`` is its administrator)."""
     root.mkdir(parents=True, exist_ok=True)
     (root / "Rum.toml").write_text(
-        f"[plugins]\nenabled = {json.dumps(PLUGINS)}\n"
+        f"[plugins]\nenabled = {json.dumps(plugins)}\n"
         f'[general]\nsecret_key = "{SECRET}"\n[sessions]\nsecure = false\n'
         f'[database]\nurl = "{database_url}"\npool_max = 4\n'
         f'[admin]\nuser_ids = ["admin"]\n{extra}')
     routes = [TestLogin.route("/test-login"), Boom.route("/boom"), Hello.route("/hello"),
               *routes]
-    return App(routes, root=root, plugins=[*PLUGINS, FastDashboards(settings)])
+    return App(routes, root=root, plugins=[*plugins, FastDashboards(settings)])
 
 
 async def log_in(client: httpx.AsyncClient, user: str = "admin") -> None:

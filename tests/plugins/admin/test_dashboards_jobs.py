@@ -57,7 +57,7 @@ async def test_jobs_dashboard_counts_failures_cron_and_buttons(tmp_path, databas
         broken = await Broken.enqueue({"n": 7}, queue="mail", db=db)
         assert await Worker([Quick, Broken], db=db, queues=["mail"], listen=False).drain() == 4
         await Quick.enqueue_many([{}] * 2, queue="mail", db=db)            # available
-        await Quick.enqueue({}, queue="reports", run_in=3600, db=db)      # scheduled
+        later = await Quick.enqueue({}, queue="reports", run_in=3600, db=db)  # scheduled
         hang = await Hang.enqueue({}, queue="slow", db=db)
         worker = Worker([Hang], db=db, queues=["slow"], poll_interval=0.1, name="dash-worker")
         async with trio.open_nursery() as nursery:
@@ -82,6 +82,7 @@ async def test_jobs_dashboard_counts_failures_cron_and_buttons(tmp_path, databas
             assert re.search(r'<tr data-entry="quarter-hourly">.*?class="next-fire">'
                              r'\d{4}-\d\d-\d\d \d\d:(00|15|30|45):00 UTC<', text, re.S)
             assert f'<tr data-job="{hang}">' in text  # running, with its age
+            assert f'<tr data-job="{later}" class="waiting-job">' in text
 
             # a post without the CSRF token is refused
             refused = await client.post(f"/admin/dashboards/jobs/{broken}/retry")
@@ -112,6 +113,13 @@ async def test_jobs_dashboard_counts_failures_cron_and_buttons(tmp_path, databas
             again = await client.post(f"/admin/dashboards/jobs/{hang}/cancel",
                                       headers={"x-csrf-token": token})
             assert again.status_code == 409 and "cannot be cancelled" in again.text
+
+            # a waiting job is cancelled from the waiting list
+            waiting = await client.post(f"/admin/dashboards/jobs/{later}/cancel",
+                                        headers=headers)
+            assert waiting.status_code == 200 and f"Job {later} is cancelled." in waiting.text
+            assert f'data-job="{later}" class="waiting-job"' not in waiting.text
+            assert (await get_job(db, later)).status == "cancelled"  # type: ignore[union-attr]
 
             paused = await client.post("/admin/dashboards/jobs/queues/mail/pause",
                                        headers=headers)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import html
 import re
 
 import httpx
 import pytest
 import trio
-from dashboards_helpers import log_in, make_app
+from dashboards_helpers import PLUGINS, log_in, make_app
 
 from rum_admin.dashboards import (
     LATENCY_BOUNDS,
@@ -113,3 +114,18 @@ async def test_pruning_and_the_failures_cap(tmp_path, database_url) -> None:
         assert await db.fetchval("SELECT count(*) FROM rum_admin_request_failures") == 100
         stats = await request_stats(db, failures=3)
         assert [f.request_id for f in stats.failures] == ["r249", "r248", "r247"]
+
+
+async def test_without_turbo_the_pages_are_snapshots(tmp_path, database_url) -> None:
+    plugins = [p for p in PLUGINS if p not in ("turbo", "websockets")]
+    app = make_app(tmp_path, database_url, plugins=plugins)
+    async with serve_app(app) as url, httpx.AsyncClient(base_url=url) as client:
+        await log_in(client)
+        for name in ("requests", "jobs"):
+            page = await client.get(f"/admin/dashboards/{name}")
+            assert page.status_code == 200
+            assert "<turbo-stream-source" not in page.text
+            assert 'name="csrf-token"' in page.text
+        # the jobs tables were never created here: said, not a 500
+        assert "tables are missing: apply the migrations with `rum migrate run`" in \
+            html.unescape(page.text)
