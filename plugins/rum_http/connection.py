@@ -53,6 +53,8 @@ _METHODS = {m.encode(): m for m in (
     "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE")}
 _NO_BODY_STATUSES = frozenset({204, 304})
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+#: seconds the server spends dropping the unread rest of a streamed body before it answers
+DRAIN_TIME = 1.0
 #: a method token followed by a space (RFC 9110 §9.1)
 _METHOD_WORD = re.compile(rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]{1,32}) ")
 #: the request headers on_header looks at (one set lookup for all the others)
@@ -576,7 +578,10 @@ class Connection:
         if body is not None and not body.complete:
             if body.disconnected:
                 return False  # the client left mid-body: nobody reads an answer
-            if not await body.drain():
+            drained = False
+            with trio.move_on_after(DRAIN_TIME):
+                drained = await body.drain()
+            if not drained:
                 msg.keep_alive = False
         try:
             keep_alive = await self._write(msg, request, response, started)
