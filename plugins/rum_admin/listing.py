@@ -125,7 +125,8 @@ def parse_list_query(entry: ModelAdmin, query: QueryParams, state: AdminState) -
     per_page = state.per_page
     if "per_page" in query:
         text = query["per_page"]
-        if not text.isdigit() or not 1 <= int(text[:6]) <= state.max_per_page or len(text) > 6:
+        if not (text.isascii() and text.isdigit() and len(text) <= 6
+                and 1 <= int(text) <= state.max_per_page):
             raise BadRequest(f"per_page must be a whole number from 1 to {state.max_per_page} "
                              f"([admin] max_per_page), got {text[:20]!r}")
         per_page = int(text)
@@ -239,30 +240,36 @@ async def fetch_page(entry: ModelAdmin, query: ListQuery, state: AdminState) -> 
                 cursor_of(rows[0]) if rows and has_prev else None)
 
 
-async def filter_choices(entry: ModelAdmin, state: AdminState) -> dict[str, list[tuple[str, str]]]:
+async def filter_choices(entry: ModelAdmin,
+                         state: AdminState) -> dict[str, list[tuple[Any, str]]]:
     """For each filter, the ``(value, label)`` pairs offered: ``Yes``/``No`` for booleans,
     an ``inclusion`` validator's values, else the most common of the first 1,000 rows'
     values (a bounded query)."""
     model = entry.model
-    out: dict[str, list[tuple[str, str]]] = {}
+    out: dict[str, list[tuple[Any, str]]] = {}
     for name in entry.list_filter:
         base = model.__fields__[name].base_type
         if base is bool:
-            out[name] = [("true", "Yes"), ("false", "No")]
+            out[name] = [(True, "Yes"), (False, "No")]
             continue
         listed = next((v.values for v in model.validators_for(name)
                        if isinstance(v, inclusion) and isinstance(v.values, list | tuple)),
                       None)
         if listed is not None:
-            out[name] = [(to_text(v) or "", str(v)) for v in listed][:MAX_FILTER_CHOICES]
+            out[name] = [(v, str(v)) for v in listed][:MAX_FILTER_CHOICES]
             continue
         col = model.__columns__[name]
         sql = (f"SELECT v FROM (SELECT {col} AS v FROM {model.__quoted__} WHERE {col} IS NOT "
                f"NULL LIMIT 1000) sample GROUP BY v ORDER BY count(*) DESC, v "
                f"LIMIT {MAX_FILTER_CHOICES}")
         rows = await bounded(state, lambda conn, sql=sql: conn.fetch(sql))
-        out[name] = [(to_text(row["v"]) or "", str(row["v"])) for row in rows]
+        out[name] = [(row["v"], shown_text(row["v"])) for row in rows]
     return out
+
+
+def shown_text(value: Any) -> str:
+    """A filter value's label (its query-string text)."""
+    return to_text(value) or ""
 
 
 async def bounded(state: AdminState, run: Any) -> Any:

@@ -140,11 +140,15 @@ class RecordList(AdminController):
                          "other_cells": cells[1:]})
         filters = []
         for name, pairs in choices.items():
-            current = to_text(query.filters.get(name))
+            active = name in query.filters
+            current = query.filters.get(name)
             options = [{"label": "All", "url": url(**{FILTER_PREFIX + name: None}),
-                        "current": current is None}]
-            options += [{"label": label, "url": url(**{FILTER_PREFIX + name: value}),
-                         "current": current == value} for value, label in pairs]
+                        "current": not active}]
+            options += [{"label": label,
+                         "url": url(**{FILTER_PREFIX + name: to_text(value) or ""}),
+                         "current": active and current == value
+                         and type(current) is type(value)}
+                        for value, label in pairs]
             filters.append({"label": name.replace("_", " ").capitalize(), "options": options})
         return await render_admin(
             request, "admin/list.html", title=f"{entry.label} records", entry=entry,

@@ -44,7 +44,8 @@ def _convert(base: Any, text: str) -> Any:
             return False
         raise ValueError(text)
     if base is int:
-        if not text.lstrip("-").isdigit() or len(text) > 20:
+        digits = text.removeprefix("-")
+        if not (digits.isascii() and digits.isdigit()) or len(text) > 20:
             raise ValueError(text)
         number = int(text)
         if not INT64_MIN <= number <= INT64_MAX:
