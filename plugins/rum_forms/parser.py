@@ -4,7 +4,8 @@
 goes, so a hostile body is refused as soon as it crosses a limit instead of being parsed
 whole. Nested ``multipart/mixed`` parts (obsoleted by RFC 7578 §4.3) are refused, never
 parsed; a file part whose type is ``multipart/*`` is kept as opaque bytes. The reader is
-synchronous and CPU-bound: the plugin runs it in a worker thread.
+synchronous and CPU-bound: the plugin runs it in a worker thread (a whole buffered body) or
+feeds it a streamed body chunk by chunk (:mod:`rum_forms.streaming`).
 """
 
 from __future__ import annotations

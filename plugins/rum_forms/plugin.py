@@ -37,8 +37,8 @@ def rum_configure(config: Config, app: App) -> None:
 
 @hookimpl
 def rum_body_parsers(app: App) -> dict[str, Any]:
-    """``multipart/form-data`` (streaming, bounded, in a worker thread) and urlencoded with
-    the ``[forms] max_parts`` field cap."""
+    """``multipart/form-data`` (streamed from the socket, bounded, large chunks in a worker
+    thread) and urlencoded with the ``[forms] max_parts`` field cap."""
     forms: Forms = app.extensions["forms"]
     return {"multipart/form-data": forms.parse_multipart,
             "application/x-www-form-urlencoded": forms.parse_urlencoded}
