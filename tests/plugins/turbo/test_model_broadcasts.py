@@ -19,6 +19,7 @@ from rum_turbo import (
     broadcasts_refreshes,
     broadcasts_to,
     dom_id,
+    presence_for,
     sign_stream_name,
     turbo_refresh_tags,
 )
@@ -198,3 +199,47 @@ def test_broadcasts_options_are_checked_and_refresh_tags():
         turbo_refresh_tags("fade")
     assert dom_id(BcOrder(item="x")) == "new_bc_order"
     assert dom_id(BcOrder(id=3, item="x"), "edit") == "edit_bc_order_3"
+
+
+
+class TplOrder(Model):
+    __table__ = "bc_orders"
+    broadcasts = broadcasts_to("orders", create="prepend")
+    id: int | None = None
+    item: str = ""
+
+
+async def test_templates_render_the_partial_page_helpers_and_a_guest_is_present(
+        rum_app_factory, database_url, tables, tmp_path, ws_connect):
+    (tmp_path / "templates" / "bc_orders").mkdir(parents=True)
+    (tmp_path / "templates" / "bc_orders" / "_tpl_order.html").write_text(
+        '<li id="<%= dom_id(tpl_order) %>"><%= record.item %></li>')
+    (tmp_path / "templates" / "page.html").write_text(
+        "<%= turbo_refresh_tags() %>\n"
+        '<%= turbo_stream_from("orders", presence: true) %>\n'
+        '<%= presence_list("orders", class: "who") %>\n')
+
+    class Page(Controller):
+        async def get(self, request):
+            return await self.render("page.html")
+
+    app = rum_app_factory([Page.route("/")], plugins=[
+        "http", "orm", "websockets", "turbo", "templates"], config={
+        "general": {"secret_key": SECRET}, "database": {"url": database_url, "pool_max": 3}})
+    async with serve_app(app) as url, httpx.AsyncClient(base_url=url) as client:
+        page = (await client.get("/")).text
+        assert '<meta name="turbo-refresh-method" content="morph">' in page
+        assert '<ul id="presence_orders" class="who"></ul>' in page
+        src = page.split('src="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
+        assert src.endswith("&presence=1")
+        async with ws_connect(url, src.split(url.removeprefix("http://"), 1)[1]) as ws:
+            joined = await ws.receive()
+            [entry] = await presence_for(app).list("orders")
+            assert entry.meta == {"name": "guest"}  # no signed-in user
+            assert joined == (
+                '<turbo-stream action="update" target="presence_orders"><template>'
+                f'<li data-presence-id="{entry.id}">guest</li></template></turbo-stream>')
+            order = await TplOrder.create(item="<tea>")  # no transaction: sent right after
+            assert await ws.receive() == (
+                '<turbo-stream action="prepend" target="bc_orders"><template>'
+                f'<li id="tpl_order_{order.id}">&lt;tea&gt;</li></template></turbo-stream>')
