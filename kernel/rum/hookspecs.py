@@ -123,6 +123,9 @@ def rum_body_parsers(app: AppLike) -> Mapping[str, BodyParser]:
     naming the setting that raises a limit) and keep CPU-heavy work off the event loop
     (``trio.to_thread``). Without a parser the kernel parses
     ``application/x-www-form-urlencoded`` itself and answers other types with 415.
+    A parser reads ``await request.read_body()`` or streams ``request.stream()``; one with
+    the attribute ``streams_body = True`` may get the body still on the socket (a server
+    such as the http plugin then leaves it there, see :class:`rum.request.BodyStream`).
     """
 
 
