@@ -177,7 +177,19 @@ def build_database(app: App) -> Database:
         direct_url=direct_database_url(config),
         statement_cache_size=_statement_cache_size(config),
         application_name=application_name(app) or None,
+        replica_urls=replica_urls(config),
+        replica_reads=config.get_bool("database", "replica_reads", False),
     )
+
+
+def replica_urls(config: Config, environ: Any = None) -> list[str]:
+    """``[database] replica_urls``, else ``DATABASE_REPLICA_URLS`` (comma-separated)."""
+    import os
+
+    environ = os.environ if environ is None else environ
+    urls = config.get_list("database", "replica_urls") or [
+        url.strip() for url in environ.get("DATABASE_REPLICA_URLS", "").split(",")]
+    return [url for url in urls if url]
 
 
 def _statement_cache_size(config: Config) -> int:

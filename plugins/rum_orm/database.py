@@ -92,6 +92,13 @@ class Database:
     100); ``0`` makes every query use the unnamed statement, which poolers that do not track
     prepared statements (PgBouncer before 1.21) require. ``application_name`` is reported by
     every connection this object opens (``pg_stat_activity.application_name``).
+
+    ``replica_urls`` are streaming replicas of the server: each gets a pool of its own (same
+    sizes and settings), opened and closed with this one. A scope sent there with
+    ``.on("replica")`` reads from one of them in turn (:meth:`reader`); with
+    ``replica_reads=True`` every read-only scope outside a transaction does, unless it is
+    ``.on("primary")`` or locks rows. A replica lags the primary a little: read your own
+    writes from the primary.
     """
 
     def __init__(self, url: str, *, pool_min: int = 1, pool_max: int = 10,
@@ -100,7 +107,8 @@ class Database:
                  server_settings: dict[str, str] | None = None,
                  use_uvloop: bool = True, direct_url: str | None = None,
                  statement_cache_size: int | None = None,
-                 application_name: str | None = None) -> None:
+                 application_name: str | None = None,
+                 replica_urls: Sequence[str] = (), replica_reads: bool = False) -> None:
         if pool_max < 1 or pool_min < 0 or pool_min > pool_max:
             raise ValueError(f"pool size must satisfy 0 <= pool_min <= pool_max and pool_max >="
                              f" 1, got pool_min={pool_min}, pool_max={pool_max}")
@@ -124,6 +132,16 @@ class Database:
             self.server_settings["application_name"] = application_name
         self.bridge = AsyncioThread(use_uvloop=use_uvloop)
         self._pool: asyncpg.Pool | None = None
+        #: One :class:`Database` per ``replica_urls`` entry (read-only queries only).
+        self.replicas = [Database(replica, pool_min=pool_min, pool_max=pool_max,
+                                  statement_timeout=statement_timeout,
+                                  connect_timeout=connect_timeout, log_queries=log_queries,
+                                  slow_query_ms=slow_query_ms,
+                                  server_settings=self.server_settings, use_uvloop=use_uvloop,
+                                  statement_cache_size=statement_cache_size)
+                         for replica in replica_urls]
+        self.replica_reads = replica_reads and bool(self.replicas)
+        self._next_replica = 0
 
     # -- lifecycle --------------------------------------------------------------------------------
 
@@ -155,6 +173,20 @@ class Database:
         except BaseException:
             await self.bridge.stop()
             raise
+        try:
+            for replica in self.replicas:
+                await replica.start()
+        except BaseException:
+            await self.close()
+            raise
+
+    def reader(self) -> Database:
+        """Where a query for a replica goes: the next of :attr:`replicas` in turn, or this
+        database when there are none."""
+        if not self.replicas:
+            return self
+        self._next_replica = (self._next_replica + 1) % len(self.replicas)
+        return self.replicas[self._next_replica]
 
     @property
     def session_url(self) -> str:
@@ -190,6 +222,8 @@ class Database:
         """Close the pool (waiting up to 10 s for connections in use) and stop the bridge."""
         pool, self._pool = self._pool, None
         with trio.CancelScope(shield=True):
+            for replica in self.replicas:
+                await replica.close()
             if pool is not None:
                 try:
                     await self.bridge.run(_close_pool, pool)

@@ -65,6 +65,11 @@ def rum_config_schema() -> dict[str, dict[str, Any]]:
                                                  "(0: off)"),
             "allow_pending_migrations": Setting(False, bool, "start in production even when "
                                                              "migrations are pending"),
+            "replica_urls": Setting([], list, "streaming replicas (postgresql://...): scopes "
+                                              "with .on(\"replica\") read there (default: "
+                                              "DATABASE_REPLICA_URLS, comma-separated)"),
+            "replica_reads": Setting(False, bool, "read-only scopes outside transactions read "
+                                                  "from replica_urls unless .on(\"primary\")"),
             "pin_requests": Setting(False, bool, "a request's one-shot queries share one pooled "
                                                  "connection, taken by its first query and "
                                                  "handed back with its response"),

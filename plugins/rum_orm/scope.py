@@ -74,7 +74,7 @@ class Join:
 
 
 async def run_query(model: Any, conn: Conn, method: str, sql: str, args: list[Any], *,
-                    orm: bool = True) -> Any:
+                    orm: bool = True, on: str | None = "primary") -> Any:
     """Run ``<where>.<method>(sql, *args)`` where model queries run (see
     :func:`~rum_orm.database.executor`); PostgreSQL errors come back naming ``model``.
 
@@ -83,9 +83,17 @@ async def run_query(model: Any, conn: Conn, method: str, sql: str, args: list[An
 
     Every value in ``args`` is checked first (:func:`~rum_orm.values.check_args`): one that
     PostgreSQL could not take raises :class:`~rum_orm.values.ValueRejected` naming the column.
+
+    ``on`` is where a read-only statement may go when it runs on the database itself (not in
+    a transaction or on a given connection): ``"replica"`` (one of ``[database]
+    replica_urls``), ``None`` (a replica when ``[database] replica_reads`` is on), or
+    ``"primary"``.
     """
     check_args(args, model, sql)
     target = executor(conn)
+    if type(target) is Database and target.replicas and (
+            on == "replica" or (on is None and target.replica_reads)):
+        target = target.reader()
     try:
         if orm and type(target) is Database:
             return await target._orm_query(method, sql, args)
@@ -106,12 +114,13 @@ class Scope(Generic[M]):
     """
 
     __slots__ = ("conditions", "distinct_", "joins", "limit_", "lock_", "model", "offset_",
-                 "orders")
+                 "on_", "orders")
 
     def __init__(self, model: type[M], conditions: tuple[Condition, ...] = (),
                  joins: tuple[Join, ...] = (), orders: tuple[tuple[Any, str], ...] = (),
                  limit_: int | None = None, offset_: int | None = None,
-                 lock_: str | None = None, distinct_: bool = False) -> None:
+                 lock_: str | None = None, distinct_: bool = False,
+                 on_: str | None = None) -> None:
         self.model = model
         self.conditions = conditions
         self.joins = joins
@@ -120,13 +129,14 @@ class Scope(Generic[M]):
         self.offset_ = offset_
         self.lock_ = lock_
         self.distinct_ = distinct_
+        self.on_ = on_
 
     def _replace(self, **changes: Any) -> Scope[M]:
         c = changes.get
         return Scope(self.model, c("conditions", self.conditions), c("joins", self.joins),
                      c("orders", self.orders), c("limit_", self.limit_),
                      c("offset_", self.offset_), c("lock_", self.lock_),
-                     c("distinct_", self.distinct_))
+                     c("distinct_", self.distinct_), c("on_", self.on_))
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Scope):
@@ -139,7 +149,7 @@ class Scope(Generic[M]):
 
     def _where(self, *conditions: Condition) -> Scope[M]:
         return Scope(self.model, self.conditions + conditions, self.joins, self.orders,
-                     self.limit_, self.offset_, self.lock_, self.distinct_)
+                     self.limit_, self.offset_, self.lock_, self.distinct_, self.on_)
 
     @staticmethod
     def _pairs(op: str, args: tuple[Any, ...], kwargs: Mapping[str, Any],
@@ -254,6 +264,23 @@ class Scope(Generic[M]):
         suffix = " SKIP LOCKED" if skip_locked else " NOWAIT" if nowait else ""
         return self._replace(lock_=suffix)
 
+    def on(self, server: str) -> Scope[M]:
+        """Where this scope's reads run: ``"replica"`` (one of ``[database] replica_urls``, in
+        turn; the primary when none is configured) or ``"primary"`` (even when ``[database]
+        replica_reads`` sends reads to replicas).
+
+        Inside a transaction, or with ``conn=`` given, a scope runs there whatever ``on``
+        says; writes (``update_all``, ``delete_all``) and locking reads always run on the
+        primary. A replica lags the primary: read what you have just written from the primary.
+        """
+        if server not in ("primary", "replica"):
+            raise ValueError(f'on({server!r}): use "primary" or "replica"')
+        return self._replace(on_=server)
+
+    def _reads_on(self) -> str | None:
+        """The ``on`` of :func:`run_query` for this scope's reads."""
+        return "primary" if self.lock_ is not None else self.on_
+
     def join(self, other: type[Queryable] | str) -> Scope[M]:
         """``INNER JOIN`` a model related (``has_many``/``belongs_to``) to this scope's model
         or to one already joined."""
@@ -351,13 +378,15 @@ class Scope(Generic[M]):
         """Every matching record."""
         params = Params()
         sql = self._select(params)
-        rows = await run_query(self.model, conn, "fetch", sql, params.values)
+        rows = await run_query(self.model, conn, "fetch", sql, params.values,
+                               on=self._reads_on())
         return self.model._from_records(rows)
 
     async def _fetch_upto_two(self, conn: Conn) -> tuple[list[Any], str, list[Any]]:
         params = Params()
         sql = self._select(params, limit=2)
-        rows = await run_query(self.model, conn, "fetch", sql, params.values)
+        rows = await run_query(self.model, conn, "fetch", sql, params.values,
+                               on=self._reads_on())
         if len(rows) > 1:
             raise MultipleFound(f"expected one {self.model.__name__} where {self.describe()}, "
                                 f"found several: add filters, .limit(1), or use fetch_all()")
@@ -381,7 +410,8 @@ class Scope(Generic[M]):
         """The first matching record in this scope's order (``LIMIT 1``), or ``None``."""
         params = Params()
         sql = self._select(params, limit=1)
-        row = await run_query(self.model, conn, "fetchrow", sql, params.values)
+        row = await run_query(self.model, conn, "fetchrow", sql, params.values,
+                              on=self._reads_on())
         return None if row is None else self.model._from_record(row)
 
     async def count(self, conn: Conn = None) -> int:
@@ -392,20 +422,23 @@ class Scope(Generic[M]):
             sql = f'SELECT count(*) FROM ({inner}) AS "counted"'
         else:
             sql = f"SELECT count(*) FROM {q(self.model.__table__)}{self._where_sql(params)}"
-        return await run_query(self.model, conn, "fetchval", sql, params.values)
+        return await run_query(self.model, conn, "fetchval", sql, params.values,
+                               on=self._reads_on())
 
     async def exists(self, conn: Conn = None) -> bool:
         """Whether at least one record matches."""
         params = Params()
         inner = self._select(params, columns="1", ordered=False, locked=False, limit=1)
         return await run_query(self.model, conn, "fetchval", f"SELECT EXISTS ({inner})",
-                               params.values)
+                               params.values,
+                               on=self._reads_on())
 
     async def explain(self, conn: Conn = None, *, analyze: bool = False) -> str:
         """PostgreSQL's plan for this query (``EXPLAIN``; ``analyze=True`` runs it)."""
         params = Params()
         sql = ("EXPLAIN (ANALYZE) " if analyze else "EXPLAIN ") + self._select(params)
-        rows = await run_query(self.model, conn, "fetch", sql, params.values)
+        rows = await run_query(self.model, conn, "fetch", sql, params.values,
+                               on=self._reads_on())
         return "\n".join(r[0] for r in rows)
 
     def _target_where(self, params: Params) -> str:
