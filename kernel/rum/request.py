@@ -203,8 +203,8 @@ class Request:
         """The whole body. A body still on the socket must be read first (a clear error)."""
         if self._stream is not None:
             if self._stream is _CONSUMED:
-                raise RumError("the request body was streamed by request.stream(), which "
-                               "keeps no copy")
+                raise RumError("the request body was consumed by request.stream() (or a "
+                               "read_body() that failed); no copy is kept")
             raise RumError("the body of this request is streamed from the client and not read "
                            "yet: `await request.read_body()` reads it (or `await "
                            "request.form()` parses it)")
@@ -323,8 +323,8 @@ class _Consumed:
     """The body stream of a request whose body was streamed (or is being read) already."""
 
     async def receive(self) -> bytes:
-        raise RumError("the request body was already streamed by request.stream(): it can be "
-                       "read once")
+        raise RumError("the request body was already consumed by request.stream() (or a "
+                       "read_body() that failed): it can be read once")
 
     read = receive
 
