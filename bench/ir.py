@@ -161,8 +161,9 @@ async def plaintext_http(tmp: Path) -> Callable[[], Awaitable[Any]]:
         async def get(self, request: Request) -> Response:
             return Response.text("Hello, World!")
 
-    app = App([Plain.route("/")], plugins=["http"], root=tmp,
-              config={"http": {"access_log": False}})
+    app = App([Plain.route("/")], plugins=["http"], root=tmp,  # under valgrind other
+              config={"http": {"access_log": False,  # scenarios run between its requests
+                               "keep_alive_timeout": 3600.0, "request_timeout": 3600.0}})
     base = await _STACK.enter_async_context(serve_app(app))
     port = int(str(base).rsplit(":", 1)[1].rstrip("/"))
     stream = await trio.open_tcp_stream("127.0.0.1", port)
@@ -177,6 +178,34 @@ async def plaintext_http(tmp: Path) -> Callable[[], Awaitable[Any]]:
         return data
     return once
 
+
+def _tfb(mode: str, path: str) -> Scenario:
+    """A bench/tfb endpoint of the Rum app (``mode``: plain, pin or gather), in-process, on
+    the ``rum_tfb`` database that ``bench/tfb/schema.py`` fills (``TFB_DATABASE_URL``)."""
+    async def make(tmp: Path) -> Callable[[], Awaitable[Any]]:
+        os.environ.setdefault("DATABASE_URL", os.environ.get(
+            "TFB_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/rum_tfb"))
+        sys.path.insert(0, str(HERE / "tfb"))
+        import rum_app
+
+        rum_app.MODE = mode
+        app = rum_app.make_app()
+        await _STACK.enter_async_context(app.running())
+
+        async def once() -> Any:
+            rum_app.MODE = mode
+            response = await app.handle(_request(path))
+            assert response.status == 200, (path, response.status, response.body[:300])
+        return once
+    return make
+
+
+for _name, _mode, _path in [("tfb_db", "plain", "/db"),
+                            ("tfb_queries20", "plain", "/queries?queries=20"),
+                            ("tfb_queries20_pin", "pin", "/queries?queries=20"),
+                            ("tfb_queries20_gather", "gather", "/queries?queries=20"),
+                            ("tfb_fortunes", "plain", "/fortunes")]:
+    SCENARIOS[_name] = _tfb(_mode, _path)
 
 ROWS = [{"id": i, "message": f"row <{i}> & co"} for i in range(10)]
 _STACK: Any = None
