@@ -121,10 +121,12 @@ def turbo_refresh_tags(method: str = "morph", scroll: str = "preserve") -> Marku
 
 def presence_list(stream: str, tag: str = "ul", **attrs: Any) -> Markup:
     """The (empty) element a stream's presence list is rendered into by Turbo Streams:
-    ``<ul id="presence_orders"></ul>``; pair it with ``turbo_stream_from(stream,
-    presence=True)``."""
+    ``<ul id="presence_orders" data-turbo-permanent></ul>``; pair it with
+    ``turbo_stream_from(stream, presence=True)``. It is ``data-turbo-permanent`` so a page
+    refresh (morph) keeps the list the stream filled in."""
     extra = "".join(f' {k.replace("_", "-")}="{escape(v)}"' for k, v in attrs.items())
-    return Markup(f'<{tag} id="{presence_element_id(stream)}"{extra}></{tag}>')
+    return Markup(f'<{tag} id="{presence_element_id(stream)}" data-turbo-permanent{extra}>'
+                  f"</{tag}>")
 
 
 @hookimpl

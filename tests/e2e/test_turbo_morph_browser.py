@@ -1,6 +1,7 @@
 """End to end in headless Chromium: a page that refreshes by morphing when a model it shows
 changes in a request served by another node, keeping its scroll position and what the user
-is typing; a rolled-back change never reaches it.
+is typing; a rolled-back change never reaches it; presence lists a browser on each node and
+drops the one that closes.
 
 Two apps (two nodes) share one PostgreSQL database; the page is served by node B, the
 changes are requests to node A. Screenshots go to ``test-artifacts/e2e/``.
@@ -21,6 +22,7 @@ from rum_orm import Model, transaction
 from rum_turbo import (
     broadcasts_refreshes,
     dom_id,
+    presence_list,
     turbo_refresh_tags,
     turbo_script_tag,
     turbo_stream_from,
@@ -46,8 +48,9 @@ class OrderList(Controller):
         return Response.html(f"""<!doctype html>
 <html><head><title>Orders</title>{turbo_script_tag(request.app)}{turbo_refresh_tags()}</head>
 <body>
-  {turbo_stream_from(request, "orders")}
+  {turbo_stream_from(request, "orders", presence=True)}
   <h1>Orders</h1>
+  {presence_list("orders")}
   <div style="height: 1500px">spacer</div>
   <ul id="orders">{rows}</ul>
   <input id="note" autocomplete="off" data-turbo-permanent>
@@ -85,6 +88,14 @@ def browser_scenario(url_b: str, url_a: str, app_b, token: trio.lowlevel.TrioTok
         try:
             page = browser.new_context(viewport={"width": 800, "height": 600}).new_page()
             page.goto(f"{url_b}/orders")
+            other_context = browser.new_context()
+            other_page = other_context.new_page()  # someone else, on node A
+            other_page.goto(f"{url_a}/orders")
+            page.wait_for_function(
+                "document.querySelectorAll('#presence_orders li').length === 2")
+            other_page.wait_for_function(
+                "document.querySelectorAll('#presence_orders li').length === 2")
+            seen["present_before"] = 2
             page.wait_for_function("window.Turbo !== undefined")
             page.evaluate("window.morphs = 0; document.addEventListener('turbo:morph', "
                           "() => window.morphs++)")
@@ -109,8 +120,18 @@ def browser_scenario(url_b: str, url_a: str, app_b, token: trio.lowlevel.TrioTok
             seen["scroll_y"] = page.evaluate("window.scrollY")
             seen["note"] = page.input_value("#note")
             seen["same_page"] = page.evaluate("window.pageMarker") == marker
+            seen["present_after_morph"] = page.evaluate(
+                "document.querySelectorAll('#presence_orders li').length")
             seen["screenshot"] = str(ARTIFACTS / "turbo-morph-refresh.png")
             page.screenshot(path=seen["screenshot"])
+            other_context.close()  # the other browser leaves: its node announces it
+            page.wait_for_function(
+                "document.querySelectorAll('#presence_orders li').length === 1",
+                timeout=10_000)
+            seen["present_after_close"] = 1
+            page.evaluate("window.scrollTo(0, 0)")
+            seen["presence_screenshot"] = str(ARTIFACTS / "turbo-presence.png")
+            page.screenshot(path=seen["presence_screenshot"])
         finally:
             browser.close()
     return seen
@@ -142,3 +163,5 @@ async def test_a_committed_change_morphs_in_keeping_scroll_and_typing(
     assert seen["same_page"], "the page was reloaded instead of morphed"
     assert seen["scroll_y"] == 1234
     assert seen["note"] == "half-typed note"
+    assert seen["present_before"] == 2 and seen["present_after_morph"] == 2
+    assert seen["present_after_close"] == 1

@@ -229,7 +229,7 @@ async def test_templates_render_the_partial_page_helpers_and_a_guest_is_present(
     async with serve_app(app) as url, httpx.AsyncClient(base_url=url) as client:
         page = (await client.get("/")).text
         assert '<meta name="turbo-refresh-method" content="morph">' in page
-        assert '<ul id="presence_orders" class="who"></ul>' in page
+        assert '<ul id="presence_orders" data-turbo-permanent class="who"></ul>' in page
         src = page.split('src="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
         assert src.endswith("&presence=1")
         async with ws_connect(url, src.split(url.removeprefix("http://"), 1)[1]) as ws:
