@@ -198,6 +198,12 @@ class RecordNew(AdminController):
         except ValidationError as exc:    # a concurrent writer took a unique value
             _copy_errors(form, exc)
             return await self._page(request, state, entry, form)
+        except Exception as exc:
+            message = refused_by_database(exc)
+            if message is None:
+                raise
+            form.add_error(None, message)
+            return await self._page(request, state, entry, form)
         flash(request, f"{describe(entry, record)} was created")
         return see_other(state.url(entry.slug, key_of(entry, record)))
 
@@ -230,6 +236,12 @@ class RecordEdit(AdminController):
         except ValidationError as exc:
             _copy_errors(form, exc)
             return await self._page(request, state, entry, form, record)
+        except Exception as exc:
+            message = refused_by_database(exc)
+            if message is None:
+                raise
+            form.add_error(None, message)
+            return await self._page(request, state, entry, form, record)
         flash(request, f"{describe(entry, record)} was saved")
         return see_other(state.url(entry.slug, key_of(entry, record)))
 
@@ -249,19 +261,48 @@ class RecordDelete(AdminController):
     async def get(self, request: Request) -> Response:
         state, entry = entry_for(request)
         record = await record_for(request, entry)
-        key = key_of(entry, record)
-        return await render_admin(
-            request, "admin/delete.html", title=f"Delete {describe(entry, record)}",
-            entry=entry, record_title=describe(entry, record),
-            action=state.url(entry.slug, key, "delete"),
-            cancel_url=state.url(entry.slug, key))
+        return await self._page(request, state, entry, record)
 
     async def post(self, request: Request) -> Response:
         state, entry = entry_for(request)
         record = await record_for(request, entry)
-        await record.delete()
+        try:
+            await record.delete()
+        except Exception as exc:
+            message = refused_by_database(exc)
+            if message is None:
+                raise
+            return await self._page(request, state, entry, record, error=message, status=409)
         flash(request, f"{describe(entry, record)} was deleted")
         return see_other(state.list_url(entry))
+
+    async def _page(self, request: Request, state: AdminState, entry: ModelAdmin, record: Any,
+                    *, error: str | None = None, status: int = 200) -> Response:
+        key = key_of(entry, record)
+        return await render_admin(
+            request, "admin/delete.html", status=status,
+            title=f"Delete {describe(entry, record)}", entry=entry,
+            record_title=describe(entry, record), error=error,
+            action=state.url(entry.slug, key, "delete"),
+            cancel_url=state.url(entry.slug, key))
+
+
+#: SQLSTATE class 23: a constraint of the database refused the write.
+INTEGRITY_CLASS = "23"
+
+
+def refused_by_database(exc: BaseException) -> str | None:
+    """The message of a constraint violation PostgreSQL raised (``None`` for other errors):
+    the model's validations let the write through, but a foreign key, ``CHECK`` or
+    ``NOT NULL`` constraint did not."""
+    state = getattr(exc, "sqlstate", None)
+    if not (isinstance(state, str) and state.startswith(INTEGRITY_CLASS)):
+        return None
+    constraint = getattr(exc, "constraint_name", None)
+    named = f" ({constraint})" if constraint else ""
+    if state == "23503":
+        return f"other records refer to this one{named}; change or delete them first"
+    return f"the database refused the values{named}: {getattr(exc, 'message', exc)}"
 
 
 def _copy_errors(form: ModelForm, exc: ValidationError) -> None:

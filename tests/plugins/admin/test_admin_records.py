@@ -232,3 +232,37 @@ async def test_a_filter_without_choices_offers_the_common_values(make_admin_app)
         assert 'aria-current="true">4.20</a>' in cheap.text
         assert (await client.get("/admin/admin_products",
                                  params={"f.price": "cheap"})).status_code == 400
+
+
+async def test_database_constraints_are_answered_not_500(make_admin_app):
+    """A write the model's validations allow but a constraint refuses: the form again with
+    the database's reason (422); a delete that a foreign key refuses: the confirmation page
+    with the reason (409). Values are escaped on every page."""
+    app = make_admin_app()
+    register_products(app)
+    async with running(app, SCHEMA) as (_, client):
+        await app.storage.execute("ALTER TABLE admin_products ADD CONSTRAINT price_cap "
+                                  "CHECK (price < 1000)")
+        await app.storage.execute("CREATE TABLE admin_reviews (id bigserial PRIMARY KEY, "
+                                  "product_id bigint NOT NULL REFERENCES admin_products)")
+        await log_in(client, ADMIN_ID)
+        token = csrf_token((await client.get("/admin/admin_products/new")).text)
+        data = {"name": "<script>alert(1)</script>", "category": "rum", "price": "5000",
+                "in_stock": "1", "notes": "", "csrf_token": token}
+        refused = await client.post("/admin/admin_products/new", data=data)
+        assert refused.status_code == 422 and "price_cap" in refused.text
+        assert "<script>alert(1)" not in refused.text
+        created = await client.post("/admin/admin_products/new", data={**data, "price": "5"})
+        assert created.status_code == 303
+        product = await Product.all().fetch()
+        listed = await client.get("/admin/admin_products")
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in listed.text
+        assert "<script>alert(1)" not in listed.text
+        await app.storage.execute("INSERT INTO admin_reviews (product_id) VALUES ($1)",
+                                  product.id)
+        delete_url = f"/admin/admin_products/{product.id}/delete"
+        confirm = await client.get(delete_url)
+        kept = await client.post(delete_url, data={"csrf_token": csrf_token(confirm.text)})
+        assert kept.status_code == 409
+        assert "other records refer to this one" in kept.text
+        assert await Product.count() == 1
