@@ -72,7 +72,7 @@ class RequestRecorder:
         """Keep a failing request for the failures table (the newest ones when many)."""
         if len(self.failures) >= MAX_PENDING_FAILURES:
             del self.failures[0]
-        self.failures.append(Failure(request_id, method, path[:500], route, status,
+        self.failures.append(Failure(request_id[:200], method, path[:500], route, status,
                                      exception, seconds, time.time()))
 
     def drain(self) -> tuple[dict[str, RouteCounts], list[Failure]]:

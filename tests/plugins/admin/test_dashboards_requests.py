@@ -114,6 +114,11 @@ async def test_pruning_and_the_failures_cap(tmp_path, database_url) -> None:
         assert await db.fetchval("SELECT count(*) FROM rum_admin_request_failures") == 100
         stats = await request_stats(db, failures=3)
         assert [f.request_id for f in stats.failures] == ["r249", "r248", "r247"]
+        recorder.note_failure("x" * 10_000, "GET", "/" + "p" * 10_000, "(no route)", 502,
+                              None, 0.01)  # a client's X-Request-Id is bounded
+        await flush_now(app)
+        [huge] = (await request_stats(db, failures=1)).failures
+        assert (len(huge.request_id), len(huge.path)) == (200, 500)
 
 
 async def test_without_turbo_the_pages_are_snapshots(tmp_path, database_url) -> None:
