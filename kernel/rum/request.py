@@ -200,14 +200,19 @@ class Request:
 
     @property
     def body(self) -> bytes:
-        """The whole body. A body still on the socket must be read first (a clear error)."""
+        """The whole body. A body still on the socket (:attr:`body_pending`) must be read
+        first: reading ``body`` then raises :class:`~rum.errors.UnsupportedMediaType` (a 415
+        saying to ``await request.read_body()``)."""
         if self._stream is not None:
             if self._stream is _CONSUMED:
                 raise RumError("the request body was consumed by request.stream() (or a "
                                "read_body() that failed); no copy is kept")
-            raise RumError("the body of this request is streamed from the client and not read "
-                           "yet: `await request.read_body()` reads it (or `await "
-                           "request.form()` parses it)")
+            # a 415, not a 500: only a form body a streaming parser handles is left unread,
+            # so code reading it synchronously did not expect this media type
+            raise UnsupportedMediaType(
+                f"the {self.content_type or 'request'} body is streamed from the client and "
+                "not read yet: `await request.read_body()` reads it (or `await "
+                "request.form()` parses it)")
         return self._body
 
     @body.setter

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from rum import RumError
-from rum.errors import PayloadTooLarge
+from rum.errors import PayloadTooLarge, UnsupportedMediaType
 from rum.request import BodyStream, Request
 
 
@@ -50,8 +50,11 @@ async def test_a_buffered_body_is_unchanged() -> None:
 async def test_body_of_a_streamed_request_says_how_to_read_it() -> None:
     request, source = streamed(b"ab", b"cd")
     assert request.body_pending
-    with pytest.raises(RumError, match=r"await request\.read_body\(\)"):
+    with pytest.raises(UnsupportedMediaType, match=r"await request\.read_body\(\)") as info:
         request.body  # noqa: B018
+    assert info.value.status == 415  # a client's multipart body sent to a JSON endpoint
+    with pytest.raises(UnsupportedMediaType):
+        request.json()
     assert source.receives == 0  # nothing read until asked
     assert await request.read_body() == b"abcd"
     assert request.body == b"abcd" and not request.body_pending

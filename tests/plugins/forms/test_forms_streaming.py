@@ -59,6 +59,11 @@ class Raw(Controller):
                               "same": request.body is body})
 
 
+class JsonOnly(Controller):
+    async def post(self, request: Request) -> Response:
+        return Response.json({"got": request.json()})
+
+
 class Ping(Controller):
     async def get(self, request: Request) -> Response:
         return Response.text("pong")
@@ -74,8 +79,8 @@ def spool(tmp_path: Path) -> Path:
 @pytest.fixture
 def app(tmp_path: Path, spool: Path) -> App:
     return App([Upload.route("/upload"), Ignore.route("/ignore"), Raw.route("/raw"),
-                Ping.route("/ping")], plugins=["http", "forms"], root=tmp_path,
-               env="development",
+                JsonOnly.route("/json"), Ping.route("/ping")], plugins=["http", "forms"],
+               root=tmp_path, env="development",
                config={"forms": {"spool_threshold": SPOOL, "max_file_size": MAX_FILE,
                                  "max_files_size": MAX_FILES, "temp_dir": str(spool)}})
 
@@ -388,3 +393,16 @@ async def test_a_client_stalling_mid_upload_gets_408_and_leaves_no_file(app: App
         status, headers, _ = await reader.response()  # no progress for request_timeout
         assert status == 408 and headers["connection"] == "close"
         assert open_spooled_files(spool) == [] and list(spool.iterdir()) == []
+
+
+async def test_a_multipart_body_sent_to_a_json_endpoint_is_a_415(app: App) -> None:
+    body = multipart(field_part("a", "1"))
+    async with serve_app(app) as base, await connect(base) as stream:
+        reader = Reader(stream)
+        await stream.send_all(head("/json", len(body)) + body
+                              + b"GET /ping HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        status, headers, answer = await reader.response()
+        assert status == 415, answer
+        assert "await request.read_body()" in json.loads(answer)["detail"]
+        assert headers.get("connection") != "close"  # the small unread body was drained
+        assert (await reader.response())[2] == b"pong"
