@@ -18,10 +18,18 @@ from rum_admin.registry import REGISTERED
 GUIDE = Path(__file__).resolve().parents[3] / "docs" / "admin.md"
 
 
+#: The record pages' part of the guide: from the top to the end of this section (the
+#: dashboards' sections after it have tests of their own).
+LAST_SECTION = "## Pages of your own (and the dashboards)"
+
+
 def blocks(language: str) -> list[tuple[int, str]]:
     text = GUIDE.read_text(encoding="utf-8")
+    start = text.index(LAST_SECTION)
+    following = text.find("\n## ", start + len(LAST_SECTION))
+    end = len(text) if following == -1 else following
     return [(text.count("\n", 0, m.start()) + 2, m.group(1))
-            for m in re.finditer(rf"```{language}\n(.*?)```", text, re.S)]
+            for m in re.finditer(rf"```{language}\n(.*?)```", text[:end], re.S)]
 
 
 def test_the_settings_example_matches_the_plugin() -> None:
