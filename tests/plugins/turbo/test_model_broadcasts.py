@@ -243,3 +243,27 @@ async def test_templates_render_the_partial_page_helpers_and_a_guest_is_present(
             assert await ws.receive() == (
                 '<turbo-stream action="prepend" target="bc_orders"><template>'
                 f'<li id="tpl_order_{order.id}">&lt;tea&gt;</li></template></turbo-stream>')
+
+
+async def test_a_rolled_back_savepoint_sends_nothing_its_committed_parent_does(
+        rum_app_factory, database_url, tables):
+    from rum_websockets import subscribe
+
+    app = make_app(rum_app_factory, database_url)
+    async with app.running(), subscribe("turbo-streams:orders", app=app) as messages:
+        async with transaction():
+            kept = await BcOrder.create(item="kept")
+            try:
+                async with transaction():  # a savepoint
+                    await BcOrder.create(item="undone")
+                    raise Abort
+            except Abort:
+                pass
+            with trio.move_on_after(0.3):
+                early = await messages.receive()
+                raise AssertionError(f"sent before COMMIT: {early!r}")
+        with trio.fail_after(5):
+            assert f'id="bc_order_{kept.id}">kept<' in await messages.receive()
+        with trio.move_on_after(0.5):
+            extra = await messages.receive()
+            raise AssertionError(f"the rolled-back savepoint's create was sent: {extra!r}")
