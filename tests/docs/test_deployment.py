@@ -19,6 +19,7 @@ import shlex
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -166,6 +167,20 @@ def test_the_image_is_multi_stage_non_root_and_probes_the_health_path() -> None:
     health = next(rest for keyword, rest in instructions if keyword == "HEALTHCHECK")
     assert SCHEMA["health_path"].default in health
     assert "8000" in next(rest for keyword, rest in instructions if keyword == "EXPOSE")
+
+
+def test_the_image_installs_the_projects_dependencies() -> None:
+    """The build stage's dependency list, computed as the Dockerfile computes it, is the
+    generated project's (the project is not built as a package: its flat layout of modules
+    and data directories is not one)."""
+    run = next(rest for keyword, rest in container_instructions()
+               if keyword == "RUN" and "tomllib" in rest)
+    command = shlex.split(run.split(">", 1)[0])
+    assert command[:2] == ["python", "-c"]
+    result = subprocess.run([sys.executable, "-c", command[2]], cwd=PROJECT,
+                            capture_output=True, text=True, check=True)
+    assert result.stdout.splitlines() == ["rum"]
+    assert ("COPY", "--chown=rum:rum . /app") in container_instructions()
 
 
 def test_the_env_file_sets_settings_the_app_knows(tmp_path: Path,
