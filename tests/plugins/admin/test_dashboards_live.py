@@ -69,3 +69,24 @@ async def test_a_watching_page_receives_the_failed_job(tmp_path, database_url,
                 while True:
                     again = await ws.receive(timeout=2)
                     assert 'target="admin-jobs-failed"' not in str(again)
+
+
+async def test_a_watching_requests_page_receives_new_routes(tmp_path, database_url,
+                                                            ws_connect) -> None:
+    app = make_app(tmp_path, database_url)
+    async with serve_app(app) as base, \
+            httpx.AsyncClient(base_url=base, headers={"origin": base}) as client:
+        await log_in(client)
+        page = await client.get("/admin/dashboards/requests")
+        assert page.status_code == 200 and 'data-route="GET /hello"' not in page.text
+        async with ws_connect(base, stream_path(page.text), headers={"origin": base}) as ws:
+            with trio.fail_after(5):
+                while watchers(app, REQUESTS_STREAM) == 0:
+                    await trio.sleep(0.02)
+            assert (await client.get("/hello")).status_code == 200
+            with trio.fail_after(10):
+                while True:
+                    message = str(await ws.receive(timeout=10))
+                    if 'data-route="GET /hello"' in message:
+                        break
+            assert '<turbo-stream action="replace" target="admin-requests-routes">' in message
