@@ -50,7 +50,11 @@ def seconds(value: float | None) -> str:
 
 
 def per_second(value: float) -> str:
-    """A rate: ``0.12/s``, ``35/s``."""
+    """A rate: ``0``, ``0.2/min`` (under 0.1/s), ``0.12/s``, ``35/s``."""
+    if value == 0:
+        return "0"
+    if value < 0.1:
+        return f"{value * 60:.1f}/min"
     return f"{value:.2f}/s" if value < 10 else f"{value:.0f}/s"
 
 

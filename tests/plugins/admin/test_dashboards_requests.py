@@ -134,3 +134,12 @@ async def test_without_turbo_the_pages_are_snapshots(tmp_path, database_url) -> 
         # the jobs tables were never created here: said, not a 500
         assert "tables are missing: apply the migrations with `rum migrate run`" in \
             html.unescape(page.text)
+
+
+def test_figures_are_written_for_people() -> None:
+    from rum_admin.dashboards.render import per_second, seconds
+
+    assert [per_second(x) for x in (0, 1 / 300, 0.5, 35.2)] == ["0", "0.2/min", "0.50/s",
+                                                                  "35/s"]
+    assert [seconds(x) for x in (None, 0.0004, 0.0125, 1.2, 400)] == [
+        "—", "400 µs", "12.5 ms", "1.20 s", "7 min"]
