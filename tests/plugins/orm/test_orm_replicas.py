@@ -125,6 +125,9 @@ async def test_on_replica_reads_the_replica_and_everything_else_the_primary(
             assert await Reading.all().on("replica").count() == 2
         async with db.connection() as conn:
             assert await Reading.all().on("replica").count(conn) == 2
+        # gathered with primary reads (those batch; the replica's runs on its own pool)
+        assert await db.gather(Reading.all().on("replica").count(), Reading.all().count(),
+                               Reading.filter(value=2).on("replica").exists()) == [1, 2, False]
         # writes go to the primary
         assert await Reading.filter(value=2).on("replica").update_all(value=3) == 1
         assert await Reading.filter(value=3).count() == 1
