@@ -58,30 +58,37 @@ def _one(app: Any, path: str, headers: dict[str, str] | None = None,
 
 # -- the scenarios ---------------------------------------------------------------------------------
 
+def _kernel_only(tmp: Path, routes: list[Any]) -> Any:
+    """An app with no plugin at all (without ``[plugins] enabled``, every plugin loads)."""
+    from rum import App
+
+    (tmp / "Rum.toml").write_text("[plugins]\nenabled = []\n")
+    app = App(routes, root=tmp)
+    return app
+
+
 @scenario
 async def plaintext(tmp: Path) -> Callable[[], Awaitable[Any]]:
     """The quick-start app (kernel only) answering ``Hello, World!`` as text/plain."""
-    from rum import App, Controller, Request, Response
+    from rum import Controller, Request, Response
 
     class Plain(Controller):
         async def get(self, request: Request) -> Response:
             return Response.text("Hello, World!")
 
-    app = App([Plain.route("/")], plugins=[], root=tmp)
-    return _one(app, "/")
+    return _one(_kernel_only(tmp, [Plain.route("/")]), "/")
 
 
 @scenario
 async def json(tmp: Path) -> Callable[[], Awaitable[Any]]:
     """``{"message": "Hello, World!"}`` through ``Response.json``."""
-    from rum import App, Controller, Request, Response
+    from rum import Controller, Request, Response
 
     class Json(Controller):
         async def get(self, request: Request) -> Response:
             return Response.json({"message": "Hello, World!"})
 
-    app = App([Json.route("/")], plugins=[], root=tmp)
-    return _one(app, "/")
+    return _one(_kernel_only(tmp, [Json.route("/")]), "/")
 
 
 @scenario

@@ -390,23 +390,36 @@ class Connection:
     # -- socket I/O: non-blocking calls first, trio's wait_readable/wait_writable when needed --
 
     async def _recv(self) -> bytes:
+        """The next bytes from the socket (``b""`` at its end).
+
+        A read that filled the buffer leaves more waiting, so the next read is tried at once;
+        after one that emptied the socket (``_streak`` -1: a whole request arrived and is
+        being answered, and the client waits for the answer) a read would find nothing and
+        cost a failed system call, so the next read waits for the socket to be readable first.
+        """
         sock = self.sock
-        try:
-            data = sock.recv(RECEIVE_SIZE)
-        except BlockingIOError:
-            self._streak = 0
-            while True:
-                await wait_readable(self._fd)
-                try:
-                    return sock.recv(RECEIVE_SIZE)
-                except BlockingIOError:
-                    continue
-        # the data was there already: still let other tasks (and cancellation) in regularly
-        self._streak += 1
-        if self._streak >= 16:
-            self._streak = 0
-            await trio.lowlevel.checkpoint()
-        return data
+        if self._streak >= 0:
+            try:
+                data = sock.recv(RECEIVE_SIZE)
+            except BlockingIOError:
+                pass
+            else:
+                # the data was there already: still let other tasks (and cancellation) in
+                self._streak += 1
+                if self._streak >= 16:
+                    self._streak = 0
+                    await trio.lowlevel.checkpoint()
+                if len(data) < RECEIVE_SIZE:
+                    self._streak = -1
+                return data
+        while True:
+            await wait_readable(self._fd)
+            try:
+                data = sock.recv(RECEIVE_SIZE)
+            except BlockingIOError:
+                continue
+            self._streak = 0 if len(data) == RECEIVE_SIZE else -1
+            return data
 
     async def _send(self, data: bytes) -> None:
         sock = self.sock
