@@ -102,7 +102,8 @@ class PubSub:
             async with db.transaction() as tx:
                 await tx.execute("SELECT pg_advisory_xact_lock(hashtext('rum_broadcasts'))")
                 await tx.execute(_CREATE_TABLE)
-            self._table_ready = True
+            # inside a caller's transaction the CREATE is undone if it rolls back: check again
+            self._table_ready = not _inside_transaction(db)
         await db.execute("DELETE FROM rum_broadcasts WHERE created_at < now() - "
                          f"interval '{TABLE_RETENTION} seconds'")
         return await db.fetchval("INSERT INTO rum_broadcasts (payload) VALUES ($1) RETURNING id",
@@ -203,6 +204,13 @@ class PubSub:
             logger.exception("ignoring a malformed broadcast notification: %.200r", payload)
             return
         self._deliver(channel, message)
+
+
+def _inside_transaction(target: Any) -> bool:
+    """Whether queries on ``target`` (a database or one of its connections) run in an open
+    transaction."""
+    current = target.current() if hasattr(target, "current") else target
+    return bool(getattr(current, "in_transaction", False))
 
 
 def pubsub_for(app: AppLike | None = None) -> PubSub:

@@ -267,3 +267,35 @@ async def test_a_rolled_back_savepoint_sends_nothing_its_committed_parent_does(
         with trio.move_on_after(0.5):
             extra = await messages.receive()
             raise AssertionError(f"the rolled-back savepoint's create was sent: {extra!r}")
+
+
+class BigOrder(Model):
+    __table__ = "bc_orders"
+    broadcasts = broadcasts_to("orders", partial=lambda o: Markup(
+        '<li id="{}">{}</li>').format(dom_id(o), o.item * 2000))
+    id: int | None = None
+    item: str = ""
+
+
+async def test_a_partial_over_the_notify_limit_follows_the_transaction_too(
+        rum_app_factory, database_url, tables, db):
+    from rum_websockets import subscribe
+
+    app = make_app(rum_app_factory, database_url)
+    async with app.running(), subscribe("turbo-streams:orders", app=app) as messages:
+        try:
+            async with transaction():  # the first big payload also creates rum_broadcasts...
+                await BigOrder.create(item="ghost")
+                raise Abort
+        except Abort:
+            pass  # ...and the rollback undoes that too
+        async with transaction():
+            order = await BigOrder.create(item="large")
+        with trio.fail_after(5):
+            message = await messages.receive()
+        assert message.startswith('<turbo-stream action="append" target="bc_orders">')
+        assert f'<li id="big_order_{order.id}">{"large" * 2000}</li>' in message
+        with trio.move_on_after(0.5):
+            extra = await messages.receive()
+            raise AssertionError(f"unexpected message {extra[:80]!r}")
+    assert await db.fetchval("SELECT count(*) FROM rum_broadcasts") == 1  # the committed one
