@@ -16,13 +16,17 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 from rum import ConfigError
 from rum_orm import Model, snake_case
 
 #: Python types a column may have to be sorted, filtered and paged on (they round-trip
 #: through a cursor and a query string).
-ORDERABLE_TYPES: tuple[type, ...] = (int, str, Decimal, float, date, datetime, bool)
+ORDERABLE_TYPES: tuple[type, ...] = (int, str, Decimal, float, date, datetime, bool, UUID)
+
+#: Python types the forms plugin's ``ModelForm`` edits (others are shown, not edited).
+FORM_TYPES: tuple[type, ...] = (int, str, Decimal, float, date, datetime, bool)
 
 #: Slugs the admin's own routes use.
 RESERVED_SLUGS = frozenset({"dashboards", "assets"})
@@ -42,7 +46,7 @@ class ModelAdmin:
       common values);
     - ``ordering``: the default order, ``"field"`` or ``"-field"`` (default ``"-<pk>"``);
     - ``form_fields``: the fields of the create and edit forms (default: every column but the
-      primary key);
+      primary key whose type a form edits: text, numbers, dates, booleans);
     - ``slug``: the URL segment (default: the table name).
     """
 
@@ -94,8 +98,13 @@ class ModelAdmin:
             raise AdminDefinitionError(f"{where}: ordering {order!r} must be \"field\" or "
                                        f"\"-field\" with a sortable field of {model.__name__} "
                                        f"(fields: {', '.join(columns)})")
-        form = check(form_fields, "form_fields", attributes=True) or \
-            tuple(c for c in columns if c != pk)
+        form = check(form_fields, "form_fields", attributes=True)
+        for name in form:
+            if name in model.__fields__ and not is_editable(model, name):
+                raise AdminDefinitionError(f"{where}: form_fields names {name!r}, whose type "
+                                           f"{model.__fields__[name].base_type!r} a form cannot "
+                                           f"edit (text, numbers, dates, booleans); leave it out")
+        form = form or tuple(c for c in columns if c != pk and is_editable(model, c))
         slug = slug or model.__table__
         if not slug.replace("_", "").replace("-", "").isalnum() or slug in RESERVED_SLUGS:
             raise AdminDefinitionError(f"{where}: slug {slug!r} must be letters, digits, '-' "
@@ -111,6 +120,12 @@ class ModelAdmin:
     def sortable(self, name: str) -> bool:
         """Whether the list may be ordered by field ``name``."""
         return name in self.model.__fields__ and is_orderable(self.model, name)
+
+
+def is_editable(model: type[Model], name: str) -> bool:
+    """Whether field ``name`` has a type the create and edit forms handle."""
+    base = model.__fields__[name].base_type
+    return isinstance(base, type) and issubclass(base, FORM_TYPES)
 
 
 def is_orderable(model: type[Model], name: str) -> bool:

@@ -10,6 +10,7 @@ import math
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from uuid import UUID
 
 from rum import BadRequest
 from rum_orm import INT64_MAX, INT64_MIN, Model
@@ -68,6 +69,8 @@ def _convert(base: Any, text: str) -> Any:
         return date.fromisoformat(text)
     if base is str:
         return text
+    if base is UUID:
+        return UUID(text)
     raise ValueError(text)
 
 
@@ -86,4 +89,5 @@ def to_text(value: Any) -> str | None:
 
 def _kind(base: Any) -> str:
     return {bool: "true/false value", int: "whole number", Decimal: "number", float: "number",
-            datetime: "date and time (ISO 8601)", date: "date (YYYY-MM-DD)"}.get(base, "value")
+            datetime: "date and time (ISO 8601)", date: "date (YYYY-MM-DD)",
+            UUID: "UUID"}.get(base, "value")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from typing import Annotated
+from uuid import UUID
 
 from rum_orm import Model, inclusion, length, numericality, presence
 
@@ -28,3 +29,21 @@ class Product(Model):
     price: Annotated[Decimal, numericality(ge=0)]
     in_stock: bool = True
     notes: str | None = None
+
+
+TOKEN_SCHEMA = """
+CREATE TABLE admin_tokens (
+    id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    label text NOT NULL,
+    tags text[]
+)
+"""
+
+
+class Token(Model):
+    """A model with a UUID key and a column no form edits (an array)."""
+
+    __table__ = "admin_tokens"
+    id: UUID | None = None
+    label: Annotated[str, presence()]
+    tags: list[str] | None = None

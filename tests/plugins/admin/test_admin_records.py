@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
+import pytest
 from admin_helpers import ADMIN_ID, csrf_token, log_in, running
 from admin_models import SCHEMA, Product
 
@@ -266,3 +267,31 @@ async def test_database_constraints_are_answered_not_500(make_admin_app):
         assert kept.status_code == 409
         assert "other records refer to this one" in kept.text
         assert await Product.count() == 1
+
+
+async def test_a_model_with_a_uuid_key_and_an_array_column(make_admin_app):
+    from admin_models import TOKEN_SCHEMA, Token
+
+    app = make_admin_app()
+    entry = rum_admin.admin_state(app).register(Token, ordering="label")
+    assert entry.form_fields == ("label",)                 # the array is shown, not edited
+    async with running(app, TOKEN_SCHEMA) as (_, client):
+        await log_in(client, ADMIN_ID)
+        token = csrf_token((await client.get("/admin/admin_tokens/new")).text)
+        created = await client.post("/admin/admin_tokens/new",
+                                    data={"label": "deploy", "csrf_token": token})
+        assert created.status_code == 303
+        record = await Token.all().fetch()
+        assert created.headers["location"] == f"/admin/admin_tokens/{record.id}"
+        await Token.create(label="ci", tags=["a", "b"])
+        listed = await client.get("/admin/admin_tokens", params={"per_page": "1"})
+        assert ">ci<" in listed.text and ">deploy<" not in listed.text
+        following = re.search(r'<a href="([^"]+)" rel="next">', listed.text).group(1)
+        assert ">deploy<" in (await client.get(following.replace("&amp;", "&"))).text
+        detail = await client.get(f"/admin/admin_tokens/{record.id}")
+        assert detail.status_code == 200 and "<dd>deploy</dd>" in detail.text
+        assert (await client.get("/admin/admin_tokens/not-a-uuid")).status_code == 404
+        assert (await client.get("/admin/admin_tokens",
+                                 params={"order": "tags"})).status_code == 400
+    with pytest.raises(rum_admin.AdminDefinitionError, match=r"'tags'.*a form cannot edit"):
+        rum_admin.ModelAdmin.build(Token, form_fields=["label", "tags"])
