@@ -143,3 +143,18 @@ def test_figures_are_written_for_people() -> None:
                                                                   "35/s"]
     assert [seconds(x) for x in (None, 0.0004, 0.0125, 1.2, 400)] == [
         "—", "400 µs", "12.5 ms", "1.20 s", "7 min"]
+
+
+async def test_a_stopping_process_writes_what_it_recorded(tmp_path, database_url) -> None:
+    from rum_admin.dashboards import DashboardSettings
+
+    slow = DashboardSettings(flush_interval=3600)  # only the shutdown flush can write it
+    app = make_app(tmp_path, database_url, settings=slow)
+    async with serve_app(app) as url, httpx.AsyncClient(base_url=url) as client:
+        for _ in range(2):
+            assert (await client.get("/hello")).status_code == 200
+        assert (await request_stats(app.storage)).route("GET /hello") is None
+    other = make_app(tmp_path / "reader", database_url)
+    async with other.running():
+        hello = (await request_stats(other.storage)).route("GET /hello")
+    assert hello is not None and hello.requests == 2
