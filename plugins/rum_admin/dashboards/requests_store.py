@@ -99,17 +99,19 @@ async def flush(db: Any, routes: dict[str, RouteCounts], failures: list[Failure]
                 node: str, keep: float) -> None:
     """Add one process's counters (one upsert per route, in route order so concurrent
     flushes lock rows in the same order) and failures; prune rows older than ``keep``
-    seconds and failures beyond :data:`MAX_FAILURES`."""
-    if routes:
-        await db.executemany(UPSERT, [
-            (route, c.count, c.errors, c.seconds, c.histogram)
-            for route, c in sorted(routes.items())])
-    if failures:
-        await db.executemany(INSERT_FAILURE, [
-            (f.at, f.request_id, f.method, f.path, f.route, f.status, f.exception, f.seconds,
-             node) for f in failures])
-        await db.execute(CAP_FAILURES, MAX_FAILURES)
-    await db.execute(PRUNE, keep)
+    seconds and failures beyond :data:`MAX_FAILURES`. One transaction, so a flush that fails
+    wrote nothing and its counters can be put back."""
+    async with db.transaction() as tx:  # all or nothing: a failed flush is retried whole
+        if routes:
+            await tx.executemany(UPSERT, [
+                (route, c.count, c.errors, c.seconds, c.histogram)
+                for route, c in sorted(routes.items())])
+        if failures:
+            await tx.executemany(INSERT_FAILURE, [
+                (f.at, f.request_id, f.method, f.path, f.route, f.status, f.exception,
+                 f.seconds, node) for f in failures])
+            await tx.execute(CAP_FAILURES, MAX_FAILURES)
+        await tx.execute(PRUNE, keep)
 
 
 @dataclass(frozen=True)
