@@ -1,7 +1,8 @@
 """End to end in headless Chromium: a page that refreshes by morphing when a model it shows
 changes in a request served by another node, keeping its scroll position and what the user
-is typing; a rolled-back change never reaches it; presence lists a browser on each node and
-drops the one that closes.
+is typing; a rolled-back change never reaches it; the browser that made a change ignores the
+refresh carrying its own Turbo request id while the other one morphs; presence lists a
+browser on each node and drops the one that closes.
 
 Two apps (two nodes) share one PostgreSQL database; the page is served by node B, the
 changes are requests to node A. Screenshots go to ``test-artifacts/e2e/``.
@@ -20,12 +21,15 @@ from rum import Controller, Request, Response
 from rum_http.testing import serve_app
 from rum_orm import Model, transaction
 from rum_turbo import (
+    accepts_turbo_stream,
     broadcasts_refreshes,
     dom_id,
     presence_list,
     turbo_refresh_tags,
     turbo_script_tag,
+    turbo_stream,
     turbo_stream_from,
+    turbo_stream_response,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres]
@@ -53,6 +57,10 @@ class OrderList(Controller):
   {presence_list("orders")}
   <div style="height: 1500px">spacer</div>
   <ul id="orders">{rows}</ul>
+  <div id="flash"></div>
+  <form id="rename" action="/orders/2" method="post">
+    <input type="hidden" name="item" value="muffin"><button id="rename-cake">Rename</button>
+  </form>
   <input id="note" autocomplete="off" data-turbo-permanent>
   <div style="height: 1500px">spacer</div>
   <script>window.pageMarker = window.pageMarker || Math.random().toString(36).slice(2);
@@ -71,6 +79,8 @@ class Rename(Controller):
                     raise RuntimeError("rolled back on purpose")
         except RuntimeError:
             return Response.text("rolled back", 409)
+        if accepts_turbo_stream(request):  # a Turbo form submission
+            return turbo_stream_response(turbo_stream.update("flash", "saved"))
         return Response.text("ok")
 
 
@@ -96,6 +106,8 @@ def browser_scenario(url_b: str, url_a: str, app_b, token: trio.lowlevel.TrioTok
             other_page.wait_for_function(
                 "document.querySelectorAll('#presence_orders li').length === 2")
             seen["present_before"] = 2
+            other_page.evaluate("window.morphs = 0; document.addEventListener('turbo:morph', "
+                                "() => window.morphs++)")
             page.wait_for_function("window.Turbo !== undefined")
             page.evaluate("window.morphs = 0; document.addEventListener('turbo:morph', "
                           "() => window.morphs++)")
@@ -124,6 +136,21 @@ def browser_scenario(url_b: str, url_a: str, app_b, token: trio.lowlevel.TrioTok
                 "document.querySelectorAll('#presence_orders li').length")
             seen["screenshot"] = str(ARTIFACTS / "turbo-morph-refresh.png")
             page.screenshot(path=seen["screenshot"])
+
+            # this browser renames the cake with a Turbo form submission: the refresh the
+            # save broadcasts carries its X-Turbo-Request-Id, so this page ignores it (the
+            # stream response already told it) while the other browser morphs the change in
+            page.evaluate("window.morphs = 0")
+            other_page.evaluate("window.morphs = 0")
+            page.click("#rename-cake")
+            page.wait_for_function("document.querySelector('#flash').innerText === 'saved'")
+            other_page.wait_for_function(
+                "document.querySelector('#mo_order_2').innerText === 'muffin'", timeout=10_000)
+            page.wait_for_timeout(1000)
+            seen["own_change_morphs"] = page.evaluate("window.morphs")
+            seen["own_page_cake"] = page.inner_text("#mo_order_2")
+            seen["other_change_morphs"] = other_page.evaluate("window.morphs")
+
             other_context.close()  # the other browser leaves: its node announces it
             page.wait_for_function(
                 "document.querySelectorAll('#presence_orders li').length === 1",
@@ -165,3 +192,6 @@ async def test_a_committed_change_morphs_in_keeping_scroll_and_typing(
     assert seen["note"] == "half-typed note"
     assert seen["present_before"] == 2 and seen["present_after_morph"] == 2
     assert seen["present_after_close"] == 1
+    assert seen["other_change_morphs"] == 1
+    assert seen["own_change_morphs"] == 0  # its own refresh (same request id) was ignored
+    assert seen["own_page_cake"] == "cake"
