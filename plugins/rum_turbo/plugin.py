@@ -83,6 +83,16 @@ def rum_configure(app: App) -> None:
             raise ConfigError(f"{app.config.describe_file()}: [turbo] {key} must be a path "
                               f"starting with '/', got {value!r}")
     signing_key(app)  # fail early in production without a secret key
+    debounce = app.config.get_float("turbo", "refresh_debounce")
+    heartbeat = app.config.get_float("turbo", "presence_heartbeat")
+    ttl = app.config.get_float("turbo", "presence_ttl")
+    if debounce is not None and debounce < 0:
+        raise ConfigError(f"{app.config.describe_file()}: [turbo] refresh_debounce must be 0 "
+                          f"or more seconds, got {debounce}")
+    if heartbeat is not None and ttl is not None and not 0 < heartbeat < ttl:
+        raise ConfigError(f"{app.config.describe_file()}: [turbo] presence_ttl ({ttl}) must be "
+                          f"longer than presence_heartbeat ({heartbeat}), and both positive "
+                          "(e.g. heartbeat 5, ttl 15: a dead node's entries drop out in 15 s)")
     if "orm" in app.extensions:  # the orm plugin configures first (tryfirst)
         from rum_orm import on_change
 

@@ -299,3 +299,17 @@ async def test_a_partial_over_the_notify_limit_follows_the_transaction_too(
             extra = await messages.receive()
             raise AssertionError(f"unexpected message {extra[:80]!r}")
     assert await db.fetchval("SELECT count(*) FROM rum_broadcasts") == 1  # the committed one
+
+
+def test_stream_names_per_record_and_settings_are_checked(rum_app_factory):
+    from rum import ConfigError
+
+    per_user = Broadcasts(stream=lambda o: f"user:{o.id}:orders")
+    assert per_user.stream_for(BcOrder(id=7, item="x")) == "user:7:orders"
+    assert Broadcasts().stream_for(BcOrder(item="x")) == "bc_orders"  # the table by default
+    for turbo, message in (({"refresh_debounce": -1}, "refresh_debounce must be 0"),
+                           ({"presence_heartbeat": 20, "presence_ttl": 15},
+                            r"presence_ttl \(15.0\) must be longer")):
+        with pytest.raises(ConfigError, match=message):
+            rum_app_factory(plugins=["websockets", "turbo"], config={
+                "general": {"secret_key": SECRET}, "turbo": turbo})
