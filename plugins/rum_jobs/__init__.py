@@ -39,7 +39,16 @@ from rum_jobs.stats import (
     WorkerStats,
     stats,
 )
-from rum_jobs.store import NewJob, cancel_job, count_jobs, get_job, list_jobs, prune, retry_job
+from rum_jobs.store import (
+    NewJob,
+    cancel_job,
+    count_jobs,
+    discard_job,
+    get_job,
+    list_jobs,
+    prune,
+    retry_job,
+)
 from rum_jobs.unique import ACTIVE_STATUSES, ALL_STATUSES, Unique
 from rum_jobs.worker import Worker
 from rum_jobs.workflows import WAITING_RUN_AT, waiting_on
@@ -72,6 +81,7 @@ __all__ = [
     "WorkerStats",
     "cancel_job",
     "count_jobs",
+    "discard_job",
     "drop_schema",
     "enqueue_many",
     "ensure_schema",

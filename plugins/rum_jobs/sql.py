@@ -312,6 +312,23 @@ WITH upd AS (
 SELECT id, pg_notify('rum_jobs', 'rum:cancel:' || id) FROM upd
 """
 
+# Discard a waiting or failed job for good (an operator's `Discard`). A running job is left
+# alone: its worker owns the outcome (cancel it instead). Like CANCEL, a waiting dependent's
+# own dependencies are dropped; the workflow trigger resolves the jobs depending on it.
+DISCARD = """
+WITH upd AS (
+    UPDATE rum_jobs SET status = 'discarded', finished_at = now(), lease_expires_at = NULL,
+           errors = errors || jsonb_build_array(jsonb_build_object(
+               'attempt', attempt, 'at', now(), 'kind', 'discarded', 'error', $2::text,
+               'traceback', NULL))
+     WHERE id = $1 AND status IN ('scheduled', 'retryable', 'failed')
+    RETURNING id
+), deps AS (
+    DELETE FROM rum_jobs_deps WHERE job_id IN (SELECT id FROM upd)
+)
+SELECT id FROM upd
+"""
+
 # Pruning deletes at most $4 rows per statement (callers loop), found through the
 # (status, finished_at) index, so each statement is short and holds few locks.
 PRUNE_AGE = """

@@ -1,4 +1,4 @@
-"""Enqueueing, history, retries, cancellation and pruning: the queue's SQL-backed operations.
+"""Enqueueing, history, retries, cancelling, discarding, pruning: the SQL-backed operations.
 
 Every function takes ``db``: a ``rum_orm.Database`` (or a connection/transaction from it).
 Called on the database itself inside ``async with db.transaction()``, queries join that
@@ -180,6 +180,18 @@ async def cancel_job(db: Any, job_id: int, reason: str = "cancelled by an operat
 
     False when the job is missing or already finished."""
     return await db.fetchval(sql.CANCEL, job_id, reason) is not None
+
+
+async def discard_job(db: Any, job_id: int, reason: str = "discarded by an operator") -> bool:
+    """Give up on a waiting (``scheduled``/``retryable``) or ``failed`` job for good.
+
+    The job becomes ``discarded`` with ``reason`` as its last error (kind ``discarded``), as
+    when the job itself returns :class:`~rum_jobs.Discard`; jobs that depend on it are
+    cancelled (unless enqueued with ``after_failure="run"``). False when the job is missing,
+    running (its worker owns the outcome: use :func:`cancel_job`) or already finished
+    otherwise (complete, cancelled, discarded).
+    """
+    return await db.fetchval(sql.DISCARD, job_id, reason) is not None
 
 
 async def prune(db: Any, *, max_age: dict[str, float | dt.timedelta] | None = None,

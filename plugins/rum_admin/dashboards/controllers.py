@@ -66,11 +66,12 @@ async def _answer(request: Request, done: bool, notice: str, refusal: str) -> Re
 
 
 class JobAction(AdminController):
-    """``POST <prefix>/dashboards/jobs/<id>/retry|cancel``."""
+    """``POST <prefix>/dashboards/jobs/<id>/retry|cancel|discard``."""
 
     async def post(self, request: Request) -> Response:
-        """Retry a failed/cancelled/discarded job, or cancel a waiting or running one."""
-        from rum_jobs import cancel_job, retry_job
+        """Retry a failed/cancelled/discarded job, cancel a waiting or running one, or
+        discard a waiting or failed one (a running job is cancelled, not discarded)."""
+        from rum_jobs import cancel_job, discard_job, retry_job
 
         app = request.app
         assert app is not None
@@ -87,7 +88,12 @@ class JobAction(AdminController):
             return await _answer(request, done, f"Job {job_id} is cancelled.",
                                  f"Job {job_id} cannot be cancelled: it has finished or is "
                                  "gone.")
-        raise NotFound(f"unknown job action {action!r}: use retry or cancel")
+        if action == "discard":
+            done = await discard_job(db, job_id, "discarded from the admin dashboard")
+            return await _answer(request, done, f"Job {job_id} is discarded.",
+                                 f"Job {job_id} cannot be discarded: it is running, has "
+                                 "finished otherwise or is gone.")
+        raise NotFound(f"unknown job action {action!r}: use retry, cancel or discard")
 
 
 class QueueAction(AdminController):

@@ -136,3 +136,48 @@ async def test_jobs_dashboard_counts_failures_cron_and_buttons(tmp_path, databas
             assert unknown.status_code == 404
             worker.stop()
             nursery.cancel_scope.cancel()
+
+
+async def test_discard_buttons_on_failed_and_waiting_jobs(tmp_path, database_url) -> None:
+    app = make_app(tmp_path, database_url)
+    async with serve_app(app) as base, \
+            httpx.AsyncClient(base_url=base, headers={"origin": base}) as client:
+        db = app.storage
+        await ensure_schema(db)
+        await db.execute("TRUNCATE rum_jobs RESTART IDENTITY; DELETE FROM rum_jobs_queues")
+        broken = await Broken.enqueue({"n": 3}, queue="mail", db=db)
+        assert await Worker([Broken], db=db, queues=["mail"], listen=False).drain() == 1
+        later = await Quick.enqueue({}, queue="reports", run_in=3600, db=db)
+        await log_in(client)
+        text = (await client.get("/admin/dashboards/jobs")).text
+        for job_id in (broken, later):
+            assert f'action="/admin/dashboards/jobs/{job_id}/discard"' in text
+
+        # without the CSRF token: refused, nothing changes
+        refused = await client.post(f"/admin/dashboards/jobs/{broken}/discard")
+        assert refused.status_code == 403
+        assert (await get_job(db, broken)).status == "failed"  # type: ignore[union-attr]
+
+        # Turbo: the failed job leaves the failed list, its reason is recorded
+        token = csrf_token_of(text)
+        headers = {"accept": TURBO, "x-csrf-token": token}
+        discarded = await client.post(f"/admin/dashboards/jobs/{broken}/discard",
+                                      headers=headers)
+        assert discarded.status_code == 200
+        assert discarded.headers["content-type"].startswith("text/vnd.turbo-stream.html")
+        assert f"Job {broken} is discarded." in discarded.text
+        assert f'data-job="{broken}" class="failed-job"' not in discarded.text
+        record = await get_job(db, broken)
+        assert record is not None and record.status == "discarded"
+        assert record.errors[-1]["kind"] == "discarded"
+        assert record.errors[-1]["error"] == "discarded from the admin dashboard"
+        again = await client.post(f"/admin/dashboards/jobs/{broken}/discard",
+                                  headers={"x-csrf-token": token})
+        assert again.status_code == 409 and "cannot be discarded" in again.text
+
+        # the form's hidden field (no JavaScript): 303 back to the dashboard
+        waiting = await client.post(f"/admin/dashboards/jobs/{later}/discard",
+                                    data={"csrf_token": token})
+        assert waiting.status_code == 303
+        assert waiting.headers["location"] == "/admin/dashboards/jobs"
+        assert (await get_job(db, later)).status == "discarded"  # type: ignore[union-attr]
