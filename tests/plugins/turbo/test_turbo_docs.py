@@ -1,5 +1,6 @@
-"""The Python examples of docs/turbo.md's model broadcasts, refresh and presence sections run,
-in order, in a running app on a real database, and send what the guide says."""
+"""The Python examples of docs/turbo.md's model broadcasts and refresh sections run, in order,
+in a running app on a real database, and send what the guide says (presence's guide,
+docs/presence.md, is run by test_presence_docs.py)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ GUIDE = Path(__file__).resolve().parents[3] / "docs" / "turbo.md"
 
 def section_examples() -> list[tuple[int, str]]:
     text = GUIDE.read_text(encoding="utf-8")
-    start, end = text.index("## Model broadcasts"), text.index("## Settings")
+    start, end = text.index("## Model broadcasts"), text.index("## Presence")
     out = []
     for match in re.finditer(r"```python\n(.*?)```", text[start:end], re.S):
         line = text.count("\n", 0, start + match.start()) + 2
@@ -27,14 +28,13 @@ def section_examples() -> list[tuple[int, str]]:
     return out
 
 
-async def test_model_broadcast_refresh_and_presence_examples_run(rum_app_factory,
-                                                                 database_url, db):
+async def test_model_broadcast_and_refresh_examples_run(rum_app_factory, database_url, db):
     await db.execute("CREATE TABLE orders (id serial PRIMARY KEY, item text NOT NULL)")
     await db.execute("CREATE TABLE notes (id serial PRIMARY KEY, text text NOT NULL)")
     app = rum_app_factory(plugins=["orm", "websockets", "turbo"], config={
         "general": {"secret_key": "ab" * 32}, "database": {"url": database_url}})
     examples = section_examples()
-    assert len(examples) == 5
+    assert len(examples) == 4
     async with app.running(), subscribe("turbo-streams:orders", app=app) as orders, \
             subscribe("turbo-refresh:notes", app=app) as notes:
         namespace: dict[str, object] = {"__name__": "turbo_guide", "app": app}
