@@ -39,6 +39,14 @@ RESET_LINK_SECONDS = 3600
 WRONG_LOGIN = "Wrong e-mail or password."
 
 
+async def log_in(request: Request, user: User) -> Response:
+    """Start ``user``'s session and go to the orders page. The session also keeps the user's
+    name, which the orders page's "who is here" list shows (``tracker.plugin``)."""
+    if request.session is not None:
+        request.session["name"] = user.name  # kept by login(): the session was anonymous
+    return await login(request, user.id, see_other(AFTER_LOGIN))
+
+
 def add_model_errors(form: Form, errors: Mapping[str, list[str]]) -> None:
     """Show a model's validation errors on the form (fields it lacks: on the whole form)."""
     for field, messages in errors.items():
@@ -70,7 +78,7 @@ class SignUp(Controller):
                     add_model_errors(form, exc.errors)
                 else:
                     flash(request, f"Welcome, {user.name}! Your account is ready.")
-                    return await login(request, user.id, see_other(AFTER_LOGIN))
+                    return await log_in(request, user)
         return await self.page(form)
 
 
@@ -106,7 +114,7 @@ class LogIn(Controller):
         if result.rehashed:  # stronger [accounts] parameters since the password was set
             await user.save()
         await throttle.succeeded(request, email)
-        return await login(request, user.id, see_other(AFTER_LOGIN))
+        return await log_in(request, user)
 
 
 class LogOut(Controller):

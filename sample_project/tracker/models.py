@@ -16,6 +16,7 @@ from rum_orm import (
     presence,
     uniqueness,
 )
+from rum_turbo import broadcasts_refreshes
 
 
 class User(Model):
@@ -51,6 +52,9 @@ class Order(Model):
     created_at: dt.datetime | None = None
 
     user = belongs_to(User)
+    # Every committed save of an order (the admin's edits too) asks open orders pages to
+    # refresh; they morph in the change (layout: turbo_refresh_tags()).
+    broadcasts = broadcasts_refreshes("orders")
 
     @classmethod
     def newest_first(cls) -> Scope[Order]:

@@ -24,6 +24,14 @@ def assets(app: App) -> Any:
     return found
 
 
+def presence_meta(ws: Any) -> dict[str, Any]:
+    """What the orders page's "who is here" list shows for a connection: the signed-in user's
+    name, kept in the session at log-in (``tracker.accounts.log_in``)."""
+    session = ws.request.session
+    name = session.get("name") if session is not None else None
+    return {"id": ws.user, "name": name or "guest"}
+
+
 class TrackerPlugin:
     """Settings (``[tracker]``), routes and the summary schedule of the order tracker."""
 
@@ -63,6 +71,12 @@ class TrackerPlugin:
             StaticFiles(assets(app).directory).route(f"{PREFIX}/<path:path>", name="assets"),
             *api_routes(app),
         ]
+
+    @hookimpl
+    def rum_configure(self, app: App) -> None:
+        from rum_turbo import set_presence_meta
+
+        set_presence_meta(app, presence_meta)
 
     @hookimpl
     def rum_template_globals(self, app: App) -> dict[str, Any]:
