@@ -154,8 +154,11 @@ class FormBuilder:
         return self.input(name, "text", **attrs)
 
     def email_field(self, name: str, **attrs: Any) -> Markup:
-        """``<input type="email">`` (``autocomplete="email"`` unless given)."""
-        attrs.setdefault("autocomplete", "email")
+        """``<input type="email">`` (``autocomplete``: given, else the field's, else
+        ``"email"``)."""
+        field = self._field(name)
+        attrs.setdefault("autocomplete", field.autocomplete if field and field.autocomplete
+                         else "email")
         return self.input(name, "email", **attrs)
 
     def password_field(self, name: str, **attrs: Any) -> Markup:

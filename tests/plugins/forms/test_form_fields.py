@@ -193,3 +193,16 @@ async def test_get_forms_read_the_query_string(client) -> None:
     bad = await client.get("/search", params={"q": "", "page": "x"})
     assert bad.status_code == 422
     assert bad.json() == {"q": ["can't be blank"], "page": ["must be a whole number"]}
+
+
+def test_an_email_fields_own_autocomplete_wins_over_the_default() -> None:
+    from rum_forms import EmailField, Form, form_with
+
+    class LogIn(Form):
+        login = EmailField(autocomplete="username")
+        contact = EmailField()
+
+    builder = form_with(None, LogIn())
+    assert 'autocomplete="username"' in builder.email_field("login")
+    assert 'autocomplete="email"' in builder.email_field("contact")
+    assert 'autocomplete="off"' in builder.email_field("login", autocomplete="off")
