@@ -175,6 +175,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``rum`` command line."""
     argv = list(sys.argv[1:] if argv is None else argv)
     pre = _pre_args(argv)
+    # --debug reaches the rum processes this one starts (reload supervisor, workers) too
+    pre.debug = pre.debug or os.environ.get("RUM_DEBUG") == "1"
+    if pre.debug:
+        os.environ["RUM_DEBUG"] = "1"
     root = (pre.root or Path.cwd()).resolve()
     with project_environment(root if pre.root is not None else None, pre.env):
         try:
@@ -228,6 +232,8 @@ def _main(argv: list[str], pre: argparse.Namespace, root: Path) -> int:
             raise BrokenPipeError from exc
         if all(isinstance(e, KeyboardInterrupt) for e in leaves):
             return 130
+        if all(isinstance(e, SystemExit) for e in leaves):  # a command's quiet exit status
+            return int(getattr(leaves[0], "code", 1) or 0)
         error = next((e for e in leaves if isinstance(e, RumError)), None)
         if error is None:
             raise

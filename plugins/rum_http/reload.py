@@ -23,8 +23,6 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
-from rum.errors import RumError
-
 if TYPE_CHECKING:
     from rum.app import App
     from rum_http.settings import ServerSettings
@@ -118,10 +116,10 @@ class Reloader:
                 if stopping:
                     return proc.returncode or 0
                 if self.restarts == 0 and proc.returncode:
-                    # the code the supervisor loaded did not serve (the port is taken...):
-                    # no edit fixes that; the child has printed why
-                    raise RumError(f"the app process exited with code {proc.returncode} "
-                                   "before any reload")
+                    # the code the supervisor loaded did not serve (the port is taken, the
+                    # database is down...): no edit fixes that, and the child has printed
+                    # why in one line; leave with its exit code and say nothing more
+                    raise SystemExit(proc.returncode)
                 logger.error("the app process exited with code %s; waiting for a file change "
                              "to restart it", proc.returncode)
             elif kind == "change" and not stopping:
@@ -176,5 +174,6 @@ class Reloader:
 
 async def serve_with_reload(app: App, settings: ServerSettings) -> int:
     """Serve ``app`` from a child process restarted on code changes; see the module doc."""
-    logger.info("reload: watching %s for changes to *.py and Rum*.toml", app.root)
+    # debug: a start-up error of the app process stays the only line printed
+    logger.debug("reload: watching %s for changes to *.py and Rum*.toml", app.root)
     return await Reloader(app, settings).run()

@@ -179,7 +179,7 @@ def test_a_taken_port_ends_the_supervisor_with_an_error(project: Path):
             pytest.fail(f"the supervisor kept running:\n{out}")
     assert proc.returncode == 1, out
     assert "cannot listen on 127.0.0.1" in out
-    assert "rum: error: the app process exited with code 1 before any reload" in out
+    assert out.count("rum: error:") == 1  # the app process said why; the supervisor adds nothing
 
 
 STARTUP_MARKER_APP = '''
