@@ -16,7 +16,7 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from typing import Any, TypeAlias, cast
@@ -257,6 +257,23 @@ class Database:
         return conn if conn is not None and conn.db is self else None
 
     @asynccontextmanager
+    async def _current_on(self, raw: Any,
+                          release: Callable[[Any], Any] | None = None
+                          ) -> AsyncIterator[Connection]:
+        """``raw`` as the current task's :class:`Connection` for the block; then the object is
+        spent, and ``release(raw)`` (if given) runs on the bridge, even when cancelled."""
+        conn = Connection(self, raw)
+        token = _current.set(conn)
+        try:
+            yield conn
+        finally:
+            _current.reset(token)
+            conn._released = True
+            if release is not None:
+                with trio.CancelScope(shield=True):
+                    await self.bridge.run(release, raw)
+
+    @asynccontextmanager
     async def connection(self) -> AsyncIterator[Connection]:
         """Hold one pooled connection; queries made without a connection inside use it."""
         conn = self.current()
@@ -269,13 +286,8 @@ class Database:
                 if pin.raw is None:
                     pin.raw = await self.bridge.run(self.pool.acquire)
                 pin.dirty = True
-                conn = Connection(self, pin.raw)
-                token = _current.set(conn)
-                try:
+                async with self._current_on(pin.raw) as conn:  # the pin keeps the connection
                     yield conn
-                finally:
-                    _current.reset(token)
-                    conn._released = True
             return
         pool = self.pool
         try:
@@ -284,15 +296,8 @@ class Database:
             if is_connection_error(exc):
                 raise explain_lost_connection(exc, self.url) from exc
             raise
-        conn = Connection(self, raw)
-        token = _current.set(conn)
-        try:
+        async with self._current_on(raw, pool.release) as conn:
             yield conn
-        finally:
-            _current.reset(token)
-            conn._released = True
-            with trio.CancelScope(shield=True):
-                await self.bridge.run(pool.release, raw)
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[Connection]:
@@ -317,15 +322,8 @@ class Database:
             with trio.CancelScope(shield=True):
                 await self.bridge.run(_close_quietly, raw)
             raise
-        conn = Connection(self, raw)
-        token = _current.set(conn)
-        try:
+        async with self._current_on(raw, _close_quietly) as conn:
             yield conn
-        finally:
-            _current.reset(token)
-            conn._released = True
-            with trio.CancelScope(shield=True):
-                await self.bridge.run(_close_quietly, raw)
 
     @asynccontextmanager
     async def transaction(self, *, isolation: str | None = None,
