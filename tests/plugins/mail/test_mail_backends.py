@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import project
+from mail_helpers import project
 
 from rum import App
 from rum.errors import ConfigError, RumError

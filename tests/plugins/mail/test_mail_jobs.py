@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import trio
 from aiosmtpd.controller import Controller as SmtpController
-from conftest import RecordingHandler, SmtpServer, free_port, project
+from mail_helpers import RecordingHandler, SmtpServer, free_port, project
 
 from rum import App, Controller, Request, Response
 from rum.errors import UnprocessableEntity

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import trio
-from conftest import SmtpServer, project
+from mail_helpers import SmtpServer, project
 
 from rum import App
 from rum_mail import Envelope, Mail, MailDeliveryError, Mailer, SmtpBackend
@@ -156,7 +156,7 @@ async def test_a_silent_server_times_out(tmp_path: Path) -> None:
 
 
 async def test_connection_refused_is_a_retryable_delivery_error(tmp_path: Path) -> None:
-    from conftest import free_port
+    from mail_helpers import free_port
 
     backend = SmtpBackend("127.0.0.1", free_port(), security="none", timeout=2)
     mail = Mail(from_="s@example.com", to="a@example.com", subject="x", text="t")
