@@ -14,8 +14,6 @@ The links of the tutorial and these guides point to files and headings that exis
 
 from __future__ import annotations
 
-import ast
-import inspect
 import os
 import re
 import subprocess
@@ -24,6 +22,7 @@ from pathlib import Path
 
 import pytest
 from doc_blocks import apply_file_block, blocks, output_matches
+from doc_examples import run_example
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
@@ -34,11 +33,7 @@ async def run_python_blocks(guide: Path, at_least: int) -> dict[str, object]:
     examples = [b for b in blocks(guide) if b.language == "python"]
     assert len(examples) >= at_least
     for block in examples:
-        padded = "\n" * (block.line - 1) + block.code  # tracebacks point at the guide's lines
-        compiled = compile(padded, str(guide), "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
-        result = eval(compiled, namespace)
-        if inspect.iscoroutine(result):
-            await result
+        await run_example(guide, block.line, block.code, namespace)
     return namespace
 
 

@@ -3,13 +3,12 @@ guide's first TOML example; its settings table names exactly the plugin's settin
 
 from __future__ import annotations
 
-import ast
-import inspect
 import re
 import tomllib
 from pathlib import Path
 
 import pytest
+from doc_examples import run_example
 
 from rum_accounts.settings import SCHEMA
 
@@ -31,11 +30,7 @@ async def test_accounts_guide_examples_run(tmp_path: Path, monkeypatch: pytest.M
     examples = blocks("python")
     assert len(examples) == 4
     for line, code in examples:
-        padded = "\n" * (line - 1) + code  # tracebacks point at the guide's lines
-        compiled = compile(padded, str(GUIDE), "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
-        result = eval(compiled, namespace)
-        if inspect.iscoroutine(result):
-            await result
+        await run_example(GUIDE, line, code, namespace)
     printed = capsys.readouterr().out.splitlines()
     assert printed == ["this link was made for 'password_reset', not 'confirm_email'",
                        "this link is no longer valid: the password has changed since it was "

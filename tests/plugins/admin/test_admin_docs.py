@@ -4,13 +4,12 @@ plugin declares, with their defaults."""
 
 from __future__ import annotations
 
-import ast
-import inspect
 import re
 import tomllib
 from pathlib import Path
 
 import pytest
+from doc_examples import run_example
 
 import rum_admin.plugin
 from rum_admin.registry import REGISTERED
@@ -53,12 +52,7 @@ async def test_admin_guide_examples_run(tmp_path: Path, monkeypatch: pytest.Monk
     before = dict(REGISTERED.entries)
     try:
         for line, code in examples:
-            padded = "\n" * (line - 1) + code  # tracebacks point at the guide's lines
-            compiled = compile(padded, str(GUIDE), "exec",
-                               flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True)
-            result = eval(compiled, namespace)
-            if inspect.iscoroutine(result):
-                await result
+            await run_example(GUIDE, line, code, namespace, dont_inherit=True)
         order = namespace["Order"]
         assert REGISTERED.entries[order].search_fields == ("customer",)
     finally:   # the guide's register() must not leak into other tests' apps

@@ -7,15 +7,14 @@ The section's examples are fenced as ``py`` so that the guide's own test
 
 from __future__ import annotations
 
-import ast
 import dataclasses
-import inspect
 import json
 import re
 from pathlib import Path
 
 import pytest
 from dashboards_helpers import PLUGINS, SECRET
+from doc_examples import run_example
 
 from rum_admin.dashboards import DashboardSettings
 
@@ -50,9 +49,4 @@ async def test_the_dashboards_examples_run(tmp_path: Path, monkeypatch: pytest.M
     assert len(examples) == 2
     namespace: dict[str, object] = {"__name__": "dashboards_guide"}
     for line, code in examples:
-        padded = "\n" * line + code  # tracebacks point at the guide's lines
-        compiled = compile(padded, str(GUIDE), "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT,
-                           dont_inherit=True)
-        result = eval(compiled, namespace)
-        if inspect.iscoroutine(result):
-            await result
+        await run_example(GUIDE, line + 1, code, namespace, dont_inherit=True)

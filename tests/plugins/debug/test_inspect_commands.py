@@ -6,9 +6,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from rum_debug.commands import redact
-
 from rum.cli import main
+from rum_debug.commands import redact
 
 
 def test_redact_hides_keys_tokens_passwords_and_url_passwords() -> None:

@@ -3,13 +3,12 @@ TOML example names exactly the settings the plugin declares."""
 
 from __future__ import annotations
 
-import ast
-import inspect
 import re
 import tomllib
 from pathlib import Path
 
 import pytest
+from doc_examples import run_example
 
 from rum_forms.settings import SCHEMA
 
@@ -28,11 +27,7 @@ async def test_uploads_guide_examples_run(tmp_path: Path, monkeypatch: pytest.Mo
     examples = blocks("python")
     assert len(examples) == 3
     for line, code in examples:
-        padded = "\n" * (line - 1) + code  # tracebacks point at the guide's lines
-        compiled = compile(padded, str(GUIDE), "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
-        result = eval(compiled, namespace)
-        if inspect.iscoroutine(result):
-            await result
+        await run_example(GUIDE, line, code, namespace)
     # what the examples say happened, on disk
     assert (tmp_path / "imports" / "people.csv").read_bytes() == b"name,email\n"
     stored = sorted(p.name for p in (tmp_path / "uploads").glob("*/*"))

@@ -4,8 +4,6 @@ settings table names exactly the settings the plugin declares, with their defaul
 
 from __future__ import annotations
 
-import ast
-import inspect
 import re
 import textwrap
 import tomllib
@@ -13,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from doc_examples import run_example
 
 from rum import App
 from rum_mail.settings import SCHEMA
@@ -59,11 +58,7 @@ async def test_mail_guide_examples_run(tmp_path: Path, database_url: str,
         assert len(examples) == 7
         for line, code in examples:
             code = textwrap.dedent(code)  # the security example is indented in a list
-            padded = "\n" * (line - 1) + code  # tracebacks point at the guide's lines
-            compiled = compile(padded, str(GUIDE), "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
-            result = eval(compiled, namespace)
-            if inspect.iscoroutine(result):
-                await result
+            await run_example(GUIDE, line, code, namespace)
         assert await app.storage.fetchval("SELECT status FROM orders") == "paid"
         sent = outbox()
     printed = capsys.readouterr().out

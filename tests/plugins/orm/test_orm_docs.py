@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import ast
-import inspect
 import re
 import textwrap
 from pathlib import Path
+
+from doc_examples import run_example
 
 from rum_orm import Database
 
@@ -30,11 +30,7 @@ async def test_orm_guide_examples_run(db: Database) -> None:
     examples = blocks("python")
     assert len(examples) > 20
     for line, code in examples:
-        padded = "\n" * (line - 1) + code  # tracebacks point at the guide's lines
-        compiled = compile(padded, str(GUIDE), "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
-        result = eval(compiled, namespace)
-        if inspect.iscoroutine(result):
-            await result
+        await run_example(GUIDE, line, code, namespace)
     # the examples did what they say
     User = namespace["User"]
     assert await User.filter(email="admin@hello.com").exists()  # type: ignore[attr-defined]

@@ -3,15 +3,14 @@
 
 from __future__ import annotations
 
-import ast
 import decimal
-import inspect
 import re
 from pathlib import Path
 from typing import Annotated, Any
 
 import pytest
 import trio
+from doc_examples import run_example
 
 import rum
 from rum_orm import (
@@ -482,12 +481,6 @@ async def test_validations_guide_examples_run(db: Database) -> None:
                 for m in re.finditer(r"```python\n(.*?)```", text, re.S)]
     assert len(examples) >= 8
     for line, code in examples:
-        padded = "\n" * (line - 1) + code  # tracebacks point at the guide's lines
-        # dont_inherit: the guide's code runs without this module's __future__ imports
-        compiled = compile(padded, str(GUIDE), "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT,
-                           dont_inherit=True)
-        result = eval(compiled, namespace)
-        if inspect.iscoroutine(result):
-            await result
+        await run_example(GUIDE, line, code, namespace, dont_inherit=True)
     # the examples did what they say: one account written, the invalid ones not
     assert await db.fetchval("SELECT count(*) FROM accounts") == 1

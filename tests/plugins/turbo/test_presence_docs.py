@@ -5,14 +5,13 @@ database."""
 
 from __future__ import annotations
 
-import ast
-import inspect
 import re
 from pathlib import Path
 
 import httpx
 import pytest
 import trio
+from doc_examples import run_example
 
 from rum import Controller
 from rum_http.testing import serve_app
@@ -31,11 +30,7 @@ def examples(language: str) -> list[tuple[int, str]]:
 
 
 async def run_block(line: int, code: str, namespace: dict[str, object]) -> None:
-    padded = "\n" * (line - 1) + code  # tracebacks point at the guide's lines
-    result = eval(compile(padded, str(GUIDE), "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT),
-                  namespace)
-    if inspect.iscoroutine(result):
-        await result
+    await run_example(GUIDE, line, code, namespace)
 
 
 async def test_presence_guide_examples_run(rum_app_factory, database_url, db, tmp_path,

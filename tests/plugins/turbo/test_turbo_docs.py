@@ -4,13 +4,12 @@ docs/presence.md, is run by test_presence_docs.py)."""
 
 from __future__ import annotations
 
-import ast
-import inspect
 import re
 from pathlib import Path
 
 import pytest
 import trio
+from doc_examples import run_example
 
 from rum_websockets import subscribe
 
@@ -39,12 +38,7 @@ async def test_model_broadcast_and_refresh_examples_run(rum_app_factory, databas
             subscribe("turbo-refresh:notes", app=app) as notes:
         namespace: dict[str, object] = {"__name__": "turbo_guide", "app": app}
         for line, code in examples:
-            padded = "\n" * (line - 1) + code  # tracebacks point at the guide's lines
-            compiled = compile(padded, str(GUIDE), "exec",
-                               flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
-            result = eval(compiled, namespace)
-            if inspect.iscoroutine(result):
-                await result
+            await run_example(GUIDE, line, code, namespace)
         with trio.fail_after(5):
             first, second = await orders.receive(), await orders.receive()
             refreshes = [await notes.receive(), await notes.receive()]
