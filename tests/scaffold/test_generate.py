@@ -3,27 +3,14 @@ tests run (subprocess pytest) against the real PostgreSQL; the other generators'
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from scaffold_helpers import rum, run
 
 from rum.errors import RumError
 from rum_scaffold import generators
 from rum_scaffold.fields import parse_fields
-
-
-def run(cwd: Path, *args: str, url: str, timeout: float = 180) -> tuple[int, str]:
-    env = {**os.environ, "DATABASE_URL": url, "PYTHONDONTWRITEBYTECODE": "1"}
-    proc = subprocess.run([sys.executable, *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=timeout)
-    return proc.returncode, proc.stdout + proc.stderr
-
-
-def rum(cwd: Path, *args: str, url: str) -> tuple[int, str]:
-    return run(cwd, "-m", "rum.cli", *args, url=url)
 
 
 @pytest.fixture

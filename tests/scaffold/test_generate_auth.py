@@ -18,21 +18,10 @@ from pathlib import Path
 
 import pytest
 from browser_helpers import launch_chromium, needs_chromium
+from scaffold_helpers import rum, run
 
 from rum.errors import RumError
 from rum_scaffold import auth_generator
-
-
-def run(cwd: Path, *args: str, url: str, timeout: float = 180) -> tuple[int, str]:
-    env = {**os.environ, "DATABASE_URL": url, "PYTHONDONTWRITEBYTECODE": "1"}
-    env.pop("RUM_ENV", None)
-    proc = subprocess.run([sys.executable, *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=timeout)
-    return proc.returncode, proc.stdout + proc.stderr
-
-
-def rum(cwd: Path, *args: str, url: str) -> tuple[int, str]:
-    return run(cwd, "-m", "rum.cli", *args, url=url)
 
 
 @pytest.fixture
