@@ -61,6 +61,9 @@ class JobBackend(Protocol):
     async def retry(self, job_id: int) -> bool:
         """Run a failed or cancelled job again; whether it was queued."""
 
+    async def discard(self, job_id: int, reason: str = ...) -> bool:
+        """Give up on a job that is waiting or failed; whether it was discarded."""
+
 
 class AppLike(Protocol):
     """The part of :class:`rum.App` that hooks and requests rely on (``request.app``).

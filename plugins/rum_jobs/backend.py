@@ -158,6 +158,10 @@ class JobsBackend:
         """Cancel a job that has not started."""
         return await store.cancel_job(self.db, job_id, reason)
 
+    async def discard(self, job_id: int, reason: str = "discarded by an operator") -> bool:
+        """Give up on a waiting or failed job (not a running one); whether it was discarded."""
+        return await store.discard_job(self.db, job_id, reason)
+
     async def prune(self, **options: Any) -> int:
         """Delete finished jobs (``max_age``/``max_count`` per status)."""
         return await store.prune(self.db, **options)

@@ -1,4 +1,5 @@
-"""``rum worker`` and ``rum jobs list|show|retry|cancel|prune|pause|resume|limit|queues|stats``."""
+"""``rum worker`` and ``rum jobs list|show|retry|cancel|discard|prune|pause|resume|limit|queues|
+stats``."""
 
 from __future__ import annotations
 
@@ -79,6 +80,10 @@ def _configure_jobs(p: argparse.ArgumentParser) -> None:
                                            "worker cancels its task)")
     cancel.add_argument("id", type=int)
     cancel.add_argument("--reason", default="cancelled by an operator")
+    discard = sub.add_parser("discard", help="give up on a waiting or failed job (a running "
+                                             "one: use cancel)")
+    discard.add_argument("id", type=int)
+    discard.add_argument("--reason", default="discarded by an operator")
     pause = sub.add_parser("pause", help="stop every worker from taking jobs of a queue")
     pause.add_argument("queue")
     resume = sub.add_parser("resume", help="let workers take jobs of a paused queue again")
@@ -137,6 +142,11 @@ async def _jobs(args: argparse.Namespace, app: App) -> int:
             ok = await jobs.cancel(args.id, args.reason)
             print(f"job {args.id} " + ("cancelled" if ok else
                                        "cannot be cancelled (missing or already finished)"))
+            return 0 if ok else 1
+        if action == "discard":
+            ok = await jobs.discard(args.id, args.reason)
+            print(f"job {args.id} " + ("discarded" if ok else "cannot be discarded (missing, "
+                                       "running or already finished)"))
             return 0 if ok else 1
         if action in ("pause", "resume", "limit", "queues", "stats"):
             return await _controls(args, app)

@@ -95,6 +95,16 @@ async def test_cancel_command_takes_a_reason(jdb: Any, project: Path) -> None:
     assert code == 1 and "already finished" in out
 
 
+async def test_discard_command_takes_a_reason(jdb: Any, project: Path) -> None:
+    job_id = await jdb.fetchval("INSERT INTO rum_jobs (job) VALUES ('Noop') RETURNING id")
+    code, out = await rum(project, "jobs", "discard", str(job_id), "--reason", "obsolete")
+    assert code == 0 and "discarded" in out
+    job = await get_job(jdb, job_id)
+    assert job.status == "discarded" and job.last_error == "obsolete"
+    code, out = await rum(project, "jobs", "discard", str(job_id))
+    assert code == 1 and "cannot be discarded" in out
+
+
 async def test_config_limits_are_stored_when_a_worker_starts(jdb: Any, project: Path) -> None:
     from rum import App
     from rum_jobs.cli import apply_config_limits
