@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from rum import ConfigError, Setting, hookimpl
 from rum_admin import hookspecs as hookspecs  # the hooks this plugin owns
-from rum_admin.dashboards import dashboard_routes, install_dashboards
+from rum_admin.dashboards import DashboardSettings, dashboard_routes, install_dashboards
 from rum_admin.pages import record_routes
 from rum_admin.registry import models_for_app
 from rum_admin.state import TEMPLATES, AdminState, check_prefix
@@ -40,6 +40,11 @@ def rum_config_schema() -> dict[str, dict[str, Any]]:
         "max_per_page": Setting(100, int, "the largest ?per_page= accepted (more is a 400)"),
         "statement_timeout_ms": Setting(5000, int, "cap on the time of a list page's queries "
                                                    "(0: no cap)"),
+        "dashboard_window": Setting(300.0, float, "seconds of history the dashboards show"),
+        "dashboard_refresh": Setting(2.0, float, "seconds between live updates of an open "
+                                                 "dashboard"),
+        "record_requests": Setting(True, bool, "time requests for the requests dashboard "
+                                               "(off: no per-request cost)"),
     }}
 
 
@@ -68,7 +73,16 @@ def rum_configure(config: Config, app: App) -> None:
         user_ids=frozenset(str(u) for u in config.get_list("admin", "user_ids")),
         per_page=per_page, max_per_page=max_per_page, statement_timeout_ms=timeout,
         templates=templates)
-    install_dashboards(app)  # the dashboards' state and hooks (request timing, live refresh)
+    try:
+        dashboards = DashboardSettings(
+            window=config.get_float("admin", "dashboard_window") or 0.0,
+            refresh_interval=config.get_float("admin", "dashboard_refresh") or 0.0,
+            keep=max(900.0, 3 * (config.get_float("admin", "dashboard_window") or 0.0)),
+            record_requests=bool(config.get_bool("admin", "record_requests", True)))
+    except ValueError as exc:
+        raise ConfigError(f"{where}: [admin] dashboard settings: {exc}") from None
+    # the dashboards' state and hooks (request timing, live refresh)
+    install_dashboards(app, dashboards)
 
 
 @hookimpl

@@ -32,10 +32,23 @@ def test_register_checks_names_against_the_model() -> None:
     ('prefix = "/"', "prefix must be a path"),
     ("per_page = 500", "per_page"),
     ("statement_timeout_ms = -1", "statement_timeout_ms"),
+    ("dashboard_window = 0", r"\[admin\] dashboard settings: DashboardSettings.window must be "
+                             "a positive number"),
+    ("dashboard_refresh = -2", "refresh_interval must be a positive number"),
 ])
 def test_bad_settings_are_start_up_errors(make_admin_app, extra: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         make_admin_app(extra)
+
+
+def test_dashboard_settings_come_from_the_admin_table(make_admin_app) -> None:
+    from rum_admin.dashboards import dashboards_of
+
+    app = make_admin_app("dashboard_window = 600\ndashboard_refresh = 5\nrecord_requests = false")
+    settings = dashboards_of(app).settings
+    assert (settings.window, settings.refresh_interval, settings.record_requests) == \
+        (600.0, 5.0, False)
+    assert settings.keep >= settings.window
 
 
 def test_bad_model_references_name_the_setting(make_admin_app, tmp_path) -> None:
