@@ -7,7 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from rum.errors import RumError
-from rum_scaffold import auth_generator, generators
+
+#: What ``rum generate`` makes. The generators (and the ORM they name tables with) are
+#: imported only when one runs: every ``rum`` command, ``rum run`` too, builds this parser.
+GENERATORS = ("scaffold", "model", "controller", "job", "migration", "auth")
 
 HELP = """\
 field types: str, text, int, float, decimal, bool, date, datetime, uuid, json; add ? for
@@ -24,7 +27,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``rum generate``."""
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = HELP
-    parser.add_argument("generator", choices=generators.GENERATORS, help="what to generate")
+    parser.add_argument("generator", choices=GENERATORS, help="what to generate")
     parser.add_argument("name", nargs="?", default=None,
                         help="a class name (Post) or, for migrations, what it does (auth "
                              "takes none)")
@@ -40,6 +43,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, app: Any) -> int:
     """``rum generate GENERATOR NAME ...``."""
+    from rum_scaffold import auth_generator, generators
+
     root = (args.generate_root or (Path(app.root) if app is not None else Path.cwd())).resolve()
     if not (root / "Rum.toml").exists() and args.generator != "migration":
         raise RumError(f"{root} has no Rum.toml: run `rum generate` in a project made by "

@@ -284,5 +284,3 @@ def job(root: Path, name: str) -> Plan:
                          f"tables come with `rum migrate run`")
     return plan
 
-
-GENERATORS = ("scaffold", "model", "controller", "job", "migration", "auth")

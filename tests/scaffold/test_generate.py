@@ -104,3 +104,17 @@ def test_bad_input_is_named(tmp_path: Path) -> None:
         generators.migration(tmp_path, "tweak", ["a:int"])
     with pytest.raises(RumError, match="at least one field"):
         generators.scaffold(tmp_path, "Post", [])
+
+
+def test_building_the_cli_imports_neither_the_generators_nor_the_orm(tmp_path: Path) -> None:
+    """Every ``rum`` command builds the parser with the tools' commands; ``rum run`` of an
+    app without the ORM must not pay for importing the generators, the ORM and asyncpg."""
+    (tmp_path / "Rum.toml").write_text('[plugins]\nenabled = ["http"]\n')
+    (tmp_path / "app.py").write_text("from rum import App\napp = App(routes=[])\n")
+    code = ("import sys\nfrom rum.cli import build_parser, load_app\n"
+            "build_parser(load_app(__import__('pathlib').Path('.'), None))\n"
+            "print(sorted(m for m in ('asyncpg', 'rum_orm', 'rum_scaffold.generators')"
+            " if m in sys.modules))")
+    status, out = run(tmp_path, "-c", code, url="postgresql://unused")
+    assert status == 0, out
+    assert out.strip().splitlines()[-1] == "[]", out
