@@ -1,4 +1,4 @@
-"""TechEmpower-style endpoints, Rum against uvicorn+Starlette+asyncpg, side by side.
+"""TechEmpower-style endpoints, Rum against Starlette on uvicorn and granian and bare loops.
 
     python bench/tfb/run.py [--duration 5] [--rounds 3] [--connections 50] [--append]
 
@@ -11,7 +11,11 @@ endpoint, the spread (min-max) and the ratio peer ÷ Rum (above 1: the peer is f
 
 Rum runs three ways: ``rum`` (one-shot queries), ``rum pin`` (``[database] pin_requests``)
 and ``rum gather`` (the "queries" endpoint awaits ``db.gather(...)``); the other endpoints are
-the same code in all three. Needs ``wrk`` (apt-get) and the ``bench`` extra.
+the same code in all three. The peers are uvicorn+Starlette and granian+Starlette (the same
+Starlette app; granian with one worker, its Rust runtime single-threaded) on asyncpg, and two
+floors that answer plaintext and json only (``floors.py``): a bare uvloop + httptools
+``asyncio.Protocol`` server and a bare trio + httptools loop, no framework in either.
+Needs ``wrk`` (apt-get) and the ``bench`` extra.
 """
 
 from __future__ import annotations
@@ -51,7 +55,24 @@ def servers(url: str) -> dict[str, tuple[list[str], dict[str, str]]]:
         "uvicorn+starlette": ([py, "-m", "uvicorn", "--app-dir", str(HERE), "starlette_app:app",
                                "--port", "{port}", "--no-access-log", "--log-level", "warning"],
                               env),
+        "granian+starlette": ([py, "-m", "granian", "--interface", "asgi", "--working-dir",
+                               str(HERE), "--host", "127.0.0.1", "--port", "{port}",
+                               "--workers", "1", "--runtime-mode", "st", "--no-ws",
+                               "--loop", "uvloop", "--no-access-log", "--log-level", "warning",
+                               "starlette_app:app"], env),
+        "bare uvloop+httptools": ([py, str(HERE / "floors.py"), "uvloop-httptools", "{port}"],
+                                  {}),
+        "bare trio+httptools": ([py, str(HERE / "floors.py"), "trio-httptools", "{port}"], {}),
     }
+
+
+#: the endpoints of servers that do not answer them all (the floors have no database)
+ONLY_ENDPOINTS = {"bare uvloop+httptools": ("plaintext", "json"),
+                  "bare trio+httptools": ("plaintext", "json")}
+
+
+def serves(name: str, endpoint: str) -> bool:
+    return endpoint in ONLY_ENDPOINTS.get(name, ENDPOINTS)
 
 
 def wait_for(port: int, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
@@ -103,12 +124,15 @@ def main() -> None:
         for port, proc in running.values():
             wait_for(port, proc)
         rates: dict[tuple[str, str], list[float]] = {}
-        for port, _ in running.values():  # warm-up
-            for path in ENDPOINTS.values():
-                wrk(port, path, 1, args.connections)
+        for name, (port, _) in running.items():  # warm-up
+            for endpoint, path in ENDPOINTS.items():
+                if serves(name, endpoint):
+                    wrk(port, path, 1, args.connections)
         for r in range(args.rounds):
             for endpoint, path in ENDPOINTS.items():
                 for name, (port, _) in running.items():
+                    if not serves(name, endpoint):
+                        continue
                     rate = wrk(port, path, args.duration, args.connections)
                     rates.setdefault((name, endpoint), []).append(rate)
                     print(f"round {r + 1} {endpoint:11} {name:18} {rate:9.0f} req/s", flush=True)
@@ -122,17 +146,18 @@ def main() -> None:
     header += " | " + " | ".join(f"{n} ÷ rum" for n in peers) + " |"
     lines = [header, "|---" * (1 + len(names) + len(peers)) + "|"]
     for endpoint in ENDPOINTS:
-        med = {n: statistics.median(rates[(n, endpoint)]) for n in names}
+        med = {n: statistics.median(rates[(n, endpoint)]) for n in names if (n, endpoint) in rates}
         cells = [f"{med[n]:.0f} ({min(rates[(n, endpoint)]):.0f}-{max(rates[(n, endpoint)]):.0f})"
-                 for n in names]
-        ratios = [f"{med[p] / med['rum']:.2f}" if "rum" in med else "-" for p in peers]
+                 if n in med else "-" for n in names]
+        ratios = [f"{med[p] / med['rum']:.2f}" if "rum" in med and p in med else "-"
+                  for p in peers]
         lines.append(f"| {endpoint} | " + " | ".join(cells + ratios) + " |")
     table = "\n".join(lines)
     print(table)
     if args.append:
         load = os.getloadavg()[0]
         append_section(
-            "TechEmpower-style endpoints: Rum vs uvicorn+Starlette+asyncpg",
+            "TechEmpower-style endpoints: Rum vs Starlette (uvicorn, granian) and bare loops",
             f"Command: `python bench/tfb/run.py --duration {args.duration} --rounds "
             f"{args.rounds} --connections {args.connections} --append`. Servers pinned to CPU 0,"
             f" `wrk -t1 -c{args.connections}` pinned to CPU 1, interleaved (round, endpoint, "
