@@ -157,7 +157,9 @@ class App:
         rid = request.headers.get("x-request-id") or f"{self._id_prefix}{next(self._ids)}"
         request.id = rid
         rid_token = _request_id.set(rid)
-        app_token = _current.set(self)
+        # a server's tasks inherit the app from app.running(): setting it again costs a
+        # context copy-on-write per request for the same value
+        app_token = _current.set(self) if _current.get() is not self else None
         req_token = _request._current.set(request)
         try:
             try:
@@ -176,7 +178,8 @@ class App:
             return response
         finally:
             _request._current.reset(req_token)
-            _current.reset(app_token)
+            if app_token is not None:
+                _current.reset(app_token)
             _request_id.reset(rid_token)
 
     async def _dispatch(self, request: Request) -> Response:

@@ -33,6 +33,9 @@ async def rum_request(request: Request) -> Response | None:
     probes = probes_for(request.app)
     if probes is None:
         return None
+    path = request.path  # every request passes here: only a probe's path awaits more
+    if path != probes.health_path and path != probes.ready_path:
+        return None
     return await probes.answer(request)
 
 
