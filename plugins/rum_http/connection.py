@@ -124,7 +124,7 @@ class Connection:
         "_in_head", "_in_message", "_line", "_line_checked", "_streak", "_streaming", "_trailers",
         "_transfer_encoding", "_url", "_valid_host", "_version", "client", "deadline",
         "heads", "parser", "proxied", "queue", "reading", "scope", "server", "settings", "sock",
-        "timed_out", "upgraded", "writing",
+        "timed_out", "upgraded", "waiter", "writing",
     )
 
     def __init__(self, server: Server, sock: socket.socket,
@@ -171,6 +171,9 @@ class Connection:
         self._broken = False
         self._streak = 0
         self._fd = sock.fileno()
+        #: the socket's read readiness in the server's epoll set (None: wait through trio)
+        readiness = getattr(server, "readiness", None)
+        self.waiter = readiness.register(self._fd) if readiness is not None else None
 
     # -- httptools callbacks -------------------------------------------------------------------
 
@@ -412,8 +415,12 @@ class Connection:
                 if len(data) < RECEIVE_SIZE:
                     self._streak = -1
                 return data
+        waiter = self.waiter
         while True:
-            await wait_readable(self._fd)
+            if waiter is not None:
+                await self.server.readiness.wait(waiter)  # type: ignore[attr-defined]
+            else:
+                await wait_readable(self._fd)
             try:
                 data = sock.recv(RECEIVE_SIZE)
             except BlockingIOError:
@@ -615,6 +622,7 @@ class Connection:
             head, _ = heads.head(response, keep_alive=False, upgrade=True, version=msg.version)
             await self._send(head)
             self.upgraded = True
+            self._unwatch()  # the upgrade handler reads through trio from now on
             self._access(request, response.status, 0, started)
             stream = trio.SocketStream(trio.socket.from_stdlib_socket(self.sock))
             try:
@@ -767,7 +775,12 @@ class Connection:
             except OSError:
                 pass
 
+    def _unwatch(self) -> None:
+        if self.waiter is not None:
+            self.server.readiness.unregister(self.waiter)  # type: ignore[attr-defined]
+
     def _close(self) -> None:
+        self._unwatch()
         trio.lowlevel.notify_closing(self.sock)
         self.sock.close()
 

@@ -17,6 +17,8 @@ import trio
 from rum.errors import RumError
 from rum_http.connection import Connection
 from rum_http.heads import ResponseHeads
+from rum_http.readiness import Readiness
+from rum_http.readiness import make as make_readiness
 from rum_http.settings import ServerSettings
 
 if TYPE_CHECKING:
@@ -86,6 +88,8 @@ class HTTPServer:
         self._refusing = 0
         self._max_refusing = max(1, min(16, self.max_connections // 8))
         self._warned_at = -_WARN_EVERY
+        #: the connections' read readiness (one epoll set; ``None``: they wait through trio)
+        self.readiness: Readiness | None = None
 
     # -- serving ----------------------------------------------------------------------------------
 
@@ -131,6 +135,9 @@ class HTTPServer:
                         logger.info("not in the main thread: SIGINT/SIGTERM are not handled; "
                                     "stop the server with app.extensions['http'].shutdown()")
                 outer.start_soon(self._reap)
+                self.readiness = make_readiness()
+                if self.readiness is not None:
+                    outer.start_soon(self.readiness.run)
                 async with trio.open_nursery() as connections:
                     self._conn_scope = connections.cancel_scope
                     with trio.CancelScope() as accept_scope:
@@ -147,6 +154,8 @@ class HTTPServer:
             self.closing = True
             self.stopping.set()
             self._close_listener(sock)
+            if self.readiness is not None:
+                self.readiness.close()
             self._stopped.set()
             logger.info("server on port %s stopped", self.port)
 
