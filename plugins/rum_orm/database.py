@@ -29,6 +29,7 @@ from rum import jsonutil
 from rum.context import current_app, current_request
 from rum_orm.bridge import AsyncioThread, BridgeClosed
 from rum_orm.diagnose import explain_connect_error, explain_lost_connection, is_connection_error
+from rum_orm.idle import IdleConnections
 from rum_orm.urls import redact
 
 logger = logging.getLogger("rum.orm")
@@ -132,6 +133,7 @@ class Database:
             self.server_settings["application_name"] = application_name
         self.bridge = AsyncioThread(use_uvloop=use_uvloop)
         self._pool: asyncpg.Pool | None = None
+        self._idle: IdleConnections | None = None
         #: One :class:`Database` per ``replica_urls`` entry (read-only queries only).
         self.replicas = [Database(replica, pool_min=pool_min, pool_max=pool_max,
                                   statement_timeout=statement_timeout,
@@ -170,6 +172,7 @@ class Database:
         await self.bridge.start()
         try:
             self._pool = await self.bridge.run(self._create_pool)
+            self._idle = IdleConnections(self._pool)
         except BaseException:
             await self.bridge.stop()
             raise
@@ -221,15 +224,26 @@ class Database:
     async def close(self) -> None:
         """Close the pool (waiting up to 10 s for connections in use) and stop the bridge."""
         pool, self._pool = self._pool, None
+        idle, self._idle = self._idle, None
         with trio.CancelScope(shield=True):
             for replica in self.replicas:
                 await replica.close()
             if pool is not None:
                 try:
-                    await self.bridge.run(_close_pool, pool)
+                    await self.bridge.run(_close_pool, pool, idle)
                 except Exception:
                     logger.exception("closing the PostgreSQL pool failed")
             await self.bridge.stop()
+
+    @property
+    def idle_connections(self) -> IdleConnections:
+        """The clean connections parked for reuse (:mod:`rum_orm.idle`; bridge loop only).
+        Code inside the ORM acquires through it, so that a parked connection is used before
+        the pool is asked for another."""
+        if self._idle is None:
+            raise BridgeClosed("the database is not open: use `async with Database.open(url)`"
+                               " or run inside `async with app.running()`")
+        return self._idle
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -245,7 +259,8 @@ class Database:
         pool = self._pool
         if pool is None:
             return {}
-        size, idle = pool.get_size(), pool.get_idle_size()
+        parked = len(self._idle) if self._idle is not None else 0
+        size, idle = pool.get_size(), pool.get_idle_size() + parked
         return {"size": size, "idle": idle, "in_use": size - idle,
                 "min_size": pool.get_min_size(), "max_size": pool.get_max_size()}
 
@@ -284,14 +299,14 @@ class Database:
         if pin is not None:
             async with pin.lock:
                 if pin.raw is None:
-                    pin.raw = await self.bridge.run(self.pool.acquire)
+                    pin.raw = await self.bridge.run(self.idle_connections.acquire)
                 pin.dirty = True
                 async with self._current_on(pin.raw) as conn:  # the pin keeps the connection
                     yield conn
             return
         pool = self.pool
         try:
-            raw = await self.bridge.run(pool.acquire)
+            raw = await self.bridge.run(self.idle_connections.acquire)
         except Exception as exc:
             if is_connection_error(exc):
                 raise explain_lost_connection(exc, self.url) from exc
@@ -339,12 +354,12 @@ class Database:
 
     # -- one-shot queries -------------------------------------------------------------------------
 
-    async def execute(self, sql: str, *args: Any) -> str:
+    async def execute(self, sql: str, *args: Any, stateless: bool = False) -> str:
         """Run ``sql`` (bound ``$1, $2...`` parameters); return the status (``"UPDATE 3"``)."""
         conn = self.current()
         if conn is not None:
             return await conn.execute(sql, *args)
-        return await self._oneshot("execute", sql, args, orm=False)
+        return await self._oneshot("execute", sql, args, orm=stateless)
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         """Run ``sql`` once per row of parameters."""
@@ -353,26 +368,33 @@ class Database:
             return await conn.executemany(sql, rows)
         return await self._run_many(self.pool.executemany, sql, list(rows))
 
-    async def fetch(self, sql: str, *args: Any) -> list[Record]:
+    async def fetch(self, sql: str, *args: Any, stateless: bool = False) -> list[Record]:
         """Every row of ``sql``."""
         conn = self.current()
         if conn is not None:
             return await conn.fetch(sql, *args)
-        return await self._oneshot("fetch", sql, args, orm=False)
+        return await self._oneshot("fetch", sql, args, orm=stateless)
 
-    async def fetchrow(self, sql: str, *args: Any) -> Record | None:
-        """The first row of ``sql``, or ``None``."""
+    async def fetchrow(self, sql: str, *args: Any, stateless: bool = False) -> Record | None:
+        """The first row of ``sql``, or ``None``.
+
+        Outside a transaction each of these one-shot methods borrows a pooled connection for
+        the one statement. ``stateless=True`` promises that ``sql`` changes no session state
+        (no ``SET``, ``LISTEN``, session advisory lock, temporary table or held cursor, also
+        not inside a function it calls): its connection is then reused without asyncpg's
+        session reset, which saves a round trip. ORM queries are always stateless.
+        """
         conn = self.current()
         if conn is not None:
             return await conn.fetchrow(sql, *args)
-        return await self._oneshot("fetchrow", sql, args, orm=False)
+        return await self._oneshot("fetchrow", sql, args, orm=stateless)
 
-    async def fetchval(self, sql: str, *args: Any) -> Any:
+    async def fetchval(self, sql: str, *args: Any, stateless: bool = False) -> Any:
         """The first column of the first row of ``sql``, or ``None``."""
         conn = self.current()
         if conn is not None:
             return await conn.fetchval(sql, *args)
-        return await self._oneshot("fetchval", sql, args, orm=False)
+        return await self._oneshot("fetchval", sql, args, orm=stateless)
 
     async def _orm_query(self, method: str, sql: str, args: Sequence[Any]) -> Any:
         """Run a statement the ORM generated: like ``fetch``/``execute``..., but a one-shot
@@ -392,14 +414,14 @@ class Database:
             return await batch.submit(method, sql, args, orm)
         pin = self._usable_pin()
         if pin is None:
-            if orm:
-                return await self._run(_clean_oneshot, sql, args, self.pool, method)
-            return await self._run(getattr(self.pool, method), sql, args)
+            return await self._run(_oneshot_on_bridge, sql, args, self.idle_connections,
+                                   method, orm)
         async with pin.lock:
             if not orm:
                 pin.dirty = True
             try:
-                return await self._run(_pinned_query, sql, args, self.pool, pin, method)
+                return await self._run(_pinned_query, sql, args, self.idle_connections, pin,
+                                       method)
             except BaseException:
                 pin.dirty = True  # e.g. cancelled mid-statement: reset it fully on release
                 raise
@@ -504,10 +526,10 @@ class Database:
         start = time.perf_counter()
         try:
             if pin is None:
-                done = await self.bridge.run(_run_batch, self.pool, None, items)
+                done = await self.bridge.run(_run_batch, self.idle_connections, None, items)
             else:
                 async with pin.lock:
-                    done = await self.bridge.run(_run_batch, self.pool, pin, items)
+                    done = await self.bridge.run(_run_batch, self.idle_connections, pin, items)
         except BaseException as exc:
             for item in items:
                 item.result = outcome.Error(exc if isinstance(exc, Exception) else
@@ -523,8 +545,9 @@ class Database:
             item.done.set()
 
     async def _run(self, method: Any, sql: str, args: Sequence[Any], *first: Any) -> Any:
-        """``method(*first, sql, *args)`` on the bridge (``first``: ``_clean_oneshot``'s pool
-        and method, whose ``args`` go as one tuple); query logging; a lost server explained."""
+        """``method(*first, sql, *args)`` on the bridge (``first``: ``_oneshot_on_bridge``'s
+        leading arguments, whose ``args`` go as one tuple); query logging; a lost server
+        explained."""
         call = (*first, sql, args) if first else (sql, *args)
         start = time.perf_counter()
         try:
@@ -836,9 +859,9 @@ class _Pin:
         self.closed = True
         raw, self.raw = self.raw, None
         if raw is not None:
-            pool = self.db._pool
-            if pool is not None:
-                self.db.bridge.run_sync(_release_soon, pool, raw, not self.dirty)
+            idle = self.db._idle
+            if idle is not None:
+                self.db.bridge.run_sync(_release_soon, idle, raw, not self.dirty)
 
     def __del__(self) -> None:  # a cancelled request never reached its response hook
         if not self.closed and self.raw is not None:
@@ -848,22 +871,20 @@ class _Pin:
                 pass
 
 
-def _release_soon(pool: asyncpg.Pool, raw: PoolConnection, clean: bool) -> None:
+def _release_soon(idle: IdleConnections, raw: PoolConnection, clean: bool) -> None:
     async def release() -> None:
-        if clean:
-            raw._rum_mark_clean()
-        await pool.release(raw)
+        await idle.release(raw, clean=clean)
 
     task = asyncio.get_running_loop().create_task(release())
     _releasing.add(task)
     task.add_done_callback(_releasing.discard)
 
 
-async def _pinned_query(pool: asyncpg.Pool, pin: _Pin, method: str, sql: str,
+async def _pinned_query(idle: IdleConnections, pin: _Pin, method: str, sql: str,
                         args: Sequence[Any]) -> Any:
     raw = pin.raw
     if raw is None:
-        raw = pin.raw = await pool.acquire()
+        raw = pin.raw = await idle.acquire()
     return await getattr(raw, method)(sql, *args)
 
 
@@ -908,7 +929,7 @@ class _Batch:
         return item.result.unwrap()
 
 
-async def _run_batch(pool: asyncpg.Pool, pin: _Pin | None,
+async def _run_batch(idle: IdleConnections, pin: _Pin | None,
                      items: list[_BatchItem]) -> list[outcome.Outcome[Any]]:
     """Every statement of ``items`` in turn on one connection; one outcome each."""
     results: list[outcome.Outcome[Any]] = []
@@ -923,23 +944,38 @@ async def _run_batch(pool: asyncpg.Pool, pin: _Pin | None,
 
     if pin is not None:
         if pin.raw is None:
-            pin.raw = await pool.acquire()
+            pin.raw = await idle.acquire()
         if not all(item.orm for item in items):
             pin.dirty = True
         await run_all(pin.raw)
         return results
-    async with pool.acquire() as raw:
+    raw = await idle.acquire()
+    try:
         await run_all(raw)
-        if all(item.orm for item in items):
-            raw._rum_mark_clean()
+    except BaseException:
+        await idle.release(raw, clean=False)
+        raise
+    await idle.release(raw, clean=all(item.orm for item in items))
     return results
 
 
-async def _clean_oneshot(pool: asyncpg.Pool, method: str, sql: str, args: Sequence[Any]) -> Any:
-    async with pool.acquire() as raw:
+async def _oneshot_on_bridge(idle: IdleConnections, method: str, clean: bool, sql: str,
+                             args: Sequence[Any]) -> Any:
+    """One statement on a borrowed connection (on the bridge loop). A ``clean`` statement
+    (one that changes no session state) parks its connection for the next one, also after a
+    server-side error, which leaves the connection idle; anything else (a lost connection,
+    cancellation) sends it back to the pool with a full reset."""
+    raw = await idle.acquire()
+    try:
         result = await getattr(raw, method)(sql, *args)
-        raw._rum_mark_clean()
-        return result
+    except asyncpg.PostgresError:
+        await idle.release(raw, clean=clean)
+        raise
+    except BaseException:
+        await idle.release(raw, clean=False)
+        raise
+    await idle.release(raw, clean=clean)
+    return result
 
 
 async def init_connection(raw: asyncpg.Connection) -> None:
@@ -953,7 +989,9 @@ async def _open_cursor(raw: asyncpg.Connection, sql: str, args: tuple[Any, ...])
     return await raw.cursor(sql, *args)
 
 
-async def _close_pool(pool: asyncpg.Pool) -> None:
+async def _close_pool(pool: asyncpg.Pool, idle: IdleConnections | None) -> None:
+    if idle is not None:
+        await idle.close()
     try:
         await asyncio.wait_for(pool.close(), 10)
     except TimeoutError:

@@ -522,7 +522,8 @@ class ScopeCursor(Generic[M]):
         else:
             # our own transaction: on the given connection, else on one from the pool
             pool = None if current is not None else db.pool
-            raw = current.raw if current is not None else await db.bridge.run(db.pool.acquire)
+            raw = (current.raw if current is not None
+                   else await db.bridge.run(db.idle_connections.acquire))
             tx = raw.transaction(readonly=self._scope.lock_ is None)
             self._owned = (raw, tx, pool)
             try:

@@ -304,3 +304,74 @@ async def test_orm_one_shots_skip_the_reset_raw_sql_does_not(database_url: str) 
         # session state set by raw SQL never leaks to the next user of the connection
         await db.fetchval("SELECT set_config('search_path', 'nowhere', false)")
         assert await db.fetchval("SHOW search_path") == '"$user", public'
+
+
+async def test_stateless_raw_sql_skips_the_reset(database_url: str) -> None:
+    async def last_query(probe: Database) -> str:
+        return await probe.fetchval("SELECT query FROM pg_stat_activity WHERE "
+                                    "application_name = 'rum_stateless_probe'")
+
+    async with Database.open(database_url, pool_min=1, pool_max=1,
+                             server_settings={"application_name": "rum_stateless_probe"}) as db, \
+            Database.open(database_url, pool_min=1, pool_max=1) as probe:
+        assert await db.fetchval("SELECT $1::int + 1", 41, stateless=True) == 42
+        assert await last_query(probe) == "SELECT $1::int + 1"  # no reset after it
+        assert await db.fetchval("SELECT 7") == 7
+        assert "pg_advisory_unlock_all" in await last_query(probe)  # default: reset ran
+
+
+async def test_one_shots_reuse_the_warmest_connection_then_give_it_back(
+        database_url: str) -> None:
+    """Clean one-shot statements park their connection: the next one takes the same backend
+    without the pool; after the linger time the pool has it back (idle, and acquirable by
+    code that goes to ``db.pool`` directly)."""
+    async with Database.open(database_url, pool_min=3, pool_max=3) as db:
+        pids = {await db.fetchval("SELECT pg_backend_pid()", stateless=True) for _ in range(20)}
+        assert len(pids) == 1  # LIFO reuse: one warm backend served all twenty
+        assert len(db.idle_connections) == 1
+        assert db.pool_stats()["idle"] == 3  # parked connections count as idle
+        await trio.sleep(db.idle_connections.linger * 3 + 0.05)
+        assert len(db.idle_connections) == 0
+        assert db.pool.get_idle_size() == 3
+
+        # every connection parked at once: a direct pool acquire waits at most the linger
+        async def hold(n: int) -> None:
+            async with db.connection() as conn:
+                await conn.fetchval("SELECT pg_sleep(0.05)")
+
+        async with trio.open_nursery() as nursery:
+            for n in range(3):
+                nursery.start_soon(hold, n)
+        for _ in range(3):
+            await db.fetchval("SELECT 1", stateless=True)
+        start = time.monotonic()
+        raw = await db.bridge.run(db.pool.acquire)
+        await db.bridge.run(db.pool.release, raw)
+        assert time.monotonic() - start < 1.0
+
+
+async def test_a_parked_connection_the_server_closed_is_skipped(database_url: str) -> None:
+    async with Database.open(database_url, pool_min=1, pool_max=2) as db, \
+            Database.open(database_url, pool_min=1, pool_max=1) as admin:
+        pid = await db.fetchval("SELECT pg_backend_pid()", stateless=True)
+        assert len(db.idle_connections) == 1
+        assert await admin.fetchval("SELECT pg_terminate_backend($1)", pid)
+        with trio.fail_after(5):
+            while await admin.fetchval("SELECT count(*) FROM pg_stat_activity WHERE pid = $1",
+                                       pid):
+                await trio.sleep(0.01)
+        await trio.sleep(0.1)  # the bridge loop sees the socket close
+        new_pid = await db.fetchval("SELECT pg_backend_pid()", stateless=True)
+        assert new_pid != pid
+
+
+async def test_close_does_not_wait_for_parked_connections(database_url: str) -> None:
+    db = Database(database_url, pool_min=2, pool_max=2)
+    await db.start()
+    for _ in range(3):
+        await db.fetchval("SELECT 1", stateless=True)
+    assert len(db.idle_connections) == 1
+    start = time.monotonic()
+    await db.close()
+    assert time.monotonic() - start < 2  # the pool would wait 10 s for a connection held
+    assert not db.is_open
