@@ -40,12 +40,19 @@ def to_jsonable(obj: Any) -> Any:
 def dumps(obj: Any, *, indent: int | None = None) -> str:
     """Encode ``obj`` as compact JSON text, using :func:`to_jsonable` for non-JSON types."""
     if indent is None:
+        if _c_make_encoder is not None:
+            # what JSONEncoder.encode ends up calling, without its two Python frames (each
+            # call builds its own C encoder: circular references are still detected)
+            return "".join(_c_make_encoder({}, to_jsonable, _encode_str, None, ":", ",",
+                                           False, False, True)(obj, 0))
         return _compact(obj)  # one encoder for every response: json.dumps builds one per call
     return json.dumps(obj, default=to_jsonable, indent=indent, ensure_ascii=False)
 
 
 _compact = json.JSONEncoder(default=to_jsonable, separators=(",", ":"),
                            ensure_ascii=False).encode
+_c_make_encoder = getattr(json.encoder, "c_make_encoder", None)
+_encode_str = json.encoder.encode_basestring
 
 #: How deeply :func:`loads` lets arrays and objects nest by default.
 MAX_DEPTH = 64
