@@ -24,7 +24,7 @@ from rum_jobs import sql
 from rum_jobs.context import resolve_db
 from rum_jobs.payload import to_json
 from rum_jobs.results import seconds
-from rum_jobs.store import NewJob, insert_jobs
+from rum_jobs.store import NewJob, insert_jobs, stateless
 from rum_jobs.unique import Unique, as_unique
 
 if TYPE_CHECKING:
@@ -125,7 +125,8 @@ class Job:
         run = self.context
         worker: Runner = self._worker
         await worker.db.execute(sql.SAVE_CHECKPOINT, run.id, run.attempt, worker.id,
-                                to_json(state, f"{self.name} checkpoint"))
+                                to_json(state, f"{self.name} checkpoint"),
+                                **stateless(worker.db))
         self.checkpoint = state
 
     def _bind(self, run: Claimed, worker: Runner) -> None:

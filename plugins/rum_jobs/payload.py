@@ -18,10 +18,14 @@ from typing import Any
 BYTES_TAG = "$rum:bytes"
 
 
+#: Compact JSON text of values made of plain JSON types (built once: ``json.dumps`` with
+#: options builds a new encoder on every call).
+encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
+
+
 def to_json(value: Any, what: str = "args") -> str:
     """``value`` as compact JSON text, or a clear error naming the offending part."""
-    return json.dumps(prepare(value, what), separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False)
+    return encode(prepare(value, what))
 
 
 def prepare(value: Any, what: str = "args") -> Any:

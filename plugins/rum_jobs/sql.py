@@ -32,6 +32,19 @@ SELECT r.job, r.queue, coalesce(r.args, '{}'::jsonb), r.priority, r.max_attempts
 RETURNING id
 """
 
+# One job without a uniqueness rule (the usual ``Job.enqueue``): plain parameters instead
+# of a JSON array of rows. $1 job, $2 queue, $3 args (JSON text), $4 priority,
+# $5 max_attempts, $6 run_at (ISO text or NULL), $7 run_in seconds, $8 tags, $9 channel,
+# $10 timeout.
+INSERT_ONE = """
+INSERT INTO rum_jobs (job, queue, args, priority, max_attempts, run_at, tags, channel, timeout)
+VALUES ($1::text, $2::text, $3::text::jsonb, $4::int, $5::int,
+        coalesce($6::text::timestamptz,
+                 now() + make_interval(secs => coalesce($7::double precision, 0))),
+        $8::text[], $9::text, $10::double precision)
+RETURNING id
+"""
+
 UNIQUE_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended($1, 7261))"
 
 UNIQUE_FIND = """

@@ -8,6 +8,7 @@ transaction, so jobs enqueued there are only visible (and only run) if it commit
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import json
 import math
 from collections.abc import Iterable, Sequence
@@ -37,9 +38,9 @@ class NewJob:
     timeout: float | None = None
     unique: Unique | None = None
 
-    def as_row(self) -> dict[str, Any]:
-        """The JSON object the INSERT statement reads; refuses data that would not
-        round-trip (see :mod:`rum_jobs.payload`) with an error naming the job."""
+    def _checked_args(self) -> Any:
+        """The job's args as plain JSON types, after refusing data that would not round-trip
+        (see :mod:`rum_jobs.payload`) and malformed options, with an error naming the job."""
         args = payload.prepare({} if self.args is None else self.args, f"{self.job} args")
         if self.run_at is not None and self.run_at.tzinfo is None:
             raise ValueError(f"run_at={self.run_at!r} for job {self.job!r} has no timezone; "
@@ -54,6 +55,12 @@ class NewJob:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int):
                 raise TypeError(f"{name}={value!r} for job {self.job!r} must be an int")
+        return args
+
+    def as_row(self) -> dict[str, Any]:
+        """The JSON object the INSERT statement reads; refuses data that would not
+        round-trip (see :mod:`rum_jobs.payload`) with an error naming the job."""
+        args = self._checked_args()
         args_json = None
         if self.unique:
             args_json = json.dumps(args, sort_keys=True, separators=(",", ":"))
@@ -67,9 +74,39 @@ class NewJob:
             "channel": self.channel, "timeout": self.timeout,
         }
 
+    def insert_one_params(self) -> tuple[Any, ...]:
+        """The parameters of :data:`rum_jobs.sql.INSERT_ONE` for this job (no uniqueness
+        rule): one job inserted without building and parsing a JSON array of rows."""
+        return (self.job, self.queue, payload.encode(self._checked_args()), self.priority,
+                self.max_attempts, self.run_at.isoformat() if self.run_at else None,
+                self.run_in, [str(t) for t in self.tags], self.channel, self.timeout)
+
+
+_STATELESS: dict[type, dict[str, bool]] = {}
+
+
+def stateless(db: Any) -> dict[str, bool]:
+    """Keyword arguments marking a one-shot statement as changing no session state:
+    ``{"stateless": True}`` when ``db.fetch`` takes it (``rum_orm.Database``: the statement's
+    connection is then reused without asyncpg's session reset, a round trip saved), else ``{}``
+    (a connection or transaction, or a storage without the option). Every statement of the
+    jobs plugin is stateless: no ``SET``, ``LISTEN``, session advisory lock or temporary table,
+    in it or in the triggers it fires (only ``pg_notify``, which is transactional)."""
+    kind = type(db)
+    found = _STATELESS.get(kind)
+    if found is None:
+        takes = True
+        for method in ("fetch", "fetchrow", "fetchval", "execute"):
+            try:
+                takes = takes and "stateless" in inspect.signature(getattr(kind, method)).parameters
+            except (AttributeError, TypeError, ValueError):
+                takes = False
+        found = _STATELESS[kind] = {"stateless": True} if takes else {}
+    return found
+
 
 def _rows_json(rows: list[dict[str, Any]]) -> str:
-    return json.dumps(rows, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return payload.encode(rows)
 
 
 async def insert_jobs(db: Any, jobs: Sequence[NewJob]) -> list[int]:
@@ -80,8 +117,12 @@ async def insert_jobs(db: Any, jobs: Sequence[NewJob]) -> list[int]:
     """
     if not jobs:
         return []
+    if len(jobs) == 1 and not jobs[0].unique:
+        return [await db.fetchval(sql.INSERT_ONE, *jobs[0].insert_one_params(),
+                                  **stateless(db))]
     if not any(j.unique for j in jobs):
-        rows = await db.fetch(sql.INSERT, _rows_json([j.as_row() for j in jobs]))
+        rows = await db.fetch(sql.INSERT, _rows_json([j.as_row() for j in jobs]),
+                              **stateless(db))
         return [r["id"] for r in rows]
     transaction = getattr(db, "transaction", None)
     if transaction is None:

@@ -33,6 +33,7 @@ from rum_jobs.limits import ClaimOutcome, LimitedClaimer
 from rum_jobs.payload import to_json
 from rum_jobs.records import Claimed
 from rum_jobs.results import Cancel, Discard, Done, Retry, Snooze, seconds
+from rum_jobs.store import stateless
 from rum_jobs.threads import run_in_thread
 
 if TYPE_CHECKING:
@@ -60,6 +61,8 @@ LIMITED_SLOT_FREED = "SELECT pg_notify('rum_jobs', $1)"
 COMPLETE_BATCH = 1000
 #: How long the event loop may be stuck before the worker says so (seconds).
 BLOCKED_AFTER = 0.5
+#: The smallest pool in which a worker holds its claim and completion lanes.
+LANE_MIN_POOL = 6
 
 
 class Worker:
@@ -142,6 +145,10 @@ class Worker:
         self._writing: set[int] = set()  # ids whose completion is being written
         self._unknown_before: set[int] = set()
         self.unknown_job_grace = unknown_job_grace
+        # one held connection each for the claims and for the completions (see _Lane)
+        self._claim_lane = _Lane(self)
+        self._complete_lane = _Lane(self)
+        self._more = False  # the last claim filled a queue's share: more may be due now
         self.stats = {"claimed": 0, "complete": 0, "retried": 0, "failed": 0,
                       "unknown_job": 0, "rescued": 0}
 
@@ -165,6 +172,9 @@ class Worker:
         try:
             async with trio.open_nursery() as services:
                 self._services = services
+                if self._lanes_allowed():
+                    await services.start(self._claim_lane.hold)
+                    await services.start(self._complete_lane.hold)
                 services.start_soon(self._completer)
                 await services.start(self._heartbeat)
                 services.start_soon(self._rescuer)
@@ -233,16 +243,30 @@ class Worker:
                                            n=n, worker_id=self.id, lease=self.lease)
         rows = list(limited.rows)
         self._after_limited_claim(limited)
+        # Whether claiming again at once could find more: a limited claim took jobs, or the
+        # plain claim filled a queue's share. Otherwise the claim loop waits for a wake-up
+        # (a NOTIFY of new jobs, a freed slot, a retry coming due, the poll) instead of
+        # running a claim that would find nothing.
+        more = bool(rows)
         n -= len(rows)
         if n <= 0 or not self._plain_names:
             pass
         elif self.queues is None:
-            rows += await self.db.fetch(sql.CLAIM_ANY, None, n, self._plain_names, self.id,
-                                        self.lease)
+            plain = await self._claim_lane.fetch(sql.CLAIM_ANY, None, n, self._plain_names,
+                                                 self.id, self.lease)
+            more = more or len(plain) >= n
+            rows += plain
         else:
             per_queue = max(1, math.ceil(n / len(self.queues)))
-            rows += await self.db.fetch(sql.CLAIM_FAIR, self.queues, per_queue,
-                                        self._plain_names, self.id, self.lease)
+            plain = await self._claim_lane.fetch(sql.CLAIM_FAIR, self.queues, per_queue,
+                                                 self._plain_names, self.id, self.lease)
+            if not more and plain:
+                taken: dict[str, int] = {}
+                for r in plain:
+                    taken[r["queue"]] = taken.get(r["queue"], 0) + 1
+                more = max(taken.values()) >= per_queue
+            rows += plain
+        self._more = more
         self.stats["claimed"] += len(rows)
         return [Claimed.from_row(r) for r in rows]
 
@@ -262,6 +286,12 @@ class Worker:
                 self._running[run.id] = _Running(run)
                 nursery.start_soon(self._run_job, run)
             if not runs:
+                with trio.move_on_after(self.poll_interval):
+                    await self._wake.wait()
+            elif not self._more:
+                # Nothing more was due when the claim ran: start the jobs it took and wait
+                # for a wake-up (set by a NOTIFY or a slot freed meanwhile, too) rather than
+                # claiming again at once for nothing.
                 with trio.move_on_after(self.poll_interval):
                     await self._wake.wait()
 
@@ -301,6 +331,16 @@ class Worker:
             return
         logger.error("worker %s: %s failed (retrying in %.1fs): %s: %s", self.id, doing,
                      self.poll_interval, type(exc).__name__, exc, exc_info=exc)
+
+    def _lanes_allowed(self) -> bool:
+        """Hold the claim and completion lanes when the database hands out connections
+        (``db.connection()``), the worker does not run inside one already, and the pool
+        spares two connections besides the presence session (at least 6)."""
+        db = self.db
+        current = getattr(db, "current", None)
+        return (getattr(db, "connection", None) is not None
+                and getattr(db, "pool_max", 0) >= LANE_MIN_POOL
+                and (current is None or current() is None))
 
     async def _wait_wake(self) -> None:
         self._wake = trio.Event()
@@ -421,7 +461,7 @@ class Worker:
         next_forget = trio.current_time()
         while True:
             try:
-                rescued = await self.db.fetch(sql.RESCUE)
+                rescued = await self.db.fetch(sql.RESCUE, **stateless(self.db))
             except Exception as exc:
                 self._log_db_error(exc, "releasing expired leases")
                 rescued = []
@@ -505,7 +545,7 @@ class Worker:
             while self._done or self._flushing:
                 await self._flushed.wait()
             try:
-                await self.db.execute(LIMITED_SLOT_FREED, queue)
+                await self.db.execute(LIMITED_SLOT_FREED, queue, **stateless(self.db))
             except Exception as exc:
                 self._log_db_error(exc, "announcing a freed limited slot")
 
@@ -633,7 +673,7 @@ class Worker:
         for attempt in range(1_000_000):
             try:
                 await self.db.fetchrow(sql.FINISH, run.id, run.attempt, self.id, status,
-                                       delay, encoded, refund)
+                                       delay, encoded, refund, **stateless(self.db))
                 return
             except Exception as exc:
                 if trio.current_time() > give_up:
@@ -676,7 +716,7 @@ class Worker:
         give_up = trio.current_time() + max(30.0, 2 * self.lease)
         for attempt in range(1_000_000):
             try:
-                await self.db.fetchrow(sql.COMPLETE, ids, results, self.id)
+                await self._complete_lane.fetch(sql.COMPLETE, ids, results, self.id)
                 return
             except Exception as exc:
                 if trio.current_time() > give_up:
@@ -693,6 +733,62 @@ class Worker:
         while self._flushing:
             await self._flushed.wait()
             await self._flush()
+
+
+class _Lane:
+    """One pooled connection a worker holds for statements it makes one at a time (its
+    claims; its completion batches): each is one bridge crossing and one round trip on a
+    connection that is already there, with no acquire and release around it (and no session
+    reset, on a storage whose one-shot statements cannot skip it).
+
+    The connection is taken by :meth:`hold`, a service task of the worker, so no job task
+    inherits it as its current connection. Until it is held, while a statement already runs
+    on it, and after an error (the connection goes back to the pool, reset, and a new one is
+    taken), statements go through the database's one-shot path instead.
+    """
+
+    __slots__ = ("_busy", "_conn", "_lost", "worker")
+
+    def __init__(self, worker: Worker) -> None:
+        self.worker = worker
+        self._conn: Any = None
+        self._busy = False
+        self._lost = trio.Event()
+
+    async def hold(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        """Hold a connection until cancelled, taking a new one after each error."""
+        db = self.worker.db
+        while True:
+            try:
+                async with db.connection() as conn:
+                    self._lost = trio.Event()
+                    self._conn = conn
+                    task_status.started()
+                    task_status = trio.TASK_STATUS_IGNORED
+                    await self._lost.wait()
+            except Exception as exc:
+                self.worker._log_db_error(exc, "taking a connection for claims/completions")
+            finally:
+                self._conn = None
+            task_status.started()
+            task_status = trio.TASK_STATUS_IGNORED
+            await trio.sleep(min(self.worker.poll_interval, 1.0))
+
+    async def fetch(self, statement: str, *args: Any) -> Any:
+        """``fetch`` on the held connection, or on the database when it is not free."""
+        conn = self._conn
+        if conn is None or self._busy:
+            db = self.worker.db
+            return await db.fetch(statement, *args, **stateless(db))
+        self._busy = True
+        try:
+            return await conn.fetch(statement, *args)
+        except BaseException:
+            self._conn = None  # hand it back (reset by the pool) and take another
+            self._lost.set()
+            raise
+        finally:
+            self._busy = False
 
 
 class _Raw:
