@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from bisect import bisect_left
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.values import MutexValue
 
 from rum_metrics.collectors import LiveGauges, exposition, pool_stats
 
@@ -29,6 +31,9 @@ UNMATCHED = "<unmatched>"
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 LABELS = ("method", "route", "status")
+
+# how Metrics.observe_request records a series (see Metrics._series_for)
+_PLAIN, _VALUES, _PUBLIC = "plain", "values", "public"
 
 
 class Metrics:
@@ -59,8 +64,8 @@ class Metrics:
             ("job", "status"), buckets=job_buckets, registry=self.registry)
         self.live = LiveGauges(app)
         self.registry.register(self.live)
-        # label values -> (counter child, histogram child): the hot path skips labels()
-        self._series: dict[tuple[str, ...], tuple[Any, Any]] = {}
+        # (method, route, status) -> how and what observe_request increments (_series_for)
+        self._series: dict[tuple[str, str | None, int], tuple[Any, ...]] = {}
 
     # -- recording ------------------------------------------------------------------------------
 
@@ -69,15 +74,52 @@ class Metrics:
         """Count one answered request and its latency.
 
         ``route`` is the matched route's path template (``/users/<int:id>``), ``None`` for
-        requests no route matched.
+        requests no route matched. Called on the app's trio thread (the plugin's
+        ``rum_response`` hook does it), not from other threads.
         """
-        key = (method if method in KNOWN_METHODS else "OTHER", route or UNMATCHED, str(status))
+        key = (method if method in KNOWN_METHODS else "OTHER", route, status)
         series = self._series.get(key)
         if series is None:
-            series = self._series[key] = (self.requests.labels(*key),
-                                          self.latency.labels(*key))
-        series[0].inc()
-        series[1].observe(seconds)
+            series = self._series[key] = self._series_for(*key)
+        how, count, total, buckets, bounds = series
+        if how is _PLAIN:
+            # What Counter.inc(1) and Histogram.observe(seconds) do, without their checks
+            # (made once, in _series_for), with a bisect instead of a scan of the buckets,
+            # and without taking each value's lock (three lock round trips cost more than
+            # the rest of the hook): these series are written only here, on the app's trio
+            # thread, and a reader (the /metrics page) reads one float at a time.
+            count._value += 1
+            total._value += seconds
+            buckets[bisect_left(bounds, seconds)]._value += 1
+        elif how is _VALUES:  # e.g. multi-process values, which also write their file
+            count.inc(1)
+            total.inc(seconds)
+            buckets[bisect_left(bounds, seconds)].inc(1)
+        else:  # an unfamiliar prometheus_client: its public API
+            count.inc()
+            total.observe(seconds)
+
+    def _series_for(self, method: str, route: str | None, status: int) -> tuple[Any, ...]:
+        """How observe_request records one label set: ``(how, counter value, histogram sum,
+        histogram buckets, bucket bounds)``, the values being the children's ``ValueClass``
+        objects; ``_PLAIN`` when they are prometheus_client's single-process ``MutexValue``,
+        ``_VALUES`` for others (multi-process), ``_PUBLIC`` (with the two children) when
+        prometheus_client does not have the expected shape."""
+        labels = (method, route or UNMATCHED, str(status))
+        counter, histogram = self.requests.labels(*labels), self.latency.labels(*labels)
+        try:
+            count, total = counter._value, histogram._sum
+            buckets, bounds = list(histogram._buckets), tuple(histogram._upper_bounds)
+            usable = (len(buckets) == len(bounds) and bounds and bounds[-1] == float("inf")
+                      and list(bounds) == sorted(bounds)
+                      and all(hasattr(v, "inc") for v in (count, total, *buckets)))
+        except AttributeError:
+            usable = False
+        if not usable:
+            return (_PUBLIC, counter, histogram, None, None)
+        plain = all(type(v) is MutexValue and isinstance(getattr(v, "_value", None), float)
+                    for v in (count, total, *buckets))
+        return (_PLAIN if plain else _VALUES, count, total, buckets, bounds)
 
     def observe_job(self, name: str, status: str, seconds: float) -> None:
         """Count one finished job run: ``status`` is e.g. ``"complete"``, ``"failed"``,

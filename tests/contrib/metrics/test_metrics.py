@@ -244,3 +244,37 @@ async def test_job_metrics_from_the_jobs_plugin(tmp_path: Path, database_url: st
                   job="Noop", status="complete") == 2
     states = {s.labels["status"]: s.value for s in fams["rum_jobs_by_status"].samples}
     assert states == {"scheduled": 1, "complete": 2, "failed": 1}
+
+
+def test_recorded_series_match_prometheus_clients_own_observe(tmp_path: Path) -> None:
+    """observe_request writes the values directly (no per-call checks, a bisect over the
+    buckets, no locks): the samples must be exactly what Counter.inc/Histogram.observe give,
+    bucket bounds included, for other methods and unmatched routes too."""
+    from prometheus_client import CollectorRegistry, Counter, Histogram
+
+    metrics = make_app(tmp_path).extensions["metrics"]
+    registry = CollectorRegistry()
+    buckets = list(metrics.latency._upper_bounds[:-1])
+    counter = Counter("rum_http_requests_total", "x", ("method", "route", "status"),
+                      registry=registry)
+    histogram = Histogram("rum_http_request_duration_seconds", "x",
+                          ("method", "route", "status"), buckets=buckets, registry=registry)
+    seconds = [0.0, 0.004, 0.005, 0.0050001, 0.1, 2.5, 9.99, 10.0, 10.5, 1e6]
+    calls = [("GET", "/users/<int:id>", 200), ("BREW", None, 404), ("POST", "/boom", 500)]
+    for method, route, status in calls:
+        for s in seconds:
+            metrics.observe_request(method, route, status, s)
+            labels = ("OTHER" if method == "BREW" else method, route or "<unmatched>",
+                      str(status))
+            counter.labels(*labels).inc()
+            histogram.labels(*labels).observe(s)
+
+    def samples(reg: Any) -> set[tuple[str, tuple[tuple[str, str], ...], float]]:
+        return {(s.name, tuple(sorted(s.labels.items())), s.value)
+                for fam in reg.collect() if fam.name.startswith("rum_http_")
+                for s in fam.samples if not s.name.endswith("_created")}
+
+    assert samples(metrics.registry) == samples(registry)
+    assert ("rum_http_request_duration_seconds_bucket",
+            (("le", "0.005"), ("method", "GET"), ("route", "/users/<int:id>"),
+             ("status", "200")), 3.0) in samples(registry)
