@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import json.scanner
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,6 +23,9 @@ MAX_COOKIE_BYTES = 4096
 #: Recently opened cookies kept decoded, so a browser's repeated cookie costs no crypto.
 CACHE_ENTRIES = 2048
 CACHE_MAX_VALUE = 1024
+#: ``json.loads`` of a document that is exactly one JSON value (``json.dumps`` output): the
+#: C scanner ``loads`` ends in, without the whitespace checks around it
+_scan = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[arg-type]
 
 
 class SessionCodec:
@@ -53,9 +57,10 @@ class SessionCodec:
             sid, user_id, data_json, csrf, expires_at, old_key = hit
             if expires_at <= now:
                 return None
-            cached = Session(id=sid, user_id=user_id,
-                             data=json.loads(data_json) if data_json else {}, csrf=csrf,
-                             expires_at=expires_at, is_new=False, had_cookie=True)
+            # a fresh copy of the data for each request (it may be changed in place);
+            # _scan is json.loads without its Python layers (the JSON is our own dumps)
+            cached = Session._make(sid, user_id, _scan(data_json, 0)[0] if data_json else {},
+                                   csrf, expires_at, False, True)
             cached.reissue = old_key
             return cached
         session = self._open(value, now)

@@ -95,7 +95,17 @@ class SessionManager:
 
     def load(self, request: Request) -> Session:
         """The session in the request's cookie, or a fresh anonymous one."""
-        raw = request.cookies.get(self.cookie_name) if "cookie" in request.headers else None
+        header = request.headers.get("cookie")
+        if header is None:  # a new visitor: no cookie at all (the hot path)
+            return Session._make(None, None, {}, None, self.clock() + self.max_age, True, False)
+        # A lone session cookie (``Cookie: rum_session=...``) is read without parsing the
+        # header into ``request.cookies``; anything else (other cookies, a quoted value)
+        # goes through it. Both give the same value: the first cookie of that name.
+        part = header.strip()
+        if part.startswith(self._prefix) and ";" not in part and part[-1:] != '"':
+            raw: str | None = part[len(self._prefix):]
+        else:
+            raw = request.cookies.get(self.cookie_name)
         if raw:
             session = self.codec.decode(raw, self.clock())
             if session is not None:

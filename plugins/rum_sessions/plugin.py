@@ -10,7 +10,7 @@ from rum import hookimpl
 from rum.cli import Command
 from rum.config import Setting
 from rum_sessions.auth import SessionAuth
-from rum_sessions.csrf import LazyToken, check, csrf_input, csrf_token
+from rum_sessions.csrf import SAFE_METHODS, LazyToken, check, csrf_input, csrf_token
 from rum_sessions.flash import flash_messages, render_flash
 from rum_sessions.keys import generate_secret_key
 from rum_sessions.login import attach_to_request
@@ -70,9 +70,8 @@ def rum_auth_handlers(app: App) -> dict[str, Any]:
 @hookimpl(tryfirst=True)
 async def rum_request(request: Request) -> None:
     """Load the session from the request's cookie into ``request.session``."""
-    app = request.app
-    assert app is not None  # the kernel sets it before any request hook runs
-    request.session = app.extensions["sessions"].load(request)
+    # the kernel sets request.app before any request hook runs
+    request.session = request.app.extensions["sessions"].load(request)  # type: ignore[union-attr]
 
 
 @hookimpl(tryfirst=True)
@@ -81,11 +80,10 @@ async def rum_authenticate(request: Request) -> Any:
     session = request.session
     if session is None:
         return None
-    app = request.app
-    assert app is not None
-    manager: SessionManager = app.extensions["sessions"]
-    if manager.csrf:
-        await check(request, session, manager.csrf_field, manager.trusted_origins)
+    if request.method not in SAFE_METHODS:  # check() lets every safe method through
+        manager: SessionManager = request.app.extensions["sessions"]  # type: ignore[union-attr]
+        if manager.csrf:
+            await check(request, session, manager.csrf_field, manager.trusted_origins)
     return session.user_id
 
 

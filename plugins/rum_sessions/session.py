@@ -48,6 +48,23 @@ class Session(MutableMapping[str, Any]):
         self.deleted = False
         self._header: str | None = None  # the Set-Cookie value issued during this request
 
+    @classmethod
+    def _make(cls, id: str | None, user_id: Any, data: dict[str, Any], csrf: str | None,
+              expires_at: float, is_new: bool, had_cookie: bool) -> Session:
+        """What ``Session(...)`` builds, without the keyword-argument call (the plugin makes
+        one session per request: a new visitor's, or one read from a cookie)."""
+        self = object.__new__(cls)
+        self._id = id
+        self.user_id = user_id
+        self._data = data
+        self._csrf = csrf
+        self.expires_at = expires_at
+        self.is_new = is_new
+        self.had_cookie = had_cookie
+        self.modified = self.reissue = self.deleted = False
+        self._header = None
+        return self
+
     # -- identity -------------------------------------------------------------------------------
 
     @property
