@@ -81,13 +81,18 @@ def rum_configure(app: App) -> None:
     # Longest prefix first, so /static/vendor wins over /static.
     mounts.sort(key=lambda m: len(m.prefix), reverse=True)
     app.extensions["static"] = mounts
+    # every mount's prefix, for one str.startswith per request (most are under none)
+    app.extensions["static.prefixes"] = tuple(m.prefix for m in mounts)
 
 
 @hookimpl
 async def rum_request(request: Request) -> Response | None:
     """Answer requests under a mount's prefix; everything else passes on untouched."""
-    mounts: list[StaticFiles] = request.app.extensions.get("static") or []  # type: ignore[union-attr]
     path = request.path
+    extensions = request.app.extensions  # type: ignore[union-attr]
+    if not path.startswith(extensions.get("static.prefixes", ())):  # under no mount: hot path
+        return None
+    mounts: list[StaticFiles] = extensions["static"]
     for mount in mounts:
         prefix = mount.prefix
         if not path.startswith(prefix) or (len(path) > len(prefix) and
