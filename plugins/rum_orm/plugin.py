@@ -85,6 +85,8 @@ def rum_configure(config: Config, app: App) -> None:
 
     check_embedded_allowed(config)
     orm_state(app).pin_requests = config.get_bool("database", "pin_requests", False)
+    if orm_state(app).pin_requests and app.plugins.pm.get_plugin(PinRequests.name) is None:
+        app.plugins.register(PinRequests())
 
 
 @hookimpl
@@ -122,25 +124,33 @@ async def rum_shutdown(app: App) -> None:
         await state.database.close()
 
 
-@hookimpl
-async def rum_request(request: Request) -> None:
-    """With ``[database] pin_requests``, give the request a connection pin (nothing is
-    acquired until its first query; see :meth:`Database.pin_request`)."""
-    app = request.app
-    if app is not None:
-        state = app.extensions["orm"]
-        if state.pin_requests and state.database is not None and state.database.is_open:
-            state.database.pin_request(request)
+class PinRequests:
+    """``[database] pin_requests``: the request and response hooks that give each request a
+    connection pin, registered (as the plugin ``orm.pin_requests``) only when the setting is
+    on, so that other apps' requests do not call them at all. ``trylast``: the request hook
+    runs after the others (as the ORM's own did) and the response hook, folded in reverse,
+    first."""
 
+    name = "orm.pin_requests"
 
-@hookimpl
-async def rum_response(request: Request, response: Response) -> None:
-    """Hand back the request's pinned connection (error responses too)."""
-    app = request.app
-    if app is not None and app.extensions["orm"].pin_requests:
-        from rum_orm.database import Database
+    @hookimpl(trylast=True)
+    async def rum_request(self, request: Request) -> None:
+        """Give the request a connection pin (nothing is acquired until its first query;
+        see :meth:`Database.pin_request`)."""
+        app = request.app
+        if app is not None:
+            state = app.extensions["orm"]
+            if state.pin_requests and state.database is not None and state.database.is_open:
+                state.database.pin_request(request)
 
-        Database.unpin_request(request)
+    @hookimpl(trylast=True)
+    async def rum_response(self, request: Request, response: Response) -> None:
+        """Hand back the request's pinned connection (error responses too)."""
+        app = request.app
+        if app is not None and app.extensions["orm"].pin_requests:
+            from rum_orm.database import Database
+
+            Database.unpin_request(request)
 
 
 @hookimpl(optionalhook=True)  # the http plugin's readiness probe

@@ -215,3 +215,19 @@ async def test_request_pin_released_when_the_handler_is_cancelled(tmp_path: Path
         await wait_released(storage)
         response = await app.handle(Request.from_target("GET", "/pids"))
         assert response.status == 200
+
+
+def test_request_pin_hooks_are_registered_only_with_pin_requests(tmp_path: Path) -> None:
+    """Without ``pin_requests`` the ORM adds no request or response hook (a request does not
+    pay for a feature that is off); with it, its two hooks are bound."""
+    url = "postgresql://postgres@127.0.0.1:5432/unused"
+
+    def orm_hooks(app: App, hook: str) -> list[str]:
+        impls = getattr(app.plugins.hook, hook).get_hookimpls()
+        return [i.plugin_name for i in impls if i.plugin_name.startswith("orm")]
+
+    off = App([], plugins=["orm"], root=tmp_path, config={"database": {"url": url}})
+    assert orm_hooks(off, "rum_request") == orm_hooks(off, "rum_response") == []
+    on = pinning_app(tmp_path, url)
+    assert orm_hooks(on, "rum_request") == orm_hooks(on, "rum_response") == \
+        ["orm.pin_requests"]
