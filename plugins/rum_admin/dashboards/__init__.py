@@ -77,6 +77,8 @@ def install_dashboards(app: App, settings: DashboardSettings | None = None) -> D
     state = app.extensions.get(EXTENSION)
     if state is None:
         state = app.extensions[EXTENSION] = Dashboards(settings or DashboardSettings())
+        if state.settings.record_requests:
+            app.plugins.register(hooks.RequestTiming(state))
         app.plugins.register(hooks, hooks.name)
     return state  # type: ignore[no-any-return]
 

@@ -1,9 +1,10 @@
 """The dashboards' hook implementations, registered by :func:`install_dashboards` as the
 ``admin.dashboards`` plugin: time every request, flush the counters, refresh open pages.
 
-``rum_request`` (tryfirst) notes when a request arrived; ``rum_response`` (tryfirst, so it
-runs after every other plugin's) counts it in the process's recorder; ``rum_exception``
-(tryfirst, answering nothing) remembers the exception's type for the failures list.
+:class:`RequestTiming` (registered only with ``[admin] record_requests`` on): ``rum_request``
+(tryfirst) notes when a request arrived; ``rum_response`` (tryfirst, so it runs after every
+other plugin's) counts it in the process's recorder; ``rum_exception`` (tryfirst, answering
+nothing) remembers the exception's type for the failures list.
 """
 
 from __future__ import annotations
@@ -26,33 +27,41 @@ name = "admin.dashboards"
 logger = logging.getLogger("rum_admin.dashboards")
 
 
-@hookimpl(tryfirst=True)
-async def rum_request(request: Request) -> None:
-    """Note the arrival time (this hook runs before every other plugin's)."""
-    request.admin_started = perf_counter()  # type: ignore[attr-defined]
+class RequestTiming:
+    """The hooks that time every request, registered (as the plugin
+    ``admin.dashboards.timing``, beside this module) only with ``[admin] record_requests``
+    on: with it off, requests are not timed at all."""
 
+    name = "admin.dashboards.timing"
 
-@hookimpl(tryfirst=True)
-async def rum_exception(request: Request, exc: BaseException) -> None:
-    """Remember the exception's type for the failing-requests list; answer nothing."""
-    request.admin_exception = type(exc).__name__  # type: ignore[attr-defined]
+    def __init__(self, state: Dashboards) -> None:
+        self.state = state
 
+    @hookimpl(tryfirst=True)
+    async def rum_request(self, request: Request) -> None:
+        """Note the arrival time (this hook runs before every other plugin's)."""
+        request.admin_started = perf_counter()  # type: ignore[attr-defined]
 
-@hookimpl(tryfirst=True)
-async def rum_response(request: Request, response: Response) -> None:
-    """Count the request in this process's recorder (runs after every other plugin's)."""
-    started = request.__dict__.get("admin_started")
-    if started is None:
-        return
-    seconds = perf_counter() - started
-    route = request.route
-    key = f"{request.method} {route.path}" if route is not None else "(no route)"
-    status = response.status
-    request.app.extensions[EXTENSION].recorder.note(key, status, seconds)  # type: ignore[union-attr]
-    if status >= 500:
-        request.app.extensions[EXTENSION].recorder.note_failure(  # type: ignore[union-attr]
-            request.id, request.method, request.path, key, status,
-            request.__dict__.get("admin_exception"), seconds)
+    @hookimpl(tryfirst=True)
+    async def rum_exception(self, request: Request, exc: BaseException) -> None:
+        """Remember the exception's type for the failing-requests list; answer nothing."""
+        request.admin_exception = type(exc).__name__  # type: ignore[attr-defined]
+
+    @hookimpl(tryfirst=True)
+    async def rum_response(self, request: Request, response: Response) -> None:
+        """Count the request in this process's recorder (runs after every other plugin's)."""
+        started = request.__dict__.get("admin_started")
+        if started is None:
+            return
+        seconds = perf_counter() - started
+        route = request.route
+        key = f"{request.method} {route.path}" if route is not None else "(no route)"
+        status = response.status
+        recorder = self.state.recorder
+        recorder.note(key, status, seconds)
+        if status >= 500:
+            recorder.note_failure(request.id, request.method, request.path, key, status,
+                                  request.__dict__.get("admin_exception"), seconds)
 
 
 @hookimpl(trylast=True)
