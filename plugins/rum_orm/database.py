@@ -172,7 +172,7 @@ class Database:
         await self.bridge.start()
         try:
             self._pool = await self.bridge.run(self._create_pool)
-            self._idle = IdleConnections(self._pool)
+            self._idle = IdleConnections(self._pool, size=self.pool_max)
         except BaseException:
             await self.bridge.stop()
             raise
@@ -304,14 +304,14 @@ class Database:
                 async with self._current_on(pin.raw) as conn:  # the pin keeps the connection
                     yield conn
             return
-        pool = self.pool
+        idle = self.idle_connections
         try:
-            raw = await self.bridge.run(self.idle_connections.acquire)
+            raw = await self.bridge.run(idle.acquire)
         except Exception as exc:
             if is_connection_error(exc):
                 raise explain_lost_connection(exc, self.url) from exc
             raise
-        async with self._current_on(raw, pool.release) as conn:
+        async with self._current_on(raw, idle.release_used) as conn:
             yield conn
 
     @asynccontextmanager

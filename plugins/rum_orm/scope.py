@@ -521,11 +521,11 @@ class ScopeCursor(Generic[M]):
             raw = current.raw
         else:
             # our own transaction: on the given connection, else on one from the pool
-            pool = None if current is not None else db.pool
+            idle = None if current is not None else db.idle_connections
             raw = (current.raw if current is not None
                    else await db.bridge.run(db.idle_connections.acquire))
             tx = raw.transaction(readonly=self._scope.lock_ is None)
-            self._owned = (raw, tx, pool)
+            self._owned = (raw, tx, idle)
             try:
                 await db.bridge.run(tx.start)
             except BaseException:
@@ -586,17 +586,17 @@ async def _declare(raw: Any, sql: str, args: list[Any]) -> Any:
     return await raw.cursor(sql, *args)
 
 
-async def _finish(raw: Any, tx: Any, pool: Any, commit: bool) -> None:
+async def _finish(raw: Any, tx: Any, idle: Any, commit: bool) -> None:
     try:
         if raw.is_in_transaction():
             await (tx.commit() if commit else tx.rollback())
     finally:
-        if pool is not None:
-            await pool.release(raw)
+        if idle is not None:  # the cursor's own connection (IdleConnections)
+            await idle.release_used(raw)
 
 
-def _finish_soon(raw: Any, tx: Any, pool: Any) -> None:
+def _finish_soon(raw: Any, tx: Any, idle: Any) -> None:
     import asyncio
 
     # the pending I/O of the task keeps it alive until it is done
-    asyncio.ensure_future(_finish(raw, tx, pool, False))  # noqa: RUF006
+    asyncio.ensure_future(_finish(raw, tx, idle, False))  # noqa: RUF006

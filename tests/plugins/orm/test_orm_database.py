@@ -375,3 +375,41 @@ async def test_close_does_not_wait_for_parked_connections(database_url: str) -> 
     await db.close()
     assert time.monotonic() - start < 2  # the pool would wait 10 s for a connection held
     assert not db.is_open
+
+
+async def test_waiters_get_freed_connections_and_nothing_leaks(database_url: str) -> None:
+    """More tasks than connections, mixing stateless statements (handed from task to task),
+    raw ones (reset through the pool), transactions and cancelled waiters: every statement
+    answers, and afterwards every connection is back in the pool."""
+    async with Database.open(database_url, pool_min=1, pool_max=2) as db:
+        answered: list[int] = []
+
+        async def worker(n: int) -> None:
+            for i in range(15):
+                if i % 5 == 4:
+                    answered.append(await db.fetchval("SELECT $1::int", n))  # reset
+                elif i % 7 == 6:
+                    async with db.transaction() as tx:
+                        answered.append(await tx.fetchval("SELECT $1::int", n))
+                else:
+                    answered.append(await db.fetchval("SELECT $1::int", n, stateless=True))
+
+        async def cancelled_waiter() -> None:
+            with trio.move_on_after(0.01):
+                while True:
+                    await db.fetchval("SELECT pg_sleep(0.005)", stateless=True)
+
+        with trio.fail_after(30):
+            async with trio.open_nursery() as nursery:
+                for n in range(8):
+                    nursery.start_soon(worker, n)
+                for _ in range(4):
+                    nursery.start_soon(cancelled_waiter)
+        assert sorted(answered) == sorted(n for n in range(8) for _ in range(15))
+        idle = db.idle_connections
+        await trio.sleep(idle.linger * 3 + 0.05)
+        assert (len(idle), idle.out, len(idle.waiters)) == (0, 0, 0)
+        assert db.pool.get_idle_size() == db.pool.get_size()
+        # the pool is whole: two connections can be held at once
+        async with db.connection() as a, db.connection() as b:
+            assert await a.fetchval("SELECT 1") == await b.fetchval("SELECT 1") == 1
