@@ -417,9 +417,9 @@ class Connection:
                 return data
         waiter = self.waiter
         while True:
-            if waiter is not None:
+            if waiter is not None and self.server.readiness.active:  # type: ignore[attr-defined]
                 await self.server.readiness.wait(waiter)  # type: ignore[attr-defined]
-            else:
+            else:  # few connections (or no epoll set): trio's wait, no coroutine in between
                 await wait_readable(self._fd)
             try:
                 data = sock.recv(RECEIVE_SIZE)
