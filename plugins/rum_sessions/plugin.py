@@ -98,9 +98,10 @@ async def rum_response(request: Request, response: Response) -> None:
     """
     session = request.session
     if session is not None:
-        app = request.app
-        assert app is not None
-        manager: SessionManager = app.extensions["sessions"]
+        manager: SessionManager = request.app.extensions["sessions"]  # type: ignore[union-attr]
+        if (session.is_new and not session.modified and not session.had_cookie
+                and not manager.anonymous):
+            return  # a new visitor's unused session: no cookie (save() would return too)
         manager.save(session, response, new_cookie=(not session.is_new or not manager.anonymous
                                                      or wants_new_cookie(request)))
 
