@@ -16,17 +16,14 @@ then refuses unknown keys and wrong types with a message naming the key, the fil
 from __future__ import annotations
 
 import builtins
-import difflib
 import logging
 import os
+import tomllib
 import warnings
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
-
-import tomlkit
-from tomlkit.exceptions import ParseError
 
 from rum.errors import ConfigError
 
@@ -65,6 +62,15 @@ class Setting:
         if self.type is not None:
             return self.type
         return None if self.default is None else type(self.default)
+
+
+def close_match(word: str, candidates: Collection[str], hint: str, cutoff: float = 0.6) -> str:
+    """``hint`` filled with the candidate closest to ``word`` (``""`` without one); for error
+    messages only, so :mod:`difflib` is imported when one is written."""
+    import difflib
+
+    close = difflib.get_close_matches(word, candidates, n=1, cutoff=cutoff)
+    return hint.format(close[0]) if close else ""
 
 
 def _as_setting(value: Any) -> Setting:
@@ -168,8 +174,7 @@ class Config:
             if known is None:
                 if section in ignore_sections():
                     continue
-                close = difflib.get_close_matches(section, self.schema, n=1)
-                hint = (f"; did you mean [{close[0]}]?" if close else
+                hint = (close_match(section, self.schema, "; did you mean [{}]?") or
                         "; is the plugin that reads it enabled in [plugins]?")
                 src = self._first_source(section)
                 raise ConfigError(f"{src}: unknown section [{section}]{hint}")
@@ -178,8 +183,7 @@ class Config:
                 if setting is None:
                     if section == "plugins" and isinstance(value, Mapping):
                         continue  # [plugins.NAME] tables, read by the plugin loader
-                    close = difflib.get_close_matches(key, known, n=1)
-                    hint = f"; did you mean {close[0]!r}?" if close else ""
+                    hint = close_match(key, known, "; did you mean {!r}?")
                     choices = ", ".join(sorted(known)) or "none"
                     raise ConfigError(f"{self.sources.get((section, key), 'config')}: "
                                       f"unknown key {key!r} in [{section}]{hint} "
@@ -319,13 +323,26 @@ def _is_type(value: Any, kind: type) -> bool:
     return isinstance(value, kind)
 
 
+def _parse_toml(text: str, where: str) -> dict[str, Any]:
+    """``text`` read by the standard library's fast parser; what it refuses is read again by
+    tomlkit, whose errors name the line and column (``where:line:col``)."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        import tomlkit
+        from tomlkit.exceptions import ParseError
+    try:
+        return cast("dict[str, Any]", _plain(tomlkit.parse(text)))
+    except ParseError as exc:
+        raise ConfigError(f"{where}:{exc.line}:{exc.col}: not valid TOML: {exc}") from None
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        return cast("dict[str, Any]", _plain(tomlkit.parse(path.read_text(encoding="utf-8"))))
-    except ParseError as exc:
-        raise ConfigError(f"{path}:{exc.line}:{exc.col}: not valid TOML: {exc}") from None
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+    return _parse_toml(text, str(path))
 
 
 class _EnvValue(str):
@@ -351,7 +368,7 @@ class _EnvValue(str):
                 raise ConfigError(f"{where} must be {_TYPE_NAMES[kind]}, got {raw!r}") from None
         if kind is list:
             try:
-                return _plain(tomlkit.parse(f"v = {raw}"))["v"]
-            except ParseError:
+                return _parse_toml(f"v = {raw}", where)["v"]
+            except ConfigError:
                 return [part.strip() for part in raw.split(",") if part.strip()]
         return raw

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from rum.config import close_match
 from rum.errors import MethodNotAllowed, NotFound
 
 if TYPE_CHECKING:
@@ -118,8 +118,7 @@ def _compile(path: str) -> tuple[re.Pattern[str], dict[str, Converter]]:
     for m in _PARAM.finditer(path):
         kind = m.group("kind") or "str"
         if kind not in CONVERTERS:
-            close = difflib.get_close_matches(kind, CONVERTERS, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
+            hint = close_match(kind, CONVERTERS, "; did you mean {!r}?")
             raise ValueError(f"unknown path parameter type {kind!r} in route {path!r}{hint} "
                              f"(known: {', '.join(CONVERTERS)})")
         name = m.group("name")
@@ -198,8 +197,8 @@ class Router:
             else:
                 candidate = route.path
             filled.setdefault(candidate, route.path)
-        close = difflib.get_close_matches(path, filled, n=1, cutoff=0.75)
-        hint = f"; did you mean {filled[close[0]]}?" if close else ""
+        close = close_match(path, filled, "{}", cutoff=0.75)
+        hint = f"; did you mean {filled[close]}?" if close else ""
         return f"no route matches {path}{hint}"
 
     def url_for(self, name: str, **params: Any) -> str:
@@ -207,7 +206,6 @@ class Router:
         try:
             route = self._names[name]
         except KeyError:
-            close = difflib.get_close_matches(name, self._names, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
+            hint = close_match(name, self._names, "; did you mean {!r}?")
             raise KeyError(f"no route is named {name!r}{hint}") from None
         return route.url(**params)
