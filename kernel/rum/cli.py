@@ -10,7 +10,6 @@ import sys
 import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,7 @@ from rum.commands import Command as Command
 from rum.config import Config
 from rum.errors import RumError
 from rum.log import setup_logging
-from rum.plugins import Plugins
+from rum.plugins import Plugins, entry_points
 
 #: Entry-point group of tool plugins, whose commands every project offers (``rum new``).
 TOOLS_GROUP = "rum.tools"
@@ -81,8 +80,10 @@ KERNEL_COMMANDS = [
 # -- entry point ----------------------------------------------------------------------------------
 
 
-def build_parser(app: App | None) -> tuple[argparse.ArgumentParser, dict[str, Command]]:
-    """The argument parser with kernel and plugin commands."""
+def build_parser(app: App | None, only: str | None = None,
+                 ) -> tuple[argparse.ArgumentParser, dict[str, Command]]:
+    """The argument parser with kernel and plugin commands; with ``only`` naming a kernel
+    command (``rum run``), with that one alone: plugins' and tools' commands are not asked."""
     parser = argparse.ArgumentParser(prog="rum", description="Rum web framework",
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--root", type=Path, help="project directory (default: current)")
@@ -91,17 +92,8 @@ def build_parser(app: App | None) -> tuple[argparse.ArgumentParser, dict[str, Co
     parser.add_argument("--version", action="version", version=f"rum {rum.__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands: dict[str, Command] = {}
-    plugin_commands: list[Command] = []
-    if app is not None:
-        plugin_commands = app.plugins.call_list("rum_cli_commands", app=app)
-    else:
-        fallback = Plugins(hookspecs)
-        try:
-            fallback.load(Config())
-            plugin_commands = fallback.call_list("rum_cli_commands", app=None)
-        except RumError:
-            plugin_commands = []
-    for command in [*KERNEL_COMMANDS, *plugin_commands, *tool_commands(app)]:
+    kernel = [command for command in KERNEL_COMMANDS if command.name == only]
+    for command in kernel or [*KERNEL_COMMANDS, *plugin_commands(app), *tool_commands(app)]:
         if command.name in commands:
             continue
         p = sub.add_parser(command.name, help=command.help, description=command.help)
@@ -110,12 +102,24 @@ def build_parser(app: App | None) -> tuple[argparse.ArgumentParser, dict[str, Co
     return parser, commands
 
 
+def plugin_commands(app: App | None) -> list[Command]:
+    """Commands of ``app``'s plugins, else of the plugins the default config loads."""
+    if app is not None:
+        return app.plugins.call_list("rum_cli_commands", app=app)
+    fallback = Plugins(hookspecs)
+    try:
+        fallback.load(Config())
+        return fallback.call_list("rum_cli_commands", app=None)
+    except RumError:
+        return []
+
+
 def disabled_commands(app: App | None) -> dict[str, tuple[str, str]]:
     """``{command: (plugin, help)}`` of the installed plugins ``app`` does not enable (imports
     them: only for ``rum --help`` and unknown commands)."""
     loaded = {name for name, _ in app.plugins.pm.list_name_plugin()} if app else set()
     found: dict[str, tuple[str, str]] = {}
-    for entry_point in entry_points(group="rum.plugins") if app else ():
+    for entry_point in entry_points("rum.plugins") if app else ():
         with suppress(Exception):  # a broken plugin must not break --help
             one = Plugins(hookspecs)
             one.register(entry_point.load(), entry_point.name)
@@ -130,7 +134,7 @@ def tool_commands(app: App | None) -> list[Command]:
     offered in every directory whatever ``Rum.toml`` enables; only ``rum_cli_commands`` runs."""
     loaded = {name for name, _ in app.plugins.pm.list_name_plugin()} if app is not None else set()
     tools = Plugins(hookspecs)
-    for entry_point in entry_points(group=TOOLS_GROUP):
+    for entry_point in entry_points(TOOLS_GROUP):
         if entry_point.name not in loaded:
             try:
                 tools.register(entry_point.load(), entry_point.name)
@@ -198,7 +202,7 @@ def _main(argv: list[str], pre: argparse.Namespace, root: Path) -> int:
             app = load_app(root, pre.env)
         except RumError as exc:
             load_error = exc
-    parser, commands = build_parser(app)
+    parser, commands = build_parser(app, None if pre.help else pre.command)
     if (pre.help or pre.command) and pre.command not in commands:
         disabled = disabled_commands(app)
         if pre.command in disabled:

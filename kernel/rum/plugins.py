@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
-import difflib
+import importlib
 import inspect
 import logging
 import os
+import re
+import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from importlib.metadata import EntryPoint, entry_points
+from pathlib import Path
 from types import ModuleType
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import pluggy
 
-from rum.config import Config
+from rum.config import Config, close_match
 from rum.errors import PluginError
+
+if TYPE_CHECKING:
+    from importlib.metadata import Distribution
 
 ENTRY_POINT_GROUP = "rum.plugins"
 #: pluggy's project name: hook specs and implementations are marked with these
@@ -28,7 +33,78 @@ trace_log = logging.getLogger("rum.hooks")
 
 def installed_plugins() -> dict[str, EntryPoint]:
     """Every installed plugin entry point, by name."""
-    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+    return {ep.name: ep for ep in entry_points(ENTRY_POINT_GROUP)}
+
+
+class EntryPoint:
+    """One ``name = module:attr`` line of ``group`` in a distribution's ``entry_points.txt``
+    (``path``: its ``.dist-info`` directory); what :mod:`importlib.metadata` would give."""
+
+    __slots__ = ("group", "name", "path", "value")
+
+    def __init__(self, name: str, value: str, group: str, path: str) -> None:
+        self.name, self.value, self.group, self.path = name, value, group, path
+
+    def load(self) -> Any:
+        """Import the module and return the named attribute (or the module)."""
+        module, _, attrs = self.value.partition("[")[0].partition(":")
+        target: Any = importlib.import_module(module.strip())
+        for attr in filter(None, attrs.strip().split(".")):
+            target = getattr(target, attr)
+        return target
+
+    @property
+    def dist(self) -> Distribution:
+        """The distribution that declares it (imports :mod:`importlib.metadata`)."""
+        from importlib.metadata import PathDistribution
+
+        return PathDistribution(Path(self.path))
+
+
+def entry_points(group: str) -> list[EntryPoint]:
+    """The entry points of ``group``, as :func:`importlib.metadata.entry_points` finds them (the
+    first distribution of a name on ``sys.path`` wins) but read without importing it or parsing
+    every distribution's entry points; zip files, eggs and other finders are left to it."""
+    found = _scan(group) if not any(p.lower().endswith(".egg") for p in sys.path) and not any(
+        hasattr(f, "find_distributions") and f.__module__ != "_frozen_importlib_external"
+        for f in sys.meta_path) else None
+    if found is None:
+        from importlib import metadata
+
+        found = cast("list[EntryPoint]", list(metadata.entry_points(group=group)))
+    return found
+
+
+def _scan(group: str) -> list[EntryPoint] | None:
+    found: list[EntryPoint] = []
+    seen: set[str] = set()
+    for directory in sys.path:
+        try:
+            names = os.listdir(directory or ".")
+        except NotADirectoryError:
+            return None
+        except OSError:
+            continue
+        for name in (n for n in names if n.lower().endswith((".dist-info", ".egg-info"))):
+            key = re.sub(r"[-_.]+", "_", name.rpartition(".")[0].partition("-")[0]).lower()
+            if key in seen:
+                continue
+            seen.add(key)
+            path = os.path.join(directory or ".", name)
+            try:
+                with open(os.path.join(path, "entry_points.txt"), encoding="utf-8") as f:
+                    text = f.read()
+            except OSError:
+                continue
+            section = None
+            for line in text.splitlines() if f"[{group}]" in text else ():
+                line = line.strip()
+                if line.startswith("[") and line.endswith("]"):
+                    section = line.strip("[]")
+                elif section == group and line and not line.startswith("#"):
+                    ep_name, _, value = line.partition("=")
+                    found.append(EntryPoint(ep_name.strip(), value.strip(), group, path))
+    return found
 
 
 @dataclass(frozen=True)
@@ -87,8 +163,7 @@ class Plugins:
         modules: dict[str, object] = {}
         for name in dict.fromkeys(names):
             if name not in installed:
-                close = difflib.get_close_matches(name, installed, n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
+                hint = close_match(name, installed, "; did you mean {!r}?")
                 raise PluginError(
                     f"{config.describe_file()}: plugin {name!r} is enabled but not installed"
                     f"{hint} (installed: {', '.join(sorted(installed)) or 'none'}). Install "
@@ -119,8 +194,7 @@ class Plugins:
             for impl in caller.get_hookimpls():
                 if impl.optionalhook:
                     continue
-                close = difflib.get_close_matches(name, known, n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
+                hint = close_match(name, known, "; did you mean {!r}?")
                 raise PluginError(
                     f"plugin {impl.plugin_name!r} implements hook {name!r}, which no enabled "
                     f"plugin declares{hint} (if it is another plugin's hook, enable that plugin "
