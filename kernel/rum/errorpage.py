@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import traceback
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
@@ -88,6 +87,8 @@ def error_response(request: Request | None, status: int, detail: str, *,
     if api or (request is not None and wants_problem_json(request)):
         return problem_response(status, detail, request=request, headers=headers, type=type,
                                 errors=data, extra=extra, traceback_text=trace)
+    import html  # (html.entities is large: imported with the first HTML error page)
+
     title = status_title(status)
     rid = request.id if request is not None else ""
     extra_html = f"<pre>{html.escape(trace)}</pre>" if trace else ""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import logging.config
 import sys
 import time
 from contextvars import ContextVar
@@ -74,7 +73,9 @@ def setup_logging(level: str = "info", fmt: str = "text", stream: object = None,
         for name, value in {"watchfiles": "warning", **(table.get("levels") or {})}.items():
             logging.getLogger(name).setLevel(str(value).upper())
         if table.get("config"):
-            logging.config.dictConfig({"version": 1, "disable_existing_loggers": False,
+            from logging.config import dictConfig
+
+            dictConfig({"version": 1, "disable_existing_loggers": False,
                                        **table["config"]})
     except (ValueError, TypeError) as exc:
         raise ConfigError(f"[logging] in {config.describe_file()}: {exc}") from exc

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextvars import ContextVar
-from http.cookies import CookieError, SimpleCookie
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qsl, unquote
@@ -135,6 +134,8 @@ class Request:
                     if not sep or not name:
                         continue
                     if value.startswith('"') and value.endswith('"') and len(value) > 1:
+                        from http.cookies import CookieError, SimpleCookie
+
                         try:
                             c: SimpleCookie = SimpleCookie()
                             c.load(f"{name}={value}")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import AsyncIterable, Awaitable, Callable
-from email.utils import format_datetime
 from http import HTTPStatus
 from typing import Any
 
@@ -122,6 +121,8 @@ class Response:
         if max_age is not None:
             parts.append(f"Max-Age={max_age}")
         if expires is not None:
+            from email.utils import format_datetime
+
             parts.append(f"Expires={format_datetime(expires.astimezone(dt.UTC), usegmt=True)}")
         if domain:
             parts.append(f"Domain={domain}")

@@ -8,7 +8,6 @@ rejected requests. Nothing here knows about sockets or connections.
 from __future__ import annotations
 
 import time
-from email.utils import formatdate
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +30,16 @@ def status_line(status: int) -> str:
 
 #: the status line of every status :class:`http.HTTPStatus` names, built once
 STATUS_LINES: dict[int, str] = {s.value: status_line(s.value) for s in HTTPStatus}
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def http_date(seconds: float) -> str:
+    """``Tue, 01 Dec 2026 09:30:00 GMT``: ``email.utils.formatdate(seconds, usegmt=True)``
+    without importing the ``email`` package at start-up."""
+    t = time.gmtime(seconds)
+    return (f"{_DAYS[t.tm_wday]}, {t.tm_mday:02d} {_MONTHS[t.tm_mon - 1]} {t.tm_year:04d} "
+            f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} GMT")
 
 
 class HeaderError(ValueError):
@@ -56,7 +65,7 @@ class ResponseHeads:
         now = int(time.time())
         if now != self._date_second:
             self._date_second = now
-            self._date_line = f"date: {formatdate(now, usegmt=True)}\r\n{self._server_line}"
+            self._date_line = f"date: {http_date(now)}\r\n{self._server_line}"
         return self._date_line
 
     def head(self, response: Response, keep_alive: bool, *, version: str, length: int = 0,
