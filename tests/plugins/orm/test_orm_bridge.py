@@ -171,3 +171,44 @@ async def test_orm_statements_are_prepared_once_and_reused(database_url: str) ->
         texts = [r["statement"] for r in prepared]
         assert texts.count(sql) == 1
         assert sum("FROM \"gadgets\"" in t for t in texts) == 2
+
+
+@pytest.mark.parametrize("leader_outcome", ["finishes first", "is cancelled"])
+async def test_the_task_waiting_on_the_wake_up_socket_hands_on_the_lead(
+        leader_outcome: str) -> None:
+    """The first waiting task leads (waits on the wake-up socket); when its own call ends
+    first, or it is cancelled, the tasks that wait behind it still get their results."""
+    bridge = AsyncioThread()
+    await bridge.start()
+    unwound: list[int] = []
+
+    async def slow(i: int, _delay: float) -> int:
+        try:
+            await asyncio.sleep(10)
+        finally:
+            unwound.append(i)
+        return i
+
+    results: dict[int, int] = {}
+    try:
+        async def leader() -> None:
+            if leader_outcome == "finishes first":
+                results[0] = await bridge.run(_echo_after, 0, 0.02)
+                return
+            with trio.move_on_after(0.05) as scope:
+                await bridge.run(slow, 0, 0)
+            assert scope.cancelled_caught and unwound == [0]
+
+        async def follower(i: int) -> None:
+            results[i] = await bridge.run(_echo_after, i, 0.2)
+
+        with trio.fail_after(10):
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(leader)
+                await trio.sleep(0.005)
+                for i in range(1, 10):
+                    nursery.start_soon(follower, i)
+    finally:
+        await bridge.stop()
+    expected = range(10) if leader_outcome == "finishes first" else range(1, 10)
+    assert results == {i: i for i in expected}
