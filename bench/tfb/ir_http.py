@@ -26,7 +26,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from run import ENDPOINTS, free_port, serves, servers, wait_for  # noqa: E402
+from run import ENDPOINTS, free_port, servers, serves, wait_for  # noqa: E402
 
 
 async def _client(port: int, path: str, requests: int, connections: int) -> None:
