@@ -23,16 +23,17 @@ from functools import partial
 import httptools
 
 PLAIN = b"Hello, World!"
-_date = [b"", 0.0]
+_date: dict[str, bytes] = {}
 
 
 def date() -> bytes:
     """The ``Date`` header's value, formatted once a second."""
-    now = time.time()
-    if now - _date[1] >= 1.0:
-        _date[0] = formatdate(now, usegmt=True).encode()
-        _date[1] = now
-    return _date[0]  # type: ignore[return-value]
+    second = str(int(time.time()))
+    value = _date.get(second)
+    if value is None:
+        _date.clear()
+        value = _date[second] = formatdate(int(second), usegmt=True).encode()
+    return value
 
 
 def answer(url: bytes) -> bytes:
