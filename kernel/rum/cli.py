@@ -83,7 +83,8 @@ KERNEL_COMMANDS = [
 def build_parser(app: App | None, only: str | None = None,
                  ) -> tuple[argparse.ArgumentParser, dict[str, Command]]:
     """The argument parser with kernel and plugin commands; with ``only`` naming a kernel
-    command (``rum run``), with that one alone: plugins' and tools' commands are not asked."""
+    command (``rum run``), that one and the app's plugins' commands, without the tools'.
+    The app's plugins are always asked: being asked tells them a ``rum`` command runs."""
     parser = argparse.ArgumentParser(prog="rum", description="Rum web framework",
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--root", type=Path, help="project directory (default: current)")
@@ -92,8 +93,10 @@ def build_parser(app: App | None, only: str | None = None,
     parser.add_argument("--version", action="version", version=f"rum {rum.__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands: dict[str, Command] = {}
-    kernel = [command for command in KERNEL_COMMANDS if command.name == only]
-    for command in kernel or [*KERNEL_COMMANDS, *plugin_commands(app), *tool_commands(app)]:
+    chosen = [command for command in KERNEL_COMMANDS if command.name == only]
+    if chosen and app is not None:
+        chosen += plugin_commands(app)
+    for command in chosen or [*KERNEL_COMMANDS, *plugin_commands(app), *tool_commands(app)]:
         if command.name in commands:
             continue
         p = sub.add_parser(command.name, help=command.help, description=command.help)
