@@ -90,8 +90,9 @@ class Counted(Job):
 
     async def execute(self, args: Any) -> None:
         type(self).started.append(self.id)
-        if type(self).release is not None:
-            await type(self).release.wait()
+        release = type(self).release
+        if release is not None:
+            await release.wait()
 
 
 async def test_claims_and_completions_use_held_connections_that_are_replaced_when_lost(
