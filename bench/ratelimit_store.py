@@ -15,7 +15,6 @@ import argparse
 import os
 import statistics
 import time
-from typing import Any
 
 import trio
 from results import append_section, environment
