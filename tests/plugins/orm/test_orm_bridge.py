@@ -4,6 +4,7 @@ that asked for it, cancellation still waits for the coroutine to unwind, restart
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 import pytest
 import trio
@@ -19,6 +20,18 @@ async def _echo_after(value: int, delay: float) -> int:
 
 async def _fail(value: int, _delay: float = 0) -> int:
     raise ValueError(f"failed {value}")
+
+
+def _sleeps_long(unwound: list[int]) -> Callable[[int, float], Awaitable[int]]:
+    """A coroutine function that sleeps 10 s and notes in ``unwound`` that it was cancelled
+    (or finished)."""
+    async def slow(i: int, _delay: float) -> int:
+        try:
+            await asyncio.sleep(10)
+        finally:
+            unwound.append(i)
+        return i
+    return slow
 
 
 async def test_many_concurrent_calls_each_get_their_own_result() -> None:
@@ -61,13 +74,7 @@ async def test_cancelling_some_calls_of_a_batch_leaves_the_others_alone() -> Non
     bridge = AsyncioThread()
     await bridge.start()
     unwound: list[int] = []
-
-    async def slow(i: int, _delay: float) -> int:
-        try:
-            await asyncio.sleep(10)
-        finally:
-            unwound.append(i)
-        return i
+    slow = _sleeps_long(unwound)
 
     done: dict[int, int] = {}
     cancelled: list[int] = []
@@ -181,13 +188,7 @@ async def test_the_task_waiting_on_the_wake_up_socket_hands_on_the_lead(
     bridge = AsyncioThread()
     await bridge.start()
     unwound: list[int] = []
-
-    async def slow(i: int, _delay: float) -> int:
-        try:
-            await asyncio.sleep(10)
-        finally:
-            unwound.append(i)
-        return i
+    slow = _sleeps_long(unwound)
 
     results: dict[int, int] = {}
     try:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
 
 import asyncpg
 import pytest
@@ -282,42 +285,44 @@ def test_bad_pool_config_is_refused(rum_app_factory) -> None:
         app.storage  # noqa: B018
 
 
+@asynccontextmanager
+async def probed(database_url: str, name: str) -> AsyncIterator[tuple[Database, Any]]:
+    """A one-connection database named ``name`` in pg_stat_activity, and a function giving
+    the last statement its server session ran (seen from a second database)."""
+    async with Database.open(database_url, pool_min=1, pool_max=1,
+                             server_settings={"application_name": name}) as db, \
+            Database.open(database_url, pool_min=1, pool_max=1) as probe:
+        async def last_query() -> str:
+            return await probe.fetchval("SELECT query FROM pg_stat_activity WHERE "
+                                        "application_name = $1", name)
+
+        yield db, last_query
+
+
 async def test_orm_one_shots_skip_the_reset_raw_sql_does_not(database_url: str) -> None:
     from rum_orm import Model
 
     class Item(Model):
         name: str
 
-    async def last_query(probe: Database) -> str:
-        return await probe.fetchval("SELECT query FROM pg_stat_activity WHERE "
-                                    "application_name = 'rum_reset_probe'")
-
-    async with Database.open(database_url, pool_min=1, pool_max=1,
-                             server_settings={"application_name": "rum_reset_probe"}) as db, \
-            Database.open(database_url, pool_min=1, pool_max=1) as probe:
+    async with probed(database_url, "rum_reset_probe") as (db, last_query):
         await db.execute("CREATE TABLE items (id serial PRIMARY KEY, name text)")
-        assert "pg_advisory_unlock_all" in await last_query(probe)  # raw: reset ran
+        assert "pg_advisory_unlock_all" in await last_query()  # raw: reset ran
         await Item.create(name="a").fetch(db)
-        assert (await last_query(probe)).startswith('INSERT INTO "items"')  # no reset
+        assert (await last_query()).startswith('INSERT INTO "items"')  # no reset
         assert [i.name for i in await Item.all().fetch_all(db)] == ["a"]
-        assert (await last_query(probe)).startswith('SELECT * FROM "items"')
+        assert (await last_query()).startswith('SELECT * FROM "items"')
         # session state set by raw SQL never leaks to the next user of the connection
         await db.fetchval("SELECT set_config('search_path', 'nowhere', false)")
         assert await db.fetchval("SHOW search_path") == '"$user", public'
 
 
 async def test_stateless_raw_sql_skips_the_reset(database_url: str) -> None:
-    async def last_query(probe: Database) -> str:
-        return await probe.fetchval("SELECT query FROM pg_stat_activity WHERE "
-                                    "application_name = 'rum_stateless_probe'")
-
-    async with Database.open(database_url, pool_min=1, pool_max=1,
-                             server_settings={"application_name": "rum_stateless_probe"}) as db, \
-            Database.open(database_url, pool_min=1, pool_max=1) as probe:
+    async with probed(database_url, "rum_stateless_probe") as (db, last_query):
         assert await db.fetchval("SELECT $1::int + 1", 41, stateless=True) == 42
-        assert await last_query(probe) == "SELECT $1::int + 1"  # no reset after it
+        assert await last_query() == "SELECT $1::int + 1"  # no reset after it
         assert await db.fetchval("SELECT 7") == 7
-        assert "pg_advisory_unlock_all" in await last_query(probe)  # default: reset ran
+        assert "pg_advisory_unlock_all" in await last_query()  # default: reset ran
 
 
 async def test_one_shots_reuse_the_warmest_connection_then_give_it_back(
