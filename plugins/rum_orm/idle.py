@@ -71,6 +71,7 @@ class IdleConnections:
             return await self.pool.acquire()
         except BaseException:
             self.out -= 1
+            self._wake_one()  # the place this acquire would have taken is free again
             raise
         finally:
             self.waiting -= 1

@@ -418,3 +418,31 @@ async def test_waiters_get_freed_connections_and_nothing_leaks(database_url: str
         # the pool is whole: two connections can be held at once
         async with db.connection() as a, db.connection() as b:
             assert await a.fetchval("SELECT 1") == await b.fetchval("SELECT 1") == 1
+
+
+async def test_a_failed_acquire_passes_its_turn_on(database_url: str) -> None:
+    """An acquire that fails inside the pool (here: cancelled while code outside the ORM
+    holds the only connection) hands its turn to the next waiter, which then gets the
+    connection once it is given back, instead of waiting for ever."""
+    async with Database.open(database_url, pool_min=1, pool_max=1) as db:
+        idle = db.idle_connections
+        outside = await db.bridge.run(db.pool.acquire)  # not through the ORM
+        got: list[int] = []
+
+        async def gives_up() -> None:
+            with trio.move_on_after(0.2):
+                await db.fetchval("SELECT 1")
+
+        async def waits() -> None:
+            got.append(await db.fetchval("SELECT 2"))
+
+        with trio.fail_after(10):
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(gives_up)
+                await trio.sleep(0.05)
+                nursery.start_soon(waits)  # every connection is out: it waits its turn
+                await trio.sleep(0.3)
+                await db.bridge.run(db.pool.release, outside)
+        assert got == [2]
+        await trio.sleep(idle.linger * 3 + 0.05)
+        assert (len(idle), idle.out, len(idle.waiters)) == (0, 0, 0)
