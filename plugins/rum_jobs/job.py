@@ -187,7 +187,11 @@ class Job:
     async def enqueue_many(cls, args_list: Iterable[Any], *, db: Any = None,
                            **options: Any) -> list[int]:
         """Insert one job per item of ``args_list`` in a single round trip; return the ids."""
-        return await insert_jobs(resolve_db(db), [cls.build(a, **options) for a in args_list])
+        target = resolve_db(db)
+        items = list(args_list)
+        if not items:
+            return []
+        return await insert_jobs(target, cls.build(None, **options).for_each(items))
 
     @classmethod
     def schedule(cls, args: Any = None, cron: str = "", *, timezone: str = "UTC",

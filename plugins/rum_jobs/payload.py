@@ -25,7 +25,34 @@ encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=F
 
 def to_json(value: Any, what: str = "args") -> str:
     """``value`` as compact JSON text, or a clear error naming the offending part."""
+    if plain(value):
+        return encode(value)
     return encode(prepare(value, what))
+
+
+_PLAIN_LEAVES = frozenset({str, int, bool, type(None)})
+
+
+def plain(value: Any) -> bool:
+    """Whether ``value`` is made only of exact JSON types that :data:`encode` writes as
+    :func:`prepare` would return them (no bytes to tag, nothing to refuse): a cheap walk
+    without the paths ``prepare`` builds for its error messages. False sends the value to
+    ``prepare``, which converts it or says what is wrong; subclasses always go there."""
+    kind = type(value)
+    if kind in _PLAIN_LEAVES:
+        return True
+    if kind is float:
+        return math.isfinite(value)
+    if kind is dict:
+        if len(value) == 1 and BYTES_TAG in value:
+            return False
+        for key, item in value.items():
+            if type(key) is not str or (type(item) not in _PLAIN_LEAVES and not plain(item)):
+                return False
+        return True
+    if kind is list or kind is tuple:
+        return all(type(item) in _PLAIN_LEAVES or plain(item) for item in value)
+    return False
 
 
 def prepare(value: Any, what: str = "args") -> Any:

@@ -13,21 +13,26 @@ RETURNING = """id, job, queue, args::text AS args, status, priority, attempt, ma
     result::text AS result, errors::text AS errors, worker, lease_expires_at, created_at,
     started_at, finished_at"""
 
-# $1: a JSON array of {job, queue, args, priority, max_attempts, run_at, run_in, tags,
-# unique_key, channel, timeout}; ids come back in input order.
+# Jobs as parallel arrays, an element per job (NULL: option not given), built by
+# ``store.insert_columns``: $1 job, $2 queue, $3 args (one JSON array: an element per job),
+# $4 priority, $5 max_attempts, $6 run_at (ISO texts), $7 run_in seconds, $8 tags (array
+# literals, NULL for none), $9 unique_key, $10 channel, $11 timeout seconds. Only text and
+# text[] cross the wire (asyncpg encodes them without asking the server about the types);
+# PostgreSQL parses the args document and casts each array once. ROWS FROM zips the
+# columns; the rows are inserted in ordinality order, so the ids come back in input order.
 INSERT = """
 INSERT INTO rum_jobs (job, queue, args, priority, max_attempts, run_at, tags, unique_key,
                       channel, timeout)
-SELECT r.job, r.queue, coalesce(r.args, '{}'::jsonb), r.priority, r.max_attempts,
+SELECT r.job, r.queue, r.args, r.priority, r.max_attempts,
        coalesce(r.run_at, now() + make_interval(secs => coalesce(r.run_in, 0))),
-       ARRAY(SELECT jsonb_array_elements_text(coalesce(r.tags, '[]'::jsonb))),
-       r.unique_key, r.channel, r.timeout
-  FROM ROWS FROM (jsonb_to_recordset($1::text::jsonb)
-       AS (job text, queue text, args jsonb, priority int, max_attempts int,
-           run_at timestamptz, run_in double precision, tags jsonb, unique_key text,
-           channel text, timeout double precision)) WITH ORDINALITY
-       AS r(job, queue, args, priority, max_attempts, run_at, run_in, tags, unique_key,
-            channel, timeout, ord)
+       coalesce(r.tags::text[], '{}'), r.unique_key, r.channel, r.timeout
+  FROM ROWS FROM (unnest($1::text[]), unnest($2::text[]),
+                  jsonb_array_elements($3::text::jsonb), unnest($4::text[]::int[]),
+                  unnest($5::text[]::int[]), unnest($6::text[]::timestamptz[]),
+                  unnest($7::text[]::float8[]), unnest($8::text[]), unnest($9::text[]),
+                  unnest($10::text[]), unnest($11::text[]::float8[]))
+       WITH ORDINALITY AS r(job, queue, args, priority, max_attempts, run_at, run_in, tags,
+                            unique_key, channel, timeout, ord)
  ORDER BY r.ord
 RETURNING id
 """

@@ -38,10 +38,18 @@ class NewJob:
     timeout: float | None = None
     unique: Unique | None = None
 
-    def _checked_args(self) -> Any:
-        """The job's args as plain JSON types, after refusing data that would not round-trip
-        (see :mod:`rum_jobs.payload`) and malformed options, with an error naming the job."""
-        args = payload.prepare({} if self.args is None else self.args, f"{self.job} args")
+    def for_each(self, args_list: Iterable[Any]) -> list[NewJob]:
+        """This job once per item of ``args_list`` (as its args), every other field shared:
+        ``Job.enqueue_many`` builds the options once instead of once per job."""
+        job, queue, priority, max_attempts = self.job, self.queue, self.priority, self.max_attempts
+        run_at, run_in, tags, channel = self.run_at, self.run_in, self.tags, self.channel
+        timeout, unique = self.timeout, self.unique
+        return [NewJob(job=job, args=args, queue=queue, priority=priority,
+                       max_attempts=max_attempts, run_at=run_at, run_in=run_in, tags=tags,
+                       channel=channel, timeout=timeout, unique=unique) for args in args_list]
+
+    def _check_options(self) -> None:
+        """Refuse malformed options with an error naming the job."""
         if self.run_at is not None and self.run_at.tzinfo is None:
             raise ValueError(f"run_at={self.run_at!r} for job {self.job!r} has no timezone; "
                              "pass an aware datetime (e.g. datetime.now(UTC) + ...)")
@@ -55,11 +63,30 @@ class NewJob:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int):
                 raise TypeError(f"{name}={value!r} for job {self.job!r} must be an int")
+
+    def _checked_args(self) -> Any:
+        """The job's args as plain JSON types, after refusing data that would not round-trip
+        (see :mod:`rum_jobs.payload`) and malformed options, with an error naming the job."""
+        args = payload.prepare({} if self.args is None else self.args, f"{self.job} args")
+        self._check_options()
+        return args
+
+    def _checked_args_plain(self) -> Any:
+        """:meth:`_checked_args`, returning args made of plain JSON types as they are (no
+        copy)."""
+        args = {} if self.args is None else self.args
+        if not payload.plain(args):
+            args = payload.prepare(args, f"{self.job} args")
+        p, m = self.priority, self.max_attempts
+        if (type(p) is not int or type(m) is not int or self.timeout is not None
+                or self.run_in is not None or self.run_at is not None):
+            self._check_options()
         return args
 
     def as_row(self) -> dict[str, Any]:
-        """The JSON object the INSERT statement reads; refuses data that would not
-        round-trip (see :mod:`rum_jobs.payload`) with an error naming the job."""
+        """The job as a JSON object (:data:`rum_jobs.sql.UNIQUE_REPLACE` reads one); refuses
+        data that would not round-trip (see :mod:`rum_jobs.payload`) with an error naming
+        the job. ``unique_key`` is set when the job has a uniqueness rule."""
         args = self._checked_args()
         args_json = None
         if self.unique:
@@ -76,10 +103,45 @@ class NewJob:
 
     def insert_one_params(self) -> tuple[Any, ...]:
         """The parameters of :data:`rum_jobs.sql.INSERT_ONE` for this job (no uniqueness
-        rule): one job inserted without building and parsing a JSON array of rows."""
-        return (self.job, self.queue, payload.encode(self._checked_args()), self.priority,
+        rule): one job inserted without building arrays of rows."""
+        return (self.job, self.queue, payload.encode(self._checked_args_plain()), self.priority,
                 self.max_attempts, self.run_at.isoformat() if self.run_at else None,
                 self.run_in, [str(t) for t in self.tags], self.channel, self.timeout)
+
+
+def insert_columns(jobs: Sequence[NewJob],
+                   unique_keys: Sequence[str | None] | None = None) -> tuple[Any, ...]:
+    """The parameters of :data:`rum_jobs.sql.INSERT` for ``jobs``: a ``text[]`` per column,
+    an element per job (``None`` where an option is not given), in the statement's order,
+    except the args: one JSON array (encoded in one call, not one per job).
+
+    Every job is checked (its args and options; see :mod:`rum_jobs.payload`) before anything
+    is sent. Numbers, times and tags travel as text that PostgreSQL casts once per array:
+    ``text[]`` is the only array type asyncpg encodes without first asking the server about
+    it (``int[]``, ``float8[]``, ``timestamptz[]`` cost a catalog query on each new
+    connection).
+    """
+    args = payload.encode([j._checked_args_plain() for j in jobs])
+    return (
+        [j.job for j in jobs],
+        [j.queue for j in jobs],
+        args,
+        [int.__repr__(j.priority) for j in jobs],
+        [int.__repr__(j.max_attempts) for j in jobs],
+        [None if j.run_at is None else j.run_at.isoformat() for j in jobs],
+        [None if j.run_in is None else repr(float(j.run_in)) for j in jobs],
+        [_tags_literal(j.tags) if j.tags else None for j in jobs],
+        list(unique_keys) if unique_keys is not None else [None] * len(jobs),
+        [j.channel for j in jobs],
+        [None if j.timeout is None else repr(float(j.timeout)) for j in jobs],
+    )
+
+
+def _tags_literal(tags: Iterable[Any]) -> str:
+    """``tags`` as a PostgreSQL array literal (each element quoted, ``\\`` and ``"``
+    escaped), read with a plain ``::text[]`` cast."""
+    return "{" + ",".join('"' + str(t).replace("\\", "\\\\").replace('"', '\\"') + '"'
+                          for t in tags) + "}"
 
 
 _STATELESS: dict[type, dict[str, bool]] = {}
@@ -105,10 +167,6 @@ def stateless(db: Any) -> dict[str, bool]:
     return found
 
 
-def _rows_json(rows: list[dict[str, Any]]) -> str:
-    return payload.encode(rows)
-
-
 async def insert_jobs(db: Any, jobs: Sequence[NewJob]) -> list[int]:
     """Insert ``jobs``; return their ids in order (existing ids for unique conflicts).
 
@@ -121,8 +179,7 @@ async def insert_jobs(db: Any, jobs: Sequence[NewJob]) -> list[int]:
         return [await db.fetchval(sql.INSERT_ONE, *jobs[0].insert_one_params(),
                                   **stateless(db))]
     if not any(j.unique for j in jobs):
-        rows = await db.fetch(sql.INSERT, _rows_json([j.as_row() for j in jobs]),
-                              **stateless(db))
+        rows = await db.fetch(sql.INSERT, *insert_columns(jobs), **stateless(db))
         return [r["id"] for r in rows]
     transaction = getattr(db, "transaction", None)
     if transaction is None:
@@ -132,17 +189,17 @@ async def insert_jobs(db: Any, jobs: Sequence[NewJob]) -> list[int]:
 
 
 async def _insert_unique(db: Any, job: NewJob) -> int:
-    row = job.as_row()
     if job.unique is None:
-        return (await db.fetch(sql.INSERT, _rows_json([row])))[0]["id"]
+        return (await db.fetch(sql.INSERT, *insert_columns([job])))[0]["id"]
+    row = job.as_row()
     key = row["unique_key"]
     await db.fetchval(sql.UNIQUE_LOCK, key)
     existing = await db.fetchrow(sql.UNIQUE_FIND, key, list(job.unique.statuses),
                                  job.unique.within_seconds)
     if existing is None:
-        return (await db.fetch(sql.INSERT, _rows_json([row])))[0]["id"]
+        return (await db.fetch(sql.INSERT, *insert_columns([job], [key])))[0]["id"]
     if job.unique.on_conflict == "replace":
-        await db.execute(sql.UNIQUE_REPLACE, existing["id"], _rows_json([row])[1:-1])
+        await db.execute(sql.UNIQUE_REPLACE, existing["id"], payload.encode(row))
     return existing["id"]
 
 

@@ -1,0 +1,180 @@
+"""Bulk enqueue under the microscope: where the time of ``enqueue_many`` of 1,000 jobs goes.
+
+    python bench/jobs_enqueue.py [--jobs 1000] [--reps 15] [--url ...] [--ir]
+
+In a fresh database holding both Rum's and pgqueuer's tables, interleaved, for ``--jobs`` no-op
+jobs with args ``{"i": i}`` (bench/jobs.py's bulk measure):
+
+- Python: building the jobs (``Noop.enqueue_many``'s rows) and encoding the statement's
+  parameters, median ms (``--ir``: callgrind instructions per job instead, stable on a busy
+  machine);
+- the statement alone on raw asyncpg, parameters built beforehand: on a warm connection
+  (statement prepared, median of ``--reps``) and as the first statement of a new connection
+  (prepare, type look-ups, custom plan: what one ``enqueue_many`` of bench/jobs.py pays);
+- the same two for pgqueuer's ``Queries.enqueue`` of the same jobs;
+- EXPLAIN (ANALYZE, BUFFERS) of Rum's statement.
+
+Works on older trees too (put ``plugins`` of another checkout first on ``PYTHONPATH``): a
+tree without ``store.insert_columns`` is measured with its JSON-array statement.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import asyncpg
+
+
+def noop_class() -> Any:
+    from rum_jobs import Job
+
+    class Noop(Job):
+        async def execute(self, args: Any) -> None:
+            return None
+
+    return Noop
+
+
+def build_jobs(noop: Any, n: int) -> list[Any]:
+    """The rows ``Noop.enqueue_many([{"i": i} ...])`` inserts (as this tree builds them)."""
+    from rum_jobs import store
+
+    args = [{"i": i} for i in range(n)]
+    if hasattr(store.NewJob, "for_each"):
+        return list(noop.build(None).for_each(args))
+    return [noop.build(a) for a in args]
+
+
+def encode(jobs: Sequence[Any]) -> tuple[Any, ...]:
+    """The INSERT statement's parameters for ``jobs``."""
+    from rum_jobs import store
+
+    if hasattr(store, "insert_columns"):
+        return tuple(store.insert_columns(jobs))
+    older: Any = store  # a tree before insert_columns: one JSON array of rows
+    return (older._rows_json([j.as_row() for j in jobs]),)
+
+
+def median_ms(fn: Callable[[], Any], reps: int) -> float:
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times) * 1e3
+
+
+def python_side(n: int, reps: int) -> None:
+    noop = noop_class()
+    jobs = build_jobs(noop, n)
+    print(f"python: build {n} jobs {median_ms(lambda: build_jobs(noop, n), reps):.2f} ms, "
+          f"encode parameters {median_ms(lambda: encode(jobs), reps):.2f} ms")
+
+
+def python_ir(n: int) -> None:
+    """Callgrind instructions per job of building + encoding (a run of 0 and of 5 batches)."""
+    script = ("import sys; sys.path[:0] = {path!r}; import bench_jobs_enqueue as b\n"
+              "noop = b.noop_class(); b.encode(b.build_jobs(noop, 10))\n"
+              "for _ in range({k}): b.encode(b.build_jobs(noop, {n}))\n")
+    here = os.path.dirname(os.path.abspath(__file__))
+    totals = []
+    with tempfile.TemporaryDirectory() as tmp:
+        os.symlink(os.path.abspath(__file__), os.path.join(tmp, "bench_jobs_enqueue.py"))
+        for k in (0, 5):
+            out = os.path.join(tmp, f"cg.{k}")
+            code = script.format(path=[tmp, here], k=k, n=n)
+            subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
+                            sys.executable, "-c", code], check=True, capture_output=True)
+            with open(out, encoding="utf-8") as f:
+                totals.append(next(int(line.split()[1]) for line in f
+                                   if line.startswith("summary:")))
+    print(f"python: build + encode {(totals[1] - totals[0]) / (5 * n):,.0f} Ir per job")
+
+
+async def statements(url: str, n: int, reps: int) -> None:
+    from pgqueuer import AsyncpgDriver, Queries
+
+    from rum_jobs import sql
+    from rum_jobs.schema import schema_sql
+
+    conn = await asyncpg.connect(url)
+    await conn.execute(schema_sql())
+    await Queries(AsyncpgDriver(conn)).install()
+    params = encode(build_jobs(noop_class(), n))
+    payloads: list[bytes | None] = [b'{"i": %d}' % i for i in range(n)]
+
+    async def rum(c: asyncpg.Connection) -> None:
+        rows = await c.fetch(sql.INSERT, *params)
+        assert len(rows) == n
+
+    async def pgq(c: asyncpg.Connection) -> None:
+        ids = await Queries(AsyncpgDriver(c)).enqueue(["noop"] * n, payloads, [0] * n)
+        assert len(ids) == n
+
+    warm: dict[str, list[float]] = {"rum": [], "pgqueuer": []}
+    fresh: dict[str, list[float]] = {"rum": [], "pgqueuer": []}
+    for fn in (rum, pgq):
+        await fn(conn)
+    for rep in range(reps):
+        for name, fn in (("rum", rum), ("pgqueuer", pgq)):
+            t0 = time.perf_counter()
+            await fn(conn)
+            warm[name].append(time.perf_counter() - t0)
+            new = await asyncpg.connect(url)
+            await new.fetchval("SELECT 1")
+            t0 = time.perf_counter()
+            await fn(new)
+            fresh[name].append(time.perf_counter() - t0)
+            await new.close()
+        if rep % 5 == 4:
+            await conn.execute("TRUNCATE rum_jobs; TRUNCATE pgqueuer, pgqueuer_log")
+    for name in warm:
+        print(f"{name:9s} statement: warm connection {statistics.median(warm[name]) * 1e3:6.2f} ms"
+              f", first on a new connection {statistics.median(fresh[name]) * 1e3:6.2f} ms"
+              f" (medians of {reps})")
+    await conn.execute("TRUNCATE rum_jobs")
+    plan = await conn.fetch("EXPLAIN (ANALYZE, BUFFERS) " + sql.INSERT, *params)
+    print("\n".join("    " + r[0][:160] for r in plan))
+    await conn.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--jobs", type=int, default=1000)
+    parser.add_argument("--reps", type=int, default=15)
+    parser.add_argument("--url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--ir", action="store_true", help="callgrind Ir for the Python side")
+    args = parser.parse_args()
+    from rum_jobs import store
+
+    print(f"rum_jobs from {os.path.dirname(store.__file__)}; load {os.getloadavg()[0]:.2f}")
+    if args.ir:
+        python_ir(args.jobs)
+    else:
+        python_side(args.jobs, 50)
+    name = f"bench_enqueue_{os.getpid()}"
+    base = args.url.rpartition("/")[0]
+
+    async def run() -> None:
+        admin = await asyncpg.connect(args.url)
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            await statements(f"{base}/{name}", args.jobs, args.reps)
+        finally:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await admin.close()
+
+    asyncio.run(run())
+
+
+if __name__ == "__main__":
+    main()
