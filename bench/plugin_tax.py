@@ -1,15 +1,23 @@
 """The plugin tax: the sample project's plugins on a trivial route against the quick-start app.
 
     python bench/plugin_tax.py [--duration 5] [--rounds 5] [--connections 50]
-                               [--requests 300] [--no-ir] [--no-wrk]
+                               [--requests 300] [--env production] [--no-ir] [--no-wrk]
 
 Two servers answer ``GET /`` with ``<h1>Hey Rum!</h1>``:
 
 - "quick-start": the quick-start app (kernel + the http plugin, ``bench/http_rum_app.py``);
 - "sample (all plugins)": ``rum run --no-reload`` in ``sample_project/`` (its ``Rum.toml``:
   every shipped plugin enabled, its settings, its in-app job worker; its ``/`` route is the
-  same quick-start controller), on its own database ``rum_plugin_tax`` (created, migrated
-  and seeded at start-up on the PostgreSQL at 127.0.0.1:5432).
+  same quick-start controller), on its own database (created and migrated at start-up on the
+  PostgreSQL at 127.0.0.1:5432): ``rum_plugin_tax_production`` for ``--env production``,
+  ``rum_plugin_tax`` (also seeded) for ``--env development``.
+
+Both run in the environment ``--env`` (``RUM_ENV``), by default ``production``: a benchmark of
+request cost runs the app as it runs in production. There the sample project still runs its
+in-app job worker (1 s poll) and cron clock and the admin dashboards' flush, but not the
+development-only live-reload watcher (a thread waking every 300 ms), seeding, or the
+development key (a random ``RUM_GENERAL__SECRET_KEY`` is made for the run; production refuses
+to start without one). ``--env development`` measures what ``rum run`` does on a laptop.
 
 Each server is one process pinned to CPU 0 (``taskset``); ``wrk -t1`` is pinned to CPU 1.
 Two visitors: a new one (no cookie) and a returning one, whose session cookie is captured
@@ -21,10 +29,10 @@ per-round ratios; the goal is >= 0.75 for a new visitor and >= 0.85 for a return
 
 It also reports callgrind instructions per request (``Ir``, stable on a loaded machine):
 one Python process under ``valgrind --tool=callgrind --dump-before=os_getppid`` builds both
-apps in-process (the sample app with ``[jobs] run_worker_in_app = false``, ``[turbo]
-live_reload = false`` and the admin dashboards' flush and refresh every hour, so that no
-time-driven background work, inflated by callgrind's slowdown, lands in the per-request
-figures; the idle part at the end shows what is left),
+apps in-process (in the same ``--env``; the sample app with ``[jobs] run_worker_in_app =
+false``, ``[turbo] live_reload = false`` and the admin dashboards' flush and refresh every
+hour, so that no time-driven background work, inflated by callgrind's slowdown, lands in the
+per-request figures; the idle part at the end shows what is left),
 serves them over loopback with the real rum_http server, and runs ``--requests`` keep-alive
 requests per (server, visitor), once through the HTTP server (client included) and once
 through ``app.handle`` alone; ``os.getppid()`` between scenarios cuts the profile into parts
@@ -36,6 +44,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import secrets
 import shutil
 import socket
 import statistics
@@ -51,15 +60,24 @@ from typing import Any
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 SAMPLE = REPO / "sample_project"
-DATABASE = "rum_plugin_tax"
 sys.path.insert(0, str(BENCH))
 from results import append_section, environment  # noqa: E402
 
-QUIET = {"RUM_HTTP__ACCESS_LOG": "false", "RUM_GENERAL__LOG_LEVEL": "warning",
-         "DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{DATABASE}"}
+QUIET = {"RUM_HTTP__ACCESS_LOG": "false", "RUM_GENERAL__LOG_LEVEL": "warning"}
 SERVERS = ("quick-start", "sample (all plugins)")
 VISITORS = ("new visitor", "returning visitor")
 IDLE = 2.0  # seconds both apps sit idle under callgrind at the end (background work)
+
+
+def app_env(env: str) -> dict[str, str]:
+    """The variables both servers (and the callgrind process) run with in environment ``env``."""
+    database = "rum_plugin_tax" if env == "development" else f"rum_plugin_tax_{env}"
+    extra = {**QUIET, "RUM_ENV": env,
+             "DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{database}"}
+    if env != "development":  # production refuses to start without a key of its own
+        extra["RUM_GENERAL__SECRET_KEY"] = os.environ.get("RUM_GENERAL__SECRET_KEY",
+                                                          secrets.token_hex(32))
+    return extra
 
 
 # -- wall clock: wrk against two pinned servers --------------------------------------------------
@@ -70,20 +88,20 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def command(name: str, port: int) -> tuple[list[str], Path, dict[str, str]]:
+def command(name: str, port: int, env: dict[str, str]) -> tuple[list[str], Path, dict[str, str]]:
     py = sys.executable
     if name == "quick-start":
-        return [py, "http_rum_app.py", str(port)], BENCH, {}
-    return [py, "-m", "rum.cli", "run", "--no-reload", "--port", str(port)], SAMPLE, QUIET
+        return [py, "http_rum_app.py", str(port)], BENCH, env
+    return [py, "-m", "rum.cli", "run", "--no-reload", "--port", str(port)], SAMPLE, env
 
 
 class Server:
     """One started server, pinned to CPU 0."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, env: dict[str, str]) -> None:
         self.name = name
         self.port = free_port()
-        cmd, cwd, extra = command(name, self.port)
+        cmd, cwd, extra = command(name, self.port, env)
         self.log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in stop())
         self.proc = subprocess.Popen(["taskset", "-c", "0", *cmd], cwd=cwd,
                                      env={**os.environ, **extra},
@@ -144,10 +162,11 @@ def wrk(port: int, duration: int, connections: int, cookie: str | None) -> float
     return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
 
 
-def run_wrk(duration: int, rounds: int, connections: int) -> tuple[list[str], dict[str, Any]]:
+def run_wrk(duration: int, rounds: int, connections: int,
+            env: dict[str, str]) -> tuple[list[str], dict[str, Any]]:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing (apt-get install wrk)")
-    servers = [Server(name) for name in SERVERS]
+    servers = [Server(name, env) for name in SERVERS]
     try:
         for server in servers:
             server.wait()
@@ -199,7 +218,6 @@ async def _child(requests: int, warmup: int) -> None:
     from http_rum_app import make_app
     from tracker import create_app
 
-    os.environ.update(QUIET)
     quick = make_app()
     sample = create_app(root=SAMPLE, config={"jobs": {"run_worker_in_app": False},
                                              "turbo": {"live_reload": False},
@@ -253,13 +271,13 @@ async def _child(requests: int, warmup: int) -> None:
         os.getppid()  # dump: both apps idle (what runs in the background, not per request)
 
 
-def run_ir(requests: int, warmup: int) -> list[str]:
+def run_ir(requests: int, warmup: int, env: dict[str, str]) -> list[str]:
     with tempfile.TemporaryDirectory() as out:
         cmd = ["valgrind", "--tool=callgrind", "--dump-before=os_getppid",
                f"--callgrind-out-file={out}/cg.out", sys.executable, str(Path(__file__)),
                "--ir-child", "--requests", str(requests), "--warmup", str(warmup)]
         run = subprocess.run(cmd, capture_output=True, text=True,
-                             env={**os.environ, **QUIET})
+                             env={**os.environ, **env})
         if run.returncode != 0:
             raise SystemExit(f"callgrind run failed ({run.returncode}):\n{run.stderr[-3000:]}")
         parts = sorted(Path(out).glob("cg.out.*"), key=lambda p: int(p.suffix[1:]))
@@ -289,6 +307,8 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--requests", type=int, default=300, help="per callgrind scenario")
     parser.add_argument("--warmup", type=int, default=100)
+    parser.add_argument("--env", default="production",
+                        help="RUM_ENV of both apps (default: production; see the module doc)")
     parser.add_argument("--no-ir", action="store_true", help="skip the callgrind figures")
     parser.add_argument("--no-wrk", action="store_true", help="skip the wall-clock figures")
     parser.add_argument("--append", action="store_true", help="append to bench/RESULTS.md")
@@ -299,12 +319,13 @@ def main() -> None:
 
         trio.run(_child, args.requests, args.warmup)
         return
-    tables, notes = [], []
+    env = app_env(args.env)
+    tables, notes = [], [f"both apps in the {args.env} environment (RUM_ENV={args.env})"]
     if not args.no_ir:
-        tables.append("\n".join(run_ir(args.requests, args.warmup)))
+        tables.append("\n".join(run_ir(args.requests, args.warmup, env)))
         print(tables[-1], flush=True)
     if not args.no_wrk:
-        rows, info = run_wrk(args.duration, args.rounds, args.connections)
+        rows, info = run_wrk(args.duration, args.rounds, args.connections, env)
         tables.append("\n".join(rows))
         notes += info["notes"]
         print(tables[-1], flush=True)
@@ -315,7 +336,8 @@ def main() -> None:
         flags = " ".join(f"--{k} {v}" for k, v in (("duration", args.duration),
                                                     ("rounds", args.rounds),
                                                     ("connections", args.connections),
-                                                    ("requests", args.requests)))
+                                                    ("requests", args.requests),
+                                                    ("env", args.env)))
         description = (f"Command: `python bench/plugin_tax.py {flags}`. {environment()}; "
                        + "; ".join(notes) + ".")
         append_section("Plugin tax: sample project vs quick-start app", description,
