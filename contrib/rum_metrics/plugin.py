@@ -69,14 +69,15 @@ def rum_routes(app: App) -> list[Any]:
 
 
 @hookimpl(tryfirst=True)
-async def rum_request(request: Request) -> None:
-    """Note when the request arrived (this hook runs before every other plugin's)."""
+def rum_request(request: Request) -> None:
+    """Note when the request arrived (this hook runs before every other plugin's; a plain
+    function, like ``rum_response``: the kernel calls it without making a coroutine)."""
     # plugins add their own request attributes (see rum.Request); rum_response reads it back
     request.metrics_started = perf_counter()  # type: ignore[attr-defined]
 
 
 @hookimpl(tryfirst=True)
-async def rum_response(request: Request, response: Response) -> None:
+def rum_response(request: Request, response: Response) -> None:
     """Record the request (this hook runs after every other plugin's ``rum_response``)."""
     started = request.__dict__.get("metrics_started")
     if started is None:

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from pathlib import Path
+from types import CoroutineType
 from typing import TYPE_CHECKING, Any, cast
 
 import trio
@@ -21,7 +22,7 @@ from rum.errorpage import error_response
 from rum.errors import ConfigError, HTTPError, RumError
 from rum.log import _request_id
 from rum.middleware import Middleware, run_middleware
-from rum.plugins import Plugins
+from rum.plugins import Plugins, awaitable
 from rum.routing import Route, Router
 
 if TYPE_CHECKING:
@@ -102,13 +103,19 @@ class App:
         self.body_parsers: dict[str, Any] = self.plugins.call_merged("rum_body_parsers",
                                                                      app=self)
 
-        self._request_hooks = self.plugins.bind("rum_request")
-        self._auth_hooks = self.plugins.bind("rum_authenticate")
-        self._response_hooks = self.plugins.bind("rum_response", reverse=True)
+        self._bind_hooks()
+        self.plugins.on_change(self._bind_hooks)
         self._ids = itertools.count(1)
         self._id_prefix = f"{os.getpid():x}-"
         self.nursery: trio.Nursery | None = None
         self.started = False
+
+    def _bind_hooks(self) -> None:
+        """(Re)bind the per-request hooks; also run whenever plugins register or unregister.
+        Each is a new list, so a request already iterating one finishes with what it began."""
+        self._request_hooks = self.plugins.bind("rum_request")
+        self._auth_hooks = self.plugins.bind("rum_authenticate")
+        self._response_hooks = self.plugins.bind("rum_response", reverse=True)
 
     # -- plugin-provided services ---------------------------------------------------------------
 
@@ -168,9 +175,13 @@ class App:
                 if not isinstance(exc, Exception):
                     raise
                 response = await self._error(request, exc)
+            # an implementation is a plain function or ``async def`` (see Plugins.bind): await
+            # only what is awaitable; the type test first is the common case's quick answer
             for fn in self._response_hooks:
                 try:
-                    new = await fn(request=request, response=response)
+                    new = fn(request=request, response=response)
+                    if new is not None and (type(new) is CoroutineType or awaitable(new)):
+                        new = await new
                 except Exception as exc:
                     new = await self._error(request, exc)
                 if new is not None:
@@ -184,9 +195,12 @@ class App:
 
     async def _dispatch(self, request: Request) -> Response:
         for fn in self._request_hooks:
-            answer = await fn(request=request)
+            answer = fn(request=request)
             if answer is not None:
-                return cast("Response", answer)
+                if type(answer) is CoroutineType or awaitable(answer):
+                    answer = await answer
+                if answer is not None:
+                    return cast("Response", answer)
         if self.middleware:
             return await run_middleware(self.middleware, request, self._route)
         return await self._route(request)
@@ -196,10 +210,13 @@ class App:
         request.route = route
         request.path_params = params
         for fn in self._auth_hooks:
-            user = await fn(request=request)
+            user = fn(request=request)
             if user is not None:
-                request.user = user
-                break
+                if type(user) is CoroutineType or awaitable(user):
+                    user = await user
+                if user is not None:
+                    request.user = user
+                    break
         auth = cast("Authentication | None", route.auth)  # names were resolved in __init__
         if auth is not None and not await auth.authorize(request):
             return await auth.denied(request)
@@ -261,7 +278,9 @@ class App:
             for fn in self.plugins.bind("rum_shutdown", reverse=True):
                 try:
                     with trio.move_on_after(30):
-                        await fn(app=self)
+                        result = fn(app=self)
+                        if awaitable(result):
+                            await result
                 except Exception:
                     logger.exception("rum_shutdown hook %s failed", fn.__module__)
 

@@ -17,7 +17,9 @@ Hooks are listed in the order the kernel calls them:
 5. shutdown: :func:`rum_shutdown`
 
 Async hooks (``async def`` implementations) are awaited by the kernel one by one, in pluggy's
-call order (last registered first, adjusted by ``tryfirst``/``trylast``); where a spec says
+call order (last registered first, adjusted by ``tryfirst``/``trylast``); an implementation of
+an async hook that never awaits may be a plain function (the kernel awaits a result only when
+it is awaitable, and a plain function costs no coroutine per request); where a spec says
 "the first non-``None`` result wins", the kernel stops at that result. Every hook receives only
 the arguments it names, so an implementation may declare any subset of them. ``app`` is the
 :class:`~rum.App`; the specs type it by :class:`~rum.services.AppLike`, the part of it plugins

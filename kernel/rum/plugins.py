@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
+from types import CoroutineType, ModuleType
 from typing import TYPE_CHECKING, Any, cast
 
 import pluggy
@@ -118,6 +118,39 @@ class PluginInfo:
     hooks: tuple[str, ...]
 
 
+def awaitable(result: Any) -> bool:
+    """Whether a hook implementation's result is to be awaited: an ``async def``
+    implementation's coroutine, or any awaitable a plain function returned."""
+    return type(result) is CoroutineType or inspect.isawaitable(result)
+
+
+class _Manager(pluggy.PluginManager):
+    """pluggy's manager, telling :class:`Plugins` whenever the implementations may have changed
+    (a plugin registered, unregistered or blocked, specs added), so pre-bound lists follow."""
+
+    def __init__(self, project: str, changed: Callable[[], None]) -> None:
+        super().__init__(project)
+        self._changed = changed
+
+    def register(self, plugin: Any, name: str | None = None) -> str | None:
+        try:
+            return super().register(plugin, name)
+        finally:
+            self._changed()
+
+    def unregister(self, plugin: Any = None, name: str | None = None) -> Any:
+        try:
+            return super().unregister(plugin, name)
+        finally:
+            self._changed()
+
+    def add_hookspecs(self, module_or_class: Any) -> None:
+        try:
+            super().add_hookspecs(module_or_class)
+        finally:
+            self._changed()
+
+
 class Plugins:
     """The app's plugin manager: pluggy plus async hook calls and introspection.
 
@@ -127,7 +160,8 @@ class Plugins:
     """
 
     def __init__(self, *specs: ModuleType | type) -> None:
-        self.pm = pluggy.PluginManager(PROJECT)
+        self._listeners: list[Callable[[], None]] = []
+        self.pm: pluggy.PluginManager = _Manager(PROJECT, self._changed)
         for module in specs:
             self.pm.add_hookspecs(module)
         self.hook = self.pm.hook
@@ -135,6 +169,16 @@ class Plugins:
         #: log every hook call with its implementers and duration (``RUM_TRACE_HOOKS=1`` or
         #: ``[general] trace_hooks``)
         self.tracing = os.environ.get("RUM_TRACE_HOOKS", "") not in ("", "0")
+
+    def on_change(self, listener: Callable[[], None]) -> None:
+        """Call ``listener()`` after every change to the registered implementations (a plugin
+        registered, unregistered or blocked, or hook specs added, also directly on ``pm``);
+        the app re-binds its hot-path hooks (:meth:`bind`) this way."""
+        self._listeners.append(listener)
+
+    def _changed(self) -> None:
+        for listener in self._listeners:
+            listener()
 
     # -- loading --------------------------------------------------------------------------------
 
@@ -304,13 +348,16 @@ class Plugins:
     def bind(self, name: str, *, reverse: bool = False) -> list[Callable[..., Any]]:
         """Pre-bound implementations of async hook ``name`` for the request hot path.
 
-        Each item is called with the hook's keyword arguments and returns an awaitable; the
-        caller awaits them in order (reverse call order with ``reverse=True``) and may stop at
-        the first non-``None`` result or fold results. The order is pluggy's (``tryfirst``/
-        ``trylast`` honoured) and tracing times each call. When the hook has a wrapper, the
-        list holds one callable that goes through :meth:`acall_first`, so the wrapper runs;
-        wrappers are refused on a folded (``reverse``) hook, whose implementations each see
-        the previous one's result.
+        Each item is called with the hook's keyword arguments and returns the implementation's
+        result: a coroutine from an ``async def`` one, a plain value from a plain function (an
+        implementation that never awaits may be one: no coroutine is made for it). The caller
+        awaits a result when :func:`awaitable` says so, in order (reverse call order with
+        ``reverse=True``), and may stop at the first non-``None`` result or fold results, as
+        :meth:`acall` does. The order is pluggy's (``tryfirst``/``trylast`` honoured) and
+        tracing times each call. When the hook has a wrapper, the list holds one callable that
+        goes through :meth:`acall_first`, so the wrapper runs; wrappers are refused on a folded
+        (``reverse``) hook, whose implementations each see the previous one's result. The list
+        is a snapshot: bind again after :meth:`on_change` reports a change.
         """
         caller = getattr(self.hook, name)
         impls = caller.get_hookimpls()
@@ -363,7 +410,7 @@ class Plugins:
         results: list[Any] = []
         try:
             for index, result in enumerate(pending):
-                if inspect.isawaitable(result):
+                if awaitable(result):
                     pending[index] = None
                     result = await result
                 if result is None:

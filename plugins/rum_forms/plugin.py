@@ -45,8 +45,9 @@ def rum_body_parsers(app: App) -> dict[str, Any]:
 
 
 @hookimpl
-async def rum_response(request: Request, response: Response) -> None:
-    """Close the request's uploads (spooled temporary files are deleted)."""
+def rum_response(request: Request, response: Response) -> None:
+    """Close the request's uploads (spooled temporary files are deleted); a plain function,
+    which the kernel calls without making a coroutine."""
     form = request.parsed_form
     if form is not None and form.files:
         form.close()

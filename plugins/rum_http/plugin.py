@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from typing import Any
 
 from rum import App, Request, Response, hookimpl
@@ -27,16 +27,20 @@ def rum_configure(config: Config, app: App) -> None:
 
 
 @hookimpl(tryfirst=True)
-async def rum_request(request: Request) -> Response | None:
+def rum_request(request: Request) -> Awaitable[Response | None] | None:
     """Answer the liveness and readiness probes (``[http] health_path``/``ready_path``)
-    before routing; every other request passes on untouched."""
+    before routing; every other request passes on untouched.
+
+    A plain function: for a probe's path it returns the answer's coroutine, which the kernel
+    awaits; any other request costs no coroutine (see ``Plugins.bind``).
+    """
     probes = probes_for(request.app)
     if probes is None:
         return None
-    path = request.path  # every request passes here: only a probe's path awaits more
+    path = request.path
     if path != probes.health_path and path != probes.ready_path:
         return None
-    return await probes.answer(request)
+    return probes.answer(request)
 
 
 @hookimpl

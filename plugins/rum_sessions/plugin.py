@@ -67,28 +67,38 @@ def rum_auth_handlers(app: App) -> dict[str, Any]:
     return {"session": session}
 
 
+# The per-request hooks are plain functions: they never await on the common path, and the
+# kernel calls a plain implementation without making a coroutine (see Plugins.bind).
+
+
 @hookimpl(tryfirst=True)
-async def rum_request(request: Request) -> None:
+def rum_request(request: Request) -> None:
     """Load the session from the request's cookie into ``request.session``."""
     # the kernel sets request.app before any request hook runs
     request.session = request.app.extensions["sessions"].load(request)  # type: ignore[union-attr]
 
 
 @hookimpl(tryfirst=True)
-async def rum_authenticate(request: Request) -> Any:
-    """Check the CSRF token (when on) and return the session's user id."""
+def rum_authenticate(request: Request) -> Any:
+    """Check the CSRF token (when on) and return the session's user id (for an unsafe
+    method with CSRF on, a coroutine the kernel awaits: the check may read the form)."""
     session = request.session
     if session is None:
         return None
     if request.method not in SAFE_METHODS:  # check() lets every safe method through
         manager: SessionManager = request.app.extensions["sessions"]  # type: ignore[union-attr]
         if manager.csrf:
-            await check(request, session, manager.csrf_field, manager.trusted_origins)
+            return _checked_user(request, session, manager)
+    return session.user_id
+
+
+async def _checked_user(request: Request, session: Any, manager: SessionManager) -> Any:
+    await check(request, session, manager.csrf_field, manager.trusted_origins)
     return session.user_id
 
 
 @hookimpl(tryfirst=True)
-async def rum_response(request: Request, response: Response) -> None:
+def rum_response(request: Request, response: Response) -> None:
     """Put the session's cookie on the response if it changed or is due for renewal; a new
     visitor's session only once it was used (see :meth:`SessionManager.save`).
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from typing import Any
 
 from rum import App, ConfigError, Request, Response, Setting, hookimpl
@@ -86,13 +86,20 @@ def rum_configure(app: App) -> None:
 
 
 @hookimpl
-async def rum_request(request: Request) -> Response | None:
-    """Answer requests under a mount's prefix; everything else passes on untouched."""
+def rum_request(request: Request) -> Awaitable[Response | None] | None:
+    """Answer requests under a mount's prefix; everything else passes on untouched.
+
+    A plain function: a request under a mount gets the coroutine that serves it, which the
+    kernel awaits; any other request costs no coroutine (see ``Plugins.bind``).
+    """
     path = request.path
     extensions = request.app.extensions  # type: ignore[union-attr]
     if not path.startswith(extensions.get("static.prefixes", ())):  # under no mount: hot path
         return None
-    mounts: list[StaticFiles] = extensions["static"]
+    return _serve(request, path, extensions["static"])
+
+
+async def _serve(request: Request, path: str, mounts: list[StaticFiles]) -> Response | None:
     for mount in mounts:
         prefix = mount.prefix
         if not path.startswith(prefix) or (len(path) > len(prefix) and

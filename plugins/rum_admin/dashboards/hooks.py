@@ -37,8 +37,11 @@ class RequestTiming:
     def __init__(self, state: Dashboards) -> None:
         self.state = state
 
+    # rum_request and rum_response are plain functions: the kernel calls them without making
+    # a coroutine (they never await)
+
     @hookimpl(tryfirst=True)
-    async def rum_request(self, request: Request) -> None:
+    def rum_request(self, request: Request) -> None:
         """Note the arrival time (this hook runs before every other plugin's)."""
         request.admin_started = perf_counter()  # type: ignore[attr-defined]
 
@@ -48,7 +51,7 @@ class RequestTiming:
         request.admin_exception = type(exc).__name__  # type: ignore[attr-defined]
 
     @hookimpl(tryfirst=True)
-    async def rum_response(self, request: Request, response: Response) -> None:
+    def rum_response(self, request: Request, response: Response) -> None:
         """Count the request in this process's recorder (runs after every other plugin's)."""
         started = request.__dict__.get("admin_started")
         if started is None:
