@@ -109,9 +109,14 @@ def rum_response(request: Request, response: Response) -> None:
     session = request.session
     if session is not None:
         manager: SessionManager = request.app.extensions["sessions"]  # type: ignore[union-attr]
-        if (session.is_new and not session.modified and not session.had_cookie
-                and not manager.anonymous):
-            return  # a new visitor's unused session: no cookie (save() would return too)
+        if session.is_new:
+            if not session.modified and not session.had_cookie and not manager.anonymous:
+                return  # a new visitor's unused session: no cookie (save() would return too)
+        elif (not session.modified and not session.reissue and not session.deleted
+              and session._header is None
+              and session.expires_at - manager.clock() >= manager.max_age - manager.renew_after):
+            return  # a returning visitor's session, unchanged and not due for renewal: the
+            # same answer as save(), without its call (the common case of every page view)
         manager.save(session, response, new_cookie=(not session.is_new or not manager.anonymous
                                                      or wants_new_cookie(request)))
 

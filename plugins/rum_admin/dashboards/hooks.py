@@ -53,7 +53,9 @@ class RequestTiming:
     @hookimpl(tryfirst=True)
     def rum_response(self, request: Request, response: Response) -> None:
         """Count the request in this process's recorder (runs after every other plugin's)."""
-        started = request.__dict__.get("admin_started")
+        # getattr, not request.__dict__.get: reading __dict__ makes CPython build the
+        # instance's dict, after which every attribute of that request reads slower
+        started = getattr(request, "admin_started", None)
         if started is None:
             return
         seconds = perf_counter() - started
@@ -64,7 +66,7 @@ class RequestTiming:
         recorder.note(key, status, seconds)
         if status >= 500:
             recorder.note_failure(request.id, request.method, request.path, key, status,
-                                  request.__dict__.get("admin_exception"), seconds)
+                                  getattr(request, "admin_exception", None), seconds)
 
 
 @hookimpl(trylast=True)
