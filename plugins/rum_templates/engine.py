@@ -74,6 +74,9 @@ class Templates:
         self.env.globals.update(HELPERS)
         self._compiled: dict[str, jinja2.Template] = {}
         self._hooks = self._global_hooks() if app is not None else []
+        on_change = getattr(getattr(app, "plugins", None), "on_change", None)
+        if on_change is not None:  # a plugin registered later contributes its globals too
+            on_change(self._rebind_hooks)
 
     @classmethod
     def for_app(cls, app: App) -> Templates:
@@ -174,6 +177,9 @@ class Templates:
         if context:
             names.update(context if type(context) is dict else as_mapping(context))
         return names
+
+    def _rebind_hooks(self) -> None:
+        self._hooks = self._global_hooks()
 
     def _global_hooks(self) -> list[Any]:
         assert self.app is not None

@@ -148,6 +148,19 @@ async def test_controller_render_over_a_real_socket(app) -> None:
     assert css.headers["content-type"] == "text/css; charset=utf-8"
 
 
+async def test_globals_of_a_plugin_registered_after_start_are_used(app) -> None:
+    class Footer:
+        @hookimpl
+        def rum_template_globals(self, request):
+            return {"site_name": "Registered later"}
+
+    engine = app.extensions["templates"]
+    app.plugins.pm.register(Footer(), name="footer")
+    assert "Registered later" in engine.render("layout.html")
+    app.plugins.pm.unregister(name="footer")
+    assert "Registered later" not in engine.render("layout.html")
+
+
 async def test_async_globals_hook_is_refused_with_its_module(rum_app_factory) -> None:
     class AsyncGlobals:
         @hookimpl
