@@ -211,7 +211,9 @@ for _name, _mode, _path in [("tfb_db", "plain", "/db"),
                             ("tfb_queries20", "plain", "/queries?queries=20"),
                             ("tfb_queries20_pin", "pin", "/queries?queries=20"),
                             ("tfb_queries20_gather", "gather", "/queries?queries=20"),
-                            ("tfb_fortunes", "plain", "/fortunes")]:
+                            ("tfb_fortunes", "plain", "/fortunes"),
+                            ("tfb_updates20", "plain", "/updates?queries=20"),
+                            ("tfb_updates20_gather", "gather", "/updates?queries=20")]:
     SCENARIOS[_name] = _tfb(_mode, _path)
 
 ROWS = [{"id": i, "message": f"row <{i}> & co"} for i in range(10)]

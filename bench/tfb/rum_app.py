@@ -1,9 +1,17 @@
 """The TechEmpower endpoints written idiomatically in Rum: ``python bench/tfb/rum_app.py PORT``.
 
 ``DATABASE_URL`` names the database (``schema.py`` fills it); ``RUM_TFB_MODE`` picks how the
-"queries" endpoint runs its N queries: ``plain`` (one after another, each a one-shot query),
-``pin`` (``[database] pin_requests``: one connection per request) or ``gather``
-(``await db.gather(...)``: one bridge crossing for all N, on one connection).
+"queries" and "updates" endpoints run their N queries: ``plain`` (one after another, each a
+one-shot query), ``pin`` (``[database] pin_requests``: one connection per request) or
+``gather`` (``await db.gather(...)``: one bridge crossing for all N, on one connection).
+
+"updates" persists each changed row the way docs/orm.md ("Updating an existing record")
+shows: ``await world.update(randomnumber=...)``, i.e. ``save()``, one
+``UPDATE "world" SET "randomnumber" = $1 WHERE "id" = $2 RETURNING *`` per row. The ORM has
+no call that writes different values to several rows in one statement (``update_all`` sets
+the same values on every matching row), so Rum sends N reads and N writes where the peers
+send N reads and one batched ``executemany``. In ``gather`` mode the N reads go in one
+``db.gather`` and the N saves in another.
 """
 
 from __future__ import annotations
@@ -68,6 +76,22 @@ class Queries(Controller):
         return Response.json([{"id": w.id, "randomNumber": w.randomnumber} for w in worlds])
 
 
+class Updates(Controller):
+    async def get(self, request: Request) -> Response:
+        ids = random.sample(range(1, 10001), query_count(request))
+        worlds: list[Any]
+        if MODE == "gather":
+            db: Any = request.app.storage if request.app else None
+            worlds = await db.gather(*(World.find(i).fetch() for i in ids))
+            await db.gather(*(w.update(randomnumber=random.randint(1, 10000))
+                              for w in worlds))
+        else:
+            worlds = [await World.find(i).fetch() for i in ids]
+            for world in worlds:
+                await world.update(randomnumber=random.randint(1, 10000))
+        return Response.json([{"id": w.id, "randomNumber": w.randomnumber} for w in worlds])
+
+
 class Fortunes(Controller):
     async def get(self, request: Request) -> Response:
         fortunes = await Fortune.all().fetch_all()
@@ -78,7 +102,8 @@ class Fortunes(Controller):
 
 def make_app() -> App:
     return App([Plaintext.route("/plaintext"), Json.route("/json"), SingleQuery.route("/db"),
-                Queries.route("/queries"), Fortunes.route("/fortunes")],
+                Queries.route("/queries"), Fortunes.route("/fortunes"),
+                Updates.route("/updates")],
                plugins=["http", "orm", "templates"], root=Path(__file__).parent,
                env="production",
                config={"http": {"access_log": False},

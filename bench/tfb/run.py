@@ -1,4 +1,4 @@
-"""TechEmpower-style endpoints, Rum against Starlette on uvicorn and granian and bare loops.
+"""TechEmpower-style endpoints, Rum against Starlette (uvicorn, granian), FastAPI and bare loops.
 
     python bench/tfb/run.py [--duration 5] [--rounds 3] [--connections 50] [--append]
 
@@ -10,9 +10,12 @@ load from other work hits every server alike. Reports the median requests/s per 
 endpoint, the spread (min-max) and the ratio peer ÷ Rum (above 1: the peer is faster).
 
 Rum runs three ways: ``rum`` (one-shot queries), ``rum pin`` (``[database] pin_requests``)
-and ``rum gather`` (the "queries" endpoint awaits ``db.gather(...)``); the other endpoints are
-the same code in all three. The peers are uvicorn+Starlette and granian+Starlette (the same
-Starlette app; granian with one worker, its Rust runtime single-threaded) on asyncpg, and two
+and ``rum gather`` (the "queries" and "updates" endpoints await ``db.gather(...)``); the other
+endpoints are the same code in all three. "updates" is TechEmpower's "database updates" test
+with 20 rows: read one by one, each given a new random number, written back (Rum: one
+``save()`` per row; the peers: one ``executemany``). The peers are uvicorn+Starlette and
+granian+Starlette (the same Starlette app; granian with one worker, its Rust runtime
+single-threaded) and uvicorn+FastAPI (``fastapi_app.py``), all on asyncpg, and two
 floors that answer plaintext and json only (``floors.py``): a bare uvloop + httptools
 ``asyncio.Protocol`` server and a bare trio + httptools loop, no framework in either.
 Needs ``wrk`` (apt-get) and the ``bench`` extra.
@@ -35,7 +38,8 @@ sys.path.insert(0, str(HERE.parent))
 from results import append_section, environment  # noqa: E402
 
 ENDPOINTS = {"plaintext": "/plaintext", "json": "/json", "1 query": "/db",
-             "20 queries": "/queries?queries=20", "fortunes": "/fortunes"}
+             "20 queries": "/queries?queries=20", "fortunes": "/fortunes",
+             "updates": "/updates?queries=20"}
 
 
 def free_port() -> int:
@@ -55,6 +59,9 @@ def servers(url: str) -> dict[str, tuple[list[str], dict[str, str]]]:
         "uvicorn+starlette": ([py, "-m", "uvicorn", "--app-dir", str(HERE), "starlette_app:app",
                                "--port", "{port}", "--no-access-log", "--log-level", "warning"],
                               env),
+        "uvicorn+fastapi": ([py, "-m", "uvicorn", "--app-dir", str(HERE), "fastapi_app:app",
+                             "--port", "{port}", "--no-access-log", "--log-level", "warning"],
+                            env),
         "granian+starlette": ([py, "-m", "granian", "--interface", "asgi", "--working-dir",
                                str(HERE), "--host", "127.0.0.1", "--port", "{port}",
                                "--workers", "1", "--runtime-mode", "st", "--no-ws",
@@ -157,7 +164,8 @@ def main() -> None:
     if args.append:
         load = os.getloadavg()[0]
         append_section(
-            "TechEmpower-style endpoints: Rum vs Starlette (uvicorn, granian) and bare loops",
+            "TechEmpower-style endpoints: Rum vs Starlette (uvicorn, granian), FastAPI and bare "
+            "loops",
             f"Command: `python bench/tfb/run.py --duration {args.duration} --rounds "
             f"{args.rounds} --connections {args.connections} --append`. Servers pinned to CPU 0,"
             f" `wrk -t1 -c{args.connections}` pinned to CPU 1, interleaved (round, endpoint, "

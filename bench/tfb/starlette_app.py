@@ -1,5 +1,8 @@
 """The TechEmpower endpoints written idiomatically in Starlette on asyncpg, for uvicorn:
-``uvicorn --app-dir bench/tfb starlette_app:app`` (``DATABASE_URL`` names the database)."""
+``uvicorn --app-dir bench/tfb starlette_app:app`` (``DATABASE_URL`` names the database).
+
+"updates" reads its N rows one by one and writes them back in one ``executemany`` (asyncpg
+sends the N ``UPDATE``s in one batch, in one implicit transaction), as TechEmpower allows."""
 
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ TEMPLATE = jinja2.Environment(autoescape=True).from_string(
     "<th>message</th></tr>{% for fortune in fortunes %}<tr><td>{{ fortune[0] }}</td>"
     "<td>{{ fortune[1] }}</td></tr>{% endfor %}</table></body></html>")
 WORLD = "SELECT id, randomnumber FROM world WHERE id = $1"
+UPDATE = "UPDATE world SET randomnumber = $2 WHERE id = $1"
 
 
 def query_count(request: Request) -> int:
@@ -53,6 +57,16 @@ async def queries(request: Request) -> JSONResponse:
     return JSONResponse([{"id": r["id"], "randomNumber": r["randomnumber"]} for r in rows])
 
 
+async def updates(request: Request) -> JSONResponse:
+    ids = random.sample(range(1, 10001), query_count(request))
+    async with POOL["pool"].acquire() as conn:
+        rows = [await conn.fetchrow(WORLD, i) for i in ids]
+        worlds = [{"id": r["id"], "randomNumber": random.randint(1, 10000)} for r in rows]
+        # one batch, rows in id order (two requests updating the same rows cannot deadlock)
+        await conn.executemany(UPDATE, sorted((w["id"], w["randomNumber"]) for w in worlds))
+    return JSONResponse(worlds)
+
+
 async def fortunes(request: Request) -> HTMLResponse:
     async with POOL["pool"].acquire() as conn:
         rows = [tuple(r) for r in await conn.fetch("SELECT id, message FROM fortune")]
@@ -71,4 +85,5 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
 
 app = Starlette(routes=[Route("/plaintext", plaintext), Route("/json", json),
                         Route("/db", single_query), Route("/queries", queries),
-                        Route("/fortunes", fortunes)], lifespan=lifespan)
+                        Route("/fortunes", fortunes), Route("/updates", updates)],
+              lifespan=lifespan)
