@@ -1,6 +1,7 @@
 """Bulk enqueue under the microscope: where the time of ``enqueue_many`` of 1,000 jobs goes.
 
     python bench/jobs_enqueue.py [--jobs 1000] [--reps 15] [--url ...] [--ir]
+    python bench/jobs_enqueue.py --compare-with a1a3f4c~1 [--reps 30]
 
 In a fresh database holding both Rum's and pgqueuer's tables, interleaved, for ``--jobs`` no-op
 jobs with args ``{"i": i}`` (bench/jobs.py's bulk measure):
@@ -12,10 +13,14 @@ jobs with args ``{"i": i}`` (bench/jobs.py's bulk measure):
   (statement prepared, median of ``--reps``) and as the first statement of a new connection
   (prepare, type look-ups, custom plan: what one ``enqueue_many`` of bench/jobs.py pays);
 - the same two for pgqueuer's ``Queries.enqueue`` of the same jobs;
-- EXPLAIN (ANALYZE, BUFFERS) of Rum's statement.
+- PostgreSQL's own planning and execution times of Rum's statement (EXPLAIN ANALYZE, medians),
+  then one EXPLAIN (ANALYZE, BUFFERS).
 
 Works on older trees too (put ``plugins`` of another checkout first on ``PYTHONPATH``): a
 tree without ``store.insert_columns`` is measured with its JSON-array statement.
+``--compare-with COMMIT`` instead times this tree's statement and COMMIT's JSON-array
+statement interleaved in one process (warm, first on a new connection, PostgreSQL's planning
+and execution), the fairer comparison on a busy machine.
 """
 
 from __future__ import annotations
@@ -141,10 +146,68 @@ async def statements(url: str, n: int, reps: int) -> None:
         print(f"{name:9s} statement: warm connection {statistics.median(warm[name]) * 1e3:6.2f} ms"
               f", first on a new connection {statistics.median(fresh[name]) * 1e3:6.2f} ms"
               f" (medians of {reps})")
+    planning, execution = [], []
+    for rep in range(reps):
+        if rep % 5 == 0:
+            await conn.execute("TRUNCATE rum_jobs")
+        plan = "\n".join(r[0] for r in await conn.fetch("EXPLAIN (ANALYZE) " + sql.INSERT,
+                                                         *params))
+        planning.append(float(plan.split("Planning Time: ")[1].split(" ")[0]))
+        execution.append(float(plan.split("Execution Time: ")[1].split(" ")[0]))
+    print(f"rum       server side (EXPLAIN ANALYZE): planning {statistics.median(planning):.2f} ms"
+          f" + execution {statistics.median(execution):.2f} ms (medians of {reps})")
     await conn.execute("TRUNCATE rum_jobs")
     plan = await conn.fetch("EXPLAIN (ANALYZE, BUFFERS) " + sql.INSERT, *params)
     print("\n".join("    " + r[0][:160] for r in plan))
     await conn.close()
+
+
+async def compare(url: str, n: int, reps: int, commit: str) -> None:
+    """This tree's INSERT against ``commit``'s JSON-array INSERT (its SQL read with git show;
+    its parameter, one JSON array of rows, built with ``NewJob.as_row``, which encodes the
+    same rows), both timed here with parameters built beforehand, interleaved."""
+    from rum_jobs import payload, sql, store
+    from rum_jobs.schema import schema_sql
+
+    source = subprocess.run(["git", "show", f"{commit}:plugins/rum_jobs/sql.py"], check=True,
+                            capture_output=True, text=True).stdout
+    old_sql: dict[str, Any] = {}
+    exec(compile(source, f"{commit}:sql.py", "exec"), old_sql)
+    jobs = build_jobs(noop_class(), n)
+    variants = {commit: (old_sql["INSERT"], (payload.encode([j.as_row() for j in jobs]),)),
+                "this tree": (sql.INSERT, tuple(store.insert_columns(jobs)))}
+    conn = await asyncpg.connect(url)
+    await conn.execute(schema_sql())
+    times: dict[str, dict[str, list[float]]] = {
+        k: {"warm": [], "new connection": [], "planning": [], "execution": []}
+        for k in variants}
+    for statement, params in variants.values():
+        await conn.fetch(statement, *params)
+    for rep in range(reps):
+        for name, (statement, params) in variants.items():
+            t0 = time.perf_counter()
+            await conn.fetch(statement, *params)
+            times[name]["warm"].append((time.perf_counter() - t0) * 1e3)
+            new = await asyncpg.connect(url)
+            await new.fetchval("SELECT 1")
+            t0 = time.perf_counter()
+            await new.fetch(statement, *params)
+            times[name]["new connection"].append((time.perf_counter() - t0) * 1e3)
+            await new.close()
+            plan = "\n".join(r[0] for r in await conn.fetch("EXPLAIN (ANALYZE) " + statement,
+                                                             *params))
+            times[name]["planning"].append(float(plan.split("Planning Time: ")[1].split()[0]))
+            times[name]["execution"].append(float(plan.split("Execution Time: ")[1].split()[0]))
+        if rep % 5 == 4:
+            await conn.execute("TRUNCATE rum_jobs")
+    await conn.close()
+    for name, measures in times.items():
+        print(f"{name:>12s} INSERT: " + ", ".join(
+            f"{m} {statistics.median(v):.2f} ms" for m, v in measures.items()))
+    old, new_ = times[commit], times["this tree"]
+    print("per-round ratio old / this tree: " + ", ".join(
+        f"{m} {statistics.median(a / b for a, b in zip(old[m], new_[m], strict=True)):.2f}x"
+        for m in ("warm", "new connection")) + f" (medians of {reps})")
 
 
 def main() -> None:
@@ -153,13 +216,15 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=15)
     parser.add_argument("--url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--ir", action="store_true", help="callgrind Ir for the Python side")
+    parser.add_argument("--compare-with", metavar="COMMIT",
+                        help="time this tree's statement against COMMIT's JSON-array one")
     args = parser.parse_args()
     from rum_jobs import store
 
     print(f"rum_jobs from {os.path.dirname(store.__file__)}; load {os.getloadavg()[0]:.2f}")
     if args.ir:
         python_ir(args.jobs)
-    else:
+    elif not args.compare_with:
         python_side(args.jobs, 50)
     name = f"bench_enqueue_{os.getpid()}"
     base = args.url.rpartition("/")[0]
@@ -168,7 +233,10 @@ def main() -> None:
         admin = await asyncpg.connect(args.url)
         await admin.execute(f'CREATE DATABASE "{name}"')
         try:
-            await statements(f"{base}/{name}", args.jobs, args.reps)
+            if args.compare_with:
+                await compare(f"{base}/{name}", args.jobs, args.reps, args.compare_with)
+            else:
+                await statements(f"{base}/{name}", args.jobs, args.reps)
         finally:
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             await admin.close()
