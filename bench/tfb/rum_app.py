@@ -5,13 +5,10 @@
 one-shot query), ``pin`` (``[database] pin_requests``: one connection per request) or
 ``gather`` (``await db.gather(...)``: one bridge crossing for all N, on one connection).
 
-"updates" persists each changed row the way docs/orm.md ("Updating an existing record")
-shows: ``await world.update(randomnumber=...)``, i.e. ``save()``, one
-``UPDATE "world" SET "randomnumber" = $1 WHERE "id" = $2 RETURNING *`` per row. The ORM has
-no call that writes different values to several rows in one statement (``update_all`` sets
-the same values on every matching row), so Rum sends N reads and N writes where the peers
-send N reads and one batched ``executemany``. In ``gather`` mode the N reads go in one
-``db.gather`` and the N saves in another.
+"updates" reads its N rows like "queries", then writes the new random numbers with
+``World.bulk_update(worlds, ["randomnumber"])`` (docs/orm.md, "Updating many records"): one
+``UPDATE "world" SET "randomnumber" = $2 WHERE "id" = $1`` per row, pipelined in one round
+trip, as the peers' ``executemany`` does.
 """
 
 from __future__ import annotations
@@ -83,12 +80,11 @@ class Updates(Controller):
         if MODE == "gather":
             db: Any = request.app.storage if request.app else None
             worlds = await db.gather(*(World.find(i).fetch() for i in ids))
-            await db.gather(*(w.update(randomnumber=random.randint(1, 10000))
-                              for w in worlds))
         else:
             worlds = [await World.find(i).fetch() for i in ids]
-            for world in worlds:
-                await world.update(randomnumber=random.randint(1, 10000))
+        for world in worlds:
+            world.randomnumber = random.randint(1, 10000)
+        await World.bulk_update(worlds, ["randomnumber"])
         return Response.json([{"id": w.id, "randomNumber": w.randomnumber} for w in worlds])
 
 

@@ -30,7 +30,7 @@ import asyncpg
 
 from rum_orm.changes import report_change
 from rum_orm.database import Connection, Database, executor
-from rum_orm.errors import ModelDefinitionError, NotFound, OrmError, closest
+from rum_orm.errors import ModelDefinitionError, NotFound, OrmError, closest, translate
 from rum_orm.scope import Join, Scope, run_query
 from rum_orm.sql import AnyOf, Column, Compare, Params
 from rum_orm.sql import quote as q
@@ -46,7 +46,7 @@ from rum_orm.validators import (
     using,
     virtual,
 )
-from rum_orm.values import INT64_MAX, INT64_MIN
+from rum_orm.values import INT64_MAX, INT64_MIN, check_args
 
 M = TypeVar("M", bound="Model")
 _NOTHING = AnyOf([])  # a condition no row satisfies (renders FALSE)
@@ -647,6 +647,80 @@ class Model:
                 self._unknown(name)
         self.__dict__.update(changes)
         return await self.save(conn, validate=validate)
+
+    @classmethod
+    async def bulk_update(cls: type[M], records: Iterable[M], fields: Sequence[str] | None = None,
+                          *, conn: Conn = None, validate: bool = True) -> int:
+        """Write ``fields`` of existing ``records`` (each has its primary key) in one round trip:
+        ``await World.bulk_update(worlds, ["randomnumber"])``; return how many were sent.
+
+        ``fields`` defaults to every column the first record holds, but the primary key.
+        One ``UPDATE ... WHERE <pk> = $1`` runs for each record, pipelined on one connection
+        (asyncpg's ``executemany``), all or nothing, in primary-key order (so two bulk updates
+        of the same rows cannot deadlock). Records are validated first (``validate=False``
+        skips it) and every value is checked before anything is sent. Unlike :meth:`save`,
+        records are not refreshed from the database, and a record whose row no longer exists
+        is skipped. Change listeners hear an ``update`` for each record.
+        """
+        records = list(records)
+        if not records:
+            return 0
+        pk = cls.__primary_key__
+        for record in records:
+            if not isinstance(record, cls):
+                raise TypeError(f"{cls.__name__}.bulk_update() takes {cls.__name__} records, "
+                                f"got {record!r}")
+        if fields is None:
+            names = [n for n in cls.__fields__ if n != pk and n in records[0].__dict__]
+        else:
+            names = list(fields)
+            for name in names:
+                if name not in cls.__fields__:
+                    cls._unknown(name, f"{cls.__name__}.bulk_update()")
+            if pk in names:
+                raise OrmError(f"{cls.__name__}.bulk_update() finds rows by {pk!r} and cannot "
+                               f"change it; leave it out of fields")
+        if not names:
+            raise OrmError(f"{cls.__name__}.bulk_update(): no field to write; name them: "
+                           f"bulk_update(records, [\"field\", ...])")
+        if validate and cls.__validators__:
+            for record in records:
+                if not await record.validate(conn):
+                    raise ValidationError(record, record.errors)
+        sets = ", ".join(f"{q(n)} = ${i}" for i, n in enumerate(names, 2))
+        sql = f"UPDATE {q(cls.__table__)} SET {sets} WHERE {q(pk)} = $1"
+        rows = []
+        for i, record in enumerate(records):
+            values = record.__dict__
+            if values.get(pk) is None:
+                raise OrmError(f"{cls.__name__}.bulk_update() writes existing records, but "
+                               f"record {i} has no {pk}: create it with save() or create()")
+            missing = [n for n in names if n not in values]
+            if missing:
+                raise OrmError(f"{cls.__name__}.bulk_update(): record {i} ({pk}="
+                               f"{values[pk]!r}) has no value for {', '.join(missing)}")
+            record._check_values(names)
+            row = [values[pk], *(values[n] for n in names)]
+            check_args(row, cls, sql)
+            rows.append(row)
+        try:
+            rows.sort(key=lambda row: row[0])
+        except TypeError:
+            pass  # keys that do not compare keep the given order
+        target = where_to_write(conn)
+        try:
+            if type(target) is Database:
+                await target._orm_query("executemany", sql, [rows])
+            else:
+                await target.executemany(sql, rows)
+        except asyncpg.PostgresError as exc:
+            new = translate(exc, cls, sql)
+            if new is exc:
+                raise
+            raise new from exc
+        for record in records:
+            await report_change(record, "update", target)
+        return len(records)
 
     async def delete(self, conn: Conn = None) -> bool:
         """``DELETE`` this record; return whether a row was deleted."""
