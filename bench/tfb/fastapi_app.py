@@ -20,17 +20,12 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 import asyncpg
-import jinja2
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse
 from pydantic import BaseModel
 
-TEMPLATE = jinja2.Environment(autoescape=True).from_string(
-    "<!DOCTYPE html><html><head><title>Fortunes</title></head><body><table><tr><th>id</th>"
-    "<th>message</th></tr>{% for fortune in fortunes %}<tr><td>{{ fortune[0] }}</td>"
-    "<td>{{ fortune[1] }}</td></tr>{% endfor %}</table></body></html>")
-WORLD = "SELECT id, randomnumber FROM world WHERE id = $1"
-UPDATE = "UPDATE world SET randomnumber = $2 WHERE id = $1"
+# the same template and statements as the Starlette peer (FastAPI runs on Starlette)
+from starlette_app import TEMPLATE, UPDATE, WORLD
 
 
 class Message(BaseModel):

@@ -61,27 +61,24 @@ class SingleQuery(Controller):
         return Response.json({"id": world.id, "randomNumber": world.randomnumber})
 
 
+async def random_worlds(request: Request) -> list[Any]:
+    """``?queries=N`` distinct random worlds, read one by one (or gathered, in gather mode)."""
+    ids = random.sample(range(1, 10001), query_count(request))
+    if MODE == "gather":
+        db: Any = request.app.storage if request.app else None
+        return list(await db.gather(*(World.find(i).fetch() for i in ids)))
+    return [await World.find(i).fetch() for i in ids]
+
+
 class Queries(Controller):
     async def get(self, request: Request) -> Response:
-        ids = random.sample(range(1, 10001), query_count(request))
-        worlds: list[Any]
-        if MODE == "gather":
-            db: Any = request.app.storage if request.app else None
-            worlds = await db.gather(*(World.find(i).fetch() for i in ids))
-        else:
-            worlds = [await World.find(i).fetch() for i in ids]
+        worlds = await random_worlds(request)
         return Response.json([{"id": w.id, "randomNumber": w.randomnumber} for w in worlds])
 
 
 class Updates(Controller):
     async def get(self, request: Request) -> Response:
-        ids = random.sample(range(1, 10001), query_count(request))
-        worlds: list[Any]
-        if MODE == "gather":
-            db: Any = request.app.storage if request.app else None
-            worlds = await db.gather(*(World.find(i).fetch() for i in ids))
-        else:
-            worlds = [await World.find(i).fetch() for i in ids]
+        worlds = await random_worlds(request)
         for world in worlds:
             world.randomnumber = random.randint(1, 10000)
         await World.bulk_update(worlds, ["randomnumber"])
