@@ -480,19 +480,56 @@ class Database:
     async def gather(self, *queries: Awaitable[Any]) -> list[Any]:
         """Await several queries together; their statements cross to asyncpg in one batch.
 
-        ``await db.gather(World.find(1), World.find(2), User.filter(...).fetch_all())``
-        returns their results in order. Each argument is any awaitable that queries this
-        database outside a transaction; while every one of them waits on a statement, the
-        statements run one after another on one pooled connection (the pinned one, if any) in
-        a single bridge crossing, instead of one crossing and one pool acquire each. An
-        awaitable that queries again joins the next round. If any of them raises, the first
-        error (in argument order) is raised once all have finished.
+        ``await db.gather(World.find(1).fetch(), World.find(2).fetch(), User.filter(...).count())``
+        returns their results in order. The statements run one after another on one pooled
+        connection (the pinned one, if any) in a single bridge crossing, instead of one
+        crossing and one pool acquire each.
+
+        A model read (what ``fetch``, ``fetch_optional``, ``fetch_first``, ``fetch_all``,
+        ``count`` and ``exists`` return, not yet awaited) joins the batch directly. Any other
+        awaitable that queries this database outside a transaction runs in a task of its own:
+        while every such task waits on a statement, their statements join the batch too, and
+        one that queries again joins the next round. If any of them raises, the first error (in
+        argument order) is raised once all have finished.
+
+        Inside a transaction (or ``db.connection()`` block) there is one connection to run on:
+        the awaitables are awaited one after another, in argument order.
         """
         if not queries:
             return []
+        if self.current() is not None:
+            return await _one_by_one(queries)
         batch = _Batch(self)
         results: list[Any] = [None] * len(queries)
+        direct: list[tuple[int, Any, _BatchItem]] = []
+        others: list[tuple[int, Awaitable[Any]]] = []
+        for i, query in enumerate(queries):
+            statement = getattr(type(query), "_batch_statement", None)
+            if statement is not None:
+                try:
+                    found = statement(query, self)
+                except Exception as exc:  # a value PostgreSQL could not take: never sent
+                    results[i] = outcome.Error(exc)
+                    continue
+                if found is not None:
+                    method, sql, args = found
+                    item = _BatchItem(method, sql, args, True)
+                    batch.items.append(item)
+                    direct.append((i, query, item))
+                    continue
+            others.append((i, query))
+        if others:
+            await self._gather_tasks(batch, others, results)
+        elif batch.items:
+            await self._flush(batch)
+        for i, query, item in direct:
+            results[i] = outcome.capture(query._batch_result, item.result)
+        return [result.unwrap() for result in results]
 
+    async def _gather_tasks(self, batch: _Batch, others: list[tuple[int, Awaitable[Any]]],
+                            results: list[Any]) -> None:
+        """Await ``others`` each in its own task, flushing ``batch`` whenever every live task
+        waits on a statement (or none is left); their outcomes go to ``results``."""
         async def run(i: int, query: Awaitable[Any]) -> None:
             batch.tasks.add(trio.lowlevel.current_task())
             try:
@@ -504,10 +541,10 @@ class Database:
                 batch.check()
 
         async with trio.open_nursery() as nursery:
-            batch.live = len(queries)
+            batch.live = len(others)
             token = _batch.set(batch)  # seen by the tasks started now, not by this one after
             try:
-                for i, query in enumerate(queries):
+                for i, query in others:
                     nursery.start_soon(run, i, query)
             finally:
                 _batch.reset(token)
@@ -516,10 +553,10 @@ class Database:
                 if not batch.items:
                     break
                 await self._flush(batch)
-        return [result.unwrap() for result in results]
 
     async def _flush(self, batch: _Batch) -> None:
         items, batch.items = batch.items, []
+        batch.waiting = 0
         batch.ready = trio.Event()
         batch.check()
         pin = self._usable_pin()
@@ -534,7 +571,8 @@ class Database:
             for item in items:
                 item.result = outcome.Error(exc if isinstance(exc, Exception) else
                                             BridgeClosed("the batch was cancelled"))
-                item.done.set()
+                if item.done is not None:
+                    item.done.set()
             raise
         if self.log_queries or self.slow_query_ms:
             self._log(f"<batch of {len(items)} statements>", (), time.perf_counter() - start)
@@ -542,7 +580,8 @@ class Database:
             if isinstance(result, outcome.Error) and is_connection_error(result.error):
                 result = outcome.Error(explain_lost_connection(result.error, self.url))
             item.result = result
-            item.done.set()
+            if item.done is not None:
+                item.done.set()
 
     async def _run(self, method: Any, sql: str, args: Sequence[Any], *first: Any) -> Any:
         """``method(*first, sql, *args)`` on the bridge (``first``: ``_oneshot_on_bridge``'s
@@ -581,13 +620,20 @@ class Database:
     # -- LISTEN / NOTIFY --------------------------------------------------------------------------
 
     @asynccontextmanager
-    async def listen(self, channel: str) -> AsyncIterator[AsyncIterator[str]]:
+    async def listen(self, channel: str, *, on_loop: Callable[[str], bool] | None = None,
+                     ) -> AsyncIterator[AsyncIterator[str]]:
         """``async with db.listen("jobs") as payloads: async for payload in payloads: ...``
 
         Listens on a dedicated connection (outside the pool, to ``direct_url`` when set:
         a transaction-mode pooler cannot keep a ``LISTEN``). ``LISTEN`` has been issued when
         the block starts, so a ``NOTIFY`` sent after that point is delivered. Iteration raises
         :class:`ListenerClosed` if that connection is lost.
+
+        ``on_loop(payload)``, when given, sees each notification first, on the bridge's
+        asyncio thread (where asyncpg runs), before it crosses to trio: it must not block; it
+        may start asyncpg work there at once (the jobs worker sends its claim from it); when
+        it returns True the notification is not delivered to the iterator. An exception it
+        raises is logged and the notification delivered.
         """
         send, receive = trio.open_memory_channel[Any](math.inf)
         token = trio.lowlevel.current_trio_token()
@@ -599,6 +645,12 @@ class Database:
                 pass
 
         def on_notify(_conn: Any, _pid: int, _channel: str, payload: str) -> None:
+            if on_loop is not None:
+                try:
+                    if on_loop(payload):
+                        return
+                except Exception:
+                    logger.exception("db.listen(%r): on_loop failed on %r", channel, payload)
             try:
                 token.run_sync_soon(deliver, payload)
             except trio.RunFinishedError:
@@ -888,6 +940,17 @@ async def _pinned_query(idle: IdleConnections, pin: _Pin, method: str, sql: str,
     return await getattr(raw, method)(sql, *args)
 
 
+async def _one_by_one(queries: Sequence[Awaitable[Any]]) -> list[Any]:
+    """Await each of ``queries`` in turn; raise the first error once all have run."""
+    results: list[outcome.Outcome[Any]] = []
+    for query in queries:
+        try:
+            results.append(outcome.Value(await query))
+        except Exception as exc:
+            results.append(outcome.Error(exc))
+    return [result.unwrap() for result in results]
+
+
 class _BatchItem:
     __slots__ = ("args", "done", "method", "orm", "result", "sql")
 
@@ -896,35 +959,38 @@ class _BatchItem:
         self.sql = sql
         self.args = args
         self.orm = orm
-        self.done = trio.Event()
+        self.done: trio.Event | None = None  # set by the task waiting on it, if any
         self.result: outcome.Outcome[Any] | None = None
 
 
 class _Batch:
     """The statements of one :meth:`Database.gather` waiting for the next crossing."""
 
-    __slots__ = ("db", "items", "live", "ready", "tasks")
+    __slots__ = ("db", "items", "live", "ready", "tasks", "waiting")
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self.items: list[_BatchItem] = []
+        self.items: list[_BatchItem] = []  # for the next crossing
         self.tasks: set[Any] = set()
-        self.live = 0
+        self.live = 0  # tasks still running
+        self.waiting = 0  # of them, those waiting on one of ``items``
         self.ready = trio.Event()
 
     def includes_current_task(self) -> bool:
         return trio.lowlevel.current_task() in self.tasks
 
     def check(self) -> None:
-        """Flush when every live awaitable waits on a statement (or none is left)."""
-        if len(self.items) >= self.live:
+        """Flush when every live task waits on a statement (or none is left)."""
+        if self.waiting >= self.live:
             self.ready.set()
 
     async def submit(self, method: str, sql: str, args: Sequence[Any], orm: bool) -> Any:
         item = _BatchItem(method, sql, args, orm)
+        done = item.done = trio.Event()
         self.items.append(item)
+        self.waiting += 1
         self.check()
-        await item.done.wait()
+        await done.wait()
         assert item.result is not None
         return item.result.unwrap()
 

@@ -79,30 +79,30 @@ def table_name(class_name: str) -> str:
 # -- fields ----------------------------------------------------------------------------------------
 
 
+def _without_none(annotation: Any) -> Any:
+    """``X`` of ``X | None`` (``Optional[X]``); a union of several types stays as it is."""
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    return args[0] if len(args) == 1 else annotation
+
+
 class Field:
     """One declared column (or, with ``virtual``, an attribute that is not a column): its
     name, annotation (resolved when possible, without ``Annotated[...]``), default and the
     validators declared in ``Annotated[type, validator, ...]``."""
 
-    __slots__ = ("annotation", "default", "name", "optional", "validators", "virtual")
+    __slots__ = ("annotation", "base_type", "default", "name", "optional", "validators",
+                 "virtual")
 
     def __init__(self, name: str, annotation: Any, default: Any,
                  validators: Sequence[Validator] = (), virtual: bool = False) -> None:
         self.name = name
         self.annotation = annotation
         self.optional = _is_optional(annotation)
+        #: The annotation without ``Optional``/``| None``.
+        self.base_type = _without_none(annotation) if self.optional else annotation
         self.default = None if default is _UNSET and (self.optional or virtual) else default
         self.validators: tuple[Validator, ...] = tuple(validators)
         self.virtual = virtual
-
-    @property
-    def base_type(self) -> Any:
-        """The annotation without ``Optional``/``| None``."""
-        ann = self.annotation
-        args = [a for a in typing.get_args(ann) if a is not type(None)]
-        if self.optional and len(args) == 1:
-            return args[0]
-        return ann
 
     def __repr__(self) -> str:
         return f"Field({self.name!r}, {self.annotation!r})"

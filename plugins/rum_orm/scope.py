@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 import asyncpg
+import outcome
 import trio
 
 from rum_orm.database import Connection, Database, executor
@@ -55,6 +57,7 @@ class Queryable(Protocol):
 
 Q = TypeVar("Q", bound=Queryable)
 M = TypeVar("M", bound=Queryable)
+T = TypeVar("T")
 Conn = Database | Connection | None
 
 
@@ -103,6 +106,65 @@ async def run_query(model: Any, conn: Conn, method: str, sql: str, args: list[An
         if new is exc:
             raise
         raise new from exc
+
+
+def _same(value: T) -> T:
+    return value
+
+
+class Read(Generic[T]):
+    """A read a scope's terminal method built (``fetch``, ``fetch_all``, ``count``...): it runs
+    when awaited, ``await User.find(1).fetch()``.
+
+    Its SQL and parameters are built when the terminal method is called; the statement runs
+    where :func:`run_query` puts it. Handed to :meth:`~rum_orm.Database.gather` with others,
+    it joins that call's batch directly (one bridge crossing for all, no trio task each).
+    """
+
+    __slots__ = ("args", "conn", "finish", "method", "model", "on", "sql")
+
+    def __init__(self, model: Any, conn: Conn, method: str, sql: str, args: list[Any],
+                 on: str | None, finish: Callable[[Any], T]) -> None:
+        self.model = model
+        self.conn = conn
+        self.method = method
+        self.sql = sql
+        self.args = args
+        self.on = on
+        self.finish = finish
+
+    def __await__(self) -> Generator[Any, None, T]:
+        return self._run().__await__()
+
+    async def _run(self) -> T:
+        return self.finish(await run_query(self.model, self.conn, self.method, self.sql,
+                                           self.args, on=self.on))
+
+    def _batch_statement(self, db: Database) -> tuple[str, str, list[Any]] | None:
+        """``(method, sql, args)`` to run in ``db.gather``'s batch, or ``None`` when this read
+        must run on its own: it names a connection, a transaction is open, another database
+        is current, or it may go to a replica. A value PostgreSQL could not take raises
+        :class:`~rum_orm.values.ValueRejected` here, before anything is sent."""
+        if self.conn is not None or executor(None) is not db or (
+                db.replicas and (self.on == "replica" or (self.on is None and db.replica_reads))):
+            return None
+        check_args(self.args, self.model, self.sql)
+        return self.method, self.sql, self.args
+
+    def _batch_result(self, result: outcome.Outcome[Any]) -> T:
+        """This read's value from its statement's ``result`` in a batch (errors named as
+        :func:`run_query` names them)."""
+        try:
+            value = result.unwrap()
+        except asyncpg.PostgresError as exc:
+            new = translate(exc, self.model, self.sql)
+            if new is exc:
+                raise
+            raise new from exc
+        return self.finish(value)
+
+    def __repr__(self) -> str:
+        return f"<Read {self.method} {self.sql} {self.args!r}>"
 
 
 class Scope(Generic[M]):
@@ -374,47 +436,58 @@ class Scope(Generic[M]):
 
     # -- terminal methods --------------------------------------------------------------------------
 
-    async def fetch_all(self, conn: Conn = None) -> list[M]:
+    def fetch_all(self, conn: Conn = None) -> Read[list[M]]:
         """Every matching record."""
         params = Params()
         sql = self._select(params)
-        rows = await run_query(self.model, conn, "fetch", sql, params.values,
-                               on=self._reads_on())
-        return self.model._from_records(rows)
+        return Read(self.model, conn, "fetch", sql, params.values, self._reads_on(),
+                    self.model._from_records)
 
-    async def _fetch_upto_two(self, conn: Conn) -> tuple[list[Any], str, list[Any]]:
+    def _upto_two(self, conn: Conn,
+                  finish: Callable[[Scope[M], str, list[Any], list[Any]], T]) -> Read[T]:
+        """A read of at most two rows (to tell one match from several), then ``finish``."""
         params = Params()
         sql = self._select(params, limit=2)
-        rows = await run_query(self.model, conn, "fetch", sql, params.values,
-                               on=self._reads_on())
-        if len(rows) > 1:
-            raise MultipleFound(f"expected one {self.model.__name__} where {self.describe()}, "
-                                f"found several: add filters, .limit(1), or use fetch_all()")
-        return rows, sql, params.values
+        return Read(self.model, conn, "fetch", sql, params.values, self._reads_on(),
+                    partial(finish, self, sql, params.values))
 
-    async def fetch(self, conn: Conn = None) -> M:
-        """Exactly one record; :class:`~rum_orm.NotFound` (a 404) when none matches."""
-        rows, sql, values = await self._fetch_upto_two(conn)
-        if not rows:
+    def _one(self, sql: str, values: list[Any], rows: list[Any]) -> M:
+        row = self._at_most_one(rows)
+        if row is None:
             name = self.model.__name__
             raise NotFound(f"{name} not found", where=self.describe(), model=self.model,
                            sql=sql, params=values)
-        return self.model._from_record(rows[0])
+        return self.model._from_record(row)
 
-    async def fetch_optional(self, conn: Conn = None) -> M | None:
+    def _one_or_none(self, _sql: str, _values: list[Any], rows: list[Any]) -> M | None:
+        row = self._at_most_one(rows)
+        return None if row is None else self.model._from_record(row)
+
+    def _at_most_one(self, rows: list[Any]) -> Any:
+        if len(rows) > 1:
+            raise MultipleFound(f"expected one {self.model.__name__} where {self.describe()}, "
+                                f"found several: add filters, .limit(1), or use fetch_all()")
+        return rows[0] if rows else None
+
+    def fetch(self, conn: Conn = None) -> Read[M]:
+        """Exactly one record; :class:`~rum_orm.NotFound` (a 404) when none matches."""
+        return self._upto_two(conn, Scope._one)
+
+    def fetch_optional(self, conn: Conn = None) -> Read[M | None]:
         """One record, or ``None`` when none matches."""
-        rows, _, _ = await self._fetch_upto_two(conn)
-        return self.model._from_record(rows[0]) if rows else None
+        return self._upto_two(conn, Scope._one_or_none)
 
-    async def fetch_first(self, conn: Conn = None) -> M | None:
+    def fetch_first(self, conn: Conn = None) -> Read[M | None]:
         """The first matching record in this scope's order (``LIMIT 1``), or ``None``."""
         params = Params()
         sql = self._select(params, limit=1)
-        row = await run_query(self.model, conn, "fetchrow", sql, params.values,
-                              on=self._reads_on())
+        return Read(self.model, conn, "fetchrow", sql, params.values, self._reads_on(),
+                    self._record_or_none)
+
+    def _record_or_none(self, row: Any) -> M | None:
         return None if row is None else self.model._from_record(row)
 
-    async def count(self, conn: Conn = None) -> int:
+    def count(self, conn: Conn = None) -> Read[int]:
         """How many records match."""
         params = Params()
         if self.joins or self.limit_ is not None or self.offset_ or self.distinct_:
@@ -422,16 +495,14 @@ class Scope(Generic[M]):
             sql = f'SELECT count(*) FROM ({inner}) AS "counted"'
         else:
             sql = f"SELECT count(*) FROM {q(self.model.__table__)}{self._where_sql(params)}"
-        return await run_query(self.model, conn, "fetchval", sql, params.values,
-                               on=self._reads_on())
+        return Read(self.model, conn, "fetchval", sql, params.values, self._reads_on(), _same)
 
-    async def exists(self, conn: Conn = None) -> bool:
+    def exists(self, conn: Conn = None) -> Read[bool]:
         """Whether at least one record matches."""
         params = Params()
         inner = self._select(params, columns="1", ordered=False, locked=False, limit=1)
-        return await run_query(self.model, conn, "fetchval", f"SELECT EXISTS ({inner})",
-                               params.values,
-                               on=self._reads_on())
+        return Read(self.model, conn, "fetchval", f"SELECT EXISTS ({inner})", params.values,
+                    self._reads_on(), _same)
 
     async def explain(self, conn: Conn = None, *, analyze: bool = False) -> str:
         """PostgreSQL's plan for this query (``EXPLAIN``; ``analyze=True`` runs it)."""

@@ -83,6 +83,83 @@ async def test_gather_raises_the_first_error_after_all_finished(db: Database) ->
     assert db.pool_stats()["in_use"] == 0
 
 
+class Missing(Model):
+    """A model whose table was never created."""
+
+    id: int | None = None
+
+
+def count_gather_tasks(db: Database) -> list[int]:
+    """Counts the awaitables ``db.gather`` had to run in trio tasks of their own."""
+    tasks = [0]
+    real = db._gather_tasks
+
+    async def counted(batch: Any, others: Any, results: Any) -> None:
+        tasks[0] += len(others)
+        await real(batch, others, results)
+
+    db._gather_tasks = counted  # type: ignore[method-assign]
+    return tasks
+
+
+async def test_gather_takes_model_reads_into_the_batch_without_tasks(db: Database) -> None:
+    await make_gadgets(db)
+    crossings, tasks = count_crossings(db), count_gather_tasks(db)
+    found = await db.gather(Gadget.find(2).fetch(), Gadget.find(99).fetch_optional(),
+                            Gadget.filter(n=30).fetch_first(),
+                            Gadget.filter_gte(n=20).order("-n").fetch_all(),
+                            Gadget.filter_gt(n=10).count(), Gadget.filter(n=41).exists())
+    assert (crossings[0], tasks[0]) == (1, 0)
+    assert found[0].n == 10 and found[1] is None and found[2].id == 4
+    assert [g.n for g in found[3]] == [40, 30, 20] and found[4:] == [3, False]
+
+
+async def test_gather_mixes_model_reads_with_other_awaitables(db: Database) -> None:
+    await make_gadgets(db)
+    crossings, tasks = count_crossings(db), count_gather_tasks(db)
+
+    async def two_steps(i: int) -> int:
+        first = await Gadget.find(i).fetch()
+        return first.n + (await Gadget.find(i + 1).fetch()).n
+
+    found = await db.gather(Gadget.find(5).fetch(), two_steps(1), Gadget.all().count())
+    assert found == [found[0], 10, 5] and found[0].n == 40
+    assert (crossings[0], tasks[0]) == (2, 1)  # the reads ride on the task's first round
+
+
+async def test_gather_model_read_errors_match_a_plain_await(db: Database) -> None:
+    await make_gadgets(db)
+    crossings = count_crossings(db)
+    for read in (lambda: Gadget.find(99).fetch(), lambda: Gadget.all().fetch(),
+                 lambda: Missing.find(1).fetch()):
+        with pytest.raises(Exception) as plain:
+            await read()
+        with pytest.raises(Exception) as gathered:
+            await db.gather(Gadget.find(1).fetch(), read(), Gadget.find(2).fetch())
+        assert type(gathered.value) is type(plain.value)
+        assert str(gathered.value) == str(plain.value)
+    # a value PostgreSQL could not take is refused before anything is sent
+    crossings[0] = 0
+    with pytest.raises(Exception, match="n") as refused:
+        await db.gather(Gadget.filter(n=2**70).fetch_all())
+    assert crossings[0] == 0 and "Gadget.n: must be between" in str(refused.value)
+    assert db.pool_stats()["in_use"] == 0
+
+
+async def test_gather_model_reads_follow_transactions_and_given_connections(
+        db: Database) -> None:
+    await make_gadgets(db)
+    async with db.transaction() as tx:
+        await tx.execute("INSERT INTO gadgets (n) VALUES (99)")
+        found = await db.gather(Gadget.filter(n=99).count(), Gadget.all().count())
+        assert found == [1, 6]  # ran in the transaction: they see its row
+    async with db.transaction() as tx:
+        await tx.execute("DELETE FROM gadgets WHERE n = 99")
+        given, current = await db.gather(Gadget.filter(n=99).count(tx), Gadget.all().count())
+        assert (given, current) == (0, 5)
+    assert await db.gather(Gadget.filter(n=99).count(), Gadget.all().count()) == [0, 5]
+
+
 async def test_pinned_block_shares_one_connection_and_takes_none_until_used(db: Database) -> None:
     async with db.pinned():
         assert db.pool_stats()["in_use"] == 0  # nothing acquired yet
