@@ -199,6 +199,18 @@ class LimitedClaimer:
         """True when jobs of ``job`` in ``queue`` are subject to a limit."""
         return job in self.classes or queue in self.queues
 
+    def refresh_due(self) -> bool:
+        """Whether the queue limits are older than ``refresh_every`` (the next limited claim
+        re-reads them)."""
+        return time.monotonic() - self._refreshed_at >= self.refresh_every
+
+    def idle_for(self, names: Iterable[str], queues: Sequence[str] | None) -> bool:
+        """Whether no limit concerns a worker of job ``names`` taking ``queues`` (None: all),
+        as last read: then its plain claim alone takes every job it may."""
+        if any(n in self.classes for n in names):
+            return False
+        return not any(queues is None or q in queues for q in self.queues)
+
     def invalidate(self) -> None:
         """Re-read the queue limits before the next claim (a ``rum:queues`` note arrived)."""
         self._refreshed_at = -1e9

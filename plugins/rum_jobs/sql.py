@@ -111,7 +111,23 @@ WITH picked AS (
 {_CLAIM_UPDATE}
 """
 
-# Claim from every queue ($1 is ignored but kept so both claims take the same arguments).
+# Fair claim for a worker of one queue, ($1::text[])[1]: up to $2 jobs from it. The same
+# rows as CLAIM_FAIR with one queue, in a statement PostgreSQL plans once per connection (a
+# generic plan) instead of at every claim: CLAIM_FAIR's unnest of the queues keeps it on
+# custom plans, about 0.2 ms of planning per claim.
+CLAIM_ONE = f"""
+WITH picked AS (
+    SELECT c.id FROM rum_jobs c
+     WHERE c.queue = ($1::text[])[1] AND {_CLAIMABLE}
+       AND c.queue <> ALL({HELD_QUEUES})
+     ORDER BY c.priority DESC, c.run_at, c.id
+     LIMIT $2
+     FOR UPDATE SKIP LOCKED
+)
+{_CLAIM_UPDATE}
+"""
+
+# Claim from every queue ($1 is ignored but kept so every claim takes the same arguments).
 CLAIM_ANY = f"""
 WITH picked AS (
     SELECT c.id FROM rum_jobs c

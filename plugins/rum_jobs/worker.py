@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import inspect
 import logging
 import math
 import os
@@ -28,6 +29,7 @@ from rum.jsonutil import dumps
 from rum_jobs import sql
 from rum_jobs.context import current_db, resolve_db
 from rum_jobs.controls import CANCEL_NOTE, NOTE_PREFIX, QUEUES_NOTE
+from rum_jobs.eager import EagerClaim, Shot
 from rum_jobs.job import Job, job_class, jobs_by_name
 from rum_jobs.limits import ClaimOutcome, LimitedClaimer
 from rum_jobs.payload import to_json
@@ -52,6 +54,31 @@ class _Running:
         self.cancel_reason: str | None = None
         self.blocked = 0.0  # seconds the event loop was seen blocked while this job ran
         self.run_threaded = False
+
+
+class _Wake:
+    """The claim loop's wake-up (a ``trio.Event``): :meth:`set` for every reason to claim
+    (new jobs, a freed slot, a retry due, a control change); :meth:`ring` by the eager claim's
+    answer alone, which is no reason to claim again."""
+
+    __slots__ = ("_event", "others")
+
+    def __init__(self) -> None:
+        self._event = trio.Event()
+        self.others = False  # set() was called: something besides the eager claim woke us
+
+    def set(self) -> None:
+        self.others = True
+        self._event.set()
+
+    def ring(self) -> None:
+        self._event.set()
+
+    def is_set(self) -> bool:
+        return self._event.is_set()
+
+    async def wait(self) -> None:
+        await self._event.wait()
 
 
 #: NOTIFY sent when a job of a limited queue/class ended (see _announce_free_slot).
@@ -131,7 +158,7 @@ class Worker:
         self._limits = LimitedClaimer(self.jobs, refresh_every=poll_interval)
         self._plain_names = self._limits.plain_names(self._names)
         self._running: dict[int, _Running] = {}
-        self._wake = trio.Event()
+        self._wake = _Wake()
         self._stopping = False
         self._stopped = trio.Event()
         self._done: list[dict[str, Any]] = []
@@ -149,8 +176,9 @@ class Worker:
         self._claim_lane = _Lane(self)
         self._complete_lane = _Lane(self)
         self._more = False  # the last claim filled a queue's share: more may be due now
-        self.stats = {"claimed": 0, "complete": 0, "retried": 0, "failed": 0,
-                      "unknown_job": 0, "rescued": 0}
+        self._eager: EagerClaim | None = None  # set while the listener can send claims
+        self.stats = {"claimed": 0, "claimed_on_notify": 0, "complete": 0, "retried": 0,
+                      "failed": 0, "unknown_job": 0, "rescued": 0}
 
     @property
     def db(self) -> Any:
@@ -249,51 +277,153 @@ class Worker:
         # running a claim that would find nothing.
         more = bool(rows)
         n -= len(rows)
-        if n <= 0 or not self._plain_names:
-            pass
-        elif self.queues is None:
-            plain = await self._claim_lane.fetch(sql.CLAIM_ANY, None, n, self._plain_names,
-                                                 self.id, self.lease)
-            more = more or len(plain) >= n
-            rows += plain
-        else:
-            per_queue = max(1, math.ceil(n / len(self.queues)))
-            plain = await self._claim_lane.fetch(sql.CLAIM_FAIR, self.queues, per_queue,
-                                                 self._plain_names, self.id, self.lease)
-            if not more and plain:
-                taken: dict[str, int] = {}
-                for r in plain:
-                    taken[r["queue"]] = taken.get(r["queue"], 0) + 1
-                more = max(taken.values()) >= per_queue
+        if n > 0 and self._plain_names:
+            statement, args, share = self._plain_claim(n)
+            plain = await self._claim_lane.fetch(statement, *args)
+            more = self._filled(plain, share) or more
             rows += plain
         self._more = more
         self.stats["claimed"] += len(rows)
         return [Claimed.from_row(r) for r in rows]
 
+    def _plain_claim(self, n: int) -> tuple[str, tuple[Any, ...], int]:
+        """The plain claim of up to ``n`` jobs: statement, arguments and each queue's share."""
+        tail = (self._plain_names, self.id, self.lease)
+        if self.queues is None:
+            return sql.CLAIM_ANY, (None, n, *tail), n
+        if len(self.queues) == 1:
+            return sql.CLAIM_ONE, (self.queues, n, *tail), n
+        share = max(1, math.ceil(n / len(self.queues)))
+        return sql.CLAIM_FAIR, (self.queues, share, *tail), share
+
+    def _filled(self, rows: Sequence[Any], share: int) -> bool:
+        """Whether a plain claim filled a queue's share (so more may be due at once)."""
+        if not rows:
+            return False
+        if self.queues is None or len(self.queues) == 1:
+            return len(rows) >= share
+        taken: dict[str, int] = {}
+        for r in rows:
+            taken[r["queue"]] = taken.get(r["queue"], 0) + 1
+        return max(taken.values()) >= share
+
     async def _claim_loop(self, nursery: trio.Nursery) -> None:
+        claim = True
         while not self._stopping:
-            self._wake = trio.Event()
+            if claim:
+                self._wake = _Wake()
+                free = self.concurrency - len(self._running)
+                if free <= 0:
+                    await self._wake.wait()
+                    continue
+                try:
+                    runs = await self._claim(min(free, self.batch_size))
+                except Exception as exc:
+                    self._log_db_error(exc, "claiming jobs")
+                    runs = []
+                self._start(runs, nursery)
+                if runs and self._more:
+                    continue
+            # Nothing more was due when the claim ran: wait for a wake-up (a NOTIFY, a slot
+            # freed meanwhile, a retry due, the poll) rather than claiming again at once for
+            # nothing. Meanwhile a NOTIFY may send the claim itself (rum_jobs.eager).
             free = self.concurrency - len(self._running)
             if free <= 0:
                 await self._wake.wait()
+                claim = True
                 continue
+            if not await self._wait_idle(min(free, self.batch_size), nursery):
+                claim = True
+                continue
+            # Claim again at once only when the eager claim filled its share, something else
+            # woke the loop meanwhile, or the limits are due a refresh (a queue limited since
+            # then is claimed by the limited claim, which only the normal path runs).
+            claim = self._more or self._wake.others or self._limits.refresh_due()
+            if not claim:
+                self._wake = _Wake()  # only the eager answer rang it: nothing is lost
+
+    def _start(self, runs: list[Claimed], nursery: trio.Nursery) -> None:
+        for run in runs:
+            self._running[run.id] = _Running(run)
+            nursery.start_soon(self._run_job, run)
+
+    async def _wait_idle(self, n: int, nursery: trio.Nursery) -> bool:
+        """Wait for a wake-up or the poll. Meanwhile, when it can, let a NOTIFY of new jobs
+        send the claim of up to ``n`` jobs from the database thread (rum_jobs.eager), whose
+        jobs are started in ``nursery`` as soon as its answer reaches trio. True when such
+        a claim ran (even if it took nothing); False: claim as usual."""
+        shot = self._arm(n, nursery)
+        if shot is None:
+            with trio.move_on_after(self.poll_interval):
+                await self._wake.wait()
+            return False
+        eager = self._eager
+        assert eager is not None
+        try:
+            with trio.move_on_after(self.poll_interval):
+                await self._wake.wait()
+            if eager.disarm(shot):
+                self._claim_lane.unreserve()
+                return False
+            await shot.done.wait()
+        except BaseException:
+            if eager.disarm(shot):
+                self._claim_lane.unreserve()
+            else:
+                await self._abandon(shot)
+            raise
+        self._claim_lane.unreserve()
+        if shot.error is not None:
+            self._claim_lane.lost()
+            if isinstance(shot.error, Exception):
+                self._log_db_error(shot.error, "claiming jobs")
+            return False
+        return True
+
+    def _arm(self, n: int, nursery: trio.Nursery) -> Shot | None:
+        """Arm an eager claim of up to ``n`` jobs: when the listener can send it, the worker
+        takes plain jobs only (no limited class; none of its queues limited, as last read)
+        and its claim lane's connection is free (it stays reserved until disarmed)."""
+        eager = self._eager
+        if (eager is None or self._stopping or not self._plain_names
+                or not self._limits.idle_for(self._names, self.queues)):
+            return None
+        raw = self._claim_lane.reserve()
+        if raw is None:
+            return None
+        statement, args, share = self._plain_claim(n)
+
+        def on_answer(shot: Shot) -> None:  # trio thread, the claim loop's context
+            if shot.error is not None or shot.abandoned:
+                return
+            self._more = self._filled(shot.rows or (), shot.n)
+            self.stats["claimed"] += len(shot.runs)
+            self.stats["claimed_on_notify"] += len(shot.runs)
             try:
-                runs = await self._claim(min(free, self.batch_size))
-            except Exception as exc:
-                self._log_db_error(exc, "claiming jobs")
-                runs = []
-            for run in runs:
-                self._running[run.id] = _Running(run)
-                nursery.start_soon(self._run_job, run)
-            if not runs:
-                with trio.move_on_after(self.poll_interval):
-                    await self._wake.wait()
-            elif not self._more:
-                # Nothing more was due when the claim ran: start the jobs it took and wait
-                # for a wake-up (set by a NOTIFY or a slot freed meanwhile, too) rather than
-                # claiming again at once for nothing.
-                with trio.move_on_after(self.poll_interval):
-                    await self._wake.wait()
+                self._start(shot.runs, nursery)
+            except RuntimeError as exc:  # the jobs nursery closed: the worker is gone
+                logger.warning("worker %s: %d claimed job(s) not started (%s); released when "
+                               "its lease expires", self.id, len(shot.runs), exc)
+            self._wake.ring()
+
+        shot = Shot(raw, statement, args, share, convert=Claimed.from_row, on_answer=on_answer)
+        eager.arm(shot)
+        return shot
+
+    async def _abandon(self, shot: Shot) -> None:
+        """The claim loop was cancelled while an eager claim ran: cancel it (asyncpg cancels
+        the query) and wait for it to unwind, then hand the lane's connection back to the
+        pool. Jobs it took were started in the jobs nursery, being cancelled too: each is
+        released without using an attempt, as a running job is."""
+        with trio.CancelScope(shield=True), trio.move_on_after(5):
+            if not shot.done.is_set():
+                bridge = getattr(self.db, "bridge", None)
+                if bridge is not None:
+                    bridge.run_sync(shot.cancel)
+                await shot.done.wait()
+        shot.abandoned = True  # an answer arriving later starts nothing
+        self._claim_lane.unreserve()
+        self._claim_lane.lost()
 
     def _after_limited_claim(self, outcome: ClaimOutcome) -> None:
         # A rate window frees a slot at a known time; a slot held by one of our own finished
@@ -343,7 +473,7 @@ class Worker:
                 and (current is None or current() is None))
 
     async def _wait_wake(self) -> None:
-        self._wake = trio.Event()
+        self._wake = _Wake()
         await self._wake.wait()
 
     def _wake_after(self, delay: float) -> None:
@@ -363,16 +493,30 @@ class Worker:
         if listen is None:
             task_status.started()
             return
+        eager: EagerClaim | None = None
+        if "on_loop" in inspect.signature(listen).parameters and self._lanes_allowed():
+            queues = None if self.queues is None else frozenset(self.queues)
+
+            def accepts(payload: str) -> bool:  # on the database thread
+                return not payload.startswith(NOTE_PREFIX) and (queues is None
+                                                                or payload in queues)
+
+            eager = EagerClaim(accepts)
         while True:
             try:
-                async with listen("rum_jobs") as notes:
+                async with (listen("rum_jobs") if eager is None
+                            else listen("rum_jobs", on_loop=eager.on_notify)) as notes:
+                    self._eager = eager
                     task_status.started()
                     task_status = trio.TASK_STATUS_IGNORED
-                    async for queue in notes:
-                        if queue.startswith(NOTE_PREFIX):
-                            self._on_control_note(queue)
-                        elif self.queues is None or queue in self.queues:
-                            self._wake.set()
+                    try:
+                        async for queue in notes:
+                            if queue.startswith(NOTE_PREFIX):
+                                self._on_control_note(queue)
+                            elif self.queues is None or queue in self.queues:
+                                self._wake.set()
+                    finally:
+                        self._eager = None
             except Exception:
                 logger.exception("worker %s: LISTEN rum_jobs failed; polling every %.1fs "
                                  "until it reconnects", self.id, self.poll_interval)
@@ -773,6 +917,26 @@ class _Lane:
             task_status.started()
             task_status = trio.TASK_STATUS_IGNORED
             await trio.sleep(min(self.worker.poll_interval, 1.0))
+
+    def reserve(self) -> Any:
+        """Reserve the held connection for an eager claim (rum_jobs.eager): its asyncpg
+        connection, or None when there is none or it is busy. Statements meanwhile go through
+        the database's one-shot path; :meth:`unreserve` ends the reservation."""
+        conn = self._conn
+        raw = getattr(conn, "raw", None)
+        if raw is None or self._busy:
+            return None
+        self._busy = True
+        return raw
+
+    def unreserve(self) -> None:
+        self._busy = False
+
+    def lost(self) -> None:
+        """The connection may be broken (or left mid-statement): hand it back to the pool
+        (which resets it) and take another."""
+        self._conn = None
+        self._lost.set()
 
     async def fetch(self, statement: str, *args: Any) -> Any:
         """``fetch`` on the held connection, or on the database when it is not free."""
