@@ -513,7 +513,7 @@ class Database:
                     continue
                 if found is not None:
                     method, sql, args = found
-                    item = _BatchItem(method, sql, args, True)
+                    item = _BatchItem(method, sql, args, True, method == "fetch")
                     batch.items.append(item)
                     direct.append((i, query, item))
                     continue
@@ -952,13 +952,15 @@ async def _one_by_one(queries: Sequence[Awaitable[Any]]) -> list[Any]:
 
 
 class _BatchItem:
-    __slots__ = ("args", "done", "method", "orm", "result", "sql")
+    __slots__ = ("args", "done", "method", "orm", "result", "rows", "sql")
 
-    def __init__(self, method: str, sql: str, args: Sequence[Any], orm: bool) -> None:
+    def __init__(self, method: str, sql: str, args: Sequence[Any], orm: bool,
+                 rows: bool = False) -> None:
         self.method = method
         self.sql = sql
         self.args = args
         self.orm = orm
+        self.rows = rows  # a model read's SELECT: may be pipelined (see _pipelined)
         self.done: trio.Event | None = None  # set by the task waiting on it, if any
         self.result: outcome.Outcome[Any] | None = None
 
@@ -997,16 +999,27 @@ class _Batch:
 
 async def _run_batch(idle: IdleConnections, pin: _Pin | None,
                      items: list[_BatchItem]) -> list[outcome.Outcome[Any]]:
-    """Every statement of ``items`` in turn on one connection; one outcome each."""
-    results: list[outcome.Outcome[Any]] = []
+    """Every statement of ``items`` on one connection; one outcome each, in order.
+
+    Model reads that share one ``SELECT`` (``item.rows``) go as one pipelined round trip
+    (:func:`_pipelined`); the others run one after another."""
+    results: list[outcome.Outcome[Any] | None] = [None] * len(items)
 
     async def run_all(raw: PoolConnection) -> None:
-        for item in items:
-            try:
-                results.append(outcome.Value(await getattr(raw, item.method)(item.sql,
-                                                                             *item.args)))
-            except Exception as exc:
-                results.append(outcome.Error(exc))
+        same: dict[str, list[int]] = {}
+        for k, item in enumerate(items):
+            if item.rows:
+                same.setdefault(item.sql, []).append(k)
+        for ks in same.values():
+            if len(ks) > 1:
+                await _pipelined(raw, items, ks, results)
+        for k, item in enumerate(items):
+            if results[k] is None:
+                try:
+                    results[k] = outcome.Value(await getattr(raw, item.method)(item.sql,
+                                                                               *item.args))
+                except Exception as exc:
+                    results[k] = outcome.Error(exc)
 
     if pin is not None:
         if pin.raw is None:
@@ -1014,7 +1027,7 @@ async def _run_batch(idle: IdleConnections, pin: _Pin | None,
         if not all(item.orm for item in items):
             pin.dirty = True
         await run_all(pin.raw)
-        return results
+        return cast(list[outcome.Outcome[Any]], results)  # run_all filled every slot
     raw = await idle.acquire()
     try:
         await run_all(raw)
@@ -1022,7 +1035,33 @@ async def _run_batch(idle: IdleConnections, pin: _Pin | None,
         await idle.release(raw, clean=False)
         raise
     await idle.release(raw, clean=all(item.orm for item in items))
-    return results
+    return cast(list[outcome.Outcome[Any]], results)
+
+
+_BATCH_INDEX = '"__rum_batch_i"'
+
+
+async def _pipelined(raw: PoolConnection, items: list[_BatchItem], ks: list[int],
+                     results: list[outcome.Outcome[Any] | None]) -> None:
+    """Run the model reads ``items[k]`` (for ``k`` in ``ks``; one ``SELECT``, each its own
+    arguments) in one round trip: asyncpg's ``fetchmany`` sends every execution before reading
+    any answer. Each row carries its statement's index as an extra first column, taken off
+    again, so every read gets its own rows (as dicts), in their order. If the round trip fails
+    (one statement's error aborts them all) the reads are left to run one by one."""
+    first = items[ks[0]]
+    head = "SELECT DISTINCT " if first.sql.startswith("SELECT DISTINCT ") else "SELECT "
+    sql = f"{head}${len(first.args) + 1}::int4 AS {_BATCH_INDEX}, {first.sql[len(head):]}"
+    try:
+        rows = await raw.fetchmany(sql, [(*items[k].args, k) for k in ks])
+    except Exception:
+        return
+    found: dict[int, list[dict[str, Any]]] = {k: [] for k in ks}
+    for row in rows:
+        values = row.items()
+        next(values)
+        found[row[0]].append(dict(values))
+    for k in ks:
+        results[k] = outcome.Value(found[k])
 
 
 async def _oneshot_on_bridge(idle: IdleConnections, method: str, clean: bool, sql: str,

@@ -11,6 +11,7 @@ import asyncpg
 import outcome
 import trio
 
+from rum_orm.bridge import BridgeClosed
 from rum_orm.database import Connection, Database, executor
 from rum_orm.errors import ModelDefinitionError, MultipleFound, NotFound, translate
 from rum_orm.sql import (
@@ -108,6 +109,14 @@ async def run_query(model: Any, conn: Conn, method: str, sql: str, args: list[An
         raise new from exc
 
 
+def _current_database(default: Database) -> Database | Connection:
+    """Where a read naming no connection runs (:func:`executor`), ``default`` if nowhere."""
+    try:
+        return executor(None)
+    except BridgeClosed:
+        return default
+
+
 def _same(value: T) -> T:
     return value
 
@@ -143,9 +152,10 @@ class Read(Generic[T]):
     def _batch_statement(self, db: Database) -> tuple[str, str, list[Any]] | None:
         """``(method, sql, args)`` to run in ``db.gather``'s batch, or ``None`` when this read
         must run on its own: it names a connection, a transaction is open, another database
-        is current, or it may go to a replica. A value PostgreSQL could not take raises
-        :class:`~rum_orm.values.ValueRejected` here, before anything is sent."""
-        if self.conn is not None or executor(None) is not db or (
+        is current (with none, ``db`` is), or it may go to a replica. A value PostgreSQL could
+        not take raises :class:`~rum_orm.values.ValueRejected` here, before anything is
+        sent."""
+        if self.conn is not None or _current_database(db) is not db or (
                 db.replicas and (self.on == "replica" or (self.on is None and db.replica_reads))):
             return None
         check_args(self.args, self.model, self.sql)

@@ -118,6 +118,9 @@ async def test_models_rollbacks_and_json_through_the_pooler(pgbouncer: Any,
         rows = await Gadget.all().order("id").fetch_all(db)
         assert sorted(g.specs["i"] for g in rows if g.specs) == list(range(20))
         assert await Gadget.all().filter(name="rolled back").count(db) == 0
+        async with db.pinned():  # gather's pipelined reads (unnamed statements) pass too
+            found = await db.gather(*(Gadget.filter(name=f"g{i}").fetch() for i in range(5)))
+        assert [g.specs["i"] for g in found if g.specs] == list(range(5))
 
 
 async def test_session_is_a_direct_connection_that_keeps_session_state(

@@ -14,7 +14,7 @@ import trio
 
 from rum import App, Controller, Request, Response
 from rum_http.testing import serve_app
-from rum_orm import Database, Model, NotFound
+from rum_orm import Database, Model, MultipleFound, NotFound
 
 
 class Gadget(Model):
@@ -158,6 +158,65 @@ async def test_gather_model_reads_follow_transactions_and_given_connections(
         given, current = await db.gather(Gadget.filter(n=99).count(tx), Gadget.all().count())
         assert (given, current) == (0, 5)
     assert await db.gather(Gadget.filter(n=99).count(), Gadget.all().count()) == [0, 5]
+
+
+def count_pipelines(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts asyncpg ``fetchmany`` round trips (each pipelines several executions)."""
+    import asyncpg
+
+    calls = [0]
+    real = asyncpg.Connection.fetchmany
+
+    async def counted(self: Any, *args: Any, **kwargs: Any) -> Any:
+        calls[0] += 1
+        return await real(self, *args, **kwargs)
+
+    monkeypatch.setattr(asyncpg.Connection, "fetchmany", counted)
+    return calls
+
+
+async def test_gather_pipelines_reads_that_share_a_statement(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    await make_gadgets(db, 8)
+    await db.execute("INSERT INTO gadgets (n) VALUES (10)")  # n = 10 twice
+    pipelines = count_pipelines(monkeypatch)
+    found = await db.gather(*(Gadget.find(i).fetch_optional() for i in (3, 1, 99, 8)),
+                            Gadget.filter_gte(n=30).order("-n").limit(2).fetch_all(),
+                            Gadget.filter_gte(n=60).order("-n").limit(2).fetch_all(),
+                            Gadget.filter_gte(n=900).order("-n").limit(2).fetch_all(),
+                            Gadget.all().count())
+    assert pipelines[0] == 2  # the finds, the three ordered lists
+    assert [g and (g.id, g.n) for g in found[:4]] == [(3, 20), (1, 0), None, (8, 70)]
+    assert [[g.n for g in gs] for gs in found[4:7]] == [[70, 60], [70, 60], []]
+    assert found[7] == 9 and isinstance(found[0], Gadget) and found[0].to_dict()["n"] == 20
+    with pytest.raises(MultipleFound):  # each read still sees only its own rows
+        await db.gather(Gadget.filter(n=20).fetch(), Gadget.filter(n=10).fetch())
+    with pytest.raises(NotFound, match="Gadget not found"):
+        await db.gather(Gadget.find(1).fetch(), Gadget.find(404).fetch())
+
+
+async def test_a_failing_pipeline_runs_its_reads_one_by_one(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    await make_gadgets(db)
+    pipelines = count_pipelines(monkeypatch)
+    bad = Gadget.filter(n="not a number")
+    with pytest.raises(Exception) as plain:
+        await bad.fetch_all()
+    with pytest.raises(Exception) as gathered:
+        await db.gather(Gadget.filter(n=10).fetch_all(), bad.fetch_all(),
+                        Gadget.filter(n=20).fetch_all())
+    assert pipelines[0] == 1 and str(gathered.value) == str(plain.value)
+    # the batch's other reads still get their own rows (the batch runner, directly)
+    from rum_orm.database import _BatchItem, _run_batch
+
+    reads = [Gadget.filter(n=10).fetch_all(), bad.fetch_all(), Gadget.filter(n=20).fetch_all()]
+    items = [_BatchItem(r.method, r.sql, r.args, True, True) for r in reads]
+    done = await db.bridge.run(_run_batch, db.idle_connections, None, items)
+    assert pipelines[0] == 2
+    assert [[g.n for g in reads[k]._batch_result(done[k])] for k in (0, 2)] == [[10], [20]]
+    with pytest.raises(type(plain.value)):
+        reads[1]._batch_result(done[1])
+    assert db.pool_stats()["in_use"] == 0
 
 
 async def test_pinned_block_shares_one_connection_and_takes_none_until_used(db: Database) -> None:
