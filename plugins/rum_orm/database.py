@@ -513,7 +513,7 @@ class Database:
                     continue
                 if found is not None:
                     method, sql, args = found
-                    item = _BatchItem(method, sql, args, True, method == "fetch")
+                    item = _BatchItem(method, sql, args, True, True)
                     batch.items.append(item)
                     direct.append((i, query, item))
                     continue
@@ -960,7 +960,7 @@ class _BatchItem:
         self.sql = sql
         self.args = args
         self.orm = orm
-        self.rows = rows  # a model read's SELECT: may be pipelined (see _pipelined)
+        self.rows = rows  # a model read's SELECT (fetch/fetchrow/fetchval): see _pipelined
         self.done: trio.Event | None = None  # set by the task waiting on it, if any
         self.result: outcome.Outcome[Any] | None = None
 
@@ -1009,7 +1009,7 @@ async def _run_batch(idle: IdleConnections, pin: _Pin | None,
         same: dict[str, list[int]] = {}
         for k, item in enumerate(items):
             if item.rows:
-                same.setdefault(item.sql, []).append(k)
+                same.setdefault(f"{item.method} {item.sql}", []).append(k)
         for ks in same.values():
             if len(ks) > 1:
                 await _pipelined(raw, items, ks, results)
@@ -1046,9 +1046,13 @@ async def _pipelined(raw: PoolConnection, items: list[_BatchItem], ks: list[int]
     """Run the model reads ``items[k]`` (for ``k`` in ``ks``; one ``SELECT``, each its own
     arguments) in one round trip: asyncpg's ``fetchmany`` sends every execution before reading
     any answer. Each row carries its statement's index as an extra first column, taken off
-    again, so every read gets its own rows (as dicts), in their order. If the round trip fails
-    (one statement's error aborts them all) the reads are left to run one by one."""
+    again, so every read gets its own rows (as dicts, in their order; for ``fetchrow`` the first
+    or ``None``, for ``fetchval`` its first value). If the round trip fails (one statement's
+    error aborts them all) the reads are left to run one by one, as is a statement that is not
+    a plain ``SELECT``."""
     first = items[ks[0]]
+    if not first.sql.startswith("SELECT "):
+        return
     head = "SELECT DISTINCT " if first.sql.startswith("SELECT DISTINCT ") else "SELECT "
     sql = f"{head}${len(first.args) + 1}::int4 AS {_BATCH_INDEX}, {first.sql[len(head):]}"
     try:
@@ -1060,8 +1064,16 @@ async def _pipelined(raw: PoolConnection, items: list[_BatchItem], ks: list[int]
         values = row.items()
         next(values)
         found[row[0]].append(dict(values))
+    method = first.method
     for k in ks:
-        results[k] = outcome.Value(found[k])
+        mine = found[k]
+        if method == "fetch":
+            results[k] = outcome.Value(mine)
+        elif not mine:
+            results[k] = outcome.Value(None)
+        else:
+            results[k] = outcome.Value(mine[0] if method == "fetchrow" else
+                                       next(iter(mine[0].values())))
 
 
 async def _oneshot_on_bridge(idle: IdleConnections, method: str, clean: bool, sql: str,

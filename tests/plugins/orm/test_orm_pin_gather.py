@@ -189,6 +189,12 @@ async def test_gather_pipelines_reads_that_share_a_statement(
     assert [g and (g.id, g.n) for g in found[:4]] == [(3, 20), (1, 0), None, (8, 70)]
     assert [[g.n for g in gs] for gs in found[4:7]] == [[70, 60], [70, 60], []]
     assert found[7] == 9 and isinstance(found[0], Gadget) and found[0].to_dict()["n"] == 20
+    pipelines[0] = 0
+    assert await db.gather(Gadget.filter(n=10).count(), Gadget.filter(n=20).count(),
+                           Gadget.filter(n=5).exists(), Gadget.filter(n=70).exists(),
+                           Gadget.filter(n=5).fetch_first(), Gadget.filter(n=0).fetch_first(),
+                           ) == [2, 1, False, True, None, found[1]]
+    assert pipelines[0] == 3
     with pytest.raises(MultipleFound):  # each read still sees only its own rows
         await db.gather(Gadget.filter(n=20).fetch(), Gadget.filter(n=10).fetch())
     with pytest.raises(NotFound, match="Gadget not found"):
