@@ -888,15 +888,18 @@ class _Lane:
     The connection is taken by :meth:`hold`, a service task of the worker, so no job task
     inherits it as its current connection. Until it is held, while a statement already runs
     on it, and after an error (the connection goes back to the pool, reset, and a new one is
-    taken), statements go through the database's one-shot path instead.
+    taken), statements go through the database's one-shot path instead. When the worker is
+    cancelled, the connection goes back to the pool only once the statement running on it
+    (if any) has unwound, so the pool never resets a connection in the middle of a query.
     """
 
-    __slots__ = ("_busy", "_conn", "_lost", "worker")
+    __slots__ = ("_busy", "_conn", "_idle", "_lost", "worker")
 
     def __init__(self, worker: Worker) -> None:
         self.worker = worker
         self._conn: Any = None
         self._busy = False
+        self._idle = trio.Event()
         self._lost = trio.Event()
 
     async def hold(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
@@ -909,7 +912,14 @@ class _Lane:
                     self._conn = conn
                     task_status.started()
                     task_status = trio.TASK_STATUS_IGNORED
-                    await self._lost.wait()
+                    try:
+                        await self._lost.wait()
+                    finally:
+                        self._conn = None  # no new statement on it
+                        with trio.CancelScope(shield=True), trio.move_on_after(10):
+                            while self._busy:
+                                self._idle = trio.Event()
+                                await self._idle.wait()
             except Exception as exc:
                 self.worker._log_db_error(exc, "taking a connection for claims/completions")
             finally:
@@ -931,6 +941,7 @@ class _Lane:
 
     def unreserve(self) -> None:
         self._busy = False
+        self._idle.set()
 
     def lost(self) -> None:
         """The connection may be broken (or left mid-statement): hand it back to the pool
@@ -952,7 +963,7 @@ class _Lane:
             self._lost.set()
             raise
         finally:
-            self._busy = False
+            self.unreserve()
 
 
 class _Raw:
