@@ -48,22 +48,28 @@ async def test_on_loop_can_start_asyncpg_work_at_once(db: Database) -> None:
     done = trio.Event()
     token = trio.lowlevel.current_trio_token()
 
-    async def conn_and_listen() -> None:
+    raws: list[object] = []
+    held = trio.Event()
+
+    async def hold() -> None:  # a connection of its own task: db.notify below uses another
         async with db.connection() as conn:
-            raw = conn.raw
+            raws.append(conn.raw)
+            held.set()
+            await done.wait()
 
-            def on_loop(payload: str) -> bool:
-                task = asyncio.get_running_loop().create_task(
-                    raw.fetchval("INSERT INTO seen VALUES ($1) RETURNING payload", payload))
-                task.add_done_callback(lambda t: (answered.append(t.result()),
-                                                  token.run_sync_soon(done.set)))
-                return True
+    def on_loop(payload: str) -> bool:
+        task = asyncio.get_running_loop().create_task(
+            raws[0].fetchval("INSERT INTO seen VALUES ($1) RETURNING payload", payload))  # type: ignore[attr-defined]
+        task.add_done_callback(lambda t: (answered.append(t.result()),
+                                          token.run_sync_soon(done.set)))
+        return True
 
-            async with db.listen("work", on_loop=on_loop):
-                await db.notify("work", "x")
-                with trio.fail_after(5):
-                    await done.wait()
-
-    await conn_and_listen()
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(hold)
+        await held.wait()
+        async with db.listen("work", on_loop=on_loop):
+            await db.notify("work", "x")
+            with trio.fail_after(5):
+                await done.wait()
     assert answered == ["x"]
     assert await db.fetchval("SELECT payload FROM seen") == "x"
