@@ -378,6 +378,9 @@ class Worker:
             if isinstance(shot.error, Exception):
                 self._log_db_error(shot.error, "claiming jobs")
             return False
+        # The answer started its jobs; they run in this scheduler pass: let them go first
+        # (arming the next claim can wait a pass).
+        await trio.sleep(0)
         return True
 
     def _arm(self, n: int, nursery: trio.Nursery) -> Shot | None:
