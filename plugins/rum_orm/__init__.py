@@ -26,6 +26,7 @@ _EXPORTS = {
     "table_name": "rum_orm.model",
     "snake_case": "rum_orm.model",
     "pluralize": "rum_orm.model",
+    "Read": "rum_orm.scope",
     "Scope": "rum_orm.scope",
     "Column": "rum_orm.sql",
     "OrmError": "rum_orm.errors",
