@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, ClassVar, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 
 import asyncpg
 import outcome
@@ -175,6 +175,23 @@ class Read(Generic[T]):
 
     def __repr__(self) -> str:
         return f"<Read {self.method} {self.sql} {self.args!r}>"
+
+    # A read used as if it were its result: the ``await`` was forgotten. Say so. (Hidden from
+    # type checkers, which already flag such a use.)
+
+    def _not_awaited(self, what: str) -> str:
+        name = getattr(self.model, "__name__", "Model")
+        return (f"{what}: this is a query on {name} that has not run; put `await` in front of "
+                f"it (`await {name}.find(1).fetch()`, not `{name}.find(1).fetch()`)")
+
+    if not TYPE_CHECKING:
+        def __getattr__(self, name: str) -> Any:
+            if name.startswith("__"):
+                raise AttributeError(name)
+            raise AttributeError(self._not_awaited(f"a Read has no attribute {name!r}"))
+
+        def __bool__(self) -> bool:
+            raise TypeError(self._not_awaited("a Read is neither true nor false"))
 
 
 class Scope(Generic[M]):

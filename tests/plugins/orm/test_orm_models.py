@@ -584,3 +584,23 @@ async def test_badly_typed_values_name_model_and_column(shop: dict[str, int]) ->
         await Order.create(user_id=shop["bob"], total_amount="ten")
     with pytest.raises(InvalidValue, match=r"User\.admin: "):
         await User.filter(admin=True).update_all(admin="no")
+
+
+async def test_a_read_used_without_await_says_to_await_it(db: Database) -> None:
+    """A scope's read is an awaitable (``Read``) that runs when awaited; used as if it were
+    its result, it names the model and the missing ``await``."""
+    from rum_orm import Read
+
+    class Widget(Model):
+        id: int | None = None
+
+    read = Widget.find(1).fetch()
+    assert isinstance(read, Read) and "SELECT" in repr(read)
+    with pytest.raises(AttributeError, match=r"no attribute 'id'.*query on Widget.*`await"):
+        read.id  # noqa: B018
+    with pytest.raises(TypeError, match=r"neither true nor false.*`await Widget.find"):
+        bool(Widget.all().exists())
+    await db.execute("CREATE TABLE widgets (id bigserial PRIMARY KEY)")
+    assert await read.__class__(Widget, None, "fetchval", "SELECT 7", [], "primary",
+                                lambda v: v + 1) == 8  # a Read runs when awaited
+    assert await Widget.all().exists() is False
