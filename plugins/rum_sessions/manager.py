@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from rum.errors import ConfigError, RumError
 from rum.response import Response
-from rum_sessions.cookie import MAX_COOKIE_BYTES, SessionCodec
+from rum_sessions.cookie import CACHE_ENTRIES, CACHE_MAX_VALUE, MAX_COOKIE_BYTES, SessionCodec
 from rum_sessions.flash import FLASH_KEY
 from rum_sessions.keys import HOW_TO_GENERATE, generate_secret_key, parse_secret_key
 from rum_sessions.session import Session
@@ -56,6 +56,12 @@ class SessionManager:
         attrs += ["HttpOnly", "SameSite=Lax"]
         self._attrs = "; ".join(attrs)
         self._prefix = cookie_name + "="
+        #: ``Cookie`` headers that held the session cookie alone (``rum_session=VALUE``) ->
+        #: VALUE. A browser repeats its header byte for byte, so one lookup of the header
+        #: replaces the strip, prefix test, scan for ``;`` and slice, and the cookie cache
+        #: (``SessionCodec``) is then asked with a VALUE whose hash is already known.
+        #: Bounded like that cache (cleared when full); only headers up to its value size.
+        self._lone_values: dict[str, str] = {}
 
     @classmethod
     def from_config(cls, config: Config) -> SessionManager:
@@ -101,11 +107,18 @@ class SessionManager:
         # A lone session cookie (``Cookie: rum_session=...``) is read without parsing the
         # header into ``request.cookies``; anything else (other cookies, a quoted value)
         # goes through it. Both give the same value: the first cookie of that name.
-        part = header.strip()
-        if part.startswith(self._prefix) and ";" not in part and part[-1:] != '"':
-            raw: str | None = part[len(self._prefix):]
-        else:
-            raw = request.cookies.get(self.cookie_name)
+        raw = self._lone_values.get(header)
+        if raw is None:
+            part = header.strip()
+            if part.startswith(self._prefix) and ";" not in part and part[-1:] != '"':
+                raw = part[len(self._prefix):]
+                if len(header) <= CACHE_MAX_VALUE:
+                    lone = self._lone_values
+                    if len(lone) >= CACHE_ENTRIES:
+                        lone.clear()
+                    lone[header] = raw
+            else:
+                raw = request.cookies.get(self.cookie_name)
         if raw:
             session = self.codec.decode(raw, self.clock())
             if session is not None:

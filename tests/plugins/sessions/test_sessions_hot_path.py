@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from rum import Request
+from rum_sessions.cookie import CACHE_ENTRIES, CACHE_MAX_VALUE
 from rum_sessions.manager import SessionManager
 from rum_sessions.session import Session
 
@@ -53,6 +54,8 @@ def test_lone_cookie_shortcut_reads_what_request_cookies_reads(
         manager: SessionManager, value: str, shape: str) -> None:
     header = shape.format(v=value)
     fast = manager.load(request(header))
+    # the same header again, in a new string: read through the header -> value map
+    again = manager.load(request((header + " ")[:-1]))
     parsed = request(header)
     raw = parsed.cookies.get("rum_session")
     if raw and (slow := manager.codec.decode(raw, 1000.0)) is not None:
@@ -60,6 +63,24 @@ def test_lone_cookie_shortcut_reads_what_request_cookies_reads(
     else:
         expected = state(manager.new_session(had_cookie=raw is not None))
     assert state(fast) == expected
+    assert state(again) == expected
+
+
+def test_lone_cookie_headers_map_is_bounded_and_follows_the_header(
+        manager: SessionManager, value: str) -> None:
+    other = manager.new_session(user_id=4)
+    other_value = manager.cookie_header(other).split(";", 1)[0].split("=", 1)[1]
+    assert manager.load(request(f"rum_session={value}")).user_id == 3
+    assert manager.load(request(f"rum_session={other_value}")).user_id == 4
+    assert manager.load(request(f"rum_session={value}")).user_id == 3
+    assert manager.load(request(f"rum_session={value}x")).is_new  # a changed value is read anew
+    for i in range(CACHE_ENTRIES + 10):  # many browsers (or a client making up cookies)
+        assert manager.load(request(f"rum_session=junk{i}")).is_new
+    assert len(manager._lone_values) <= CACHE_ENTRIES
+    huge = "x" * (CACHE_MAX_VALUE + 1)
+    assert manager.load(request(f"rum_session={huge}")).had_cookie
+    assert f"rum_session={huge}" not in manager._lone_values
+    assert manager.load(request(f"rum_session={value}")).user_id == 3
 
 
 def test_no_cookie_is_a_new_unused_session(manager: SessionManager) -> None:
