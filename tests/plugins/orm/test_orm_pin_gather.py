@@ -225,6 +225,33 @@ async def test_a_failing_pipeline_runs_its_reads_one_by_one(
     assert db.pool_stats()["in_use"] == 0
 
 
+async def test_a_cancelled_pipeline_hands_its_connection_back(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    await make_gadgets(db)
+    pipelines = count_pipelines(monkeypatch)
+    locked, release = trio.Event(), trio.Event()
+
+    async def hold_lock() -> None:  # another task: its transaction is not this task's
+        async with db.transaction() as tx:
+            await tx.fetch("SELECT * FROM gadgets WHERE id = 1 FOR UPDATE")
+            locked.set()
+            await release.wait()
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(hold_lock)
+        await locked.wait()
+        with trio.move_on_after(0.3) as scope:  # the pipeline waits on the locked row
+            await db.gather(*(Gadget.filter(id=i).lock().fetch_all() for i in (2, 1, 3)))
+        assert scope.cancelled_caught
+        release.set()
+    assert pipelines[0] == 1
+    with trio.fail_after(5):
+        while db.pool_stats()["in_use"]:
+            await trio.sleep(0.01)
+    found = await db.gather(*(Gadget.filter(id=i).lock().fetch_all() for i in (2, 1, 3)))
+    assert [g.id for gs in found for g in gs] == [2, 1, 3]
+
+
 async def test_pinned_block_shares_one_connection_and_takes_none_until_used(db: Database) -> None:
     async with db.pinned():
         assert db.pool_stats()["in_use"] == 0  # nothing acquired yet
