@@ -1,4 +1,5 @@
-"""Rum's Jinja2 code generator: two filters compile to inline Python instead of calls.
+"""Rum's Jinja2 code generator: two filters compile to inline Python instead of calls, and
+autoescaped output skips building a ``Markup`` for plain strings and integers.
 
 - ``expr|rum_print`` (what a Rum ``<%= expr %>`` prints under Ruby semantics) becomes
   ``(v if (v := expr).__class__ is str or v.__class__ is int else rum_print(v))``: strings
@@ -7,6 +8,11 @@
   ``(lambda x, i: body)``. Each parameter is named after the reference Jinja2 gives the name
   in the current frame, so inside the body the parameter shadows any outer variable of the
   same name, like a Ruby block parameter.
+- An autoescaped ``<%= %>`` (``{{ }}``) prints through :func:`escape_output` instead of
+  ``markupsafe.escape``: the same text, but a ``str`` is escaped by markupsafe's C core
+  directly and an ``int`` printed with ``str()``, without building a ``Markup`` that is only
+  joined into the page (~0.3 µs per printed value). Every other value goes to
+  ``markupsafe.escape`` as before.
 """
 
 from __future__ import annotations
@@ -15,13 +21,50 @@ from typing import Any
 
 from jinja2 import nodes
 from jinja2.compiler import CodeGenerator, Frame
+from markupsafe import escape
 
 _PRINTED = "_rum_v"
 
+_escape_inner: Any
+try:  # markupsafe >= 3: the C function behind escape(), str -> str
+    from markupsafe._speedups import _escape_inner
+except ImportError:  # no C speedups, or another layout: plain markupsafe.escape
+    _escape_inner = None
+
+
+def _escape_output(value: Any) -> Any:
+    """What autoescaped output prints: ``markupsafe.escape(value)``'s text, as a plain ``str``
+    for a ``str`` or an ``int`` (exact types; subclasses, ``Markup`` and objects with
+    ``__html__`` go through ``markupsafe.escape``). Only used where Jinja2 joins the result
+    into the output (a captured block is wrapped in ``Markup`` after the join)."""
+    cls = value.__class__
+    if cls is str:
+        return _escape_inner(value)
+    if cls is int:
+        return str(value)
+    return escape(value)
+
+
+escape_output: Any = _escape_output if _escape_inner is not None else escape
+
 
 class RumCodeGenerator(CodeGenerator):
-    """A :class:`jinja2.compiler.CodeGenerator` that inlines ``rum_print`` and compiles
-    ``rum_block`` to lambdas."""
+    """A :class:`jinja2.compiler.CodeGenerator` that inlines ``rum_print``, compiles
+    ``rum_block`` to lambdas and prints autoescaped values through :data:`escape_output`."""
+
+    def visit_Template(self, node: nodes.Template, frame: Frame | None = None) -> None:
+        """Jinja2's module, plus the name ``rum_escape`` its output calls (bound when the
+        module runs, before any render)."""
+        super().visit_Template(node, frame)
+        self.writeline("from rum_templates.codegen import escape_output as rum_escape")
+
+    def _output_child_pre(self, node: nodes.Expr, frame: Frame, finalize: Any) -> None:
+        if frame.eval_ctx.autoescape and not frame.eval_ctx.volatile:
+            self.write("rum_escape(")
+            if finalize.src is not None:
+                self.write(finalize.src)
+            return
+        super()._output_child_pre(node, frame, finalize)
 
     def visit_Filter(self, node: nodes.Filter, frame: Frame) -> Any:
         """Inline ``rum_print`` and ``rum_block``; every other filter as Jinja2 does."""
