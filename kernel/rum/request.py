@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextvars import ContextVar
+from time import perf_counter
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qsl, unquote
@@ -61,9 +62,10 @@ class Request:
     ``query_string``, ``headers`` (:class:`~rum.Headers`), ``body`` (bytes, already limited
     to ``[http] max_body_size``; a body the server left on the socket for a streaming parser,
     ``body_stream``, is read by ``await request.read_body()`` or ``request.stream()``),
-    ``client`` (``(host, port)`` or ``None``), ``scheme``,
-    ``http_version``. The kernel adds ``app``, ``path_params`` (typed values captured by the
-    route), ``route``, ``id`` (the request id used in logs) and ``user`` (see
+    ``client`` (``(host, port)`` or ``None``), ``scheme``, ``http_version``; ``started``
+    is ``time.perf_counter()`` when the request was made. The kernel adds ``app``,
+    ``path_params`` (typed values captured by the route), ``route``, ``id`` (the request id
+    used in logs) and ``user`` (see
     :func:`rum.hookspecs.rum_authenticate`). Plugins add their own attributes, e.g.
     ``session``; ``state`` is a free namespace for per-request data.
     """
@@ -107,6 +109,9 @@ class Request:
         self._cookies: dict[str, str] | None = None
         self._state: SimpleNamespace | None = None
         self._form: FormData | None = None
+        #: ``time.perf_counter()`` when the request was made (the server makes it once the
+        #: head is parsed): what plugins time a request from (metrics, the admin dashboards)
+        self.started = perf_counter()
 
     @classmethod
     def from_target(cls, method: str, target: str, **kwargs: Any) -> Request:

@@ -35,3 +35,16 @@ def test_request_keeps_headers_objects_and_subclasses_and_wraps_the_rest():
     wrapped = Request("GET", "/", headers={"C": "3"}).headers
     assert isinstance(wrapped, Headers) and wrapped["c"] == "3"
     assert list(Request("GET", "/").headers.items()) == []
+
+
+def test_a_request_knows_when_it_was_made() -> None:
+    """``request.started`` (``time.perf_counter()`` at construction) is what plugins time a
+    request from, so none of them needs a ``rum_request`` hook just to note the time."""
+    import time
+
+    from rum import Request
+
+    before = time.perf_counter()
+    request = Request("GET", "/")
+    assert before <= request.started <= time.perf_counter()
+    assert Request.from_target("GET", "/x?y=1").started >= request.started

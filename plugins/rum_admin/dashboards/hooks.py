@@ -1,9 +1,9 @@
 """The dashboards' hook implementations, registered by :func:`install_dashboards` as the
 ``admin.dashboards`` plugin: time every request, flush the counters, refresh open pages.
 
-:class:`RequestTiming` (registered only with ``[admin] record_requests`` on): ``rum_request``
-(tryfirst) notes when a request arrived; ``rum_response`` (tryfirst, so it runs after every
-other plugin's) counts it in the process's recorder; ``rum_exception`` (tryfirst, answering
+:class:`RequestTiming` (registered only with ``[admin] record_requests`` on):
+``rum_response`` (tryfirst, so it runs after every other plugin's) counts it, timed from
+``request.started``, in the process's recorder; ``rum_exception`` (tryfirst, answering
 nothing) remembers the exception's type for the failures list.
 """
 
@@ -37,13 +37,7 @@ class RequestTiming:
     def __init__(self, state: Dashboards) -> None:
         self.state = state
 
-    # rum_request and rum_response are plain functions: the kernel calls them without making
-    # a coroutine (they never await)
-
-    @hookimpl(tryfirst=True)
-    def rum_request(self, request: Request) -> None:
-        """Note the arrival time (this hook runs before every other plugin's)."""
-        request.admin_started = perf_counter()  # type: ignore[attr-defined]
+    # rum_response is a plain function: the kernel calls it without making a coroutine
 
     @hookimpl(tryfirst=True)
     async def rum_exception(self, request: Request, exc: BaseException) -> None:
@@ -53,12 +47,7 @@ class RequestTiming:
     @hookimpl(tryfirst=True)
     def rum_response(self, request: Request, response: Response) -> None:
         """Count the request in this process's recorder (runs after every other plugin's)."""
-        # getattr, not request.__dict__.get: reading __dict__ makes CPython build the
-        # instance's dict, after which every attribute of that request reads slower
-        started = getattr(request, "admin_started", None)
-        if started is None:
-            return
-        seconds = perf_counter() - started
+        seconds = perf_counter() - request.started  # set when the request was made
         route = request.route
         key = f"{request.method} {route.path}" if route is not None else "(no route)"
         status = response.status
