@@ -90,8 +90,8 @@ SELECT count(pg_advisory_xact_lock(7261002, hashtext(k)))
 # $1 job names, $2 limited queues this worker takes, $3 limited queues, $4 limited classes,
 # $5 {class: partition key}, $6 how many candidates to look at, $7 rate keys, $8 periods,
 # $9 the worker's queues (NULL: all). Each limited queue is read in claim order through the
-# claim index (at most $6 rows), however deep its backlog; limited classes' waiting jobs are
-# found through the (job, status) index and sorted (at most $6 rows). Every source keeps its
+# claim index (at most $6 rows), however deep its backlog; limited classes' due jobs are
+# found through the (job, run_at) index of waiting rows and sorted (at most $6 rows). Every source keeps its
 # own $6 rows, so a limited queue that is full cannot crowd out the others' candidates.
 _STATE = """
 WITH forget AS (

@@ -7,6 +7,8 @@ same whatever JSON codecs the storage backend registers.
 from __future__ import annotations
 
 ACTIVE = "('scheduled', 'retryable', 'running')"
+# The finished statuses: the predicate of the partial rum_jobs_finished_idx.
+FINISHED = "('complete', 'failed', 'cancelled', 'discarded')"
 
 RETURNING = """id, job, queue, args::text AS args, status, priority, attempt, max_attempts,
     run_at, tags, unique_key, channel, timeout, checkpoint::text AS checkpoint,
@@ -363,20 +365,24 @@ WITH upd AS (
 SELECT id FROM upd
 """
 
-# Pruning deletes at most $4 rows per statement (callers loop), found through the
-# (status, finished_at) index, so each statement is short and holds few locks.
-PRUNE_AGE = """
+# Pruning deletes at most $4 rows per statement (callers loop), found through the partial
+# (status, finished_at) index of finished jobs, so each statement is short and holds few
+# locks. $1 is always a finished status; the constant list says so to the planner, so a
+# generic plan (a prepared statement's after five runs) can use that index too.
+PRUNE_AGE = f"""
 DELETE FROM rum_jobs WHERE id IN (
     SELECT id FROM rum_jobs
-     WHERE status = $1 AND finished_at < now() - $2::double precision * interval '1 second'
+     WHERE status = $1 AND status IN {FINISHED}
+       AND finished_at < now() - $2::double precision * interval '1 second'
        AND ($3::text[] IS NULL OR job = ANY($3::text[]))
      LIMIT $4)
 """
 
-PRUNE_COUNT = """
+PRUNE_COUNT = f"""
 DELETE FROM rum_jobs WHERE id IN (
     SELECT id FROM rum_jobs
-     WHERE status = $1 AND ($3::text[] IS NULL OR job = ANY($3::text[]))
+     WHERE status = $1 AND status IN {FINISHED}
+       AND ($3::text[] IS NULL OR job = ANY($3::text[]))
      ORDER BY finished_at DESC NULLS LAST
     OFFSET $2 LIMIT $4)
 """

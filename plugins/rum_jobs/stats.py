@@ -9,8 +9,9 @@
 Everything is plain frozen dataclasses (``dataclasses.asdict`` turns a snapshot into JSON-ready
 dicts, datetimes aside). The numbers come from one consistent read-only snapshot of the
 database, so they add up. Costs: counts of waiting and running jobs scan those rows (through
-the claim and running indexes); history figures only look at jobs that finished within
-``window`` (through the ``(status, finished_at)`` index), never at the whole history.
+the partial indexes of waiting and running rows); history figures only look at jobs that
+finished within ``window`` (through the partial ``(status, finished_at)`` index of finished
+rows, whose statuses the queries name as constants), never at the whole history.
 """
 
 from __future__ import annotations
