@@ -2,6 +2,7 @@
 
     python bench/jobs_enqueue.py [--jobs 1000] [--reps 15] [--url ...] [--ir]
     python bench/jobs_enqueue.py --compare-with a1a3f4c~1 [--reps 30]
+    python bench/jobs_enqueue.py --schema-of 2ea4740 [--reps 30]
 
 In a fresh database holding both Rum's and pgqueuer's tables, interleaved, for ``--jobs`` no-op
 jobs with args ``{"i": i}`` (bench/jobs.py's bulk measure):
@@ -20,7 +21,9 @@ Works on older trees too (put ``plugins`` of another checkout first on ``PYTHONP
 tree without ``store.insert_columns`` is measured with its JSON-array statement.
 ``--compare-with COMMIT`` instead times this tree's statement and COMMIT's JSON-array
 statement interleaved in one process (warm, first on a new connection, PostgreSQL's planning
-and execution), the fairer comparison on a busy machine.
+and execution), the fairer comparison on a busy machine. ``--schema-of COMMIT`` times this
+tree's statement into this tree's table and into a table made by COMMIT's migrations (each in
+its own database), interleaved: what a schema change (e.g. its indexes) costs the INSERT.
 """
 
 from __future__ import annotations
@@ -210,6 +213,59 @@ async def compare(url: str, n: int, reps: int, commit: str) -> None:
         for m in ("warm", "new connection")) + f" (medians of {reps})")
 
 
+def commit_schema(commit: str) -> str:
+    """The SQL of ``commit``'s jobs migrations (its ``*.up.sql`` files, in order)."""
+    where = "plugins/rum_jobs/migrations/"
+    names = subprocess.run(["git", "ls-tree", "--name-only", commit, where], check=True,
+                           capture_output=True, text=True).stdout.split()
+    return "\n".join(subprocess.run(["git", "show", f"{commit}:{name}"], check=True,
+                                    capture_output=True, text=True).stdout
+                     for name in sorted(names) if name.endswith(".up.sql"))
+
+
+async def compare_schema(urls: dict[str, str], schemas: dict[str, str], n: int,
+                         reps: int) -> None:
+    """This tree's INSERT of ``n`` jobs into each database's table (made by ``schemas``),
+    interleaved: warm wall clock, PostgreSQL's execution time, and the Insert node's own."""
+    from rum_jobs import sql, store
+
+    params = tuple(store.insert_columns(build_jobs(noop_class(), n)))
+    conns = {}
+    for name, url in urls.items():
+        conns[name] = await asyncpg.connect(url)
+        await conns[name].execute(schemas[name])
+        await conns[name].fetch(sql.INSERT, *params)
+    times: dict[str, dict[str, list[float]]] = {
+        k: {"warm": [], "execution": [], "insert node": []} for k in urls}
+    for rep in range(reps):
+        for name, conn in conns.items():
+            if rep % 5 == 0:
+                await conn.execute("TRUNCATE rum_jobs")
+            t0 = time.perf_counter()
+            await conn.fetch(sql.INSERT, *params)
+            times[name]["warm"].append((time.perf_counter() - t0) * 1e3)
+            plan = "\n".join(r[0] for r in await conn.fetch("EXPLAIN (ANALYZE) " + sql.INSERT,
+                                                             *params))
+            times[name]["execution"].append(float(plan.split("Execution Time: ")[1].split()[0]))
+            insert = plan.split("Insert on rum_jobs")[1].split("actual time=")[1]
+            times[name]["insert node"].append(float(insert.split("..")[1].split()[0]))
+    for name, conn in conns.items():
+        sizes = await conn.fetchrow("SELECT pg_table_size('rum_jobs') AS t, "
+                                    "pg_indexes_size('rum_jobs') AS i, count(*) AS n "
+                                    "FROM rum_jobs")
+        await conn.close()
+        print(f"{name:>12s} schema: " + ", ".join(
+            f"{m} {statistics.median(v):.2f} ms" for m, v in times[name].items())
+            + f"; after the last round {sizes['n']:,} rows, table {sizes['t'] // 1024:,} kB, "
+              f"indexes {sizes['i'] // 1024:,} kB")
+    ours, theirs = (times[k] for k in urls)
+    ratios = {m: statistics.median(a / b for a, b in zip(ours[m], theirs[m], strict=True))
+              for m in ours}
+    print(f"per-round ratio {' / '.join(urls)} (below 1: faster here): " + ", ".join(
+        f"{m} {ratios[m]:.2f}x"
+        for m in ("warm", "execution", "insert node")) + f" (medians of {reps})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--jobs", type=int, default=1000)
@@ -218,13 +274,16 @@ def main() -> None:
     parser.add_argument("--ir", action="store_true", help="callgrind Ir for the Python side")
     parser.add_argument("--compare-with", metavar="COMMIT",
                         help="time this tree's statement against COMMIT's JSON-array one")
+    parser.add_argument("--schema-of", metavar="COMMIT",
+                        help="time this tree's statement into this tree's table and into "
+                             "COMMIT's")
     args = parser.parse_args()
     from rum_jobs import store
 
     print(f"rum_jobs from {os.path.dirname(store.__file__)}; load {os.getloadavg()[0]:.2f}")
     if args.ir:
         python_ir(args.jobs)
-    elif not args.compare_with:
+    elif not args.compare_with and not args.schema_of:
         python_side(args.jobs, 50)
     name = f"bench_enqueue_{os.getpid()}"
     base = args.url.rpartition("/")[0]
@@ -233,7 +292,18 @@ def main() -> None:
         admin = await asyncpg.connect(args.url)
         await admin.execute(f'CREATE DATABASE "{name}"')
         try:
-            if args.compare_with:
+            if args.schema_of:
+                from rum_jobs.schema import schema_sql
+
+                await admin.execute(f'CREATE DATABASE "{name}_old"')
+                try:
+                    await compare_schema(
+                        {"this tree": f"{base}/{name}", args.schema_of: f"{base}/{name}_old"},
+                        {"this tree": schema_sql(), args.schema_of: commit_schema(args.schema_of)},
+                        args.jobs, args.reps)
+                finally:
+                    await admin.execute(f'DROP DATABASE IF EXISTS "{name}_old" WITH (FORCE)')
+            elif args.compare_with:
                 await compare(f"{base}/{name}", args.jobs, args.reps, args.compare_with)
             else:
                 await statements(f"{base}/{name}", args.jobs, args.reps)
