@@ -6,6 +6,7 @@ import dataclasses
 import difflib
 import inspect
 import re
+from collections import ChainMap
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -194,7 +195,7 @@ class Templates:
         """Render a compiled template; errors name the template, line and column."""
         variables = self.variables(context)
         try:
-            return template.render(variables)
+            return self._render(template, variables)
         except (TemplateError, HTTPError):
             raise
         except jinja2.TemplateSyntaxError as exc:
@@ -203,6 +204,25 @@ class Templates:
             raise self._runtime_error(exc, template, variables) from None
         except Exception as exc:
             raise self._runtime_error(exc, template, variables) from exc
+
+    def _render(self, template: jinja2.Template, variables: dict[str, Any]) -> str:
+        """``template.render(variables)``, with the render context built from a copy of the
+        environment's globals (a C-level dict copy) when the template has no globals of its
+        own. Jinja2 would read them through the template's ``ChainMap`` in Python, twice per
+        render (~15k instructions)."""
+        env = self.env
+        own = template.globals
+        if env.is_async or type(own) is not ChainMap or len(own.maps) != 2 or own.maps[0] \
+                or own.maps[1] is not env.globals:
+            return template.render(variables)
+        parent = env.globals.copy()
+        parent.update(variables)
+        # Context(globals=None): its globals_keys only matter to templates with own globals
+        ctx = env.context_class(env, parent, template.name, template.blocks)
+        try:
+            return env.concat(template.root_render_func(ctx))  # type: ignore[attr-defined]
+        except Exception:
+            env.handle_exception()  # as Template.render: raises with the template's lines
 
     def render(self, name: str, context: Any = None) -> str:
         """Render template ``name`` with ``context`` (dict, dataclass or object) to a string."""
