@@ -7,7 +7,8 @@ same whatever JSON codecs the storage backend registers.
 from __future__ import annotations
 
 ACTIVE = "('scheduled', 'retryable', 'running')"
-# The finished statuses: the predicate of the partial rum_jobs_finished_idx.
+# The finished statuses. Named as constants, they let the planner use the partial index of
+# finished rows (rum_jobs_finished_idx, 'status NOT IN (active)') in generic plans too.
 FINISHED = "('complete', 'failed', 'cancelled', 'discarded')"
 
 RETURNING = """id, job, queue, args::text AS args, status, priority, attempt, max_attempts,
@@ -282,7 +283,10 @@ RETURNING t.id, lost.kind
 """
 
 # Due jobs no live worker has a class for, waiting longer than $1 seconds: failed with a
-# clear error instead of waiting forever. At most $2 per call.
+# clear error instead of waiting forever. At most $2 per call. Every worker runs it every
+# few seconds: the ORDER BY (any order would do) lets the planner walk the (job, run_at)
+# index of waiting rows, where with a bare LIMIT it scanned the whole table, history
+# included.
 FAIL_UNKNOWN = """
 WITH known AS (
     SELECT coalesce(array_agg(DISTINCT n ORDER BY n), '{}') AS names
@@ -294,6 +298,7 @@ bad AS (
      WHERE j.status IN ('scheduled', 'retryable')
        AND j.run_at < now() - $1::double precision * interval '1 second'
        AND cardinality(known.names) > 0 AND j.job <> ALL(known.names)
+     ORDER BY j.job, j.run_at
      LIMIT $2
        FOR UPDATE OF j SKIP LOCKED
 )

@@ -1,10 +1,12 @@
 -- Rum jobs: table health. The two indexes that covered every row become partial, so a row
--- is only in the index of the phase it is in: inserting a job, claiming it and recording its
--- outcome each write one index entry fewer (bulk INSERT execution: ~0.8x of before).
+-- is only in the index of the phase it is in: an insert writes one index entry fewer, a
+-- claim two fewer, an outcome one fewer (bulk INSERT execution 0.88x of before).
 
--- Finished jobs (history: pruning, stats' finished counts, the failed list). Every query
--- that reads it names finished statuses as constants (PRUNE_AGE/PRUNE_COUNT add
--- "status IN (<the four>)" to their "status = $1"), so generic plans can use it too.
+-- Finished jobs (history: pruning, stats' finished counts, the failed list). The predicate
+-- is written as "not active" so that a query naming the finished statuses as constants
+-- (stats, and PRUNE_AGE/PRUNE_COUNT, which add "status IN (<the four>)" to their
+-- "status = $1") proves it, also in a generic plan, and still uses its status list as an
+-- index condition (a clause the predicate implies would be dropped from the index scan).
 CREATE INDEX IF NOT EXISTS rum_jobs_finished_idx ON rum_jobs (status, finished_at)
     WHERE status NOT IN ('scheduled', 'retryable', 'running');
 -- Waiting jobs by class (limited classes' candidates, the next due time of a worker's

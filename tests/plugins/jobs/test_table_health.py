@@ -63,6 +63,8 @@ CASES = [
     ("limited classes' candidates", _STATE,
      "'{A,B}', '{}', '{}', '{B}', '{\"B\": \"k\"}', 200, '{}', '{}', NULL",
      "rum_jobs_waiting_job_idx|rum_jobs_claim_idx"),
+    ("fail jobs of unknown classes", sql.FAIL_UNKNOWN, "3600, 1000",
+     "rum_jobs_waiting_job_idx"),
 ]
 
 
