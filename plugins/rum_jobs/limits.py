@@ -91,8 +91,9 @@ SELECT count(pg_advisory_xact_lock(7261002, hashtext(k)))
 # $5 {class: partition key}, $6 how many candidates to look at, $7 rate keys, $8 periods,
 # $9 the worker's queues (NULL: all). Each limited queue is read in claim order through the
 # claim index (at most $6 rows), however deep its backlog; limited classes' due jobs are
-# found through the (job, run_at) index of waiting rows and sorted (at most $6 rows). Every source keeps its
-# own $6 rows, so a limited queue that is full cannot crowd out the others' candidates.
+# found through the (job, run_at) index of waiting rows and sorted (at most $6 rows). Every
+# source keeps its own $6 rows, so a limited queue that is full cannot crowd out the others'
+# candidates.
 _STATE = """
 WITH forget AS (
     DELETE FROM rum_jobs_rate_log l USING unnest($7::text[], $8::float8[]) AS r(key, per)

@@ -373,23 +373,27 @@ SELECT id FROM upd
 # Pruning deletes at most $4 rows per statement (callers loop), found through the partial
 # (status, finished_at) index of finished jobs, so each statement is short and holds few
 # locks. $1 is always a finished status; the constant list says so to the planner, so a
-# generic plan (a prepared statement's after five runs) can use that index too.
+# generic plan (a prepared statement's after five runs) can use that index too. The ids are
+# collected once (an InitPlan) and deleted by primary key: with "id IN (SELECT ... LIMIT)",
+# statistics saying the table is empty (the pruner's own VACUUM of a table it had just
+# emptied sets reltuples to 0) made PostgreSQL rerun the LIMIT subquery for every row of a
+# full scan, one statement running for minutes.
 PRUNE_AGE = f"""
-DELETE FROM rum_jobs WHERE id IN (
+DELETE FROM rum_jobs WHERE id = ANY(ARRAY(
     SELECT id FROM rum_jobs
      WHERE status = $1 AND status IN {FINISHED}
        AND finished_at < now() - $2::double precision * interval '1 second'
        AND ($3::text[] IS NULL OR job = ANY($3::text[]))
-     LIMIT $4)
+     LIMIT $4))
 """
 
 PRUNE_COUNT = f"""
-DELETE FROM rum_jobs WHERE id IN (
+DELETE FROM rum_jobs WHERE id = ANY(ARRAY(
     SELECT id FROM rum_jobs
      WHERE status = $1 AND status IN {FINISHED}
        AND ($3::text[] IS NULL OR job = ANY($3::text[]))
      ORDER BY finished_at DESC NULLS LAST
-    OFFSET $2 LIMIT $4)
+    OFFSET $2 LIMIT $4))
 """
 
 TABLE_EXISTS = "SELECT to_regclass('rum_jobs') IS NOT NULL"

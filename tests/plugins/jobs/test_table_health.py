@@ -131,3 +131,41 @@ async def test_the_migration_reverts_and_applies_again(database_url: str) -> Non
         await db.execute(up)  # re-runnable
         assert await ensure_schema(db) is False
         assert await db.fetchval("SELECT count(*) FROM rum_jobs") == 2
+
+
+async def test_pruning_stays_linear_when_statistics_say_the_table_is_empty(
+        database_url: str) -> None:
+    # A VACUUM that finds only dead rows it may not remove yet (an older snapshot still sees
+    # them) records reltuples = 0 over the table's pages, and until the next ANALYZE every
+    # plan believes the table holds one row. "DELETE ... WHERE id IN (SELECT ... LIMIT n)"
+    # then became a nested loop rerunning the subquery for each row: 21 s for one batch of
+    # 5,000 out of 30,000 rows. The ids are now collected once and deleted by primary key.
+    import trio
+
+    from rum_jobs import prune
+    from rum_orm import Database
+
+    insert = ("INSERT INTO rum_jobs (job, status, finished_at) SELECT 'A', 'complete', "
+              "now() - interval '1 hour' FROM generate_series(1, 30000)")
+    async with Database.open(database_url, pool_max=3) as db:
+        await ensure_schema(db)
+        await db.execute("ALTER TABLE rum_jobs SET (autovacuum_enabled = false)")
+        await db.execute(insert)
+        async with Database.open(database_url, pool_max=1) as other, \
+                other.session() as holder:
+            await holder.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+            await holder.fetchval("SELECT count(*) FROM rum_jobs")
+            await db.execute("DELETE FROM rum_jobs")
+            await db.execute("VACUUM rum_jobs")
+            await holder.execute("ROLLBACK")
+        assert await db.fetchval("SELECT reltuples FROM pg_class "
+                                 "WHERE oid = 'rum_jobs'::regclass") == 0
+        await db.execute(insert)
+        plan = "\n".join(r[0] for r in await db.fetch(
+            "EXPLAIN " + sql.PRUNE_AGE, "complete", 60.0, None, 5000))
+        assert "Nested Loop" not in plan and "Index Cond: (id = ANY" in plan, plan
+        with trio.fail_after(20):
+            assert await prune(db, max_age={"complete": 60}) == 30000
+        await db.execute(insert.replace("'complete'", "'failed'"))
+        with trio.fail_after(20):
+            assert await prune(db, max_count={"failed": 1000}) == 29000
