@@ -87,11 +87,16 @@ _CLAIMABLE = """
            AND p.status IN ('scheduled', 'retryable', 'running')))
 """
 
+# The picked ids are collected once (an InitPlan) and updated by primary key. A join with
+# picked ("FROM picked WHERE t.id = picked.id") let PostgreSQL, whenever the statistics said
+# the table was empty (reltuples 0 over its pages: after a VACUUM that found only dead rows,
+# as the pruner's does on a drained queue, until the next ANALYZE), scan the whole table as
+# the outer side of a nested loop at every claim: 0.3 s per claim of 25 with 94,000 rows.
 _CLAIM_UPDATE = """
 UPDATE rum_jobs AS t
    SET status = 'running', attempt = t.attempt + 1, worker = $4, started_at = now(),
        lease_expires_at = now() + make_interval(secs => $5)
-  FROM picked WHERE t.id = picked.id
+ WHERE t.id = ANY(ARRAY(SELECT id FROM picked))
 RETURNING t.id, t.job, t.queue, t.args::text AS args, t.attempt, t.max_attempts, t.priority,
           t.tags, t.channel, t.timeout, t.checkpoint::text AS checkpoint, t.run_at,
           t.created_at

@@ -133,13 +133,54 @@ async def test_the_migration_reverts_and_applies_again(database_url: str) -> Non
         assert await db.fetchval("SELECT count(*) FROM rum_jobs") == 2
 
 
+async def _statistics_say_empty(database_url: str, db: Any, insert: str) -> None:
+    """Leave ``rum_jobs`` with reltuples = 0 over its pages, then run ``insert`` (no ANALYZE
+    follows: autovacuum is off): a VACUUM that finds only dead rows it may not remove yet
+    (an older snapshot still sees them) records no live rows, as the pruner's VACUUM of a
+    drained queue can."""
+    from rum_orm import Database
+
+    await ensure_schema(db)
+    await db.execute("ALTER TABLE rum_jobs SET (autovacuum_enabled = false)")
+    await db.execute(insert)
+    async with Database.open(database_url, pool_max=1) as other, other.session() as holder:
+        await holder.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        await holder.fetchval("SELECT count(*) FROM rum_jobs")
+        await db.execute("DELETE FROM rum_jobs")
+        await db.execute("VACUUM rum_jobs")
+        await holder.execute("ROLLBACK")
+    assert await db.fetchval("SELECT reltuples FROM pg_class "
+                             "WHERE oid = 'rum_jobs'::regclass") == 0
+    await db.execute(insert)
+
+
+async def test_claims_stay_by_primary_key_when_statistics_say_the_table_is_empty(
+        database_url: str) -> None:
+    # The claim's UPDATE joined the picked rows; believing the table held one row, the
+    # planner scanned all of it as the outer side of a nested loop at every claim (0.35 s
+    # per claim with 100,000 jobs). The picked ids are now updated by primary key.
+    from rum_jobs.limits import _claim_ids_statement
+    from rum_orm import Database
+
+    async with Database.open(database_url, pool_max=3) as db:
+        await _statistics_say_empty(database_url, db, "INSERT INTO rum_jobs (job) "
+                                    "SELECT 'A' FROM generate_series(1, 30000)")
+        for query, args in [
+                (sql.CLAIM_ONE, (["default"], 25, ["A"], "w", 30.0)),
+                (sql.CLAIM_FAIR, (["default"], 25, ["A"], "w", 30.0)),
+                (sql.CLAIM_ANY, (None, 25, ["A"], "w", 30.0)),
+                (_claim_ids_statement(), ([1, 2, 3], "w", 30.0, "{}"))]:
+            lines = [r[0] for r in await db.fetch("EXPLAIN " + query, *args)]
+            scan = next(i for i, line in enumerate(lines) if " on rum_jobs t " in line
+                        and "Scan" in line)
+            assert "Index Cond: (id = ANY" in lines[scan + 1], "\n".join(lines)
+
+
 async def test_pruning_stays_linear_when_statistics_say_the_table_is_empty(
         database_url: str) -> None:
-    # A VACUUM that finds only dead rows it may not remove yet (an older snapshot still sees
-    # them) records reltuples = 0 over the table's pages, and until the next ANALYZE every
-    # plan believes the table holds one row. "DELETE ... WHERE id IN (SELECT ... LIMIT n)"
-    # then became a nested loop rerunning the subquery for each row: 21 s for one batch of
-    # 5,000 out of 30,000 rows. The ids are now collected once and deleted by primary key.
+    # "DELETE ... WHERE id IN (SELECT ... LIMIT n)" became a nested loop rerunning the
+    # subquery for each row: 21 s for one batch of 5,000 out of 30,000 rows. The ids are now
+    # collected once and deleted by primary key.
     import trio
 
     from rum_jobs import prune
@@ -148,19 +189,7 @@ async def test_pruning_stays_linear_when_statistics_say_the_table_is_empty(
     insert = ("INSERT INTO rum_jobs (job, status, finished_at) SELECT 'A', 'complete', "
               "now() - interval '1 hour' FROM generate_series(1, 30000)")
     async with Database.open(database_url, pool_max=3) as db:
-        await ensure_schema(db)
-        await db.execute("ALTER TABLE rum_jobs SET (autovacuum_enabled = false)")
-        await db.execute(insert)
-        async with Database.open(database_url, pool_max=1) as other, \
-                other.session() as holder:
-            await holder.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
-            await holder.fetchval("SELECT count(*) FROM rum_jobs")
-            await db.execute("DELETE FROM rum_jobs")
-            await db.execute("VACUUM rum_jobs")
-            await holder.execute("ROLLBACK")
-        assert await db.fetchval("SELECT reltuples FROM pg_class "
-                                 "WHERE oid = 'rum_jobs'::regclass") == 0
-        await db.execute(insert)
+        await _statistics_say_empty(database_url, db, insert)
         plan = "\n".join(r[0] for r in await db.fetch(
             "EXPLAIN " + sql.PRUNE_AGE, "complete", 60.0, None, 5000))
         assert "Nested Loop" not in plan and "Index Cond: (id = ANY" in plan, plan
