@@ -244,7 +244,9 @@ RETURNING id
 WORKERS_FORGET = "DELETE FROM rum_jobs_workers WHERE seen_at < now() - interval '1 day'"
 
 # Jobs whose claim-time lease expired and whose worker's lease expired too (or whose worker
-# never registered): retry them, or fail them when out of attempts. How the worker was lost
+# never registered): retry them, or fail them when out of attempts. The rows are found by
+# primary key ("t.id = ANY(...)", as in the claims): joined to lost alone, they were read by
+# a scan of the whole table whenever the statistics said it was empty. How the worker was lost
 # is recorded: 'worker_lost' when its PostgreSQL session is gone (the process died),
 # 'stalled' when the session is still there (the process lives but stopped renewing: a
 # blocked event loop), 'lease_expired' when it cannot be told (no presence session).
@@ -283,7 +285,7 @@ UPDATE rum_jobs AS t
            'traceback', NULL)),
        lease_expires_at = NULL
   FROM lost
- WHERE t.id = lost.id
+ WHERE t.id = lost.id AND t.id = ANY(ARRAY(SELECT id FROM lost))
 RETURNING t.id, lost.kind
 """
 
