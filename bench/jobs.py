@@ -442,6 +442,12 @@ def table_health(server: str, batches: int, batch: int) -> list[str]:
                                      f"{row['i'] / 2**20:.1f} | {row['n']:,} |")
                         print(lines[-1], flush=True)
                     worker.stop()
+                    sizes = await db.fetch(
+                        "SELECT c.relname, pg_relation_size(c.oid) AS b FROM pg_index i "
+                        "JOIN pg_class c ON c.oid = i.indexrelid "
+                        "WHERE i.indrelid = 'rum_jobs'::regclass ORDER BY b DESC, c.relname")
+                    lines.extend(["", "Indexes after the last batch: " + ", ".join(
+                        f"`{r['relname']}` {r['b'] / 2**20:.1f} MB" for r in sizes) + "."])
 
         trio.run(main)
 
