@@ -9,8 +9,8 @@
 -- index condition (a clause the predicate implies would be dropped from the index scan).
 CREATE INDEX IF NOT EXISTS rum_jobs_finished_idx ON rum_jobs (status, finished_at)
     WHERE status NOT IN ('scheduled', 'retryable', 'running');
--- Waiting jobs by class (limited classes' candidates, the next due time of a worker's
--- classes, assert_enqueued): only rows that wait, with their due time.
+-- Waiting jobs by class (limited classes' candidates, failing jobs no worker has a class
+-- for, assert_enqueued): only rows that wait, with their due time.
 CREATE INDEX IF NOT EXISTS rum_jobs_waiting_job_idx ON rum_jobs (job, run_at)
     WHERE status IN ('scheduled', 'retryable');
 DROP INDEX IF EXISTS rum_jobs_history_idx;
