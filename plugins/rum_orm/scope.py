@@ -59,6 +59,11 @@ class Queryable(Protocol):
 Q = TypeVar("Q", bound=Queryable)
 M = TypeVar("M", bound=Queryable)
 T = TypeVar("T")
+
+#: The SELECT of one-filter scopes by (model, column, operator, limit): see
+#: ``Scope._one_compare_select``. Cleared when full (column names come from code).
+_ONE_COMPARE_SQL: dict[tuple[Any, str, str, int], str] = {}
+_ONE_COMPARE_ENTRIES = 4096
 Conn = Database | Connection | None
 
 
@@ -473,10 +478,38 @@ class Scope(Generic[M]):
     def _upto_two(self, conn: Conn,
                   finish: Callable[[Scope[M], str, list[Any], list[Any]], T]) -> Read[T]:
         """A read of at most two rows (to tell one match from several), then ``finish``."""
-        params = Params()
-        sql = self._select(params, limit=2)
-        return Read(self.model, conn, "fetch", sql, params.values, self._reads_on(),
-                    partial(finish, self, sql, params.values))
+        simple = self._one_compare_select(2)
+        if simple is None:
+            params = Params()
+            sql, values = self._select(params, limit=2), params.values
+        else:
+            sql, values = simple
+        return Read(self.model, conn, "fetch", sql, values, self._reads_on(),
+                    partial(finish, self, sql, values))
+
+    def _one_compare_select(self, limit: int) -> tuple[str, list[Any]] | None:
+        """``(sql, [value])`` for a scope that is one ``column <op> value`` filter and nothing
+        else (what ``find(pk)`` and ``filter(email=...)`` build), with the SQL from a cache:
+        it depends only on the model, the column, the operator and ``limit``. ``None`` for
+        any other scope (built by :meth:`_select`)."""
+        conditions = self.conditions
+        if len(conditions) != 1 or self.joins or self.orders or self.limit_ is not None \
+                or self.offset_ or self.lock_ is not None or self.distinct_:
+            return None
+        condition = conditions[0]
+        if type(condition) is not Compare or type(condition.column) is not str:
+            return None
+        value = condition.value
+        if value is None or isinstance(value, list):  # IS NULL, ANY(...): other SQL
+            return None
+        key = (self.model, condition.column, condition.op, limit)
+        sql = _ONE_COMPARE_SQL.get(key)
+        if sql is None:
+            sql = self._select(Params(), limit=limit)
+            if len(_ONE_COMPARE_SQL) >= _ONE_COMPARE_ENTRIES:
+                _ONE_COMPARE_SQL.clear()
+            _ONE_COMPARE_SQL[key] = sql
+        return sql, [value]
 
     def _one(self, sql: str, values: list[Any], rows: list[Any]) -> M:
         row = self._at_most_one(rows)
@@ -506,9 +539,13 @@ class Scope(Generic[M]):
 
     def fetch_first(self, conn: Conn = None) -> Read[M | None]:
         """The first matching record in this scope's order (``LIMIT 1``), or ``None``."""
-        params = Params()
-        sql = self._select(params, limit=1)
-        return Read(self.model, conn, "fetchrow", sql, params.values, self._reads_on(),
+        simple = self._one_compare_select(1)
+        if simple is None:
+            params = Params()
+            sql, values = self._select(params, limit=1), params.values
+        else:
+            sql, values = simple
+        return Read(self.model, conn, "fetchrow", sql, values, self._reads_on(),
                     self._record_or_none)
 
     def _record_or_none(self, row: Any) -> M | None:
