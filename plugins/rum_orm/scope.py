@@ -61,7 +61,7 @@ M = TypeVar("M", bound=Queryable)
 T = TypeVar("T")
 
 #: The SELECT of one-filter scopes by (model, column, operator, limit): see
-#: ``Scope._one_compare_select``. Cleared when full (column names come from code).
+#: ``Scope._select_limited``. Cleared when full (column names come from code).
 _ONE_COMPARE_SQL: dict[tuple[Any, str, str, int], str] = {}
 _ONE_COMPARE_ENTRIES = 4096
 Conn = Database | Connection | None
@@ -478,38 +478,34 @@ class Scope(Generic[M]):
     def _upto_two(self, conn: Conn,
                   finish: Callable[[Scope[M], str, list[Any], list[Any]], T]) -> Read[T]:
         """A read of at most two rows (to tell one match from several), then ``finish``."""
-        simple = self._one_compare_select(2)
-        if simple is None:
-            params = Params()
-            sql, values = self._select(params, limit=2), params.values
-        else:
-            sql, values = simple
+        sql, values = self._select_limited(2)
         return Read(self.model, conn, "fetch", sql, values, self._reads_on(),
                     partial(finish, self, sql, values))
 
-    def _one_compare_select(self, limit: int) -> tuple[str, list[Any]] | None:
-        """``(sql, [value])`` for a scope that is one ``column <op> value`` filter and nothing
-        else (what ``find(pk)`` and ``filter(email=...)`` build), with the SQL from a cache:
-        it depends only on the model, the column, the operator and ``limit``. ``None`` for
-        any other scope (built by :meth:`_select`)."""
+    def _select_limited(self, limit: int) -> tuple[str, list[Any]]:
+        """``(sql, values)`` of this scope's ``SELECT`` with ``limit``. A scope of one
+        ``column <op> value`` filter and nothing else (what ``find(pk)`` and
+        ``filter(email=...)`` build) takes its SQL from a cache: it depends only on the model,
+        the column, the operator and ``limit``."""
         conditions = self.conditions
-        if len(conditions) != 1 or self.joins or self.orders or self.limit_ is not None \
-                or self.offset_ or self.lock_ is not None or self.distinct_:
-            return None
-        condition = conditions[0]
-        if type(condition) is not Compare or type(condition.column) is not str:
-            return None
-        value = condition.value
-        if value is None or isinstance(value, list):  # IS NULL, ANY(...): other SQL
-            return None
-        key = (self.model, condition.column, condition.op, limit)
-        sql = _ONE_COMPARE_SQL.get(key)
-        if sql is None:
-            sql = self._select(Params(), limit=limit)
-            if len(_ONE_COMPARE_SQL) >= _ONE_COMPARE_ENTRIES:
-                _ONE_COMPARE_SQL.clear()
-            _ONE_COMPARE_SQL[key] = sql
-        return sql, [value]
+        if len(conditions) == 1 and not (
+                self.joins or self.orders or self.limit_ is not None or self.offset_
+                or self.lock_ is not None or self.distinct_):
+            condition = conditions[0]
+            # None: IS NULL; a list: ANY(...); a Column key may name a joined table
+            if type(condition) is Compare and condition.value is not None \
+                    and not isinstance(condition.value, list) and type(condition.column) is str:
+                value = condition.value
+                key = (self.model, condition.column, condition.op, limit)
+                sql = _ONE_COMPARE_SQL.get(key)
+                if sql is None:
+                    sql = self._select(Params(), limit=limit)
+                    if len(_ONE_COMPARE_SQL) >= _ONE_COMPARE_ENTRIES:
+                        _ONE_COMPARE_SQL.clear()
+                    _ONE_COMPARE_SQL[key] = sql
+                return sql, [value]
+        params = Params()
+        return self._select(params, limit=limit), params.values
 
     def _one(self, sql: str, values: list[Any], rows: list[Any]) -> M:
         row = self._at_most_one(rows)
@@ -539,12 +535,7 @@ class Scope(Generic[M]):
 
     def fetch_first(self, conn: Conn = None) -> Read[M | None]:
         """The first matching record in this scope's order (``LIMIT 1``), or ``None``."""
-        simple = self._one_compare_select(1)
-        if simple is None:
-            params = Params()
-            sql, values = self._select(params, limit=1), params.values
-        else:
-            sql, values = simple
+        sql, values = self._select_limited(1)
         return Read(self.model, conn, "fetchrow", sql, values, self._reads_on(),
                     self._record_or_none)
 
