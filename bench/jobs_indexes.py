@@ -134,8 +134,6 @@ async def queries() -> list[tuple[str, str, tuple[Any, ...]]]:
         out.append((f"stats {name}", query, args))
     names = ["SendEmail", "Resize", "Report", "Webhook", "Index", "Thumb", "Invoice", "Digest",
              "Cleanup", "SyncAccount"]
-    out.append(("NEXT_RUN_AT, all queues", sql.NEXT_RUN_AT, (names, None)))
-    out.append(("NEXT_RUN_AT, one class", sql.NEXT_RUN_AT, (["SyncAccount"], None)))
     from rum_jobs import limits
 
     out.append(("limits _STATE, one limited class", limits._STATE,

@@ -326,12 +326,6 @@ UPDATE rum_jobs SET checkpoint = $4::text::jsonb
  WHERE id = $1 AND attempt = $2 AND worker = $3 AND status = 'running'
 """
 
-NEXT_RUN_AT = """
-SELECT extract(epoch FROM min(run_at) - now()) FROM rum_jobs
- WHERE status IN ('scheduled', 'retryable') AND job = ANY($1::text[])
-   AND ($2::text[] IS NULL OR queue = ANY($2::text[]))
-"""
-
 GET = f"SELECT {RETURNING} FROM rum_jobs WHERE id = $1"
 
 RETRY = """

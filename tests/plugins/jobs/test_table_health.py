@@ -58,8 +58,6 @@ CASES = [
      "rum_jobs_finished_idx"),
     ("stats: failed jobs", stats_module._FAILED, "50", "rum_jobs_finished_idx"),
     ("stats: running jobs", stats_module._RUNNING, "", "rum_jobs_running_idx"),
-    ("next due time of some classes", sql.NEXT_RUN_AT, "'{A,B}', NULL",
-     "rum_jobs_waiting_job_idx"),
     ("limited classes' candidates", _STATE,
      "'{A,B}', '{}', '{}', '{B}', '{\"B\": \"k\"}', 200, '{}', '{}', NULL",
      "rum_jobs_waiting_job_idx|rum_jobs_claim_idx"),
