@@ -264,3 +264,39 @@ async def test_completions_are_not_lost_when_the_claim_part_fails(
     for job_id in quick:
         record = await get_job(db8, job_id)
         assert record is not None and record.result == {"id": job_id}
+
+
+class Step(Job):
+    order: list[int] = []
+
+    async def execute(self, args: Any) -> Any:
+        type(self).order.append(self.id)
+        if args.get("fail"):
+            raise RuntimeError("step failed")
+
+
+async def test_workflows_resolve_when_the_prerequisite_completes_in_a_claim(
+        db8: Any) -> None:
+    """The workflow trigger fires at the end of the claim statement that completes a
+    prerequisite: its dependent is released (and its NOTIFY wakes the worker: the poll is
+    30 s) or, when a prerequisite fails for good, cancelled."""
+    Step.order = []
+    a = await Step.enqueue(db=db8)
+    b = await Step.enqueue(after=[a], db=db8)
+    c = await Step.enqueue(after=[b], db=db8)
+    bad = await Step.enqueue({"fail": True}, max_attempts=1, db=db8)
+    never = await Step.enqueue(after=[bad], db=db8)
+    worker = Worker([Step], db=db8, concurrency=4, poll_interval=30)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(worker.run)
+        with trio.fail_after(5):
+            while set((await statuses(db8, [a, b, c, bad, never])).values()) - {
+                    "complete", "failed", "cancelled"}:
+                await trio.sleep(0.01)
+        worker.stop()
+    assert await statuses(db8, [a, b, c, bad, never]) == {
+        a: "complete", b: "complete", c: "complete", bad: "failed", never: "cancelled"}
+    assert [i for i in Step.order if i in (a, b, c)] == [a, b, c]
+    assert never not in Step.order
+    assert worker.stats["complete_with_claim"] >= 2, worker.stats  # a and b rode claims
+    assert await db8.fetchval("SELECT count(*) FROM rum_jobs_deps") == 0
