@@ -172,56 +172,6 @@ SELECT count(*) AS n,
   FROM done
 """
 
-# A claim that also marks a batch of successful runs complete, in one statement (one round
-# trip, one transaction, one commit per worker cycle instead of a claim and a COMPLETE):
-# the worker sends it when completions are waiting as it claims (worker.py, "riding
-# completions"). The claim part is the plain claim's text unchanged ($1-$5, with its pause
-# filter and the same SKIP LOCKED pick); the completion part is COMPLETE's ($6 ids,
-# $7 {"<id>": [attempt, result-or-null]}, $4 the worker id) with the same conditions
-# (running, this worker, this attempt). The two touch disjoint rows: a claim picks waiting
-# rows, a completion updates running ones. Both read one snapshot, so a job of an ordered
-# channel whose predecessor completes in this statement is left for the next claim (the
-# NOTIFY sent for the predecessor's queue, at commit, wakes the workers for it). ``woke``
-# is read by a one-time filter of the claim's UPDATE, evaluated before its rows are read:
-# the completions are written, and their rows locked, before any waiting row is picked.
-# The workflow trigger fires at the end of the statement, as it does after COMPLETE. One
-# transaction: when any part fails, nothing of it is written (the worker then writes the
-# completions with COMPLETE).
-_COMPLETING = """r AS MATERIALIZED (SELECT $7::text::jsonb AS m),
-done AS (
-    UPDATE rum_jobs AS t
-       SET status = 'complete', finished_at = now(), lease_expires_at = NULL,
-           result = nullif(r.m -> t.id::text -> 1, 'null'::jsonb)
-      FROM r
-     WHERE t.id = ANY($6::bigint[]) AND t.status = 'running' AND t.worker = $4
-       AND t.attempt = (r.m -> t.id::text ->> 0)::int
-    RETURNING t.queue, t.channel
-),
-woke AS (
-    SELECT count(pg_notify('rum_jobs', q)) AS n
-      FROM (SELECT DISTINCT queue AS q FROM done WHERE channel IS NOT NULL) s
-),
-"""
-
-
-def _completing(claim: str) -> str:
-    """``claim`` (a plain claim) with a batch of completions written in the same
-    statement (see ``_COMPLETING``)."""
-    head = "\nWITH picked AS ("
-    where = " WHERE t.id = ANY(ARRAY(SELECT id FROM picked))\n"
-    if not claim.startswith(head) or claim.count(where) != 1:
-        raise AssertionError("a plain claim's shape changed: update sql._completing")
-    gated = where.rstrip("\n") + "\n   AND (SELECT n FROM woke) >= 0\n"
-    return "\nWITH " + _COMPLETING + "picked AS (" + claim[len(head):].replace(where, gated)
-
-
-COMPLETE_CLAIM_FAIR = _completing(CLAIM_FAIR)
-COMPLETE_CLAIM_ONE = _completing(CLAIM_ONE)
-COMPLETE_CLAIM_ANY = _completing(CLAIM_ANY)
-#: Each plain claim's statement with completions (``_COMPLETING``).
-COMPLETING = {CLAIM_FAIR: COMPLETE_CLAIM_FAIR, CLAIM_ONE: COMPLETE_CLAIM_ONE,
-              CLAIM_ANY: COMPLETE_CLAIM_ANY}
-
 # A failed or explicitly ended run. $1 id, $2 attempt, $3 worker, $4 new status,
 # $5 delay seconds (retry/snooze; fractions kept), $6 error entry (JSON object or NULL),
 # $7 attempt refund.

@@ -6,8 +6,7 @@ milliseconds of a commit and polls every ``poll_interval`` as a fallback. The wo
 lease, its row in ``rum_jobs_workers``, which a heartbeat renews and which covers every job it
 claimed until the job's outcome is written; jobs of a worker that died or stalled are released
 by any worker once that lease expires, recorded as ``worker_lost`` or ``stalled``. Successful
-runs are marked complete in batches (one statement for many jobs), as a rule in the very
-statement of the worker's next claim (one round trip and one commit per cycle).
+runs are marked complete in batches (one statement for many jobs).
 """
 
 from __future__ import annotations
@@ -91,9 +90,6 @@ COMPLETE_BATCH = 1000
 BLOCKED_AFTER = 0.5
 #: The smallest pool in which a worker holds its claim and completion lanes.
 LANE_MIN_POOL = 6
-#: How long completions wait for the claim loop to take them with its next claim (seconds)
-#: before the completer writes them on its own (see Worker._completer).
-RIDE_GRACE = 0.005
 
 
 class Worker:
@@ -167,9 +163,6 @@ class Worker:
         self._stopped = trio.Event()
         self._done: list[dict[str, Any]] = []
         self._done_ready = trio.Event()
-        self._done_since = 0.0  # when _done last went from empty to not empty
-        self._riding = False  # the claim loop runs: completions ride its claims
-        self._write_now = trio.Event()  # the completer writes what waits without a grace
         self._flushing = 0
         self._flushed = trio.Event()
         self.started = trio.Event()
@@ -184,9 +177,8 @@ class Worker:
         self._complete_lane = _Lane(self)
         self._more = False  # the last claim filled a queue's share: more may be due now
         self._eager: EagerClaim | None = None  # set while the listener can send claims
-        self.stats = {"claimed": 0, "claimed_on_notify": 0, "complete": 0,
-                      "complete_with_claim": 0, "retried": 0, "failed": 0, "unknown_job": 0,
-                      "rescued": 0}
+        self.stats = {"claimed": 0, "claimed_on_notify": 0, "complete": 0, "retried": 0,
+                      "failed": 0, "unknown_job": 0, "rescued": 0}
 
     @property
     def db(self) -> Any:
@@ -226,13 +218,7 @@ class Worker:
                 async with trio.open_nursery() as jobs:
                     self.started.set()
                     task_status.started(self)
-                    try:
-                        self._riding = True
-                        await self._claim_loop(jobs)
-                    finally:
-                        self._riding = False
-                        self._write_now.set()  # the completer writes from now on
-                        self._done_ready.set()
+                    await self._claim_loop(jobs)
                     with trio.move_on_after(self.shutdown_timeout):
                         while self._running:
                             await self._wait_wake()
@@ -293,52 +279,12 @@ class Worker:
         n -= len(rows)
         if n > 0 and self._plain_names:
             statement, args, share = self._plain_claim(n)
-            if self._done and self._rides():
-                plain = await self._claim_completing(statement, args)
-            else:
-                plain = await self._claim_lane.fetch(statement, *args)
+            plain = await self._claim_lane.fetch(statement, *args)
             more = self._filled(plain, share) or more
             rows += plain
         self._more = more
         self.stats["claimed"] += len(rows)
         return [Claimed.from_row(r) for r in rows]
-
-    def _rides(self) -> bool:
-        """Whether completions ride the claim loop's claims: it runs, and its plain claim
-        takes every job it may (no limit concerns it, as last read). A worker with limits
-        writes each completion at once: a limited job's slot frees when its completion is
-        written, and the limited claim is a statement of its own."""
-        return (self._riding and not self._stopping
-                and self._limits.idle_for(self._names, self.queues))
-
-    async def _claim_completing(self, statement: str, args: tuple[Any, ...]) -> Any:
-        """The plain claim ``statement`` with the waiting completions written in the same
-        statement (sql.COMPLETING): one round trip and one commit for both. When it fails,
-        nothing of it was written (one transaction): the completions go back to the front
-        of the queue and the completer writes them at once (retrying as it does). When the
-        answer is lost after the commit, rewriting them changes nothing (a completion only
-        updates a row still running under this worker and attempt), and the claimed rows
-        are released as orphans by the heartbeat."""
-        batch = self._done[:COMPLETE_BATCH]
-        del self._done[:COMPLETE_BATCH]
-        ids = [d["id"] for d in batch]
-        results = "{" + ",".join(_encode_done(d) for d in batch) + "}"
-        self._writing.update(ids)
-        self._flushing += 1
-        try:
-            rows = await self._claim_lane.fetch(sql.COMPLETING[statement], *args, ids, results)
-        except BaseException:
-            self._done[:0] = batch
-            self._write_now.set()  # the completer writes them without waiting
-            self._done_ready.set()
-            raise
-        finally:
-            self._writing.difference_update(ids)
-            self._flushing -= 1
-            self._flushed.set()
-            self._flushed = trio.Event()
-        self.stats["complete_with_claim"] += len(batch)
-        return rows
 
     def _plain_claim(self, n: int) -> tuple[str, tuple[Any, ...], int]:
         """The plain claim of up to ``n`` jobs: statement, arguments and each queue's share."""
@@ -835,8 +781,6 @@ class Worker:
             logger.warning("job %s #%s returned a result that cannot be stored (%s); storing "
                            "its repr", run.job, run.id, exc)
             encoded = dumps(repr(result))
-        if not self._done:
-            self._done_since = trio.current_time()
         self._done.append({"id": run.id, "attempt": run.attempt,
                            "result": None if encoded is None else _Raw(encoded)})
         self._done_ready.set()
@@ -891,23 +835,9 @@ class Worker:
     # -- batched completion -----------------------------------------------------------------
 
     async def _completer(self) -> None:
-        """Write completions the claim loop does not take. While it runs (and no limit
-        concerns the worker), a job's end frees a slot and wakes it, and its next claim
-        writes every waiting completion in its own statement: one round trip and one
-        commit for both. Completions still waiting ``RIDE_GRACE`` after the oldest of them
-        came (a claim slow to answer; a claim that failed and gave them back; the worker
-        stopping) are written here with COMPLETE, as they all were before."""
         while True:
             await self._done_ready.wait()
             self._done_ready = trio.Event()
-            while self._done and self._rides() and not self._write_now.is_set():
-                since = self._done_since
-                with trio.move_on_at(since + RIDE_GRACE):
-                    await self._write_now.wait()
-                if self._done_since == since:
-                    break  # the oldest completions were not taken: write them now
-            if self._write_now.is_set():
-                self._write_now = trio.Event()
             await self._flush()
 
     async def _flush(self) -> None:
