@@ -5,7 +5,7 @@ templates, sessions, jobs, ...) are plugins enabled in ``Rum.toml``.
 """
 
 from rum.app import App
-from rum.auth import AllowAll, Authentication
+from rum.auth import AllowAll, Authentication, LazyUser
 from rum.config import Config, Setting
 from rum.context import current_app, current_request
 from rum.controller import Controller
@@ -48,6 +48,7 @@ __all__ = [
     "HTTPError",
     "Headers",
     "JobBackend",
+    "LazyUser",
     "MethodNotAllowed",
     "Middleware",
     "NotFound",

@@ -16,7 +16,7 @@ import trio
 
 from rum import coreplugin, hookspecs
 from rum import request as _request
-from rum.auth import Authentication
+from rum.auth import Authentication, LazyUser
 from rum.config import Config
 from rum.errorpage import error_response
 from rum.errors import ConfigError, HTTPError, RumError
@@ -209,14 +209,27 @@ class App:
         route, params = self.router.match(request.method, request.path)
         request.route = route
         request.path_params = params
+        lazy: LazyUser | None = None
         for fn in self._auth_hooks:
             user = fn(request=request)
-            if user is not None:
-                if type(user) is CoroutineType or awaitable(user):
-                    user = await user
-                if user is not None:
-                    request.user = user
-                    break
+            if user is None:
+                continue
+            if type(user) is CoroutineType or (type(user) is not LazyUser and awaitable(user)):
+                user = await user
+                if user is None:
+                    continue
+            if lazy is None and (type(user) is LazyUser or isinstance(user, LazyUser)):
+                lazy = user  # resolved when request.user is read; go on for a fallback
+                continue
+            # (the kernel owns Request: its fields are set without the property's call)
+            if lazy is None:
+                request._user = user
+            else:  # the user if the lazy answer resolves to nobody (maybe lazy too)
+                request._user_lazy = (lazy, user)
+                lazy = None
+            break
+        if lazy is not None:
+            request._user_lazy = (lazy, None)
         auth = cast("Authentication | None", route.auth)  # names were resolved in __init__
         if auth is not None and not await auth.authorize(request):
             return await auth.denied(request)

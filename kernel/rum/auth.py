@@ -1,12 +1,17 @@
-"""The authentication handler interface controllers use through :meth:`Controller.auth`."""
+"""The authentication handler interface controllers use through :meth:`Controller.auth`
+(and :class:`LazyUser`, defined beside ``Request.user``)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from rum.request import LazyUser
+
 if TYPE_CHECKING:
     from rum.request import Request
     from rum.response import Response
+
+__all__ = ["AllowAll", "Authentication", "LazyUser"]
 
 
 class Authentication:

@@ -208,7 +208,10 @@ async def rum_authenticate(request: Request) -> Any:
     """Identify who sent the request; the first non-``None`` result becomes ``request.user``.
 
     Awaited for each routed request, after :func:`rum_request`, before the controller's
-    authentication handler runs.
+    authentication handler runs. An answer that costs work a request may never need can be
+    a :class:`rum.auth.LazyUser`: it is resolved on the first read of ``request.user`` (not at
+    all when nothing reads it), and the implementations after it still run, the first other
+    answer being the user when the lazy one resolves to ``None``.
     """
 
 

@@ -22,7 +22,8 @@ if TYPE_CHECKING:
     from rum.formdata import Files
     from rum.services import AppLike
 
-__all__ = ["BodyParser", "BodyStream", "FormData", "QueryParams", "Request", "current_request"]
+__all__ = ["BodyParser", "BodyStream", "FormData", "LazyUser", "QueryParams", "Request",
+           "current_request"]
 
 #: media types the kernel does not parse, and the bundled plugin that does
 _PARSER_PLUGINS = {"multipart/form-data": "forms"}
@@ -50,6 +51,57 @@ class BodyStream(Protocol):
         ...  # pragma: no cover
 
 
+class LazyUser:
+    """An answer of :func:`rum.hookspecs.rum_authenticate` worked out only when needed.
+
+    ``LazyUser(resolve)``: the kernel calls ``resolve(request)`` the first time
+    ``request.user`` is read (by a controller, an authentication handler, a template), never
+    for a request that does not read it; ``resolve`` is a plain function (it cannot await)
+    returning the user or ``None``. Return one from ``rum_authenticate`` when finding the
+    user costs something a request may not need (the sessions plugin reads the session
+    cookie only then). Implementations called after a ``LazyUser`` answer still run, at
+    once; the first other answer is what ``request.user`` becomes when ``resolve`` gives
+    ``None``. One instance may serve every request (it holds no request).
+    """
+
+    __slots__ = ("resolve",)
+
+    def __init__(self, resolve: Callable[[Request], Any]) -> None:
+        self.resolve = resolve
+
+    def __repr__(self) -> str:
+        return f"LazyUser({self.resolve!r})"
+
+
+#: where a lazy attribute's value is kept on a request (``_lazy_<name>``)
+_LAZY_PREFIX = "_lazy_"
+_UNSET: Any = object()
+
+
+class _LazyAttribute:
+    """The descriptor behind :meth:`Request.add_lazy_attribute`: a data descriptor (so reads
+    always come here) keeping the value in the request's ``_lazy_<name>`` attribute."""
+
+    __slots__ = ("load", "name", "slot")
+
+    def __init__(self, name: str, load: Callable[[Request], Any]) -> None:
+        self.name = name
+        self.slot = _LAZY_PREFIX + name
+        self.load = load
+
+    def __get__(self, request: Request | None, owner: type | None = None) -> Any:
+        if request is None:
+            return self
+        value = getattr(request, self.slot)  # the class holds _UNSET until it is set
+        if value is _UNSET:
+            value = self.load(request)
+            setattr(request, self.slot, value)
+        return value
+
+    def __set__(self, request: Request, value: Any) -> None:
+        setattr(request, self.slot, value)
+
+
 def current_request() -> Request | None:
     """The request the current task is handling, or ``None`` outside a request."""
     return _current.get()
@@ -71,7 +123,10 @@ class Request:
     """
 
     session: Any = None
-    user: Any = None
+    # ``user`` is a property (see below); these are its values until set per request
+    _user: Any = None
+    #: ``(LazyUser, fallback)`` while a lazy answer of rum_authenticate waits to be read
+    _user_lazy: tuple[LazyUser, Any] | None = None
 
     def __init__(
         self,
@@ -118,6 +173,66 @@ class Request:
         """Build a request from a raw request target such as ``/users/1?page=2``."""
         raw_path, _, query = target.partition("?")
         return cls(method, unquote(raw_path), query, raw_path=raw_path, **kwargs)
+
+    # -- attributes plugins add, read on first use ---------------------------------------------
+
+    @classmethod
+    def add_lazy_attribute(cls, name: str, load: Callable[[Request], Any]) -> None:
+        """Give every request an attribute ``name`` worked out by ``load(request)`` on its
+        first read, then kept; assigning it sets the value outright.
+
+        For per-request state that costs something many requests never need (the sessions
+        plugin's ``request.session``: a request that does not read it opens no cookie).
+        ``load`` is a plain function (reads cannot await); it serves every app in the process,
+        so it finds its app through ``request.app`` and answers ``None`` where its plugin is
+        not enabled. :meth:`loaded` tells whether a request's value was worked out. Adding
+        the same name again replaces ``load``; a name the class already uses for something
+        else than a ``None`` placeholder (``session``) is refused.
+        """
+        current = cls.__dict__.get(name, _UNSET)
+        placeholder = current is None or isinstance(current, _LazyAttribute)
+        taken = name in dir(cls) or name in vars(cls("GET", "/"))  # methods, fields
+        if not name.isidentifier() or name.startswith("_") or (taken and not placeholder):
+            raise RumError(f"cannot add a lazy attribute {name!r} to rum.Request: "
+                           + ("it already has one of that name" if taken else
+                              "the name must be a public identifier")
+                           + "; choose another name")
+        setattr(cls, _LAZY_PREFIX + name, _UNSET)
+        setattr(cls, name, _LazyAttribute(name, load))
+
+    def loaded(self, name: str) -> bool:
+        """True when the lazy attribute ``name`` (:meth:`add_lazy_attribute`) was read or
+        assigned on this request, without reading it."""
+        return getattr(self, _LAZY_PREFIX + name, _UNSET) is not _UNSET
+
+    # -- who sent it ----------------------------------------------------------------------------
+
+    @property
+    def user(self) -> Any:
+        """Who sent the request: what :func:`rum.hookspecs.rum_authenticate` answered
+        (``None`` for nobody). A :class:`rum.auth.LazyUser` answer is resolved here, on the
+        first read; assigning sets the user outright (``request.login`` does)."""
+        lazy = self._user_lazy
+        if lazy is not None:
+            self._user_lazy = None
+            user = lazy[0].resolve(self)
+            if user is None:
+                user = lazy[1]
+                if isinstance(user, LazyUser):
+                    user = user.resolve(self)
+            self._user = user
+        return self._user
+
+    @user.setter
+    def user(self, value: Any) -> None:
+        self._user_lazy = None
+        self._user = value
+
+    def defer_user(self, lazy: LazyUser, fallback: Any = None) -> None:
+        """Let ``request.user`` be ``lazy.resolve(request)``, or ``fallback`` (a user, or
+        another :class:`~rum.auth.LazyUser`) when that is ``None``, worked out on its first
+        read (the kernel calls this for a lazy ``rum_authenticate`` answer)."""
+        self._user_lazy = (lazy, fallback)
 
     # -- derived values (parsed lazily, once) ---------------------------------------------------
 

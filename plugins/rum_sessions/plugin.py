@@ -6,13 +6,14 @@ import argparse
 import functools
 from typing import TYPE_CHECKING, Any
 
-from rum import hookimpl
+from rum import LazyUser, hookimpl
 from rum.cli import Command
 from rum.config import Setting
 from rum_sessions.auth import SessionAuth
 from rum_sessions.csrf import SAFE_METHODS, LazyToken, check, csrf_input, csrf_token
 from rum_sessions.flash import flash_messages, render_flash
 from rum_sessions.keys import generate_secret_key
+from rum_sessions.lazy import attach_lazy_session
 from rum_sessions.login import attach_to_request
 from rum_sessions.manager import SessionManager
 
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 
 name = "sessions"
 attach_to_request()  # request.login(user_id) / request.logout(), the seed framework's API
+attach_lazy_session()  # request.session, read from the cookie on first use
 
 
 @hookimpl
@@ -71,24 +73,28 @@ def rum_auth_handlers(app: App) -> dict[str, Any]:
 # kernel calls a plain implementation without making a coroutine (see Plugins.bind).
 
 
-@hookimpl(tryfirst=True)
-def rum_request(request: Request) -> None:
-    """Load the session from the request's cookie into ``request.session``."""
-    # the kernel sets request.app before any request hook runs
-    request.session = request.app.extensions["sessions"].load(request)  # type: ignore[union-attr]
+def _session_user(request: Request) -> Any:
+    session = request.session
+    return session.user_id if session is not None else None
+
+
+#: the answer for requests of a safe method: the session's user, read only if needed
+SESSION_USER = LazyUser(_session_user)
 
 
 @hookimpl(tryfirst=True)
 def rum_authenticate(request: Request) -> Any:
-    """Check the CSRF token (when on) and return the session's user id (for an unsafe
-    method with CSRF on, a coroutine the kernel awaits: the check may read the form)."""
+    """The session's user id: for a safe method a :class:`~rum.LazyUser` (the cookie is read
+    only if ``request.user`` is); for an unsafe one with CSRF on, a coroutine the kernel
+    awaits that checks the CSRF token first (it may read the form)."""
+    if request.method in SAFE_METHODS:  # check() lets every safe method through
+        return SESSION_USER
     session = request.session
     if session is None:
         return None
-    if request.method not in SAFE_METHODS:  # check() lets every safe method through
-        manager: SessionManager = request.app.extensions["sessions"]  # type: ignore[union-attr]
-        if manager.csrf:
-            return _checked_user(request, session, manager)
+    manager: SessionManager = request.app.extensions["sessions"]  # type: ignore[union-attr]
+    if manager.csrf:
+        return _checked_user(request, session, manager)
     return session.user_id
 
 
@@ -106,9 +112,11 @@ def rum_response(request: Request, response: Response) -> None:
     get an unused session's cookie (see :func:`wants_new_cookie`); a session they change or
     log into gets one.
     """
+    manager: SessionManager = request.app.extensions["sessions"]  # type: ignore[union-attr]
+    if not manager.anonymous and not request.loaded("session"):
+        return  # nothing read the session: nothing changed, nothing to renew (as in Django)
     session = request.session
     if session is not None:
-        manager: SessionManager = request.app.extensions["sessions"]  # type: ignore[union-attr]
         if session.is_new:
             if not session.modified and not session.had_cookie and not manager.anonymous:
                 return  # a new visitor's unused session: no cookie (save() would return too)
@@ -139,7 +147,7 @@ def rum_template_globals(app: App, request: Request | None) -> dict[str, Any]:
     """``csrf_token()``, ``csrf_input()``, ``flash_messages`` (the messages as HTML, taken
     from the session) and ``flashes()`` (them as a list) for templates rendered in a
     request."""
-    if request is None or request.session is None:
+    if request is None:  # (the session is read only if a template uses one of these)
         return {}
     return {"csrf_token": LazyToken(request, csrf_token),
             "csrf_input": LazyToken(request, csrf_input),
