@@ -76,6 +76,8 @@ class LazyUser:
 #: where a lazy attribute's value is kept on a request (``_lazy_<name>``)
 _LAZY_PREFIX = "_lazy_"
 _UNSET: Any = object()
+#: lazy attribute name -> where its value is kept (``_lazy_<name>``)
+_LAZY_SLOTS: dict[str, str] = {}
 
 
 class _LazyAttribute:
@@ -197,13 +199,16 @@ class Request:
                            + ("it already has one of that name" if taken else
                               "the name must be a public identifier")
                            + "; choose another name")
-        setattr(cls, _LAZY_PREFIX + name, _UNSET)
-        setattr(cls, name, _LazyAttribute(name, load))
+        attribute = _LazyAttribute(name, load)
+        setattr(cls, attribute.slot, _UNSET)
+        setattr(cls, name, attribute)
+        _LAZY_SLOTS[name] = attribute.slot
 
     def loaded(self, name: str) -> bool:
         """True when the lazy attribute ``name`` (:meth:`add_lazy_attribute`) was read or
         assigned on this request, without reading it."""
-        return getattr(self, _LAZY_PREFIX + name, _UNSET) is not _UNSET
+        slot = _LAZY_SLOTS.get(name)
+        return slot is not None and getattr(self, slot) is not _UNSET
 
     # -- who sent it ----------------------------------------------------------------------------
 

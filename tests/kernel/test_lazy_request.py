@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from rum import App, Controller, LazyUser, Request, Response, RumError, hookimpl
+from rum import request as request_module
 
 
 class Reads(Controller):
@@ -151,6 +152,7 @@ def test_a_lazy_attribute_is_worked_out_once_on_first_read() -> None:
     finally:
         del Request.lazy_probe
         del Request._lazy_lazy_probe
+        request_module._LAZY_SLOTS.pop("lazy_probe", None)
 
 
 @pytest.mark.parametrize("name", ["path", "headers", "query", "user", "loaded", "_secret",
