@@ -48,7 +48,7 @@ HOOK_LISTS = (("rum_request", "_request_hooks"), ("rum_authenticate", "_auth_hoo
               ("rum_response", "_response_hooks"))
 
 
-def _noop(**kwargs: Any) -> None:
+def _noop(*args: Any, **kwargs: Any) -> None:
     return None
 
 

@@ -113,9 +113,10 @@ class App:
     def _bind_hooks(self) -> None:
         """(Re)bind the per-request hooks; also run whenever plugins register or unregister.
         Each is a new list, so a request already iterating one finishes with what it began."""
-        self._request_hooks = self.plugins.bind("rum_request")
-        self._auth_hooks = self.plugins.bind("rum_authenticate")
-        self._response_hooks = self.plugins.bind("rum_response", reverse=True)
+        self._request_hooks = self.plugins.bind("rum_request", positional=True)
+        self._auth_hooks = self.plugins.bind("rum_authenticate", positional=True)
+        self._response_hooks = self.plugins.bind("rum_response", reverse=True,
+                                                 positional=True)
 
     # -- plugin-provided services ---------------------------------------------------------------
 
@@ -179,7 +180,7 @@ class App:
             # only what is awaitable; the type test first is the common case's quick answer
             for fn in self._response_hooks:
                 try:
-                    new = fn(request=request, response=response)
+                    new = fn(request, response)
                     if new is not None and (type(new) is CoroutineType or awaitable(new)):
                         new = await new
                 except Exception as exc:
@@ -195,7 +196,7 @@ class App:
 
     async def _dispatch(self, request: Request) -> Response:
         for fn in self._request_hooks:
-            answer = fn(request=request)
+            answer = fn(request)
             if answer is not None:
                 if type(answer) is CoroutineType or awaitable(answer):
                     answer = await answer
@@ -211,7 +212,7 @@ class App:
         request.path_params = params
         lazy: LazyUser | None = None
         for fn in self._auth_hooks:
-            user = fn(request=request)
+            user = fn(request)
             if user is None:
                 continue
             if type(user) is CoroutineType or (type(user) is not LazyUser and awaitable(user)):

@@ -345,10 +345,13 @@ class Plugins:
         result (the rest are not run), or ``None``."""
         return await self._await_all(name, kwargs, reverse=False, first=True)
 
-    def bind(self, name: str, *, reverse: bool = False) -> list[Callable[..., Any]]:
+    def bind(self, name: str, *, reverse: bool = False,
+             positional: bool = False) -> list[Callable[..., Any]]:
         """Pre-bound implementations of async hook ``name`` for the request hot path.
 
-        Each item is called with the hook's keyword arguments and returns the implementation's
+        Each item is called with the hook's keyword arguments (with ``positional=True``: its
+        arguments by position, in the spec's order, which saves the keyword matching of
+        every call) and returns the implementation's
         result: a coroutine from an ``async def`` one, a plain value from a plain function (an
         implementation that never awaits may be one: no coroutine is made for it). The caller
         awaits a result when :func:`awaitable` says so, in order (reverse call order with
@@ -368,12 +371,16 @@ class Plugins:
                                   "of the one before), so it takes no wrappers: use tryfirst/"
                                   "trylast instead")
 
-            async def through_pluggy(**kwargs: Any) -> Any:
-                return await self.acall_first(name, **kwargs)
+            async def through_pluggy(*args: Any, **kwargs: Any) -> Any:
+                named = dict(zip((every or ())[:len(args)], args, strict=True))
+                return await self.acall_first(name, **named, **kwargs)
 
             return [through_pluggy]
+        if positional and every is None:
+            raise PluginError(f"hook {name} has no spec: its arguments have no order")
         ordered = impls if reverse else list(reversed(impls))
-        bound = [_by_name(impl.function, tuple(impl.argnames), every) for impl in ordered]
+        adapt = _by_position if positional else _by_name
+        bound = [adapt(impl.function, tuple(impl.argnames), every) for impl in ordered]
         if self.tracing:
             bound = [self._traced(name, impl, fn)
                      for impl, fn in zip(ordered, bound, strict=True)]
@@ -385,18 +392,18 @@ class Plugins:
                            (time.perf_counter() - started) * 1000)
 
         if not inspect.iscoroutinefunction(impl.function):
-            def traced_sync(**kwargs: Any) -> Any:
+            def traced_sync(*args: Any, **kwargs: Any) -> Any:
                 started = time.perf_counter()
                 try:
-                    return fn(**kwargs)
+                    return fn(*args, **kwargs)
                 finally:
                     log(started)
             return traced_sync
 
-        async def traced(**kwargs: Any) -> Any:
+        async def traced(*args: Any, **kwargs: Any) -> Any:
             started = time.perf_counter()
             try:
-                return await fn(**kwargs)
+                return await fn(*args, **kwargs)
             finally:
                 log(started)
         return traced
@@ -496,6 +503,20 @@ def _by_name(fn: Callable[..., Any], argnames: tuple[str, ...],
 
     def call(**kwargs: Any) -> Any:
         return fn(*[kwargs[a] for a in argnames])
+
+    return call
+
+
+def _by_position(fn: Callable[..., Any], argnames: tuple[str, ...],
+                 every: tuple[str, ...] | None) -> Callable[..., Any]:
+    """Adapt an implementation so it can be called with the spec's arguments by position;
+    one that takes all of them, in the spec's order, is returned as it is."""
+    if argnames == every:
+        return fn
+    where = [(every or ()).index(a) for a in argnames]
+
+    def call(*args: Any) -> Any:
+        return fn(*[args[i] for i in where])
 
     return call
 

@@ -208,3 +208,64 @@ def test_bind_lists_plain_and_async_implementations_alike(tmp_path, reverse):
     bound = app.plugins.bind("rum_request", reverse=reverse)
     names = [fn.__self__.name for fn in bound]
     assert names == (["plain", "async"] if reverse else ["async", "plain"])
+
+
+class Reordered:
+    """Implementations naming a subset of the spec's arguments, or all of them in another
+    order: the kernel calls its bound hooks by position, in the spec's order."""
+
+    name = "reordered"
+
+    def __init__(self, events):
+        self.events = events
+
+    @hookimpl
+    def rum_request(self):
+        self.events.append("request hook with no argument")
+
+    @hookimpl
+    def rum_response(self, response, request):
+        self.events.append(f"response {response.status} for {request.path}")
+        response.headers["x-order"] = "kept"
+
+    @hookimpl
+    def rum_authenticate(self, request):
+        return f"user of {request.path}"
+
+
+class Wrapped:
+    """A wrapper on rum_request: the bound list goes through pluggy with named arguments."""
+
+    name = "wrapped"
+
+    def __init__(self, events):
+        self.events = events
+
+    @hookimpl(wrapper=True)
+    def rum_request(self, request):
+        self.events.append(f"wrapper sees {request.path}")
+        return (yield)
+
+
+@pytest.mark.parametrize("tracing", [False, True])
+async def test_bound_hooks_get_their_arguments_by_position_whatever_their_order(
+        tmp_path, monkeypatch, tracing):
+    if tracing:
+        monkeypatch.setenv("RUM_TRACE_HOOKS", "1")
+    events = []
+    app = make_app(tmp_path, [Reordered(events), Wrapped(events)])
+    if tracing:
+        app.plugins.tracing = True
+        app._bind_hooks()
+    response = await app.test_client().get("/")
+    assert response.text_body() == "hello user of /"
+    assert response.headers["x-order"] == "kept"
+    assert events == ["wrapper sees /", "request hook with no argument", "response 200 for /"]
+    bound = app.plugins.bind("rum_response", reverse=True, positional=True)
+    assert [fn(FakeRequest("/p"), Response.text("x", status=201)) for fn in bound] == [None]
+    assert events[-1] == "response 201 for /p"
+
+
+class FakeRequest:
+    def __init__(self, path):
+        self.path = path
