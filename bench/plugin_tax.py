@@ -205,20 +205,16 @@ def run_wrk(duration: int, rounds: int, connections: int,
 
 # -- instructions per request: one process under callgrind ---------------------------------------
 
-async def _child(requests: int, warmup: int) -> None:
+def in_process_apps() -> tuple[Any, Any]:
+    """The quick-start app and the sample app built in this process for callgrind: the sample
+    with no in-app worker, no live reload, no access log, and the admin dashboards' flush and
+    refresh every hour (no time-driven work lands in per-request figures)."""
     import dataclasses
-    from contextlib import AsyncExitStack
-
-    import trio
-
-    from rum import Request
-    from rum_http import serve_app
 
     sys.path.insert(0, str(SAMPLE))
     from http_rum_app import make_app
     from tracker import create_app
 
-    quick = make_app()
     sample = create_app(root=SAMPLE, config={"jobs": {"run_worker_in_app": False},
                                              "turbo": {"live_reload": False},
                                              "http": {"access_log": False}})
@@ -226,11 +222,26 @@ async def _child(requests: int, warmup: int) -> None:
     if dash is not None:
         dash.settings = dataclasses.replace(dash.settings, flush_interval=3600.0,
                                             refresh_interval=3600.0)
+    return make_app(), sample
 
-    def request(path: str, cookie: str | None) -> Any:
-        headers = {"host": "bench", **({"cookie": cookie} if cookie else {})}
-        return Request.from_target("GET", path, headers=headers, client=("127.0.0.1", 40000))
 
+def bench_request(path: str, cookie: str | None) -> Any:
+    """A ``GET path`` request as the server would make it (with ``cookie`` when given)."""
+    from rum import Request
+
+    headers = {"host": "bench", **({"cookie": cookie} if cookie else {})}
+    return Request.from_target("GET", path, headers=headers, client=("127.0.0.1", 40000))
+
+
+async def _child(requests: int, warmup: int) -> None:
+    from contextlib import AsyncExitStack
+
+    import trio
+
+    from rum_http import serve_app
+
+    quick, sample = in_process_apps()
+    request = bench_request
     runners: list[Callable[[], Awaitable[Any]]] = []
     async with AsyncExitStack() as stack:
         bases = {}

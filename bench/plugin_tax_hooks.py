@@ -28,7 +28,6 @@ they are what to compare before and after a change to a hook.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import re
 import subprocess
@@ -38,9 +37,8 @@ from pathlib import Path
 from typing import Any
 
 BENCH = Path(__file__).resolve().parent
-SAMPLE = BENCH.parent / "sample_project"
 sys.path.insert(0, str(BENCH))
-from plugin_tax import app_env  # noqa: E402
+from plugin_tax import app_env, bench_request, in_process_apps  # noqa: E402
 from results import append_section, environment  # noqa: E402
 
 #: the kernel's bound per-request hook lists (see ``App._bind_hooks``), in calling order
@@ -58,25 +56,8 @@ def _label(fn: Any) -> str:
 
 
 async def _child(requests: int, warmup: int) -> None:
-    from rum import Request
-
-    sys.path.insert(0, str(SAMPLE))
-    from http_rum_app import make_app
-    from tracker import create_app
-
-    quick = make_app()
-    sample = create_app(root=SAMPLE, config={"jobs": {"run_worker_in_app": False},
-                                             "turbo": {"live_reload": False},
-                                             "http": {"access_log": False}})
-    dash = sample.extensions.get("admin.dashboards")
-    if dash is not None:
-        dash.settings = dataclasses.replace(dash.settings, flush_interval=3600.0,
-                                            refresh_interval=3600.0)
-
-    def request(path: str, cookie: str | None) -> Any:
-        headers = {"host": "bench", **({"cookie": cookie} if cookie else {})}
-        return Request.from_target("GET", path, headers=headers, client=("127.0.0.1", 40000))
-
+    quick, sample = in_process_apps()
+    request = bench_request
     first = await sample.handle(request("/login", None))
     cookie = first.headers["set-cookie"].split(";", 1)[0]
     original = {attr: list(getattr(sample, attr)) for _, attr in HOOK_LISTS}
