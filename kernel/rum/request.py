@@ -236,7 +236,8 @@ class Request:
     def defer_user(self, lazy: LazyUser, fallback: Any = None) -> None:
         """Let ``request.user`` be ``lazy.resolve(request)``, or ``fallback`` (a user, or
         another :class:`~rum.auth.LazyUser`) when that is ``None``, worked out on its first
-        read (the kernel calls this for a lazy ``rum_authenticate`` answer)."""
+        read: what the kernel does with a lazy ``rum_authenticate`` answer (setting the same
+        fields itself, without this call), for code that builds requests on its own."""
         self._user_lazy = (lazy, fallback)
 
     # -- derived values (parsed lazily, once) ---------------------------------------------------
