@@ -20,7 +20,9 @@ class Response:
 
     Build one with a constructor (``Response.html("<h1>Hi</h1>")``, ``Response.json({...})``,
     ``Response.redirect("/login")``, ``Response.stream(chunks)``) or directly. ``body`` is the
-    whole payload as bytes; ``stream`` (an async iterable of bytes) replaces it for streaming
+    whole payload as bytes (a ``str`` is encoded as UTF-8, a lone surrogate in it, which UTF-8
+    cannot hold, as the escape ``\\udc00``: valid inside a JSON string, visible text in
+    HTML); ``stream`` (an async iterable of bytes) replaces it for streaming
     responses, which the server sends chunked; ``upgrade`` hands the connection to a protocol
     handler (WebSockets) once the head is written.
     """
@@ -37,7 +39,13 @@ class Response:
         stream: AsyncIterable[bytes] | None = None,
         upgrade: UpgradeHandler | None = None,
     ) -> None:
-        self.body = body.encode("utf-8") if isinstance(body, str) else body
+        if isinstance(body, str):
+            try:
+                self.body = body.encode("utf-8")
+            except UnicodeEncodeError:  # a lone surrogate (from a JSON "\udc00" escape)
+                self.body = body.encode("utf-8", "backslashreplace")  # is sent as text \udc00
+        else:
+            self.body = body
         self.status = status
         if headers is None:  # the common case, without copying or scanning
             self.headers = Headers.from_lowercase(

@@ -132,6 +132,15 @@ class Field:
         return f"<{type(self).__name__} {self.name or '?'}>"
 
 
+def _has_lone_surrogate(text: str) -> bool:
+    """Whether ``text`` holds a UTF-16 surrogate, which no UTF-8 text (or database) can."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 class StringField(Field):
     """A line of text. ``min_length``/``max_length`` count characters; ``pattern`` is a
     regular expression the whole value must match (``pattern_message`` explains it). Leading
@@ -158,6 +167,8 @@ class StringField(Field):
             raw = str(raw)
         if "\x00" in raw:
             raise FieldError("contains a NUL character")
+        if not raw.isascii() and _has_lone_surrogate(raw):  # from a JSON "\udc00" escape
+            raise FieldError("is not valid text (it holds a lone surrogate)")
         return raw.strip() if self.strip else raw
 
     def rules(self, value: Any) -> list[str]:

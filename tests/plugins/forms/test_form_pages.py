@@ -222,3 +222,18 @@ async def test_hostile_values_are_422_never_500(site, field, value, message) -> 
     response = await site.post("/orders", data={**GOOD, field: value, "csrf_token": token})
     assert response.status_code == 422, response.text[:500]
     assert message in response.text
+
+
+async def test_lone_surrogates_in_a_json_body_are_422_never_500(site) -> None:
+    """A JSON ``\\udc00`` escape (or the bytes of an encoded surrogate) is not text: the field
+    says so, and the page that shows the typed value back still encodes."""
+    token = token_of((await site.get("/orders/new")).text)
+    headers = {"x-csrf-token": token, "content-type": "application/json"}
+    for doc in (b'{"customer": "A\\udc00", "notes": "\\ud800"}',
+                b'{"customer": "A\xed\xa0\x80", "notes": "x"}'):
+        fields = b', "email": "ada@example.org", "quantity": 2, "size": "l"}'
+        response = await site.post("/orders", content=doc[:-1] + fields, headers=headers)
+        assert response.status_code == 422, response.text[:500]
+        assert "Customer is not valid text (it holds a lone surrogate)" in response.text
+    unknown = await site.post("/orders", content=b'{"\\udc00": 1}', headers=headers)
+    assert unknown.status_code == 422
