@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
@@ -90,7 +92,7 @@ class WebSocketController(Controller):
         refusal = handshake_refusal(request, settings)
         if refusal is not None:
             return refusal
-        key = request.headers.get("sec-websocket-key") or ""
+        key = (request.headers.get("sec-websocket-key") or "").strip()  # checked: ASCII
         headers = {"upgrade": "websocket", "connection": "Upgrade",
                    "sec-websocket-accept": generate_accept_token(key.encode("ascii")).decode()}
         subprotocol = self._choose_subprotocol(request)
@@ -146,8 +148,24 @@ def origin_allowed(request: Request, allowed: Sequence[str]) -> bool:
         return True
     if "*" in allowed or origin in allowed:
         return True
-    netloc = urlsplit(origin).netloc.lower()
+    try:
+        netloc = urlsplit(origin).netloc.lower()
+    except ValueError:  # not a URL (an unclosed IPv6 bracket...): not this site's origin
+        return False
     return bool(netloc) and netloc == request.host.lower()
+
+
+def _valid_key(values: list[str]) -> bool:
+    """Whether the ``Sec-WebSocket-Key`` values are one base64 encoding of 16 bytes."""
+    if len(values) != 1:
+        return False
+    key = values[0].strip()
+    if len(key) != 24 or not key.isascii():
+        return False
+    try:
+        return len(base64.b64decode(key, validate=True)) == 16
+    except binascii.Error:
+        return False
 
 
 def handshake_refusal(request: Request, settings: WebSocketSettings) -> Response | None:
@@ -161,9 +179,9 @@ def handshake_refusal(request: Request, settings: WebSocketSettings) -> Response
     if (request.headers.get("sec-websocket-version") or "").strip() != "13":
         return Response.text("unsupported WebSocket version: only version 13 (RFC 6455) is "
                              "spoken here\n", 426, headers={"sec-websocket-version": "13"})
-    key = request.headers.get("sec-websocket-key") or ""
-    if len(key.strip()) != 24:
-        return Response.text("missing or malformed Sec-WebSocket-Key header\n", 400)
+    if not _valid_key(request.headers.getall("sec-websocket-key")):
+        return Response.text("missing or malformed Sec-WebSocket-Key header: send one, the "
+                             "base64 encoding of 16 random bytes (RFC 6455 section 4.1)\n", 400)
     if not origin_allowed(request, settings.allowed_origins):
         origin = request.headers.get("origin")
         return Response.text(f"origin {origin} may not open WebSockets here; add it to "

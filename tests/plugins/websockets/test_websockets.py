@@ -335,3 +335,46 @@ async def test_permessage_deflate_when_enabled(rum_app_factory, ws_connect, Clos
         assert ws.extensions == []  # off by default
         await ws.send("still works")
         assert await ws.receive() == "still works"
+
+
+async def _raw_handshake(url: str, headers: list[bytes]) -> bytes:
+    """Send a handshake with exactly ``headers`` (bytes, so anything goes) on a raw socket;
+    return the response head."""
+    port = int(url.rsplit(":", 1)[1])
+    stream = await trio.open_tcp_stream("127.0.0.1", port)
+    async with stream:
+        await stream.send_all(b"GET /echo HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n" % port
+                              + b"".join(h + b"\r\n" for h in headers) + b"\r\n")
+        head = b""
+        with trio.fail_after(5):
+            while b"\r\n\r\n" not in head:
+                chunk = await stream.receive_some(4096)
+                if not chunk:
+                    break
+                head += chunk
+    return head
+
+
+async def test_hostile_handshakes_are_4xx_and_the_server_keeps_serving(rum_app_factory,
+                                                                        ws_connect):
+    upgrade = [b"Upgrade: websocket", b"Connection: Upgrade", b"Sec-WebSocket-Version: 13"]
+    good_key = b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=="
+    cases = {
+        # 24 characters, but not base64 of 16 bytes (RFC 6455 4.2.1)
+        b"Sec-WebSocket-Key: " + "é".encode("latin-1") * 24: b"400",
+        b"Sec-WebSocket-Key: " + b"!" * 24: b"400",
+        b"Sec-WebSocket-Key: " + b"A" * 24: b"400",  # base64 of 18 bytes
+        good_key + b"\r\n" + good_key.replace(b"dG", b"xG"): b"400",  # the key twice
+        good_key + b"\r\nOrigin: http://[::1:99999": b"403",  # not a URL: not this origin
+        good_key + b"\r\nOrigin: http://127.0.0.1:99999999": b"403",
+    }
+    app = make_app(rum_app_factory)
+    async with serve_app(app) as url:
+        for header, status in cases.items():
+            head = await _raw_handshake(url, [*upgrade, header])
+            assert head.split(b" ", 2)[1] == status, (header, head)
+        head = await _raw_handshake(url, [*upgrade, good_key])
+        assert head.startswith(b"HTTP/1.1 101 "), head
+        async with ws_connect(url, "/echo") as ws:
+            await ws.send("still serving")
+            assert await ws.receive() == "still serving"
