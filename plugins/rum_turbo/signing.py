@@ -43,7 +43,7 @@ def signing_key(app: AppLike) -> bytes:
 
 
 def _mac(key: bytes, name: str) -> str:
-    digest = hmac.new(key, name.encode("utf-8"), hashlib.sha256).digest()
+    digest = hmac.new(key, name.encode("utf-8", "surrogatepass"), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
@@ -57,6 +57,8 @@ def verify_stream_name(app: AppLike, signed: str) -> str | None:
     name, sep, mac = signed.rpartition("--")
     if not sep or not name:
         return None
-    if hmac.compare_digest(mac, _mac(signing_key(app), name)):
+    # as bytes: compare_digest refuses str holding non-ASCII characters (a TypeError)
+    if hmac.compare_digest(mac.encode("utf-8", "surrogatepass"),
+                           _mac(signing_key(app), name).encode("ascii")):
         return name
     return None

@@ -145,6 +145,23 @@ async def test_broadcast_stream_reaches_subscribed_socket(rum_app_factory, ws_co
         assert refused.value.status == 403
 
 
+async def test_forged_stream_names_with_any_characters_are_403(rum_app_factory, ws_connect,
+                                                               Rejected):
+    """A signature holding non-ASCII characters used to reach ``hmac.compare_digest`` as a
+    ``str``, which raises TypeError for them: a 500 instead of the 403."""
+    app = rum_app_factory(plugins=["http", "turbo", "websockets"], toml=SECRET)
+    signed = sign_stream_name(app, "orders")
+    async with serve_app(app) as url:
+        for channel in ("orders--%C3%A9", "%C3%A9--%C3%A9", "orders--%FF", "orders--%ED%A0%80",
+                        "orders--" + "%E2%82%AC" * 43, "%00--%00"):
+            with pytest.raises(Rejected) as refused:
+                async with ws_connect(url, f"/_rum/turbo-streams?channel={channel}"):
+                    pass
+            assert refused.value.status == 403, channel
+        async with ws_connect(url, f"/_rum/turbo-streams?channel={signed}"):
+            pass  # the real one still opens
+
+
 async def test_template_globals_in_rum_templates(rum_app_factory, tmp_path):
     (tmp_path / "templates").mkdir()
     (tmp_path / "templates" / "page.html").write_text(
