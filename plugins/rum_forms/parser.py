@@ -10,6 +10,7 @@ feeds it a streamed body chunk by chunk (:mod:`rum_forms.streaming`).
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from typing import NoReturn
 
@@ -25,6 +26,10 @@ from rum_forms.uploads import UploadedFile
 CHUNK_SIZE = 64 * 1024
 #: headers one part may carry (browsers send two or three)
 MAX_PART_HEADERS = 16
+#: python-multipart logs a warning for each malformed body before it raises; the reader turns
+#: each of those errors into a 400 naming it, so the parser gets a logger that says nothing
+#: (a client's bad body is not the server's warning, and cannot flood its log)
+_SILENT = logging.Logger("rum_forms.parser", logging.CRITICAL + 1)
 
 
 def _too_large(what: str, limit: int, key: str) -> NoReturn:
@@ -92,6 +97,7 @@ class MultipartReader:
             max_header_count=MAX_PART_HEADERS,
             max_header_size=limits.max_part_header_size + 1,
         )
+        self._parser.logger = _SILENT
 
     # -- driving --------------------------------------------------------------------------------
 
