@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+import trio
 from markupsafe import Markup
 
 from rum import Controller, Request, Response
@@ -60,11 +61,19 @@ class Orders(Controller):
         if upload is not None:
             form.instance.attachment_key = await storage(app).save(upload)
             form.instance.attachment_name = upload.filename
-        async with app.storage.transaction():
-            order = await form.save()
-            # Part of the same transaction: no order, no receipt; no receipt job, no order.
-            # The second's delay lets the new row reach every page before its receipt update.
-            await SendReceipt.enqueue({"order_id": order.id}, run_in=1)
+        try:
+            async with app.storage.transaction():
+                order = await form.save()
+                # Part of the same transaction: no order, no receipt; no receipt job, no
+                # order. The second's delay lets the new row reach every page before its
+                # receipt update.
+                await SendReceipt.enqueue({"order_id": order.id}, run_in=1)
+        except BaseException:
+            # no order (a file name the model refuses, the database down...): no stored file
+            if form.instance.attachment_key:
+                with trio.CancelScope(shield=True):
+                    await storage(app).delete(form.instance.attachment_key)
+            raise
         await views.broadcast_order(app, order.id, created=True)
         message = f"Order #{order.id} for {order.customer} created."
         if not accepts_turbo_stream(request):

@@ -103,3 +103,28 @@ async def test_an_order_carries_an_attached_file(make_app, tmp_path) -> None:
             assert (await stranger.get(link.group(1))).status_code in (302, 303)
         none = await client.get("/orders/1/attachment")  # a seeded order without a file
         assert none.status_code == 404
+
+
+async def test_an_order_refused_after_its_file_was_stored_leaves_no_file(make_app,
+                                                                         tmp_path) -> None:
+    """The attachment is stored before the order is written; a name the model refuses (too
+    long, a NUL) is a 422 and must not leave the stored file behind."""
+    def body(filename: bytes) -> bytes:
+        parts = [f'name="{k}"\r\n\r\n{v}'.encode() for k, v in (
+            ("customer", "Hostile"), ("item", "Name"), ("quantity", "1"), ("total", "1"),
+            ("csrf_token", token))]
+        parts.append(b'name="attachment"; filename="' + filename
+                     + b'"\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.4 x')
+        return b"".join(b"--B\r\nContent-Disposition: form-data; " + p + b"\r\n"
+                        for p in parts) + b"--B--\r\n"
+
+    async with serve_app(make_app()) as url, httpx.AsyncClient(base_url=url) as client:
+        await login(client)
+        token = csrf_from((await client.get("/orders")).text)
+        for name in (b"n" * 300 + b".pdf", "\u00e9".encode() * 256, b"a\x00b.pdf"):
+            r = await client.post("/orders", content=body(name),
+                                  headers={"content-type": "multipart/form-data; boundary=B"})
+            assert r.status_code == 422, r.text[:500]
+        assert list((tmp_path / "uploads").rglob("*")) == []
+        page = (await client.get("/orders")).text
+        assert "Hostile" not in page
