@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import suppress
@@ -117,10 +116,14 @@ class WebSocket:
         return message
 
     async def receive_json(self) -> Any:
-        """The next text message parsed as JSON (invalid JSON closes with 1007)."""
+        """The next text message parsed as strict JSON (``rum.jsonutil.loads``: nested at most
+        64 deep, no ``NaN``/``Infinity``, integers of at most 4,300 digits); invalid JSON
+        closes with 1007."""
+        from rum import jsonutil
+
         message = await self.receive()
         try:
-            return json.loads(message)
+            return jsonutil.loads(message)
         except ValueError as exc:
             await self.close(1007, f"invalid JSON: {exc}")
             raise WebSocketClosed(1007, f"invalid JSON: {exc}") from None

@@ -378,3 +378,34 @@ async def test_hostile_handshakes_are_4xx_and_the_server_keeps_serving(rum_app_f
         async with ws_connect(url, "/echo") as ws:
             await ws.send("still serving")
             assert await ws.receive() == "still serving"
+
+
+async def test_hostile_json_messages_close_with_1007_and_log_nothing(rum_app_factory, ws_connect,
+                                                                     Closed, caplog):
+    """``receive_json`` on a message nested 100,000 deep raised RecursionError (not a
+    ValueError) out of the handler: logged as a server error, closed with 1011."""
+    import logging
+
+    class Adder(WebSocketController):
+        async def websocket(self, ws):
+            while True:
+                data = await ws.receive_json()
+                await ws.send_json({"sum": data["a"] + data["b"]})
+
+    app = rum_app_factory([Adder.route("/add")], plugins=["http", "websockets"])
+    async with serve_app(app) as url:
+        for message in ("[" * 100_000 + "]" * 100_000, '{"a": ' * 50_000 + "1" + "}" * 50_000,
+                        '{"a": NaN, "b": 1}', '{"a": ' + "9" * 5000 + ', "b": 1}'):
+            with caplog.at_level(logging.INFO):
+                async with ws_connect(url, "/add") as ws:
+                    await ws.send(message)
+                    try:
+                        await ws.receive()
+                    except Closed as closed:
+                        assert closed.code == 1007, (message[:20], closed.code)
+                    else:
+                        raise AssertionError(f"{message[:20]!r} did not close the socket")
+            assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+        async with ws_connect(url, "/add") as ws:  # and the endpoint still adds
+            await ws.send('{"a": 2, "b": 3}')
+            assert await ws.receive() == '{"sum":5}'
