@@ -19,7 +19,7 @@ from rum_orm import INT64_MAX
 from rum_rest.coerce import Invalid, checked, from_json, from_text, shown
 from rum_rest.resource import MISSING, FieldSpec
 from rum_rest.store import DEFAULT, OPERATORS, Filter, SQLStore
-from rum_rest.validation import has_validations, invalid, model_record
+from rum_rest.validation import has_validations, invalid, model_record, reported
 
 logger = logging.getLogger("rum.rest")
 
@@ -185,10 +185,11 @@ class _RestController(Controller):
         values: dict[str, Any] = {}
         fields = self.resource.fields
         fixed = fixed or {}
+        unknown = f"unknown field; known fields: {', '.join(fields)}"
         for key, raw in data.items():
             spec = fields.get(key)
             if spec is None:
-                errors[key] = [f"unknown field; known fields: {', '.join(fields)}"]
+                errors[key] = [unknown]
                 continue
             if key in fixed:
                 if raw != _json_value(fixed[key]):
@@ -299,8 +300,8 @@ class CollectionController(_RestController):
         if cursor is not None and not errors:
             after = self._cursor(cursor, order, offset, errors)
         if errors:
-            raise UnprocessableEntity(f"invalid query parameters: {', '.join(errors)}",
-                                      data=errors)
+            errors, names = reported(errors)
+            raise UnprocessableEntity(f"invalid query parameters: {names}", data=errors)
         rows, total = await self.store.list(self.storage(request), filters, order, limit,
                                             offset, after)
         page: dict[str, Any] = {
