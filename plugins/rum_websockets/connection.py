@@ -36,6 +36,10 @@ ABNORMAL = 1006
 HANDLER_GRACE = 5.0
 #: Seconds to wait for the client's answer to our close frame before hanging up.
 CLOSE_TIMEOUT = 2.0
+#: Bytes of received messages that may wait for the handler (as whole messages: at most 64,
+#: at least one); past them the server stops reading and TCP holds the client back. A queue
+#: of 64 messages let a client park 64 MiB per connection with 1 MiB messages.
+INBOX_BYTES = 4 << 20
 
 
 class WebSocketClosed(Exception):
@@ -76,7 +80,8 @@ class WebSocket:
         self._conn = Connection(ConnectionType.SERVER, extensions=extensions,
                                 trailing_data=leftover)
         self._send_lock = trio.Lock()
-        self._inbox_send, self._inbox = trio.open_memory_channel[str | bytes](64)
+        self._inbox_send, self._inbox = trio.open_memory_channel[str | bytes](
+            max(1, min(64, INBOX_BYTES // max_message_size)) if max_message_size else 1)
         self._nursery: trio.Nursery | None = None
         self._pong_seen = True
 

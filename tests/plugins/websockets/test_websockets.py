@@ -409,3 +409,38 @@ async def test_hostile_json_messages_close_with_1007_and_log_nothing(rum_app_fac
         async with ws_connect(url, "/add") as ws:  # and the endpoint still adds
             await ws.send('{"a": 2, "b": 3}')
             assert await ws.receive() == '{"sum":5}'
+
+
+async def test_a_client_that_outpaces_its_handler_is_held_back(rum_app_factory):
+    """Messages wait for the handler in a queue bounded in bytes, after which the server stops
+    reading (TCP pushes back). It held 64 messages: with 1 MiB messages a client that never
+    read the echoes parked ~67 MiB in the server per connection (4 connections: +268 MiB)."""
+    import base64
+    import os
+    import struct
+
+    class Stuck(WebSocketController):
+        async def websocket(self, ws):
+            await trio.sleep_forever()  # never reads: what a busy handler looks like
+
+    app = rum_app_factory([Stuck.route("/stuck")], plugins=["http", "websockets"])
+    payload = b"x" * ((1 << 20) - 16)
+    frame = struct.pack("!BBQ", 0x82, 0xFF, len(payload)) + b"\0\0\0\0" + payload  # masked
+    async with serve_app(app) as url:
+        port = int(url.rsplit(":", 1)[1])
+        stream = await trio.open_tcp_stream("127.0.0.1", port)
+        async with stream:
+            key = base64.b64encode(os.urandom(16))
+            await stream.send_all(b"GET /stuck HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+                                  b"Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+                                  b"Sec-WebSocket-Key: " + key + b"\r\n\r\n")
+            assert (await stream.receive_some(4096)).startswith(b"HTTP/1.1 101 ")
+            sent = 0
+            while sent < 80:
+                with trio.move_on_after(1) as stalled:
+                    await stream.send_all(frame)
+                if stalled.cancelled_caught:
+                    break
+                sent += 1
+    # the socket buffers on both sides hold ~10 MiB on loopback; the queue adds at most 4 MiB
+    assert sent < 24, f"the server took {sent} MiB from a client whose handler reads nothing"
