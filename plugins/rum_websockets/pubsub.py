@@ -51,6 +51,8 @@ class PubSub:
         self.app = app
         self.buffer = buffer
         self._subscribers: dict[str, set[trio.MemorySendChannel[Message]]] = {}
+        #: subscribers that are behind: how many messages each lost since it fell behind
+        self._dropped: dict[trio.MemorySendChannel[Message], int] = {}
         self._listening = False
         self._listen_lock = trio.Lock()
         self._table_ready = False
@@ -116,7 +118,8 @@ class PubSub:
         """``async with hub.subscribe("room") as messages: async for m in messages: ...``
 
         The subscription is active (this process is listening) when the block starts. A
-        subscriber that falls ``buffer`` messages behind loses the newest ones (logged).
+        subscriber that falls ``buffer`` messages behind loses the newest ones (logged once
+        when it falls behind, once with the count when it catches up).
         """
         send, receive = trio.open_memory_channel[Message](self.buffer)
         await self._ensure_listening()
@@ -127,6 +130,7 @@ class PubSub:
                 yield receive
         finally:
             subscribers.discard(send)
+            self._dropped.pop(send, None)
             if not subscribers and self._subscribers.get(channel) is subscribers:
                 del self._subscribers[channel]
             send.close()
@@ -140,10 +144,21 @@ class PubSub:
             try:
                 send.send_nowait(message)
             except trio.WouldBlock:
-                logger.warning("a subscriber of %r is %d messages behind; message dropped",
-                               channel, self.buffer)
+                # one warning when it falls behind (a client that stops reading would
+                # otherwise turn every broadcast into a log line), one when it catches up
+                lost = self._dropped.get(send, 0)
+                if not lost:
+                    logger.warning("a subscriber of %r is %d messages behind; dropping what "
+                                   "it cannot take until it catches up", channel, self.buffer)
+                self._dropped[send] = lost + 1
             except (trio.BrokenResourceError, trio.ClosedResourceError):
                 self._subscribers.get(channel, set()).discard(send)
+            else:
+                if self._dropped:
+                    lost = self._dropped.pop(send, 0)
+                    if lost:
+                        logger.warning("a subscriber of %r caught up after losing %d "
+                                       "messages", channel, lost)
 
     async def _ensure_listening(self) -> None:
         if self._listening:

@@ -444,3 +444,40 @@ async def test_a_client_that_outpaces_its_handler_is_held_back(rum_app_factory):
                 sent += 1
     # the socket buffers on both sides hold ~10 MiB on loopback; the queue adds at most 4 MiB
     assert sent < 24, f"the server took {sent} MiB from a client whose handler reads nothing"
+
+
+async def test_a_subscriber_that_never_reads_is_reported_once(rum_app_factory, caplog):
+    """A socket whose client stops reading falls behind its subscription, whose newest
+    messages are then dropped: that was one WARNING per dropped message, so a few idle sockets
+    turned every broadcast into log lines. Now once when it falls behind."""
+    import base64
+    import logging
+    import os
+
+    from rum_websockets import broadcast, pubsub_for
+
+    class Room(WebSocketController):
+        async def websocket(self, ws):
+            await ws.subscribe("room")
+            await trio.sleep_forever()
+
+    app = rum_app_factory([Room.route("/room")], plugins=["http", "websockets"])
+    async with serve_app(app) as url:
+        port = int(url.rsplit(":", 1)[1])
+        stream = await trio.open_tcp_stream("127.0.0.1", port)
+        async with stream:
+            key = base64.b64encode(os.urandom(16))
+            await stream.send_all(b"GET /room HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+                                  b"Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+                                  b"Sec-WebSocket-Key: " + key + b"\r\n\r\n")
+            assert (await stream.receive_some(4096)).startswith(b"HTTP/1.1 101 ")
+            hub = pubsub_for(app)
+            with trio.fail_after(5):
+                while hub.subscriber_count("room") < 1:
+                    await trio.sleep(0.01)
+            with caplog.at_level(logging.INFO, logger="rum.websockets"):
+                for _ in range(3000):  # 30 MB: more than the socket buffers and the queue
+                    await broadcast("room", "x" * 10_000, app=app)
+                    await trio.sleep(0)
+    behind = [r for r in caplog.records if "behind" in r.getMessage()]
+    assert len(behind) == 1, f"{len(behind)} warnings for one slow subscriber"
