@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import logging
-from bisect import bisect_left
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
-from prometheus_client.values import MutexValue
 
+from rum.tally import histogram
 from rum_metrics.collectors import LiveGauges, exposition, pool_stats
 
 if TYPE_CHECKING:
     from rum.app import App
+    from rum.tally import RequestBatch
 
 logger = logging.getLogger("rum.metrics")
 
@@ -32,17 +32,18 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 LABELS = ("method", "route", "status")
 
-# how Metrics.observe_request records a series (see Metrics._series_for)
-_PLAIN, _VALUES, _PUBLIC = "plain", "values", "public"
+# how Metrics.observe_requests records a series (see Metrics._series_for)
+_VALUES, _PUBLIC = "values", "public"
 
 
 class Metrics:
     """Request, job and database-pool metrics of one app, on prometheus_client.
 
     :attr:`registry` is the app's own ``prometheus_client.CollectorRegistry`` (two apps in one
-    process never mix numbers); register your metrics on it with ``registry=``. Plugins record
-    with :meth:`observe_request` (done by the plugin's hooks) and :meth:`observe_job` (called
-    by a job backend); :meth:`render` produces the ``/metrics`` page.
+    process never mix numbers); register your metrics on it with ``registry=``. Requests are
+    recorded by :meth:`observe_batch` (the plugin's request observer, fed by the kernel's
+    request tally) and jobs by :meth:`observe_job` (called by a job backend); :meth:`render`
+    produces the ``/metrics`` page.
     """
 
     def __init__(self, app: App, buckets: Sequence[float] = DEFAULT_BUCKETS,
@@ -64,62 +65,69 @@ class Metrics:
             ("job", "status"), buckets=job_buckets, registry=self.registry)
         self.live = LiveGauges(app)
         self.registry.register(self.live)
-        # (method, route, status) -> how and what observe_request increments (_series_for)
+        # (method, route, status) -> how and what observe_requests increments (_series_for)
         self._series: dict[tuple[str, str | None, int], tuple[Any, ...]] = {}
 
     # -- recording ------------------------------------------------------------------------------
 
     def observe_request(self, method: str, route: str | None, status: int,
                         seconds: float) -> None:
-        """Count one answered request and its latency.
+        """Count one answered request and its latency (see :meth:`observe_requests`)."""
+        self.observe_requests(method, route, status, (seconds,))
+
+    def observe_batch(self, batch: RequestBatch) -> None:
+        """Count the requests of a batch of the kernel's request tally: the plugin's
+        ``rum_request_observer``."""
+        for (method, route, status), durations in batch.durations.items():
+            self.observe_requests(method, route, status, durations)
+
+    def observe_requests(self, method: str, route: str | None, status: int,
+                         durations: Sequence[float]) -> None:
+        """Count answered requests of one label set, with their latencies in seconds, sorted
+        from the quickest (as the kernel's request tally hands them over).
 
         ``route`` is the matched route's path template (``/users/<int:id>``), ``None`` for
-        requests no route matched. Called on the app's trio thread (the plugin's
-        ``rum_response`` hook does it), not from other threads.
+        requests no route matched. Called on the app's trio thread (the kernel hands the
+        plugin its batches there), not from other threads.
         """
         key = (method if method in KNOWN_METHODS else "OTHER", route, status)
         series = self._series.get(key)
         if series is None:
             series = self._series[key] = self._series_for(*key)
         how, count, total, buckets, bounds = series
-        if how is _PLAIN:
-            # What Counter.inc(1) and Histogram.observe(seconds) do, without their checks
-            # (made once, in _series_for), with a bisect instead of a scan of the buckets,
-            # and without taking each value's lock (three lock round trips cost more than
-            # the rest of the hook): these series are written only here, on the app's trio
-            # thread, and a reader (the /metrics page) reads one float at a time.
-            count._value += 1
-            total._value += seconds
-            buckets[bisect_left(bounds, seconds)]._value += 1
-        elif how is _VALUES:  # e.g. multi-process values, which also write their file
-            count.inc(1)
-            total.inc(seconds)
-            buckets[bisect_left(bounds, seconds)].inc(1)
-        else:  # an unfamiliar prometheus_client: its public API
-            count.inc()
-            total.observe(seconds)
+        if how is _PUBLIC:  # an unfamiliar prometheus_client: its public API
+            count.inc(len(durations))
+            for seconds in durations:
+                total.observe(seconds)
+            return
+        # What Counter.inc and Histogram.observe do, without their checks (made once, in
+        # _series_for), for a whole group at once: each value is written once per batch (one
+        # lock round trip, or one file write in multi-process mode), the buckets counted with
+        # a bisect per bucket over the sorted durations.
+        count.inc(len(durations))
+        total.inc(sum(durations))
+        for value, hits in zip(buckets, histogram(durations, bounds), strict=True):
+            if hits:
+                value.inc(hits)
 
     def _series_for(self, method: str, route: str | None, status: int) -> tuple[Any, ...]:
-        """How observe_request records one label set: ``(how, counter value, histogram sum,
-        histogram buckets, bucket bounds)``, the values being the children's ``ValueClass``
-        objects; ``_PLAIN`` when they are prometheus_client's single-process ``MutexValue``,
-        ``_VALUES`` for others (multi-process), ``_PUBLIC`` (with the two children) when
+        """How observe_requests records one label set: ``(how, counter value, histogram sum,
+        histogram buckets, finite bucket bounds)``, the values being the children's
+        ``ValueClass`` objects (``_VALUES``); ``_PUBLIC`` (with the two children) when
         prometheus_client does not have the expected shape."""
         labels = (method, route or UNMATCHED, str(status))
-        counter, histogram = self.requests.labels(*labels), self.latency.labels(*labels)
+        counter, latency = self.requests.labels(*labels), self.latency.labels(*labels)
         try:
-            count, total = counter._value, histogram._sum
-            buckets, bounds = list(histogram._buckets), tuple(histogram._upper_bounds)
+            count, total = counter._value, latency._sum
+            buckets, bounds = list(latency._buckets), tuple(latency._upper_bounds)
             usable = (len(buckets) == len(bounds) and bounds and bounds[-1] == float("inf")
                       and list(bounds) == sorted(bounds)
                       and all(hasattr(v, "inc") for v in (count, total, *buckets)))
         except AttributeError:
             usable = False
         if not usable:
-            return (_PUBLIC, counter, histogram, None, None)
-        plain = all(type(v) is MutexValue and isinstance(getattr(v, "_value", None), float)
-                    for v in (count, total, *buckets))
-        return (_PLAIN if plain else _VALUES, count, total, buckets, bounds)
+            return (_PUBLIC, counter, latency, None, None)
+        return (_VALUES, count, total, buckets, bounds[:-1])
 
     def observe_job(self, name: str, status: str, seconds: float) -> None:
         """Count one finished job run: ``status`` is e.g. ``"complete"``, ``"failed"``,

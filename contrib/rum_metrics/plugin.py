@@ -1,16 +1,16 @@
-"""Hook implementations of the metrics plugin: time every request, serve ``/metrics``."""
+"""Hook implementations of the metrics plugin: count every request, serve ``/metrics``."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import tempfile
-from time import perf_counter
 from typing import Any
 
 from rum import App, Controller, Request, Response, Setting, hookimpl
 from rum.config import Config
 from rum.errors import ConfigError
+from rum.tally import RequestObserver
 from rum_metrics.collectors import MULTIPROC_ENV, use_multiprocess_dir
 from rum_metrics.metrics import CONTENT_TYPE, DEFAULT_BUCKETS, Metrics
 
@@ -25,6 +25,7 @@ class MetricsController(Controller):
         app = request.app
         assert app is not None
         metrics: Metrics = app.extensions["metrics"]
+        app.tally.flush()  # the requests answered since the last batch count too
         await metrics.collect()
         return Response(metrics.render(), content_type=CONTENT_TYPE)
 
@@ -68,15 +69,12 @@ def rum_routes(app: App) -> list[Any]:
     return [MetricsController.route(path, name="metrics")]
 
 
-@hookimpl(tryfirst=True)
-def rum_response(request: Request, response: Response) -> None:
-    """Record the request, timed from when it was made (``request.started``); this hook
-    runs after every other plugin's ``rum_response`` (a plain function: the kernel calls it
-    without making a coroutine)."""
-    seconds = perf_counter() - request.started
-    route = request.route
-    request.app.extensions["metrics"].observe_request(  # type: ignore[union-attr]
-        request.method, route.path if route is not None else None, response.status, seconds)
+@hookimpl
+def rum_request_observer(app: App) -> RequestObserver:
+    """Count every answered request, from the kernel's request tally (a batch at least once a
+    second; the scrape endpoint asks for the latest one first)."""
+    metrics: Metrics = app.extensions["metrics"]
+    return metrics.observe_batch
 
 
 @hookimpl(optionalhook=True)  # the http plugin's hook: serving from several processes

@@ -24,6 +24,7 @@ from rum.log import _request_id
 from rum.middleware import Middleware, run_middleware
 from rum.plugins import Plugins, awaitable
 from rum.routing import Route, Router
+from rum.tally import RequestTally
 
 if TYPE_CHECKING:
     from rum.request import Request
@@ -103,6 +104,8 @@ class App:
         self.body_parsers: dict[str, Any] = self.plugins.call_merged("rum_body_parsers",
                                                                      app=self)
 
+        #: every answered request, in batches for the ``rum_request_observer`` observers
+        self.tally = RequestTally()
         self._bind_hooks()
         self.plugins.on_change(self._bind_hooks)
         self._ids = itertools.count(1)
@@ -117,6 +120,12 @@ class App:
         self._auth_hooks = self.plugins.bind("rum_authenticate", positional=True)
         self._response_hooks = self.plugins.bind("rum_response", reverse=True,
                                                  positional=True)
+        tally = self.tally
+        tally.flush()  # what was noted goes to the observers it was noted for
+        tally.observers = [observe for observe in
+                           self.plugins.call("rum_request_observer", app=self)
+                           if observe is not None]
+        self._note = tally.note if tally.observers else None
 
     # -- plugin-provided services ---------------------------------------------------------------
 
@@ -187,6 +196,8 @@ class App:
                     new = await self._error(request, exc)
                 if new is not None:
                     response = new
+            if self._note is not None:
+                self._note(request, response.status)
             return response
         finally:
             _request._current.reset(req_token)
@@ -277,6 +288,7 @@ class App:
                     for item in self.plugins.call_list("rum_schedule", app=self):
                         if callable(item):
                             nursery.start_soon(item)
+                    nursery.start_soon(self.tally.flush_every_interval)
                     self.started = True
                     yield self
                 finally:
@@ -288,6 +300,7 @@ class App:
             _current.reset(app_token)
 
     async def _shutdown(self) -> None:
+        self.tally.flush()  # observers see every request before they shut down
         with trio.CancelScope(shield=True):
             for fn in self.plugins.bind("rum_shutdown", reverse=True):
                 try:

@@ -8,7 +8,7 @@ Hooks are listed in the order the kernel calls them:
 
 1. configuration: :func:`rum_config_schema`, :func:`rum_configure`
 2. wiring: :func:`rum_routes`, :func:`rum_middleware`, :func:`rum_auth_handlers`,
-   :func:`rum_body_parsers`, :func:`rum_cli_commands`
+   :func:`rum_body_parsers`, :func:`rum_request_observer`, :func:`rum_cli_commands`
 3. lifecycle: :func:`rum_serve` when the app is served (the server then starts the app),
    :func:`rum_storage`, :func:`rum_job_backend`, :func:`rum_startup`, :func:`rum_schedule`
 4. per request: :func:`rum_request`, :func:`rum_authenticate`, the controller,
@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from rum.response import Response
     from rum.routing import Route
     from rum.services import AppLike
+    from rum.tally import RequestObserver
 
 #: The version of the hook contract documented in ``docs/hooks.md``. Hooks and arguments are
 #: only removed after a release in which they warn (pluggy's ``warn_on_impl``).
@@ -101,6 +102,20 @@ def rum_auth_handlers(app: AppLike) -> Mapping[str, Callable[..., Authentication
 
     Called once when the app is built. A controller may then say ``auth = "basic"`` or
     ``app.auth_handler("basic", user=..., password=...)`` builds one by name.
+    """
+
+
+@hookspec
+def rum_request_observer(app: AppLike) -> RequestObserver | None:
+    """Observe answered requests in batches, for plugins that only count and time them.
+
+    Called when the app is built (and again when plugins change). Return a plain function
+    that takes a :class:`rum.tally.RequestBatch`, or ``None``. The kernel notes every answered
+    request once, grouped by ``(method, route, status)`` with its duration, and calls the
+    observers with a batch at least once a second, after 1,000 requests, at once for a
+    ``5xx``, whenever ``app.tally.flush()`` is called and before :func:`rum_shutdown` (see
+    :mod:`rum.tally`). Observers run on the app's trio thread and must not block. Cheaper than
+    :func:`rum_response` for metrics and dashboards: no call per request.
     """
 
 

@@ -65,6 +65,13 @@ class JobBackend(Protocol):
         """Give up on a job that is waiting or failed; whether it was discarded."""
 
 
+class TallyLike(Protocol):
+    """The part of :class:`rum.tally.RequestTally` plugins rely on (``app.tally``)."""
+
+    def flush(self) -> None:
+        """Hand the requests noted since the last batch to the observers now."""
+
+
 class AppLike(Protocol):
     """The part of :class:`rum.App` that hooks and requests rely on (``request.app``).
 
@@ -87,6 +94,10 @@ class AppLike(Protocol):
     @property
     def storage(self) -> Storage:
         """The database (hook ``rum_storage``)."""
+
+    @property
+    def tally(self) -> TallyLike:
+        """Every answered request, in batches for the ``rum_request_observer`` observers."""
 
     @property
     def jobs(self) -> JobBackend:

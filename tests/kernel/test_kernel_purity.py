@@ -15,7 +15,9 @@ import rum
 
 KERNEL = Path(rum.__file__).parent
 ALLOWED_DISTRIBUTIONS = ("pluggy", "trio", "tomlkit")
-MAX_KERNEL_LINES = 2400
+# 2400 until 2026-12-01, raised for rum.tally (70 lines): dispatch plumbing that took two
+# plugins' per-request hooks off the hot path, not a feature that could live in a plugin.
+MAX_KERNEL_LINES = 2500
 # Loaded only by tests (pytest's entry point) or by `app.test_client()`; never by a running app.
 TEST_SUPPORT = ("testing",)
 

@@ -13,7 +13,7 @@ The admin plugin wires them with two calls::
         return [..., *dashboard_routes(app)]
 
 :func:`install_dashboards` registers :mod:`rum_admin.dashboards.hooks` as the plugin
-``admin.dashboards``: it times every request (``rum_request``/``rum_response``), creates the
+``admin.dashboards``: it counts every request (from the kernel's request tally), creates the
 tables and flushes the counters to PostgreSQL (``rum_startup``, ``rum_schedule``,
 ``rum_shutdown``) and refreshes the pages someone watches. See ``docs/admin.md``.
 """

@@ -1,16 +1,16 @@
 """The dashboards' hook implementations, registered by :func:`install_dashboards` as the
 ``admin.dashboards`` plugin: time every request, flush the counters, refresh open pages.
 
-:class:`RequestTiming` (registered only with ``[admin] record_requests`` on):
-``rum_response`` (tryfirst, so it runs after every other plugin's) counts it, timed from
-``request.started``, in the process's recorder; ``rum_exception`` (tryfirst, answering
-nothing) remembers the exception's type for the failures list.
+:class:`RequestTiming` (registered only with ``[admin] record_requests`` on): its
+``rum_request_observer`` counts the batches of the kernel's request tally (every request,
+timed from ``request.started`` until every ``rum_response`` ran) in the process's recorder;
+``rum_exception`` (tryfirst, answering nothing) remembers the exception's type for the
+failures list.
 """
 
 from __future__ import annotations
 
 import logging
-from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
 import trio
@@ -20,7 +20,8 @@ from rum_admin.dashboards.requests_store import ensure_tables, flush
 from rum_admin.dashboards.state import EXTENSION, dashboards_of, live_enabled
 
 if TYPE_CHECKING:
-    from rum import AppLike, Request, Response
+    from rum import AppLike, Request
+    from rum.tally import RequestBatch, RequestObserver
     from rum_admin.dashboards.state import Dashboards
 
 name = "admin.dashboards"
@@ -37,25 +38,35 @@ class RequestTiming:
     def __init__(self, state: Dashboards) -> None:
         self.state = state
 
-    # rum_response is a plain function: the kernel calls it without making a coroutine
-
     @hookimpl(tryfirst=True)
     async def rum_exception(self, request: Request, exc: BaseException) -> None:
         """Remember the exception's type for the failing-requests list; answer nothing."""
         request.admin_exception = type(exc).__name__  # type: ignore[attr-defined]
 
-    @hookimpl(tryfirst=True)
-    def rum_response(self, request: Request, response: Response) -> None:
-        """Count the request in this process's recorder (runs after every other plugin's)."""
-        seconds = perf_counter() - request.started  # set when the request was made
-        route = request.route
-        key = f"{request.method} {route.path}" if route is not None else "(no route)"
-        status = response.status
+    @hookimpl
+    def rum_request_observer(self) -> RequestObserver:
+        """Count the answered requests in this process's recorder, from the kernel's request
+        tally (a batch at least once a second, at once for a failure)."""
+        return self.observe
+
+    def observe(self, batch: RequestBatch) -> None:
+        """Count a batch of answered requests, and keep its failures."""
         recorder = self.state.recorder
-        recorder.note(key, status, seconds)
-        if status >= 500:
-            recorder.note_failure(request.id, request.method, request.path, key, status,
-                                  getattr(request, "admin_exception", None), seconds)
+        for (method, path, status), durations in batch.durations.items():
+            recorder.note_many(route_key(method, path), status, durations)
+        for failed in batch.failures:
+            request = failed.request
+            route = request.route
+            recorder.note_failure(
+                request.id, request.method, request.path,
+                route_key(request.method, route.path if route is not None else None),
+                failed.status, getattr(request, "admin_exception", None), failed.seconds)
+
+
+def route_key(method: str, path: str | None) -> str:
+    """How the dashboards name a route: ``"GET /users/<int:id>"``; ``"(no route)"`` for the
+    requests no route matched."""
+    return f"{method} {path}" if path is not None else "(no route)"
 
 
 @hookimpl(trylast=True)
@@ -102,6 +113,7 @@ async def flush_now(app: AppLike, state: Dashboards | None = None) -> None:
     """Write this process's counters to PostgreSQL now (the flusher's step; tests call it).
     A failed write keeps the counters for the next flush."""
     state = state or dashboards_of(app)
+    app.tally.flush()  # the requests answered since the tally's last batch count too
     routes, failures = state.recorder.drain()
     if not routes and not failures:
         return

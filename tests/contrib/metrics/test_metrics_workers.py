@@ -1,5 +1,6 @@
 """``rum run --workers 2`` with the metrics plugin: every scrape sums every worker process
-(prometheus_client's multiprocess mode), whichever process answers it."""
+(prometheus_client's multiprocess mode), whichever process answers it, once each process
+handed over its latest batch of the request tally (within a second)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,15 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import httpx
 import pytest
 from process_helpers import stop, wait_until_serving
 from prometheus_client.parser import text_string_to_metric_families
+
+from rum.tally import RequestTally
 
 APP = '''
 import os
@@ -60,6 +64,8 @@ def test_every_scrape_sums_all_worker_processes(tmp_path: Path) -> None:
         for _ in range(30):  # a new connection each: the kernel spreads them over workers
             pids.add(httpx.get(base + "/pid", headers={"connection": "close"}).text)
         assert len(pids) == 2, "both workers must have answered some requests"
+        # each process hands its counts over within RequestTally.interval, idle or not
+        time.sleep(RequestTally.interval + 0.5)
         scrapes = [httpx.get(base + "/metrics", headers={"connection": "close"}).text
                    for _ in range(8)]
         tmp = tempfile.gettempdir()

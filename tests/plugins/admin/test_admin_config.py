@@ -103,12 +103,16 @@ async def test_a_list_query_past_the_time_cap_is_a_503(make_admin_app):
 
 def test_record_requests_off_registers_no_timing_hooks(make_admin_app) -> None:
     """With ``record_requests = false`` requests are not timed at all: the dashboards'
-    response and exception hooks are not registered (on, they are; a request is timed from
-    ``request.started``, so there is no request hook)."""
+    request observer and exception hook are not registered, and an app with no other observer
+    notes nothing per request (on, they are; no per-request hook is needed)."""
     def timing(app) -> list[str]:
-        return [i.plugin_name for hook in ("rum_request", "rum_response", "rum_exception")
+        return [i.plugin_name for hook in ("rum_request", "rum_response", "rum_exception",
+                                           "rum_request_observer")
                 for i in getattr(app.plugins.hook, hook).get_hookimpls()
                 if i.plugin_name.startswith("admin")]
 
-    assert timing(make_admin_app("record_requests = false")) == []
+    off = make_admin_app("record_requests = false")
+    assert timing(off) == []
+    if off.plugins.pm.get_plugin("metrics") is None:
+        assert off.tally.observers == [] and off._note is None
     assert timing(make_admin_app("")) == ["admin.dashboards.timing"] * 2
