@@ -112,7 +112,7 @@ def rum_request_observer(app: AppLike) -> RequestObserver | None:
     Called when the app is built (and again when plugins change). Return a plain function
     that takes a :class:`rum.tally.RequestBatch`, or ``None``. The kernel notes every answered
     request once, grouped by ``(method, route, status)`` with its duration, and calls the
-    observers with a batch at least once a second, after 1,000 requests, at once for a
+    observers with a batch at least every quarter of a second, at once for a
     ``5xx``, whenever ``app.tally.flush()`` is called and before :func:`rum_shutdown` (see
     :mod:`rum.tally`). Observers run on the app's trio thread and must not block. Cheaper than
     :func:`rum_response` for metrics and dashboards: no call per request.

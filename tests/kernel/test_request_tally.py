@@ -1,7 +1,7 @@
 """The kernel's request tally: every answered request noted once, grouped by method, route
-and status, and handed in batches to the ``rum_request_observer`` observers (after
-``max_batch`` requests, after ``interval`` seconds, at once for a 5xx, on ``flush()``, by the
-app's task when idle, and before shutdown)."""
+and status, and handed in batches to the ``rum_request_observer`` observers (``interval``
+seconds after the last batch, at once for a 5xx, on ``flush()``, by the app's task when idle,
+and before shutdown)."""
 
 from __future__ import annotations
 
@@ -74,7 +74,8 @@ def make_app(tmp_path: Path, plugins: list[Any]) -> App:
 
 
 async def test_requests_over_a_socket_are_counted_by_method_route_and_status(
-        tmp_path: Path) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(RequestTally, "interval", 3600.0)  # batches only when flushed here
     observer = Observer()
     app = make_app(tmp_path, [observer, SlowResponse()])
     async with serve_app(app) as base, httpx.AsyncClient(base_url=base) as client:
@@ -83,7 +84,7 @@ async def test_requests_over_a_socket_are_counted_by_method_route_and_status(
         assert (await client.post("/hello/ada")).status_code == 405
         assert (await client.get("/nowhere")).status_code == 404
         assert (await client.get("/early")).text == "early"
-        assert observer.batches == []  # nothing handed over yet: no 5xx, < 1000, < 1 s
+        assert observer.batches == []  # nothing handed over yet: no 5xx, no interval
         app.tally.flush()
         assert observer.counts() == {("GET", "/hello/<name>", 200): 3, ("POST", None, 405): 1,
                                      ("GET", None, 404): 1, ("GET", None, 200): 1}
@@ -113,6 +114,7 @@ async def test_an_idle_app_hands_over_within_the_interval(tmp_path: Path,
     observer = Observer()
     app = make_app(tmp_path, [observer])
     async with serve_app(app) as base, httpx.AsyncClient(base_url=base) as client:
+        app.tally.flush()  # the next batch is due 0.2 s from now: after the request
         assert (await client.get("/hello/ada")).status_code == 200
         with trio.fail_after(5):
             while not observer.batches:  # no request and no flush: the app's task does it
@@ -140,15 +142,18 @@ def fake_request(path: str = "/") -> Request:
     return Request("GET", path)
 
 
-def test_a_batch_is_handed_over_after_max_batch_requests(monkeypatch) -> None:
-    monkeypatch.setattr(RequestTally, "max_batch", 3)
+def test_a_request_noted_after_the_interval_hands_the_batch_over(monkeypatch) -> None:
+    monkeypatch.setattr(RequestTally, "interval", 3600.0)
     tally, batches = RequestTally(), []
     tally.observers = [batches.append]
-    for _ in range(7):
+    for _ in range(3):
         tally.note(fake_request(), 200)
-    assert [len(b.durations[("GET", None, 200)]) for b in batches] == [3, 3]
-    tally.flush()
-    assert [len(b.durations[("GET", None, 200)]) for b in batches] == [3, 3, 1]
+    assert batches == []
+    tally._due = 0.0  # as if the interval had passed
+    tally.note(fake_request(), 200)
+    assert [len(b.durations[("GET", None, 200)]) for b in batches] == [4]
+    tally.note(fake_request(), 200)
+    assert len(batches) == 1  # the next batch is due an interval later
 
 
 def test_a_failing_observer_is_logged_and_the_others_still_get_the_batch(caplog) -> None:

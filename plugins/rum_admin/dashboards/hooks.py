@@ -46,7 +46,7 @@ class RequestTiming:
     @hookimpl
     def rum_request_observer(self) -> RequestObserver:
         """Count the answered requests in this process's recorder, from the kernel's request
-        tally (a batch at least once a second, at once for a failure)."""
+        tally (a batch at least every quarter of a second, at once for a failure)."""
         return self.observe
 
     def observe(self, batch: RequestBatch) -> None:

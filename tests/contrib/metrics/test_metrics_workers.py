@@ -1,6 +1,6 @@
 """``rum run --workers 2`` with the metrics plugin: every scrape sums every worker process
 (prometheus_client's multiprocess mode), whichever process answers it, once each process
-handed over its latest batch of the request tally (within a second)."""
+handed over its latest batch of the request tally (within RequestTally.interval)."""
 
 from __future__ import annotations
 
