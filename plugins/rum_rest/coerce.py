@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import math
+import re
 import uuid
 from typing import Any
 
@@ -65,7 +66,8 @@ def _from_json(kind: type, value: Any) -> Any:
                 return float(value)
         elif kind is decimal.Decimal:
             if isinstance(value, int | float | str) and not isinstance(value, bool):
-                result = decimal.Decimal(str(value))
+                result = decimal.Decimal(_ascii_number(value) if isinstance(value, str)
+                                         else str(value))
                 if result.is_finite():
                     return result
         elif kind is str:
@@ -101,6 +103,26 @@ def _from_json(kind: type, value: Any) -> Any:
     raise Invalid(f"must be {type_name(kind)}, got {_show(value)}")
 
 
+#: An integer in a query string: ASCII digits and a sign. Python's int() also reads "1_000",
+#: spaces and the digits of other scripts ("１", "١"), which no route's <int:...> matches.
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+
+
+def integer_text(text: str) -> int:
+    """The integer ``text`` spells with ASCII digits (ValueError otherwise, or past Python's
+    4,300-digit limit)."""
+    if not _INTEGER.fullmatch(text):
+        raise ValueError(text)
+    return int(text)
+
+
+def _ascii_number(text: str) -> str:
+    """``text`` if it may go to float()/Decimal(): ASCII, no ``_`` (ValueError otherwise)."""
+    if not text.isascii() or "_" in text:
+        raise ValueError(text)
+    return text
+
+
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
 
@@ -120,11 +142,11 @@ def _from_text(kind: type, text: str) -> Any:
             if low in _FALSE:
                 return False
         elif kind is int:
-            return int(text)
+            return integer_text(text)
         elif kind is float:
-            return float(text)
+            return float(_ascii_number(text))
         elif kind is decimal.Decimal:
-            result = decimal.Decimal(text)
+            result = decimal.Decimal(_ascii_number(text))
             if result.is_finite():
                 return result
         elif kind is dt.datetime:

@@ -16,7 +16,7 @@ from rum.errorpage import problem, status_title
 from rum.errors import BadRequest, HTTPError, NotFound, UnprocessableEntity
 from rum.negotiation import PROBLEM_JSON
 from rum_orm import INT64_MAX
-from rum_rest.coerce import Invalid, checked, from_json, from_text, shown
+from rum_rest.coerce import Invalid, checked, from_json, from_text, integer_text, shown
 from rum_rest.resource import MISSING, FieldSpec
 from rum_rest.store import DEFAULT, OPERATORS, Filter, SQLStore
 from rum_rest.validation import has_validations, invalid, model_record, reported
@@ -434,8 +434,8 @@ def _int_param(request: Request, key: str, default: int, low: int, high: int | N
         return default
     high = INT64_MAX if high is None else high
     try:
-        value = int(text)
-    except ValueError:  # not a number, or over Python's digit limit
+        value = integer_text(text)
+    except ValueError:  # not ASCII digits, or over Python's digit limit
         errors[key] = [f"must be an integer between {low} and {high}, got {shown(text)}"]
         return default
     if not low <= value <= high:
