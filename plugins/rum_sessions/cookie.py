@@ -47,7 +47,11 @@ class SessionCodec:
         except (TypeError, ValueError) as exc:
             raise RumError(f"request.session holds a value that is not JSON-serializable "
                            f"({exc}); store ids, strings, numbers, lists or dicts only") from None
-        sealed = self._boxes[0].encrypt(plain.encode("utf-8"))
+        try:
+            raw = plain.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate (a JSON "\udc00" escape a request sent)
+            raw = json.dumps(payload, separators=(",", ":")).encode("ascii")  # kept escaped
+        sealed = self._boxes[0].encrypt(raw)
         return base64.urlsafe_b64encode(bytes(sealed)).rstrip(b"=").decode("ascii")
 
     def decode(self, value: str, now: float) -> Session | None:

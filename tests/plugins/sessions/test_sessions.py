@@ -357,3 +357,20 @@ async def test_login_default_response_and_flash_after_logout(tmp_path: Path, bro
         header = set_cookie(logout)
         assert header is not None and "Max-Age=0" not in header  # re-issued, not deleted
         assert (await client.get("/")).json() == {"user": None, "flash": "bye"}
+
+
+async def test_session_data_from_json_with_a_lone_surrogate_round_trips(tmp_path: Path,
+                                                                        browser) -> None:
+    """``request.session["cart"] = request.json()["cart"]`` with a JSON ``"\\udc00"`` escape
+    in it: sealing the cookie encoded the data as strict UTF-8, a UnicodeEncodeError in the
+    response hook (a 500) after the controller had answered 200."""
+    async with browser(make_app(tmp_path, anonymous=True)) as client:
+        token = token_in((await client.get("/login")).text)
+        saved = await client.post("/cart", content=b'{"cart": ["A\\udc00", {"\\ud800": 1}]}',
+                                  headers={"x-csrf-token": token,
+                                           "content-type": "application/json"})
+        assert saved.status_code == 200, saved.text[:300]
+        assert set_cookie(saved) is not None
+        home = await client.get("/")
+        assert home.status_code == 200
+        assert home.json()["cart"] == ["A\udc00", {"\ud800": 1}]
