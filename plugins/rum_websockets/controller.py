@@ -102,11 +102,16 @@ class WebSocketController(Controller):
         if settings.compression:
             offers = [o for value in request.headers.getall("sec-websocket-extensions")
                       for o in value.split(",") if o.strip()]
-            deflate = PerMessageDeflate()
-            agreed = server_extensions_handshake(offers, [deflate])
-            if agreed:
-                headers["sec-websocket-extensions"] = agreed.decode("ascii")
-                extensions.append(deflate)
+            for offer in offers:  # the first one that can be taken
+                deflate = PerMessageDeflate()
+                try:
+                    agreed = server_extensions_handshake([offer], [deflate])
+                except ValueError:  # a window size that is no number: declined (RFC 7692 7)
+                    continue
+                if agreed:
+                    headers["sec-websocket-extensions"] = agreed.decode("ascii")
+                    extensions.append(deflate)
+                    break
 
         async def upgrade(stream: object, leftover: bytes) -> None:
             ws = WebSocket(request, stream, leftover,  # type: ignore[arg-type]

@@ -481,3 +481,24 @@ async def test_a_subscriber_that_never_reads_is_reported_once(rum_app_factory, c
                     await trio.sleep(0)
     behind = [r for r in caplog.records if "behind" in r.getMessage()]
     assert len(behind) == 1, f"{len(behind)} warnings for one slow subscriber"
+
+
+async def test_malformed_compression_offers_are_declined(rum_app_factory, ws_connect):
+    """With compression on, wsproto's int() on a window-bits parameter raised ValueError for
+    'abc' or the quoted form '"10"': a 500. RFC 7692 says to decline such an offer; a valid
+    offer after it is still taken."""
+    app = make_app(rum_app_factory, toml="[websockets]\ncompression = true\n")
+    upgrade = [b"Upgrade: websocket", b"Connection: Upgrade", b"Sec-WebSocket-Version: 13",
+               b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=="]
+    async with serve_app(app) as url:
+        for offer, agreed in [
+                (b"permessage-deflate; server_max_window_bits=abc", False),
+                (b'permessage-deflate; client_max_window_bits="10"', False),
+                (b"permessage-deflate; server_max_window_bits=abc, permessage-deflate", True)]:
+            head = await _raw_handshake(url, [*upgrade, b"Sec-WebSocket-Extensions: " + offer])
+            assert head.startswith(b"HTTP/1.1 101 "), (offer, head)
+            assert (b"permessage-deflate" in head) is agreed, (offer, head)
+        async with ws_connect(url, "/echo", compression=True) as ws:
+            assert ws.extensions == ["permessage-deflate"]
+            await ws.send("still compressing")
+            assert await ws.receive() == "still compressing"
