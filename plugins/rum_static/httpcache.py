@@ -59,6 +59,18 @@ class Unsatisfiable(Exception):
     """The ``Range`` header asks for bytes the file does not have (answer 416)."""
 
 
+def _digits(text: str) -> bool:
+    """ASCII digits only: ``str.isdigit`` also takes ``²`` and ``١``, which int() refuses or
+    reads."""
+    return text.isascii() and text.isdigit()
+
+
+def _byte_count(digits: str) -> int:
+    """The number ``digits`` spell; past 18 digits, larger than any file (int() of more than
+    4,300 digits raises)."""
+    return int(digits) if len(digits) <= 18 else 10**18
+
+
 def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     """The single byte range ``(start, end_inclusive)`` asked for, or ``None`` to send it all.
 
@@ -75,17 +87,17 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     if not dash:
         return None
     first, last = first.strip(), last.strip()
-    if not (first.isdigit() or first == "") or not (last.isdigit() or last == ""):
+    if not (_digits(first) or first == "") or not (_digits(last) or last == ""):
         return None
     if first == "":
         if last == "":
             return None
-        length = int(last)
+        length = _byte_count(last)
         if length == 0 or size == 0:
             raise Unsatisfiable
         return max(0, size - length), size - 1
-    start = int(first)
-    end = int(last) if last else size - 1
+    start = _byte_count(first)
+    end = _byte_count(last) if last else size - 1
     if last and end < start:
         return None
     if start >= size:

@@ -92,6 +92,21 @@ async def test_range_requests(app, raw_request):
     assert stale.status == 200 and stale.body == b"hello, static\n"
 
 
+async def test_hostile_ranges_are_ignored_or_416_never_500(app, raw_request):
+    """int() of a range bound over Python's 4,300-digit limit, or of a digit str.isdigit()
+    accepts but int() does not ('\u00b2'), raised ValueError: a 500 with a traceback."""
+    cases = {"bytes=" + "9" * 5000 + "-": 416, "bytes=0-" + "9" * 5000: 206,
+             "bytes=-" + "9" * 5000: 206, "bytes=99999999999999999999-": 416,
+             "bytes=\u00b2-": 200, "bytes=0-\u00b2": 200, "bytes=-\u00b2": 200,
+             "bytes=\u0661-\u0662": 200, "bytes=1_0-2_0": 200}
+    async with serve_app(app) as url:
+        for spec, status in cases.items():
+            r = await raw_request(url, "/static/hello.txt", headers={"range": spec.encode()})
+            assert r.status == status, (spec[:20], r.status, r.body[:200])
+            if status == 206:
+                assert r.body == b"hello, static\n"
+
+
 async def test_large_file_streams_whole(app, raw_request):
     async with serve_app(app) as url:
         r = await raw_request(url, "/static/big.bin")
