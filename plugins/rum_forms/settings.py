@@ -23,7 +23,8 @@ SCHEMA: dict[str, Setting] = {
     "max_file_size": Setting(10 * MiB, int, "most bytes of one uploaded file"),
     "max_files_size": Setting(50 * MiB, int, "most bytes of all files of one body"),
     "max_part_header_size": Setting(8 * KiB, int, "most bytes of one part's headers"),
-    "spool_threshold": Setting(1 * MiB, int, "files larger than this are spooled to disk"),
+    "spool_threshold": Setting(1 * MiB, int, "bytes of a body's files held in memory; past "
+                               "them, files are spooled to disk"),
     "temp_dir": Setting(None, str, "directory of spooled files (default: the system's)"),
     "parse_threads": Setting(2, int, "most bodies parsed at once, each in a worker thread"),
     "upload_root": Setting("uploads", str, "directory of LocalStorage (relative: to the app)"),

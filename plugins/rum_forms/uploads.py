@@ -28,10 +28,11 @@ class UploadedFile:
     """One uploaded file: ``filename`` (the client's, basename only), ``content_type``,
     ``size`` in bytes, and the data in :attr:`file` (a ``SpooledTemporaryFile``).
 
-    Small files stay in memory; past ``[forms] spool_threshold`` bytes they are written to an
-    anonymous temporary file. :meth:`read` and :meth:`save` run file I/O in a worker thread
-    once the data is on disk. The file is closed (and the temporary file deleted) when the
-    response is ready; save what you keep before returning.
+    Small files stay in memory; past ``[forms] spool_threshold`` bytes (counted over all the
+    files of the body) they are written to an anonymous temporary file. :meth:`read` and
+    :meth:`save` run file I/O in a worker thread once the data is on disk. The file is closed
+    (and the temporary file deleted) when the response is ready; save what you keep before
+    returning.
     """
 
     def __init__(self, name: str, filename: str, content_type: str,

@@ -125,6 +125,25 @@ async def test_large_files_spool_to_disk_and_save(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["saved.bin", "store"]
 
 
+@pytest.mark.parametrize("threshold", [16 * 1024, 0])
+async def test_files_held_in_memory_stay_under_the_spool_threshold_together(
+        tmp_path: Path, threshold: int) -> None:
+    """Each file under spool_threshold stayed in memory, so one body of many such files
+    (49 of 1,000,000 bytes: 47 MB a request, +236 MiB for 5 stalled uploads to the sample)
+    was held in memory whole. Now the files of a body share the threshold: once they hold it,
+    the next ones go to disk. 0 sends every file to disk (it kept them all in memory)."""
+    files = [("f", (f"{i}.bin", bytes([i]) * 10_000, "application/octet-stream"))
+             for i in range(10)]
+    r = await post(make_app(tmp_path, spool_threshold=threshold, temp_dir=str(tmp_path)),
+                   files=files)
+    assert r.status_code == 200, r.text
+    out = r.json()["files"]
+    assert [f["data"].encode("latin-1") for f in out] == [bytes([i]) * 10_000 for i in range(10)]
+    in_memory = [f["size"] for f in out if f["in_memory"]]
+    assert sum(in_memory) <= threshold, in_memory
+    assert len(in_memory) == (1 if threshold else 0)
+
+
 @pytest.mark.parametrize(("settings", "kwargs", "status", "needle"), [
     ({"max_file_size": 1000}, {"files": {"f": ("a.bin", b"x" * 1001)}}, 413,
      "file 'a.bin' (field 'f') is larger than 1000 bytes; raise [forms] max_file_size"),
