@@ -60,7 +60,8 @@ class Mailer:
 
         Bodies come from ``template`` (rendered with ``context``) or are given as ``text=``
         / ``html=`` (which win over the template's). Addresses are strings
-        (``"a@x.com"``, ``"Ada <a@x.com>"``, ``"a@x.com, b@y.com"``) or lists of them.
+        (``"a@x.com"``, ``"Ada <a@x.com>"``, ``"a@x.com, b@y.com"``), ``(name, address)``
+        pairs (the safe way to use a name typed by a user) or lists of them.
         ``attachments`` are :class:`~rum_mail.Attachment` objects or ``{filename: bytes}``.
         """
         if template is not None:

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from rum import App
     from rum_mail.backend import MailBackend
 
-Addresses = str | Iterable[str] | None
+Addresses = str | tuple[str, str] | Iterable[str | tuple[str, str]] | None
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ class ReceiptMailer(Mailer):
 
     def receipt(self, order: Order, user: User) -> Mail:
         """The receipt of ``order``, to the user who took it (text and HTML parts)."""
-        return self.mail(to=f"{user.name} <{user.email}>", subject=f"Receipt for order #{order.id}",
+        return self.mail(to=(user.name, user.email), subject=f"Receipt for order #{order.id}",
                          template="receipt_mailer/receipt",
                          context={"order": order.to_dict(), "user_name": user.name})
 
@@ -33,6 +33,6 @@ class PasswordMailer(Mailer):
         valid ``expires_in`` seconds)."""
         assert self.app is not None
         url = self.absolute_url(self.app.url_for("password_reset", token=token))
-        return self.mail(to=f"{user.name} <{user.email}>", subject="Reset your password",
+        return self.mail(to=(user.name, user.email), subject="Reset your password",
                          template="password_mailer/reset",
                          context={"user": user, "url": url, "minutes": expires_in // 60})

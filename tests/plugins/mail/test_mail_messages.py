@@ -147,6 +147,14 @@ def test_attachments_make_multipart_mixed(app: App, tmp_path: Path) -> None:
     ("cc", ["ok@example.com", "x@example.com\r\n"]),
     ("reply_to", "r@example.com\rX: y"),
     ("from_", "s@example.com\nBcc: v@example.com"),
+    # the other line ends of str.splitlines(), which the email package folds on
+    ("subject", "Hello\x85Bcc: victim@example.com"),
+    ("subject", "Hello\u2028Bcc: victim@example.com"),
+    ("subject", "Hello\x0bBcc: victim@example.com"),
+    ("to", "a@example.com\u2029"),
+    # encoded words the email package decodes to a line break, then writes out as one
+    ("subject", "=?utf-8?q?Hello=0D=0ABcc:_victim@example.com?="),
+    ("to", "=?utf-8?q?a=0D=0ABcc:_x@evil.example?= <a@example.com>"),
 ])
 def test_header_injection_is_refused_naming_the_header(app: App, field: str, value: Any) -> None:
     kwargs: dict[str, Any] = {"to": "a@example.com", "subject": "s", "text": "t", field: value}
@@ -166,6 +174,26 @@ def test_custom_headers_are_checked(app: App) -> None:
         mailer.mail(to="a@example.com", subject="s", text="t", headers={"X-Bad: y\nZ": "v"})
     with pytest.raises(MailError, match="pass bcc= to mail"):
         mailer.mail(to="a@example.com", subject="s", text="t", headers={"Bcc": "x@example.com"})
+    with pytest.raises(HeaderInjectionError, match=r"X-Tag contains a line break.*decoded"):
+        mailer.mail(to="a@example.com", subject="s", text="t",
+                    headers={"X-Tag": "=?utf-8?b?YQ0KQmNjOiB4QGV2aWwuZXhhbXBsZQ==?="})
+    with pytest.raises(HeaderInjectionError, match="attachment filename"):
+        mailer.mail(to="a@example.com", subject="s", text="t",
+                    attachments={"=?utf-8?q?a=0D=0AX:_y?=.txt": b""})
+
+
+def test_encoded_words_in_display_names_are_refused(app: App) -> None:
+    # would decode to "<stranger@evil.example>," and show a recipient who gets nothing
+    with pytest.raises(InvalidAddress, match="encoded word"):
+        OrderMailer(app).mail(to="=?utf-8?b?PHN0cmFuZ2VyQGV2aWwuZXhhbXBsZT4s?= <a@example.com>",
+                              subject="s", text="t")
+    with pytest.raises(InvalidAddress, match="encoded word"):
+        OrderMailer(app).mail(to=("=?utf-8?q?Ann?=", "a@example.com"), subject="s", text="t")
+
+
+def test_deeply_nested_comments_are_an_invalid_address(app: App) -> None:
+    with pytest.raises(InvalidAddress, match="is not an email address"):
+        OrderMailer(app).mail(to="(" * 5000 + "a@example.com", subject="s", text="t")
 
 
 @pytest.mark.parametrize("value", ["not-an-address", "a@", "@b.com", "a b@c.com", "a@@b.com",

@@ -53,6 +53,21 @@ async def test_plain_smtp_delivers_the_message_and_envelope(
     assert "Order 42: thank you." in message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
 
 
+async def test_a_name_and_address_pair_is_one_recipient_whatever_the_name(
+        tmp_path: Path, smtp_server: Callable[..., SmtpServer]) -> None:
+    server = smtp_server("none")
+    app = smtp_app(tmp_path, server, smtp_security="none")
+    hostile = "Eve <stranger@evil.example>, Ünï"
+    async with app.running():
+        await OrderMailer().mail(to=(hostile, "eve@example.com"), subject="Hi",
+                                 text="t").deliver_now()
+    [received] = server.messages
+    assert received.rcpt_tos == ["eve@example.com"]
+    message = email.message_from_bytes(received.data, policy=email.policy.default)
+    [to] = message["To"].addresses
+    assert (to.display_name, to.addr_spec) == (hostile, "eve@example.com")
+
+
 async def test_starttls_with_auth(tmp_path: Path,
                                   smtp_server: Callable[..., SmtpServer]) -> None:
     server = smtp_server("starttls", users={"shop": "s3cret"})

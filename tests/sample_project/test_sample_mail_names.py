@@ -1,0 +1,46 @@
+"""The name a visitor types on sign-up goes into the To header of the mail the tracker sends
+them, over a real socket on a real PostgreSQL: whatever it holds, the mail has one recipient
+(the mailers pass ``(name, address)`` pairs, never ``f"{name} <{email}>"``)."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+
+import httpx
+import pytest
+import trio
+from sample_support import csrf_from
+
+from rum_http.testing import serve_app
+from rum_mail.testing import sent_mail
+
+pytestmark = pytest.mark.postgres
+
+HOSTILE_NAME = "Eve <stranger@evil.example>, Eve"
+
+
+async def test_a_name_with_an_address_in_it_adds_no_recipient(make_app) -> None:
+    app = make_app()
+    async with serve_app(app) as url, httpx.AsyncClient(base_url=url) as client:
+        page = await client.get("/signup")
+        r = await client.post("/signup", data={
+            "name": HOSTILE_NAME, "email": "eve@example.com",
+            "password": "correct horse", "password_confirmation":
+            "correct horse", "csrf_token": csrf_from(page.text)})
+        assert r.status_code == 303, r.text[:2000]
+        async with httpx.AsyncClient(base_url=url) as stranger:
+            page = await stranger.get("/password/reset")
+            r = await stranger.post("/password/reset", data={
+                "email": "eve@example.com", "csrf_token": csrf_from(page.text)})
+            assert r.status_code == 303
+        with trio.fail_after(15):
+            while not sent_mail(app=app, subject="Reset your password"):
+                await trio.sleep(0.1)
+    [mail] = sent_mail(app=app, subject="Reset your password")
+    assert mail.recipients == ("eve@example.com",)
+    assert mail.to == ["eve@example.com"]
+    wire = email.message_from_bytes(mail.as_bytes(), policy=email.policy.default)
+    assert [a.display_name for a in wire["To"].addresses] == [HOSTILE_NAME]
+    assert b"stranger@evil.example>," not in mail.as_bytes().split(b"\r\n\r\n")[0].replace(
+        b'"Eve <stranger@evil.example>, Eve"', b"")
