@@ -5,8 +5,8 @@ Written by ``rum generate auth`` and moved into the tracker package: the control
 are hashed with Argon2id by the accounts plugin, in worker threads. Failed log-ins are
 throttled per e-mail address and per client address (``[accounts] max_failures_per_account``,
 ``max_failures_per_client``, ``throttle_window``; counted in this process). Reset links carry
-a signed token that expires after ``RESET_LINK_SECONDS`` and stops working once the password
-changes (docs/accounts.md).
+a signed token that expires after ``tracker.jobs.RESET_LINK_SECONDS`` and stops working once
+the password changes (docs/accounts.md); the ``SendPasswordReset`` job makes and mails them.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from rum_accounts import (
     authenticate,
     hash_password,
     login_throttle,
-    make_token,
     read_token,
 )
 from rum_forms import Form, render_form, see_other
@@ -29,13 +28,11 @@ from rum_orm import ValidationError
 from rum_ratelimit import RateLimiter
 from rum_sessions import flash, login, logout
 from tracker.account_forms import LogInForm, NewPasswordForm, ResetRequestForm, SignUpForm
-from tracker.mailers import PasswordMailer
+from tracker.jobs import SendPasswordReset
 from tracker.models import User
 
 #: Where a visitor lands after signing up or logging in.
 AFTER_LOGIN = "/orders"
-#: How long a password-reset link works, in seconds.
-RESET_LINK_SECONDS = 3600
 WRONG_LOGIN = "Wrong e-mail or password."
 
 
@@ -129,8 +126,10 @@ class PasswordResetRequest(Controller):
     """``GET /password/reset``: ask for the address; ``POST``: mail a reset link to it.
 
     The answer (back to the log-in page, with a notice) is the same whether or not an account
-    has that address, so the form does not tell strangers who has an account; the mail goes
-    out through the job queue. Each client may load or post it 10 times per 10 minutes.
+    has that address, and so is the work before it: every address typed is handed to the
+    ``SendPasswordReset`` job, which looks the account up and mails the link, so neither the
+    answer nor its timing tells strangers who has an account. Each client may load or post it
+    10 times per 10 minutes.
     """
 
     def middleware(self) -> list[Any]:
@@ -148,14 +147,9 @@ class PasswordResetRequest(Controller):
         if not await form.validate():
             return await self.page(form)
         email = form.data["email"].lower()
-        user = await User.with_email(email).fetch_optional()
-        if user is not None:
-            token = make_token("password_reset", user.id, expires_in=RESET_LINK_SECONDS,
-                               password_hash=user.password_hash)
-            # through the job queue: the answer neither waits for the mail server nor, by
-            # taking longer, tells that the address has an account
-            await PasswordMailer().reset(user, token,
-                                         expires_in=RESET_LINK_SECONDS).deliver_later()
+        # known address or not, the same one enqueue: the job looks the account up, so the
+        # answer neither waits for the mail server nor, by taking longer, tells who has one
+        await SendPasswordReset.enqueue({"email": email})
         # Redirect (Turbo shows only a redirect's page after a form post, never a 200's)
         flash(request, f"If an account uses {email}, a link to choose a new password is on "
                        "its way. It works for an hour, and only once.")

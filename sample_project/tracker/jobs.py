@@ -13,12 +13,36 @@ from decimal import Decimal
 from typing import Any
 
 from rum import current_app
+from rum_accounts import make_token
 from rum_jobs import Job, Unique
 from tracker import views
-from tracker.mailers import ReceiptMailer
-from tracker.models import Order, OutboxMessage
+from tracker.mailers import PasswordMailer, ReceiptMailer
+from tracker.models import Order, OutboxMessage, User
 
 logger = logging.getLogger("rum.tracker.jobs")
+#: How long a password-reset link works, in seconds.
+RESET_LINK_SECONDS = 3600
+
+
+class SendPasswordReset(Job):
+    """Mail a password-reset link to the account with ``args["email"]``, if there is one.
+
+    The reset form enqueues this job for every address typed, and only the job looks the
+    account up: the form's answer costs the same (one enqueue) whether or not the address has
+    an account, so its timing does not tell. Making the token and rendering the mail in the
+    request, only for known addresses, took ~15 ms against ~4 ms for unknown ones.
+    """
+
+    max_attempts = 5
+
+    async def execute(self, args: dict[str, Any]) -> dict[str, Any]:
+        user = await User.with_email(str(args["email"])).fetch_optional()
+        if user is None:
+            return {"sent": False}
+        token = make_token("password_reset", user.id, expires_in=RESET_LINK_SECONDS,
+                           password_hash=user.password_hash)
+        await PasswordMailer().reset(user, token, expires_in=RESET_LINK_SECONDS).deliver_now()
+        return {"sent": True}
 
 
 class SendReceipt(Job):
