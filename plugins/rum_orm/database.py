@@ -29,8 +29,10 @@ from rum import jsonutil
 from rum.context import current_app, current_request
 from rum_orm.bridge import AsyncioThread, BridgeClosed
 from rum_orm.diagnose import explain_connect_error, explain_lost_connection, is_connection_error
+from rum_orm.errors import explain_argument_error
 from rum_orm.idle import IdleConnections
 from rum_orm.urls import redact
+from rum_orm.values import check_args
 
 logger = logging.getLogger("rum.orm")
 
@@ -355,25 +357,33 @@ class Database:
     # -- one-shot queries -------------------------------------------------------------------------
 
     async def execute(self, sql: str, *args: Any, stateless: bool = False) -> str:
-        """Run ``sql`` (bound ``$1, $2...`` parameters); return the status (``"UPDATE 3"``)."""
-        conn = self.current()
-        if conn is not None:
-            return await conn.execute(sql, *args)
-        return await self._oneshot("execute", sql, args, orm=stateless)
+        """Run ``sql`` (bound ``$1, $2...`` parameters); return the status (``"UPDATE 3"``).
+
+        Like every query method here (:meth:`fetch`, :meth:`fetchrow`, :meth:`fetchval`,
+        :meth:`executemany`, and a :class:`Connection`'s), the values are checked before they
+        are sent: a NUL character, a lone surrogate, an integer beyond ``bigint``, a
+        ``Decimal`` beyond ``numeric``'s digits, or a number beyond an ``integer`` or
+        ``smallint`` parameter raises :class:`~rum_orm.ValueRejected` (a 422 when it escapes
+        a controller) naming the column, else ``$n``, instead of a driver error.
+        """
+        return cast("str", await self._raw("execute", sql, args, stateless))
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         """Run ``sql`` once per row of parameters."""
+        rows = list(rows)
+        for row in rows:
+            check_args(row, None, sql)
         conn = self.current()
-        if conn is not None:
-            return await conn.executemany(sql, rows)
-        return await self._run_many(self.pool.executemany, sql, list(rows))
+        try:
+            if conn is not None:
+                return await conn._query_many(sql, rows)
+            return await self._run_many(self.pool.executemany, sql, rows)
+        except asyncpg.DataError as exc:
+            raise explain_argument_error(exc, sql) or exc from None
 
     async def fetch(self, sql: str, *args: Any, stateless: bool = False) -> list[Record]:
         """Every row of ``sql``."""
-        conn = self.current()
-        if conn is not None:
-            return await conn.fetch(sql, *args)
-        return await self._oneshot("fetch", sql, args, orm=stateless)
+        return cast("list[Record]", await self._raw("fetch", sql, args, stateless))
 
     async def fetchrow(self, sql: str, *args: Any, stateless: bool = False) -> Record | None:
         """The first row of ``sql``, or ``None``.
@@ -384,17 +394,23 @@ class Database:
         not inside a function it calls): its connection is then reused without asyncpg's
         session reset, which saves a round trip. ORM queries are always stateless.
         """
-        conn = self.current()
-        if conn is not None:
-            return await conn.fetchrow(sql, *args)
-        return await self._oneshot("fetchrow", sql, args, orm=stateless)
+        return cast("Record | None", await self._raw("fetchrow", sql, args, stateless))
 
     async def fetchval(self, sql: str, *args: Any, stateless: bool = False) -> Any:
         """The first column of the first row of ``sql``, or ``None``."""
+        return await self._raw("fetchval", sql, args, stateless)
+
+    async def _raw(self, method: str, sql: str, args: Sequence[Any], stateless: bool) -> Any:
+        """A statement of the app's own (not the ORM's): its values checked first, and a
+        value the driver refuses as out of range explained (see :meth:`execute`)."""
+        check_args(args, None, sql)
         conn = self.current()
-        if conn is not None:
-            return await conn.fetchval(sql, *args)
-        return await self._oneshot("fetchval", sql, args, orm=stateless)
+        try:
+            if conn is not None:
+                return await conn._query(method, sql, args)
+            return await self._oneshot(method, sql, args, orm=stateless)
+        except asyncpg.DataError as exc:
+            raise explain_argument_error(exc, sql) or exc from None
 
     async def _orm_query(self, method: str, sql: str, args: Sequence[Any]) -> Any:
         """Run a statement the ORM generated: like ``fetch``/``execute``..., but a one-shot
@@ -402,7 +418,7 @@ class Database:
         statements change no session state), saving a round trip."""
         conn = self.current()
         if conn is not None:
-            return await getattr(conn, method)(sql, *args)
+            return await conn._query(method, sql, args)
         return await self._oneshot(method, sql, args, orm=True)
 
     async def _oneshot(self, method: str, sql: str, args: Sequence[Any], *, orm: bool) -> Any:
@@ -739,29 +755,48 @@ class Connection:
                                "`async with db.connection()/transaction()` block ended")
 
     async def execute(self, sql: str, *args: Any) -> str:
-        """Run ``sql``; return the status string."""
-        self._check()
-        return await self.db._run(self.raw.execute, sql, args)
+        """Run ``sql``; return the status string (values checked as
+        :meth:`Database.execute` says)."""
+        return cast("str", await self._raw("execute", sql, args))
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         """Run ``sql`` once per row of parameters."""
-        self._check()
-        return await self.db._run_many(self.raw.executemany, sql, list(rows))
+        rows = list(rows)
+        for row in rows:
+            check_args(row, None, sql)
+        try:
+            return await self._query_many(sql, rows)
+        except asyncpg.DataError as exc:
+            raise explain_argument_error(exc, sql) or exc from None
 
     async def fetch(self, sql: str, *args: Any) -> list[Record]:
         """Every row of ``sql``."""
-        self._check()
-        return await self.db._run(self.raw.fetch, sql, args)
+        return cast("list[Record]", await self._raw("fetch", sql, args))
 
     async def fetchrow(self, sql: str, *args: Any) -> Record | None:
         """The first row of ``sql``, or ``None``."""
-        self._check()
-        return await self.db._run(self.raw.fetchrow, sql, args)
+        return cast("Record | None", await self._raw("fetchrow", sql, args))
 
     async def fetchval(self, sql: str, *args: Any) -> Any:
         """The first column of the first row, or ``None``."""
+        return await self._raw("fetchval", sql, args)
+
+    async def _raw(self, method: str, sql: str, args: Sequence[Any]) -> Any:
+        check_args(args, None, sql)
+        try:
+            return await self._query(method, sql, args)
+        except asyncpg.DataError as exc:
+            raise explain_argument_error(exc, sql) or exc from None
+
+    async def _query(self, method: str, sql: str, args: Sequence[Any]) -> Any:
+        """``method`` (``"fetch"``...) of the asyncpg connection, unchecked (the ORM's path:
+        its statements' values were checked when they were built)."""
         self._check()
-        return await self.db._run(self.raw.fetchval, sql, args)
+        return await self.db._run(getattr(self.raw, method), sql, args)
+
+    async def _query_many(self, sql: str, rows: list[Any]) -> None:
+        self._check()
+        return await self.db._run_many(self.raw.executemany, sql, rows)  # type: ignore[no-any-return]
 
     @asynccontextmanager
     async def transaction(self, *, isolation: str | None = None,

@@ -142,14 +142,29 @@ def explain_data_error(exc: BaseException, model: Any, sql: str) -> BaseExceptio
             problem = f"{problem} ({detail})"
         return ValueRejected(getattr(exc, "column_name", None), problem, model=model)
     column = _column_of_placeholder(sql, match.group(1))
-    width = _WIDTH.search(message)
-    if width is not None:
-        low, high = _WIDTHS[width.group(1)]
-        return ValueRejected(column or f"${match.group(1)}", f"must be between {low} and {high}",
-                             model=model if column else None)
+    out_of_range = explain_argument_error(exc, sql, model)
+    if out_of_range is not None:
+        return out_of_range
     if column is None:
         return exc
     return InvalidValue(f"{model.__name__}.{column}: {message}")
+
+
+def explain_argument_error(exc: BaseException, sql: str,
+                           model: Any = None) -> ValueRejected | None:
+    """A :class:`ValueRejected` (a 422) naming the column, else ``$n``, when the driver
+    refused a bound value as out of its parameter's range (an ``integer`` or ``smallint``
+    parameter given a bigger number); ``None`` for any other error (a value of the wrong
+    type is the program's mistake, not the client's)."""
+    message = str(exc)
+    match = _ARGUMENT.search(message)
+    width = _WIDTH.search(message) if match is not None else None
+    if match is None or width is None:
+        return None
+    column = _column_of_placeholder(sql, match.group(1))
+    low, high = _WIDTHS[width.group(1)]
+    return ValueRejected(column or f"${match.group(1)}", f"must be between {low} and {high}",
+                         model=model if column else None)
 
 
 def translate(exc: BaseException, model: Any, sql: str = "") -> BaseException:
