@@ -361,10 +361,10 @@ class Database:
 
         Like every query method here (:meth:`fetch`, :meth:`fetchrow`, :meth:`fetchval`,
         :meth:`executemany`, and a :class:`Connection`'s), the values are checked before they
-        are sent: a NUL character, a lone surrogate, an integer beyond ``bigint``, a
-        ``Decimal`` beyond ``numeric``'s digits, or a number beyond an ``integer`` or
-        ``smallint`` parameter raises :class:`~rum_orm.ValueRejected` (a 422 when it escapes
-        a controller) naming the column, else ``$n``, instead of a driver error.
+        are sent: a NUL character, a lone surrogate or a ``Decimal`` beyond ``numeric``'s
+        digits, and a number the driver refuses as beyond its ``bigint``, ``integer`` or
+        ``smallint`` parameter, raise :class:`~rum_orm.ValueRejected` (a 422 when it escapes a
+        controller) naming the column, else ``$n``, instead of a driver error.
         """
         return cast("str", await self._raw("execute", sql, args, stateless))
 
@@ -372,7 +372,7 @@ class Database:
         """Run ``sql`` once per row of parameters."""
         rows = list(rows)
         for row in rows:
-            check_args(row, None, sql)
+            check_args(row, None, sql, ints=False)
         conn = self.current()
         try:
             if conn is not None:
@@ -403,7 +403,7 @@ class Database:
     async def _raw(self, method: str, sql: str, args: Sequence[Any], stateless: bool) -> Any:
         """A statement of the app's own (not the ORM's): its values checked first, and a
         value the driver refuses as out of range explained (see :meth:`execute`)."""
-        check_args(args, None, sql)
+        check_args(args, None, sql, ints=False)
         conn = self.current()
         try:
             if conn is not None:
@@ -763,7 +763,7 @@ class Connection:
         """Run ``sql`` once per row of parameters."""
         rows = list(rows)
         for row in rows:
-            check_args(row, None, sql)
+            check_args(row, None, sql, ints=False)
         try:
             return await self._query_many(sql, rows)
         except asyncpg.DataError as exc:
@@ -782,7 +782,7 @@ class Connection:
         return await self._raw("fetchval", sql, args)
 
     async def _raw(self, method: str, sql: str, args: Sequence[Any]) -> Any:
-        check_args(args, None, sql)
+        check_args(args, None, sql, ints=False)
         try:
             return await self._query(method, sql, args)
         except asyncpg.DataError as exc:

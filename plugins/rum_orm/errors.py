@@ -119,8 +119,9 @@ def _column_of_placeholder(sql: str, n: str) -> str | None:
     return None
 
 
-_WIDTH = re.compile(r"value out of (int16|int32) range")
-_WIDTHS = {"int16": (-(2**15), 2**15 - 1), "int32": (-(2**31), 2**31 - 1)}
+_WIDTH = re.compile(r"value out of (int16|int32|int64) range")
+_WIDTHS = {"int16": (-(2**15), 2**15 - 1), "int32": (-(2**31), 2**31 - 1),
+           "int64": (-(2**63), 2**63 - 1)}
 #: SQLSTATEs of values PostgreSQL refused: too long, out of range, bad characters or dates.
 _REFUSED_VALUES = frozenset({"22001", "22003", "22007", "22008", "22021", "22P05"})
 
@@ -153,9 +154,9 @@ def explain_data_error(exc: BaseException, model: Any, sql: str) -> BaseExceptio
 def explain_argument_error(exc: BaseException, sql: str,
                            model: Any = None) -> ValueRejected | None:
     """A :class:`ValueRejected` (a 422) naming the column, else ``$n``, when the driver
-    refused a bound value as out of its parameter's range (an ``integer`` or ``smallint``
-    parameter given a bigger number); ``None`` for any other error (a value of the wrong
-    type is the program's mistake, not the client's)."""
+    refused a bound value as out of its parameter's range (a ``bigint``, ``integer`` or
+    ``smallint`` parameter given a bigger number); ``None`` for any other error (a value of
+    the wrong type is the program's mistake, not the client's)."""
     message = str(exc)
     match = _ARGUMENT.search(message)
     width = _WIDTH.search(message) if match is not None else None

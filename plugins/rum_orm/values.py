@@ -149,9 +149,12 @@ def check_value(value: Any, kind: Any = None, column: str = "value", *,
     return value
 
 
-def check_args(args: Sequence[Any], model: Any = None, sql: str = "") -> None:
+def check_args(args: Sequence[Any], model: Any = None, sql: str = "", *,
+               ints: bool = True) -> None:
     """Check every value bound to ``sql`` (a statement on ``model``); raise
     :class:`ValueRejected` naming the column (found in ``sql``) for the first bad one.
+    ``ints=False`` leaves integers to the driver, which knows each parameter's type (the
+    app's own SQL may bind a big ``int`` to a ``numeric`` parameter).
 
     Small ints and ASCII strings without NUL pass on one type test; other values are judged
     without their column first, and only a value that fails is judged again by its column's
@@ -159,7 +162,7 @@ def check_args(args: Sequence[Any], model: Any = None, sql: str = "") -> None:
     for n, value in enumerate(args, 1):
         t = type(value)
         if t is int:
-            if INT64_MIN <= value <= INT64_MAX:
+            if not ints or INT64_MIN <= value <= INT64_MAX:
                 continue
         elif t is str:
             if value.isascii() and "\x00" not in value:

@@ -34,8 +34,9 @@ async def test_one_shot_statements_refuse_bad_values_naming_the_column(
     with pytest.raises(ValueRejected, match=r"^\$1: .*surrogate"):
         await counters.fetchval("SELECT $1::text", "\udc00")
     with pytest.raises(ValueRejected) as big:
-        await counters.fetch("SELECT * FROM counters WHERE \"n\" = $1", 2**70)
-    assert big.value.column == "n"
+        await counters.fetch("SELECT * FROM counters WHERE \"n\" = $1::bigint", 2**70)
+    assert big.value.column == "n" and "9223372036854775807" in big.value.problem
+    assert await counters.fetchval("SELECT $1::numeric", 10**30) == 10**30  # the driver's call
     with pytest.raises(ValueRejected) as narrow:  # within bigint, beyond the integer column
         await counters.execute(insert, "x", 2**40)
     assert (narrow.value.column, narrow.value.problem) == (
