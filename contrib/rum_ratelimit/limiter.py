@@ -14,6 +14,8 @@ one count for every process and node.
 
 from __future__ import annotations
 
+import functools
+import ipaddress
 import math
 import time
 from collections.abc import Callable
@@ -65,9 +67,10 @@ class Buckets:
 class RateLimiter(Middleware):
     """Limit each client (or session) to ``rate`` requests per ``window`` seconds.
 
-    - ``per="client"`` counts by client IP address; ``per="session"`` by session (needs the
-      sessions plugin; visitors without a valid session cookie are counted by address, so
-      dropping the cookie does not reset the count); ``key=fn`` counts by ``fn(request)``.
+    - ``per="client"`` counts by client IP address (an IPv6 address by its /64);
+      ``per="session"`` by logged-in user (needs the sessions plugin; visitors who are not
+      logged in are counted by address, since a new anonymous session cookie is free to get
+      and would reset the count); ``key=fn`` counts by ``fn(request)``.
     - ``burst`` is how many requests may arrive at once (default: ``rate``); after a burst,
       requests are let through at ``rate / window`` per second.
 
@@ -195,14 +198,34 @@ class RateLimiter(Middleware):
 
 
 def _client_key(request: Request) -> str:
-    return request.client[0] if request.client else "unknown"
+    """The client's address; an IPv6 address stands for its /64 (one subscriber's network,
+    where a client picks any of 2**64 addresses) and an IPv4-mapped one for its IPv4 form."""
+    if not request.client:
+        return "unknown"
+    host = request.client[0]
+    return _ipv6_key(host) if ":" in host else host
+
+
+@functools.lru_cache(maxsize=4096)
+def _ipv6_key(host: str) -> str:
+    try:
+        address = ipaddress.IPv6Address(host.split("%", 1)[0])
+    except ValueError:
+        return host
+    if address.ipv4_mapped is not None:
+        return str(address.ipv4_mapped)
+    return str(ipaddress.IPv6Network((int(address) >> 64 << 64, 64)))
 
 
 def _session_key(request: Request) -> str:
+    """The logged-in user, else the client's address: an anonymous session is a cookie any
+    client gets for the asking (any page that stores the session hands out a new one), so
+    counting by it would let a client start every request with a fresh bucket."""
     session: Any = request.session
     if session is None:
         raise RumError("RateLimiter(per=\"session\") needs request.session: add \"sessions\" to "
                        "[plugins] enabled in Rum.toml, or use per=\"client\"")
-    if session.is_new:  # no valid cookie: count the address, not a throwaway session
+    user_id = getattr(session, "user_id", None)
+    if session.is_new or user_id is None:
         return f"client:{_client_key(request)}"
-    return f"session:{session.id}"
+    return f"user:{user_id}"

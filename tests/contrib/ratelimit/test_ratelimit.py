@@ -99,22 +99,61 @@ async def test_keys_are_counted_separately(tmp_path: Path, browser) -> None:
         assert (await client.get("/", headers={"x-user": "b"})).status_code == 200
 
 
+class LogIn(Controller):
+    """``/login/<id>`` logs the browser in as ``id``; ``/mint`` hands out an anonymous
+    session cookie (any page that stores the session does)."""
+
+    async def get(self, request: Request) -> Response:
+        from rum_sessions import login
+
+        if "id" in request.path_params:
+            return await login(request, request.path_params["id"], Response.text("in"))
+        request.session["seen"] = True
+        return Response.text("cookie")
+
+
 async def test_per_session(tmp_path: Path, browser) -> None:
-    app = make_app(tmp_path, [limited("/", RateLimiter(per="session", rate=2, window=60))],
-                   plugins=("sessions",), general={"secret_key": "44" * 32},
-                   sessions={"anonymous": True})  # the first page stores the session
+    app = make_app(tmp_path, [limited("/", RateLimiter(per="session", rate=2, window=60)),
+                              LogIn.route("/login/<int:id>"), LogIn.route("/mint")],
+                   plugins=("sessions",), general={"secret_key": "44" * 32})
     async with browser(app) as alice, browser(app) as bob:
-        # alice's first request has no cookie yet: counted by address, then by her session
-        assert [(await alice.get("/")).status_code for _ in range(3)] == [200, 200, 200]
-        assert (await alice.get("/")).status_code == 429
-        assert (await bob.get("/")).status_code == 200  # cookie-less: address bucket, 1 left
+        await alice.get("/login/1")
+        await bob.get("/login/2")
+        assert [(await alice.get("/")).status_code for _ in range(3)] == [200, 200, 429]
         assert [(await bob.get("/")).status_code for _ in range(3)] == [200, 200, 429]
+        await alice.get("/login/1")   # a new session for the same user: the same count
+        assert (await alice.get("/")).status_code == 429
+    # Anonymous sessions are free to get: a fresh cookie before each request used to start a
+    # fresh bucket every time. Visitors who are not logged in are counted by address.
+    codes = []
+    for _ in range(4):
+        async with browser(app) as stranger:
+            await stranger.get("/mint")
+            codes.append((await stranger.get("/")).status_code)
+    assert codes == [200, 200, 429, 429]
 
     no_sessions = make_app(tmp_path, [limited("/", RateLimiter(per="session"))])
     async with no_sessions.test_client() as client:
         response = await client.get("/", headers={"accept": "application/json"})
     assert response.status == 500
     assert "needs request.session" in response.json_body()["detail"]
+
+
+async def test_an_ipv6_client_is_counted_by_its_64_and_mapped_ipv4_as_ipv4(
+        tmp_path: Path, browser) -> None:
+    # Through a trusted proxy, as a real deployment sees IPv6 clients: a client owns a whole
+    # /64 and used to get a fresh bucket from each of its 2**64 addresses.
+    app = make_app(tmp_path, [limited("/", RateLimiter(rate=2, window=60))],
+                   http={"trusted_proxies": ["127.0.0.1"]})
+    async with browser(app) as client:
+        codes = [(await client.get("/", headers={"x-forwarded-for": f"2001:db8:1:2::{i}"})
+                  ).status_code for i in range(1, 4)]
+        assert codes == [200, 200, 429]
+        other = await client.get("/", headers={"x-forwarded-for": "2001:db8:1:3::1"})
+        assert other.status_code == 200     # the next /64: someone else
+        codes = [(await client.get("/", headers={"x-forwarded-for": address})).status_code
+                 for address in ("198.51.100.7", "::ffff:198.51.100.7", "::ffff:c633:6407")]
+        assert codes == [200, 200, 429]
 
 
 async def test_app_wide_from_config_with_tightest_headers(tmp_path: Path, browser) -> None:
