@@ -86,7 +86,10 @@ SELECT count(pg_advisory_xact_lock(7261002, hashtext(k)))
 # that shows every claim made under them before): running jobs per (queue, class, partition
 # value) among the limited queues/classes ('running' rows), starts within each rate limit's
 # period and when the oldest leaves it ('rate' rows; older starts are deleted on the way),
-# and the due jobs of limited queues/classes in claim order ('candidate' rows, ord 1..$6).
+# the due jobs of limited queues/classes in claim order ('candidate' rows, ord 1..$6), and
+# the limits of the queues this worker takes as they are now ('control' rows: concurrency in
+# n, rate limit in ord, its period in free_in), so a claim made with limits read before a
+# change sees it and starts over (LimitedClaimer.claim).
 # $1 job names, $2 limited queues this worker takes, $3 limited queues, $4 limited classes,
 # $5 {class: partition key}, $6 how many candidates to look at, $7 rate keys, $8 periods,
 # $9 the worker's queues (NULL: all). Each limited queue is read in claim order through the
@@ -112,6 +115,12 @@ SELECT 'rate', NULL, NULL, NULL, NULL, c.n::int,
  CROSS JOIN LATERAL (
      SELECT count(*) AS n, min(l.at) AS oldest FROM rum_jobs_rate_log l
       WHERE l.key = r.key AND l.at > now() - r.per * interval '1 second') AS c
+UNION ALL
+SELECT 'control', NULL, q.queue, NULL, NULL, q.concurrency, q.rate_period, NULL,
+       q.rate_limit::bigint
+  FROM rum_jobs_queues q
+ WHERE (q.concurrency IS NOT NULL OR q.rate_limit IS NOT NULL)
+   AND ($9::text[] IS NULL OR q.queue = ANY($9::text[]))
 UNION ALL
 SELECT 'candidate', s.id, s.queue, s.job, s.part, NULL, NULL, NULL,
        row_number() OVER (ORDER BY s.priority DESC, s.run_at, s.id)
@@ -227,7 +236,22 @@ class LimitedClaimer:
 
     async def claim(self, db: Any, *, names: Sequence[str], queues: Sequence[str] | None,
                     n: int, worker_id: str, lease: float) -> ClaimOutcome:
-        """Claim up to ``n`` jobs of limited queues/classes without exceeding any limit."""
+        """Claim up to ``n`` jobs of limited queues/classes without exceeding any limit.
+
+        The queue limits are read again inside the claim: when they changed since they were
+        last read (``set_queue_limits`` while this worker runs, before its ``rum:queues``
+        note arrived), the claim takes nothing, re-reads them and starts over once."""
+        outcome = await self._claim(db, names=names, queues=queues, n=n, worker_id=worker_id,
+                                    lease=lease)
+        if outcome is None:
+            self.invalidate()
+            outcome = await self._claim(db, names=names, queues=queues, n=n,
+                                        worker_id=worker_id, lease=lease)
+        return outcome if outcome is not None else ClaimOutcome([], blocked=True)
+
+    async def _claim(self, db: Any, *, names: Sequence[str], queues: Sequence[str] | None,
+                     n: int, worker_id: str, lease: float) -> ClaimOutcome | None:
+        """One claim with the queue limits as last read; ``None`` when they changed."""
         await self.refresh(db)  # a missing table raises; the worker logs it and polls
         lqueues = [q for q in self.queues if queues is None or q in queues]
         lclasses = [c for c in names if c in self.classes]
@@ -251,6 +275,12 @@ class LimitedClaimer:
                                    dumps(part_keys), max(200, 20 * n), list(rate_keys),
                                    list(rate_keys.values()),
                                    None if queues is None else list(queues))
+            now_limited = {r["queue"]: (r["n"], None if r["ord"] is None
+                                        else Rate(r["ord"], r["free_in"]))
+                           for r in state if r["kind"] == "control"}
+            if now_limited != {q: (c.concurrency, c.rate) for q, c in self.queues.items()
+                               if queues is None or q in queues}:
+                return None  # nothing claimed: the transaction only forgot old starts
             running = [r for r in state if r["kind"] == "running"]
             recent: dict[str, tuple[int, float | None]] = {
                 r["key"]: (r["n"], r["free_in"]) for r in state if r["kind"] == "rate"}

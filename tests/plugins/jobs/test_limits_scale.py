@@ -54,3 +54,35 @@ async def test_a_limited_claim_on_a_deep_backlog_is_fast_and_exact(jdb: Any) -> 
     assert len({r["args"] for r in per_key}) == 4
     # generous bound for a loaded machine: the whole-backlog sort took seconds
     assert min(timings) < 0.5, timings
+
+
+class FewAtOnce(Job):
+    concurrency = 3
+
+    async def execute(self, args: Any) -> None:
+        pass
+
+
+async def test_a_queue_limit_set_after_the_limits_were_read_holds_at_once(jdb: Any) -> None:
+    """A worker read the queue limits (none), then a limit is set whose note has not reached
+    it: its next limited claim sees the limit anyway (read again inside the claim)."""
+    await jdb.execute("DELETE FROM rum_jobs_queues")
+    claimer = LimitedClaimer({"FewAtOnce": FewAtOnce})
+    await claimer.refresh(jdb)  # no queue limits; not due a refresh for another second
+    assert claimer.queues == {}
+    # as set_queue_limits does, without the rum:queues note the worker would get
+    await jdb.execute("INSERT INTO rum_jobs_queues (queue, concurrency) VALUES ('new-q', 1)")
+    await jdb.execute("INSERT INTO rum_jobs (job, queue, args) "
+                      "SELECT 'FewAtOnce', 'new-q', '{}' FROM generate_series(1, 5)")
+    outcome = await claimer.claim(jdb, names=["FewAtOnce"], queues=None, n=10,
+                                  worker_id="w", lease=30.0)
+    assert len(outcome.rows) == 1  # the queue's 1, not the class's 3
+    assert "new-q" in claimer.queues
+    again = await claimer.claim(jdb, names=["FewAtOnce"], queues=None, n=10, worker_id="w",
+                                lease=30.0)
+    assert again.rows == [] and again.blocked
+    # a limit raised meanwhile is seen too
+    await jdb.execute("UPDATE rum_jobs_queues SET concurrency = 2 WHERE queue = 'new-q'")
+    more = await claimer.claim(jdb, names=["FewAtOnce"], queues=None, n=10, worker_id="w",
+                               lease=30.0)
+    assert len(more.rows) == 1
