@@ -3,9 +3,10 @@
 Accepted: ``None``, ``bool``, ``int``, finite ``float``, ``str``, lists and tuples (read back
 as lists), dicts with string keys, and ``bytes``/``bytearray``/``memoryview``, which are
 stored as a tagged object ``{"$rum:bytes": "<base64>"}`` and read back as ``bytes``.
-Everything else (NaN and infinities, sets, datetimes, decimals, arbitrary objects) is refused
-with a :class:`ValueError`/:class:`TypeError` naming where in the value it was, so a job never
-runs with data that silently changed on the way.
+Everything else (NaN and infinities, sets, datetimes, decimals, arbitrary objects, and strings
+holding a NUL character or a lone surrogate, which PostgreSQL's ``jsonb`` cannot store) is
+refused with a :class:`ValueError`/:class:`TypeError` naming where in the value it was, so a
+job never runs with data that silently changed on the way.
 """
 
 from __future__ import annotations
@@ -25,9 +26,44 @@ encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=F
 
 def to_json(value: Any, what: str = "args") -> str:
     """``value`` as compact JSON text, or a clear error naming the offending part."""
-    if plain(value):
-        return encode(value)
-    return encode(prepare(value, what))
+    return encode_checked(value if plain(value) else prepare(value, what), what)
+
+
+def encode_checked(value: Any, what: str = "args") -> str:
+    """:data:`encode` of ``value`` (plain JSON types), refusing a string PostgreSQL's
+    ``jsonb`` cannot store (:func:`check_text`) with an error naming it."""
+    text = encode(value)
+    if may_hold_unstorable(text):
+        check_text(value, what)  # rare: find which string it is, if any
+    return text
+
+
+def may_hold_unstorable(text: str) -> bool:
+    """Whether JSON ``text`` may hold a string ``jsonb`` cannot store (a NUL escape, or
+    non-ASCII text, which may hold a lone surrogate): cheap tests in C."""
+    return not text.isascii() or "\\u0000" in text
+
+
+def check_text(value: Any, what: str) -> None:
+    """Raise ``ValueError`` naming the first string (or key) in ``value`` that PostgreSQL's
+    ``jsonb`` cannot hold: one with a NUL character or a lone surrogate."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError(f"{what} holds a NUL character (\\x00), which PostgreSQL cannot "
+                             "store in job data: remove it, or pass the data as bytes")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ValueError(f"{what} holds a lone surrogate ({value[exc.start]!r}) at "
+                             f"position {exc.start}: job data must be valid Unicode text "
+                             "(pass undecoded data as bytes)") from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            check_text(key, f"{what} key {key!r}")
+            check_text(item, f"{what}[{key!r}]")
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            check_text(item, f"{what}[{i}]")
 
 
 _PLAIN_LEAVES = frozenset({str, int, bool, type(None)})

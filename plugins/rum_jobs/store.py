@@ -68,6 +68,7 @@ class NewJob:
         """The job's args as plain JSON types, after refusing data that would not round-trip
         (see :mod:`rum_jobs.payload`) and malformed options, with an error naming the job."""
         args = payload.prepare({} if self.args is None else self.args, f"{self.job} args")
+        payload.encode_checked(args, f"{self.job} args")
         self._check_options()
         return args
 
@@ -104,7 +105,9 @@ class NewJob:
     def insert_one_params(self) -> tuple[Any, ...]:
         """The parameters of :data:`rum_jobs.sql.INSERT_ONE` for this job (no uniqueness
         rule): one job inserted without building arrays of rows."""
-        return (self.job, self.queue, payload.encode(self._checked_args_plain()), self.priority,
+        return (self.job, self.queue,
+                payload.encode_checked(self._checked_args_plain(), f"{self.job} args"),
+                self.priority,
                 self.max_attempts, self.run_at.isoformat() if self.run_at else None,
                 self.run_in, [str(t) for t in self.tags], self.channel, self.timeout)
 
@@ -121,7 +124,11 @@ def insert_columns(jobs: Sequence[NewJob],
     it (``int[]``, ``float8[]``, ``timestamptz[]`` cost a catalog query on each new
     connection).
     """
-    args = payload.encode([j._checked_args_plain() for j in jobs])
+    each = [j._checked_args_plain() for j in jobs]
+    args = payload.encode(each)
+    if payload.may_hold_unstorable(args):
+        for job, job_args in zip(jobs, each, strict=True):
+            payload.check_text(job_args, f"{job.job} args")
     return (
         [j.job for j in jobs],
         [j.queue for j in jobs],

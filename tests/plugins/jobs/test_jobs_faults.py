@@ -205,11 +205,16 @@ class Echo(Job):
     ({1: "int key"}, TypeError, "keys of job data must be strings"),
     ({"x": object()}, TypeError, r"is a object"),
     ({"$rum:bytes": "x"}, ValueError, "reserved for bytes"),
+    ({"note": "a\x00b"}, ValueError, r"Echo args\['note'\] holds a NUL character"),
+    ({"x": ["ok", "\udc00"]}, ValueError, r"Echo args\['x'\]\[1\] holds a lone surrogate"),
+    ({"k\x00": 1}, ValueError, r"Echo args key 'k\\x00' holds a NUL"),
 ])
 async def test_bad_data_is_refused_at_enqueue(jdb: Any, args: Any, error: type,
                                               match: str) -> None:
     with pytest.raises(error, match=match):
         await Echo.enqueue(args, db=jdb)
+    with pytest.raises(error, match=match):
+        await Echo.enqueue_many([{"fine": "é"}, args], db=jdb)
     assert await jdb.fetchval("SELECT count(*) FROM rum_jobs") == 0
 
 
