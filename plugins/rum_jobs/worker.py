@@ -719,15 +719,20 @@ class Worker:
                     value = await self._call(job, run)
         except trio.TooSlowError:
             return await self._failed(job, run, self._timeout_message(entry, timeout), None)
-        except trio.Cancelled:
-            with trio.CancelScope(shield=True), trio.move_on_after(5):
-                await self._release(run, "the worker was cancelled while the job ran")
-            raise
         except Exception as exc:
             tb = "".join(traceback.format_exception(exc))
             logger.warning("job %s #%s attempt %d/%d failed: %r", run.job, run.id,
                            run.attempt, run.max_attempts, exc)
             return await self._failed(job, run, f"{type(exc).__name__}: {exc}", tb)
+        except BaseException as exc:
+            if _being_cancelled():
+                with trio.CancelScope(shield=True), trio.move_on_after(5):
+                    await self._release(run, "the worker was cancelled while the job ran")
+                raise
+            # Job code raised SystemExit, KeyboardInterrupt, GeneratorExit, a Cancelled
+            # that no cancellation of this worker caused (a stale one), ...: a failed
+            # attempt like any other, not the end of the worker and of every job it runs.
+            return await self._base_exception(job, run, exc)
         if entry.scope.cancelled_caught:
             if entry.cancel_reason == "cancelled":
                 return "cancelled"  # the row was marked cancelled by whoever cancelled it
@@ -742,6 +747,23 @@ class Worker:
             entry.blocked = max(entry.blocked, trio.current_time() - started - timeout)
             return await self._failed(job, run, self._timeout_message(entry, timeout), None)
         return await self._outcome(job, run, value)
+
+    async def _base_exception(self, job: Job, run: Claimed, exc: BaseException) -> str:
+        """Record a ``BaseException`` raised by job code as a failed attempt; a
+        ``KeyboardInterrupt`` (Ctrl-C landing in job code, in a program that does not turn
+        signals into a graceful stop as ``rum worker`` does) also stops the worker."""
+        tb = "".join(traceback.format_exception(exc))
+        logger.error("job %s #%s attempt %d/%d raised %r (a BaseException); recorded as a "
+                     "failed attempt, the worker goes on", run.job, run.id, run.attempt,
+                     run.max_attempts, exc)
+        if isinstance(exc, KeyboardInterrupt):
+            logger.warning("worker %s: KeyboardInterrupt in job %s #%s; stopping gracefully",
+                           self.id, run.job, run.id)
+            self.stop()
+        outcome = "failed"
+        with trio.CancelScope(shield=True):
+            outcome = await self._failed(job, run, f"{type(exc).__name__}: {exc}", tb)
+        return outcome
 
     async def _call(self, job: Job, run: Claimed) -> Any:
         if not job.threaded:
@@ -976,6 +998,12 @@ class _Raw:
 
     def __init__(self, text: str) -> None:
         self.text = text
+
+
+def _being_cancelled() -> bool:
+    """Whether a cancel scope around the current task is cancelled (a real cancellation,
+    as opposed to a ``trio.Cancelled`` that job code raised on its own)."""
+    return trio.current_effective_deadline() == -math.inf
 
 
 def _sane_timeout(run: Claimed) -> float | None:
