@@ -344,8 +344,19 @@ class Worker:
 
     def _start(self, runs: list[Claimed], nursery: trio.Nursery) -> None:
         for run in runs:
-            self._running[run.id] = _Running(run)
-            nursery.start_soon(self._run_job, run)
+            old = self._running.get(run.id)
+            if old is not None and old.cancel_reason is None:
+                # An earlier attempt of this job still runs here: the worker stalled past its
+                # lease, the job was released and this worker claimed it again before its
+                # heartbeat noticed. The earlier run lost the job: interrupt it (it records
+                # nothing), so one attempt runs, not two.
+                logger.warning("worker %s claimed job %s again (attempt %d) while its attempt "
+                               "%d still ran here (released after a stall); interrupting "
+                               "that one", self.id, run.id, run.attempt, old.run.attempt)
+                old.cancel_reason = "lease_lost"
+                old.scope.cancel()
+            entry = self._running[run.id] = _Running(run)
+            nursery.start_soon(self._run_job, entry)
 
     async def _wait_idle(self, n: int, nursery: trio.Nursery) -> bool:
         """Wait for a wake-up or the poll. Meanwhile, when it can, let a NOTIFY of new jobs
@@ -669,15 +680,16 @@ class Worker:
 
     # -- running one job --------------------------------------------------------------------
 
-    async def _run_job(self, run: Claimed) -> None:
-        entry = self._running.get(run.id)
-        if entry is None:
-            entry = self._running[run.id] = _Running(run)
+    async def _run_job(self, entry: Claimed | _Running) -> None:
+        if not isinstance(entry, _Running):
+            entry = self._running[entry.id] = _Running(entry)
+        run = entry.run
         started = trio.current_time()
         try:
             outcome = await self._execute(entry)
         finally:
-            self._running.pop(run.id, None)
+            if self._running.get(run.id) is entry:  # not a later attempt's entry
+                del self._running[run.id]
             self._wake.set()
             if self._services is not None and self._limits.covers(run.queue, run.job):
                 with contextlib.suppress(RuntimeError):  # services closing: shutting down

@@ -1,5 +1,6 @@
 """Defects found by the chaos audit of the job queue, each pinned by a real worker on a real
-PostgreSQL: a job raising a ``BaseException`` (which ended the worker)."""
+PostgreSQL: a job raising a ``BaseException`` (which ended the worker), and a stalled worker
+claiming its own released job again while the earlier attempt still ran in it."""
 
 from __future__ import annotations
 
@@ -67,3 +68,58 @@ async def test_a_keyboard_interrupt_in_a_job_fails_the_attempt_and_stops_the_wor
     record = await get_job(jdb, bad)
     assert record.status == "retryable" and record.attempt == 1
     assert record.errors[0]["error"].startswith("KeyboardInterrupt")
+
+
+class Blocks(Job):
+    """Attempt 1 waits for the test; later attempts finish after a short sleep."""
+
+    runs: list[tuple[int, str]] = []
+    release = trio.Event()
+
+    async def execute(self, args: Any) -> Any:
+        type(self).runs.append((self.attempt, "start"))
+        try:
+            if self.attempt == 1:
+                await type(self).release.wait()
+            else:
+                await trio.sleep(0.3)
+        except trio.Cancelled:
+            type(self).runs.append((self.attempt, "interrupted"))
+            raise
+        type(self).runs.append((self.attempt, "end"))
+        return {"attempt": self.attempt}
+
+
+async def test_a_stalled_worker_that_claims_its_released_job_again_runs_one_attempt(
+        jdb: Any) -> None:
+    """The worker stalled past its lease, the job was released (as RESCUE does) and the same
+    worker claimed it again before its heartbeat noticed: the earlier attempt must stop, and
+    the later one must stay tracked (before the fix both ran, and when the earlier one ended
+    it dropped the later one from the worker's books: the heartbeat then released the job
+    as 'orphaned' while it ran, and it ran a third time under the same attempt number)."""
+    Blocks.runs, Blocks.release = [], trio.Event()
+    job_id = await Blocks.enqueue({}, db=jdb)
+    # a long lease: the heartbeat (every lease/3) stays out of the way
+    worker = Worker([Blocks], db=jdb, lease=3, poll_interval=0.05)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(worker.run)
+        with trio.fail_after(5):
+            while not Blocks.runs:
+                await trio.sleep(0.01)
+        await jdb.execute("UPDATE rum_jobs SET status = 'retryable', run_at = now(), "
+                          "lease_expires_at = NULL WHERE id = $1", job_id)
+        with trio.fail_after(5):
+            while (2, "start") not in Blocks.runs:
+                await trio.sleep(0.01)
+        await trio.sleep(0.05)
+        Blocks.release.set()  # (before the fix: attempt 1 was still running, and ends now)
+        with trio.fail_after(5):
+            while (await get_job(jdb, job_id)).status != "complete":
+                await trio.sleep(0.05)
+        await trio.sleep(2.5)  # two heartbeats: nothing of ours is taken for an orphan
+        worker.stop()
+    record = await get_job(jdb, job_id)
+    assert Blocks.runs == [(1, "start"), (1, "interrupted"), (2, "start"), (2, "end")] or \
+        Blocks.runs == [(1, "start"), (2, "start"), (1, "interrupted"), (2, "end")]
+    assert record.attempt == 2 and record.result == {"attempt": 2}
+    assert [e["kind"] for e in record.errors] == []
