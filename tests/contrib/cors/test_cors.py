@@ -98,24 +98,52 @@ async def test_preflight_and_simple_requests(tmp_path: Path) -> None:
         assert "access-control-allow-origin" not in r.headers and "vary" not in r.headers
 
 
-async def test_any_origin_with_credentials_echoes_origin(tmp_path: Path) -> None:
-    app = make_app(tmp_path, allow_origins=["*"], allow_credentials=True, allow_headers=["*"])
+async def test_any_origin_answers_a_star_and_never_with_credentials(tmp_path: Path) -> None:
+    app = make_app(tmp_path, allow_origins=["*"], allow_headers=["*"])
     async with serve_app(app) as base, httpx.AsyncClient(base_url=base) as client:
         r = await client.options("/api/items", headers={
-            "origin": "http://localhost:3000", "access-control-request-method": "POST",
+            "origin": "null", "access-control-request-method": "POST",
             "access-control-request-headers": "x-anything"})
         assert r.status_code == 204
-        assert r.headers["access-control-allow-origin"] == "http://localhost:3000"
-        assert r.headers["access-control-allow-credentials"] == "true"
+        assert r.headers["access-control-allow-origin"] == "*"
+        assert "access-control-allow-credentials" not in r.headers
         assert r.headers["access-control-allow-headers"] == "x-anything"
         r = await client.post("/api/items", json={"a": 1},
                               headers={"origin": "http://localhost:3000"})
         assert r.status_code == 201
-        assert r.headers["access-control-allow-origin"] == "http://localhost:3000"
-    any_app = make_app(tmp_path, allow_origins=["*"])
-    async with any_app.test_client() as client:
-        r = await client.get("/api/items", headers={"origin": "http://x.test"})
         assert r.headers["access-control-allow-origin"] == "*"
+    # "*" with credentials used to echo every origin (null too) with Allow-Credentials: any
+    # site could read the answers to requests made with its visitors' cookies
+    with pytest.raises(ConfigError, match=r"\[cors\] allow_origins = \[\"\*\"\] with "
+                                          r"allow_credentials = true.*list the origins"):
+        make_app(tmp_path, allow_origins=["*"], allow_credentials=True)
+    listed = make_app(tmp_path, allow_origins=["https://*.example.org"], allow_credentials=True)
+    async with serve_app(listed) as base, httpx.AsyncClient(base_url=base) as client:
+        r = await client.get("/api/items", headers={"origin": "https://a.example.org"})
+        assert r.headers["access-control-allow-origin"] == "https://a.example.org"
+        assert r.headers["access-control-allow-credentials"] == "true"
+        r = await client.get("/api/items", headers={"origin": "null"})
+        assert "access-control-allow-origin" not in r.headers
+
+
+async def test_a_long_origin_against_several_stars_costs_no_backtracking(
+        tmp_path: Path) -> None:
+    # As a regular expression, https://*.*.*.example.org took 9 s on a 2 KB origin of dots
+    # (seconds on this 1.5 KB one; cubic in the length), with the event loop blocked: every
+    # other client waited.
+    app = make_app(tmp_path, allow_origins=["https://*.*.*.example.org"])
+    hostile = "https://" + "." * 1500 + "x"
+    async with serve_app(app) as base, httpx.AsyncClient(base_url=base) as client:
+        with trio.fail_after(1):
+            r = await client.get("/api/items", headers={"origin": hostile})
+            assert r.status_code == 200 and "access-control-allow-origin" not in r.headers
+            r = await client.options("/api/items", headers={
+                "origin": hostile, "access-control-request-method": "GET"})
+            assert r.status_code == 403
+        r = await client.get("/api/items", headers={"origin": "https://a.b.c.example.org"})
+        assert r.headers["access-control-allow-origin"] == "https://a.b.c.example.org"
+        r = await client.get("/api/items", headers={"origin": "https://a.b.example.org"})
+        assert "access-control-allow-origin" not in r.headers
 
 
 def test_bad_origin_in_config_is_explained(tmp_path: Path) -> None:

@@ -49,7 +49,11 @@ def rum_configure(config: Config, app: App) -> None:
             where = config.sources.get(("cors", "allow_origins"), "config")
             raise ConfigError(f"{where}: [cors] allow_origins entry {origin!r} is not an origin;"
                               f" write it as scheme://host[:port], e.g. 'https://{origin}'")
-    app.extensions["cors"] = CorsPolicy(**values)
+    try:
+        app.extensions["cors"] = CorsPolicy(**values)
+    except ValueError as exc:
+        where = config.sources.get(("cors", "allow_credentials"), "config")
+        raise ConfigError(f"{where}: [cors] {exc}") from None
 
 
 def _policy(request: Request) -> CorsPolicy | None:
