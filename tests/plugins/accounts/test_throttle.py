@@ -93,6 +93,27 @@ async def test_one_address_trying_many_accounts_locks(server) -> None:
     assert int(locked.headers["retry-after"]) == 60
 
 
+async def test_an_ipv6_client_is_counted_by_its_64(make_app) -> None:
+    # Through a trusted proxy, as a real deployment sees IPv6 clients: a client owns a whole
+    # /64, and each of its addresses used to start a fresh count of failures.
+    app = make_app('hash_profile = "test"\nmax_failures_per_client = 3\nthrottle_window = 60',
+                   routes=[Login.route("/login")], extra='[http]\ntrusted_proxies = ["127.0.0.1"]',
+                   plugins=("http", "sessions", "accounts"))
+    async with serve_app(app) as url, httpx.AsyncClient(base_url=url) as client:
+        async def attempt(address: str, email: str) -> int:
+            response = await client.post("/login", data={"email": email, "password": "x"},
+                                         headers={"accept": "text/plain",
+                                                  "x-forwarded-for": address})
+            return response.status_code
+
+        codes = [await attempt(f"2001:db8:7:7::{i}", f"user{i}@x.org") for i in range(1, 5)]
+        assert codes == [401, 401, 401, 429]
+        assert await attempt("2001:db8:7:8::1", "other@x.org") == 401   # another /64
+        codes = [await attempt(a, f"{n}@x.org") for n, a in enumerate(
+            ("198.51.100.9", "::ffff:198.51.100.9", "::ffff:c633:6409", "198.51.100.9"))]
+        assert codes == [401, 401, 401, 429]
+
+
 def test_settings_are_checked() -> None:
     with pytest.raises(ValueError, match="per_account >= 1"):
         LoginThrottle(per_account=0)
