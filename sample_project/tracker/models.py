@@ -12,11 +12,15 @@ from rum_orm import (
     belongs_to,
     has_many,
     length,
+    matches,
     numericality,
     presence,
     uniqueness,
 )
 from rum_turbo import broadcasts_refreshes
+
+#: Text without a line break or NUL (what ``str.splitlines()`` splits on).
+ONE_LINE = r"\A[^\r\n\x00\x0b\x0c\x1c-\x1e\x85\u2028\u2029]*\Z"
 
 
 class User(Model):
@@ -25,7 +29,10 @@ class User(Model):
 
     id: int | None = None
     email: Annotated[str, presence(), length(max=254), uniqueness(case_sensitive=False)]
-    name: Annotated[str, presence(), length(max=100)]
+    #: One line: the name goes into the To header of the mail the tracker sends (where a line
+    #: break is refused as header injection, so the mail could never be sent).
+    name: Annotated[str, presence(), length(max=100),
+                    matches(ONE_LINE, message="must be one line of text")]
     password_hash: str
     created_at: dt.datetime | None = None
 

@@ -72,3 +72,18 @@ async def test_the_reset_form_does_the_same_work_for_unknown_addresses(make_app,
         ("SendPasswordReset", "demo@example.com"), ("SendPasswordReset", "nobody@example.com")]
     assert [mail.recipients for mail in sent_mail(app=app, subject="Reset your password")] == [
         ("demo@example.com",)]
+
+
+async def test_a_name_with_a_line_break_is_refused_at_sign_up(make_app) -> None:
+    # It used to be stored; every mail to that account then failed as header injection (the
+    # reset link could never be sent, and before the reset job, the reset form answered a
+    # stranger 422 for that address where others got 303).
+    app = make_app()
+    async with serve_app(app) as url, httpx.AsyncClient(base_url=url) as client:
+        page = await client.get("/signup")
+        r = await client.post("/signup", data={
+            "name": "Eve\nBcc: stranger@evil.example", "email": "eve@example.com",
+            "password": "correct horse", "password_confirmation": "correct horse",
+            "csrf_token": csrf_from(page.text)})
+        assert r.status_code == 422
+        assert "must be one line of text" in r.text
