@@ -39,6 +39,10 @@ class Attachment:
         if not self.filename or "/" in self.filename or "\\" in self.filename:
             raise MailError(f"attachment filename {self.filename!r} must be a plain file name "
                             f"(no directories)")
+        if "=?" in self.filename:  # the email package would decode it: "../x" in disguise
+            raise MailError(f"attachment filename {self.filename!r} holds an RFC 2047 encoded "
+                            f"word (=?...?=); pass the plain name (Rum encodes non-ASCII names "
+                            f"itself)")
         if isinstance(self.content, str):
             object.__setattr__(self, "content", self.content.encode("utf-8"))
         if not isinstance(self.content, bytes | bytearray | memoryview):

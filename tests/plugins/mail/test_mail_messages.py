@@ -138,6 +138,8 @@ def test_attachments_make_multipart_mixed(app: App, tmp_path: Path) -> None:
     assert mail.envelope().attachments[1] == ("terms.txt", "text/plain", "Terms ✓".encode())
     with pytest.raises(MailError, match="plain file name"):
         Attachment("../etc/passwd", b"")
+    with pytest.raises(MailError, match="encoded word"):   # decoded: ../../etc/passwd
+        Attachment("=?utf-8?q?=2E=2E=2F=2E=2E=2Fetc=2Fpasswd?=", b"")
 
 
 @pytest.mark.parametrize("field, value", [
