@@ -681,8 +681,9 @@ class Worker:
     # -- running one job --------------------------------------------------------------------
 
     async def _run_job(self, entry: Claimed | _Running) -> None:
-        if not isinstance(entry, _Running):
-            entry = self._running[entry.id] = _Running(entry)
+        if not isinstance(entry, _Running):  # drain(): not started through _start
+            run = entry
+            entry = self._running[run.id] = _Running(run)
         run = entry.run
         started = trio.current_time()
         try:
