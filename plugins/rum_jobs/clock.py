@@ -187,16 +187,46 @@ class Clock:
             except Exception:
                 logger.exception("clock: catching up missed fires of %s failed", entry.key)
         upcoming = {i: e.next_after(now) for i, e in enumerate(self.entries)}
+        # A fire that failed (a dropped connection, a database restart at the fire time) is
+        # tried again, with backoff, until it goes through: late, but not lost. retry[i] is
+        # (when to try again, how many tries failed); other entries fire meanwhile.
+        retry: dict[int, tuple[dt.datetime, int]] = {}
         while True:
-            soonest = min(upcoming.values())
+            soonest = min(retry[i][0] if i in retry else at for i, at in upcoming.items())
             delay = (soonest - dt.datetime.now(dt.UTC)).total_seconds()
             if delay > 0:
                 await trio.sleep(delay)
             for i, at in list(upcoming.items()):
-                if at <= soonest:
-                    entry = self.entries[i]
-                    try:
-                        await entry.fire(self.db, at)
-                    except Exception:
-                        logger.exception("clock: enqueueing %s for %s failed", entry.key, at)
-                    upcoming[i] = entry.next_after(at)
+                if (retry[i][0] if i in retry else at) > soonest:
+                    continue
+                entry = self.entries[i]
+                failures = retry.pop(i, (at, 0))[1]
+                try:
+                    await entry.fire(self.db, at)
+                except Exception:
+                    pause = min(RETRY_FIRST * 2 ** failures, RETRY_MAX)
+                    logger.exception("clock: enqueueing %s for %s failed; trying again in "
+                                     "%gs", entry.key, at, pause)
+                    retry[i] = (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=pause),
+                                failures + 1)
+                    continue
+                upcoming[i] = (entry.next_after(at) if not failures
+                               else await self._after_late_fire(entry, at))
+
+    async def _after_late_fire(self, entry: CronEntry, at: dt.datetime) -> dt.datetime:
+        """``at`` fired late, after failed tries: the fires that came due meanwhile are
+        enqueued for an entry with ``catch_up`` (the newest ``catch_up`` of them), skipped
+        otherwise, as fires missed while no clock ran are. The next fire time."""
+        now = dt.datetime.now(dt.UTC)
+        for missed in entry.missed(at, now) if entry.max_catch_up() else ():
+            try:
+                await entry.fire(self.db, missed)
+            except Exception:
+                logger.exception("clock: enqueueing %s for %s failed", entry.key, missed)
+                return missed  # tried again by the loop
+        return entry.next_after(now)
+
+
+#: Seconds before a failed fire is tried again, doubling up to RETRY_MAX.
+RETRY_FIRST = 0.1
+RETRY_MAX = 10.0

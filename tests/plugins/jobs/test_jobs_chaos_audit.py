@@ -1,15 +1,18 @@
 """Defects found by the chaos audit of the job queue, each pinned by a real worker on a real
 PostgreSQL: a job raising a ``BaseException`` (which ended the worker), and a stalled worker
-claiming its own released job again while the earlier attempt still ran in it."""
+claiming its own released job again while the earlier attempt still ran in it; a cron fire
+the database refused, which was lost."""
 
 from __future__ import annotations
 
+import datetime as dt
+import itertools
 from typing import Any
 
 import pytest
 import trio
 
-from rum_jobs import Job, Worker, get_job
+from rum_jobs import Clock, Job, Worker, get_job
 
 pytestmark = pytest.mark.postgres
 
@@ -123,3 +126,45 @@ async def test_a_stalled_worker_that_claims_its_released_job_again_runs_one_atte
         Blocks.runs == [(1, "start"), (2, "start"), (1, "interrupted"), (2, "end")]
     assert record.attempt == 2 and record.result == {"attempt": 2}
     assert [e["kind"] for e in record.errors] == []
+
+
+class Tick(Job):
+    async def execute(self, args: Any) -> None:
+        pass
+
+
+@pytest.mark.slow
+async def test_a_fire_that_fails_is_enqueued_late_not_lost(jdb: Any) -> None:
+    """The database refuses the clock's inserts across two fire times (the table is renamed
+    away: as a dropped connection or a restart at the fire time would): the first of them is
+    enqueued once it can be, and an entry with catch_up gets the second too. Before, both
+    were logged and lost (a single clock: the daily fire of a one-server app gone)."""
+    plain = Tick.schedule({}, "* * * * * *", name="plain")
+    caught = Tick.schedule({}, "* * * * * *", name="caught", catch_up=True)
+
+    async def fires(name: str) -> list[dt.datetime]:
+        rows = await jdb.fetch("SELECT run_at FROM rum_jobs WHERE unique_key LIKE $1 "
+                               "ORDER BY run_at", f"key=cron:{name}:%")
+        return [r["run_at"] for r in rows]
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(Clock([plain, caught], db=jdb).run)
+        with trio.fail_after(5):
+            while not await fires("plain"):
+                await trio.sleep(0.05)
+        await jdb.execute("ALTER TABLE rum_jobs RENAME TO rum_jobs_away")
+        try:
+            await trio.sleep(2.2)  # two fire times at least
+        finally:
+            await jdb.execute("ALTER TABLE rum_jobs_away RENAME TO rum_jobs")
+        back = dt.datetime.now(dt.UTC)
+        with trio.fail_after(15):  # the clock tries again with backoff (0.1 s, doubling)
+            while not [at for at in await fires("caught") if at > back]:
+                await trio.sleep(0.1)
+        nursery.cancel_scope.cancel()
+    caught_fires, plain_fires = await fires("caught"), await fires("plain")
+    steps = [(b - a).total_seconds() for a, b in itertools.pairwise(caught_fires)]
+    assert len(caught_fires) >= 4 and set(steps) == {1.0}, caught_fires  # no fire missing
+    # the plain entry: the first failed fire time is there, later missed ones are skipped
+    plain_steps = [(b - a).total_seconds() for a, b in itertools.pairwise(plain_fires)]
+    assert plain_steps[0] == 1.0 and max(plain_steps) <= 3.0, plain_fires
