@@ -110,7 +110,8 @@ def show_flash_messages(plan: Plan, layout: Path) -> None:
 
 
 def configure(plan: Plan) -> None:
-    """``[sessions] login_url`` and ``[mail] default_from``/``base_url``, unless set."""
+    """``[sessions] login_url``, ``[mail] default_from``/``base_url`` unless set, and
+    ``"mailers"`` in ``[jobs] modules`` (where the reset form's job is defined)."""
     import tomlkit
 
     path = plan.root / "Rum.toml"
@@ -134,6 +135,17 @@ def configure(plan: Plan) -> None:
             if key not in table:
                 table[key] = value
                 added.append(f"[{section}] {key}")
+    # the reset form's job (SendPasswordReset, in mailers.py) must be known to every worker
+    jobs_table = doc.get("jobs")
+    if jobs_table is None:
+        jobs_table = doc["jobs"] = tomlkit.table()
+    modules = jobs_table.get("modules")
+    if modules is None:
+        jobs_table["modules"] = ["mailers"]
+        added.append('[jobs] modules = ["mailers"]')
+    elif "mailers" not in modules:
+        modules.append("mailers")
+        added.append('"mailers" to [jobs] modules')
     # reset mail goes through the job queue: in development the app runs a worker itself
     development = doc.get("development")
     if development is None:

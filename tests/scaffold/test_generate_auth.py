@@ -61,6 +61,7 @@ def test_generate_auth_writes_an_app_whose_tests_pass(project: Path, database_ur
         assert f'"{plugin}"' in toml
     assert 'login_url = "/login"' in toml and 'base_url = "http://127.0.0.1:8000"' in toml
     assert "[development.jobs]\nrun_worker_in_app = true" in toml  # reset mail is a job
+    assert '[jobs]\nmodules = ["mailers"]' in toml  # SendPasswordReset, known to workers
     assert "<%= flash_messages %>\n    <%= yield %>" in \
         (project / "templates" / "layout.html").read_text()
 
