@@ -35,6 +35,7 @@ from rum_jobs.limits import ClaimOutcome, LimitedClaimer
 from rum_jobs.payload import to_json
 from rum_jobs.records import Claimed
 from rum_jobs.results import Cancel, Discard, Done, Retry, Snooze, seconds
+from rum_jobs.storable import storable_text
 from rum_jobs.store import stateless
 from rum_jobs.threads import run_in_thread
 
@@ -844,7 +845,8 @@ class Worker:
     def _entry(self, run: Claimed, message: str, *, tb: str | None = None,
                kind: str = "error") -> dict[str, Any]:
         return {"attempt": run.attempt, "at": dt.datetime.now(dt.UTC).isoformat(),
-                "worker": self.id, "kind": kind, "error": message, "traceback": tb}
+                "worker": self.id, "kind": kind, "error": storable_text(message),
+                "traceback": None if tb is None else storable_text(tb)}
 
     async def _finish(self, run: Claimed, status: str, delay: float | None,
                       entry: dict[str, Any] | None, *, refund: int = 0) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import trio
 
-from rum_jobs import Clock, Job, Worker, get_job
+from rum_jobs import Clock, Discard, Job, Retry, Worker, get_job
 
 pytestmark = pytest.mark.postgres
 
@@ -168,3 +168,37 @@ async def test_a_fire_that_fails_is_enqueued_late_not_lost(jdb: Any) -> None:
     # the plain entry: the first failed fire time is there, later missed ones are skipped
     plain_steps = [(b - a).total_seconds() for a, b in itertools.pairwise(plain_fires)]
     assert plain_steps[0] == 1.0 and max(plain_steps) <= 3.0, plain_fires
+
+
+class UnstorableError(Job):
+    max_attempts = 2
+    backoff_base = 0.01
+
+    async def execute(self, args: Any) -> Any:
+        text = "bad \x00 byte" if args["what"] == "nul" else "bad \udcff byte"
+        if args["how"] == "raise":
+            raise ValueError(text)
+        return Retry(text) if args["how"] == "retry" else Discard(text)
+
+
+@pytest.mark.parametrize(("what", "how", "status"), [
+    ("nul", "raise", "failed"), ("surrogate", "raise", "failed"),
+    ("nul", "retry", "failed"), ("surrogate", "discard", "discarded")])
+async def test_an_error_text_jsonb_cannot_hold_is_recorded_escaped(
+        jdb: Any, what: str, how: str, status: str) -> None:
+    """Before, the outcome could not be written (jsonb refuses NUL; the driver a lone
+    surrogate): retried for 30 s, then given up, the job left 'running' and released again
+    later without being charged: run over and over, never kept as failed."""
+    job_id = await UnstorableError.enqueue({"what": what, "how": how}, db=jdb)
+    worker = Worker([UnstorableError], db=jdb, lease=5, poll_interval=0.05)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(worker.run)
+        with trio.fail_after(10):
+            while (await get_job(jdb, job_id)).status != status:
+                await trio.sleep(0.05)
+        worker.stop()
+    record = await get_job(jdb, job_id)
+    shown = "\\x00" if what == "nul" else "\\udcff"
+    assert f"bad {shown} byte" in record.errors[0]["error"]
+    if how == "raise":
+        assert shown in record.errors[0]["traceback"]
