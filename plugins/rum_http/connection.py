@@ -731,12 +731,14 @@ class Connection:
             return  # load balancers probe every few seconds: not worth a line each
         if settings.access_log and access_logger.isEnabledFor(logging.INFO):
             ms = (time.perf_counter() - started) * 1000
+            path = settings.path_filter.logged_path(request.raw_path, request.route,
+                                                    request.path_params)
             access_logger.info(
                 '%s - "%s %s HTTP/%s" %d %d %.1fms [%s]',
                 request.client[0] if request.client else "-",
-                request.method, request.raw_path, request.http_version, status, sent, ms,
+                request.method, path, request.http_version, status, sent, ms,
                 request.id,
-                extra={"method": request.method, "path": request.raw_path, "status": status,
+                extra={"method": request.method, "path": path, "status": status,
                        "bytes": sent, "duration_ms": round(ms, 2), "client": request.client,
                        "request_id": request.id})
 

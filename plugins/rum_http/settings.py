@@ -10,6 +10,7 @@ from typing import Any
 from rum.config import Config, Setting
 from rum.errors import ConfigError
 from rum_http.forwarded import TrustedProxies
+from rum_http.logfilter import DEFAULT_LOG_FILTER, PathFilter
 
 SECTION = "http"
 
@@ -41,6 +42,9 @@ SCHEMA: dict[str, Setting] = {
     "ready_timeout": Setting(2.0, float, "seconds the readiness checks may take before the "
                                          "probe answers 503"),
     "log_probes": Setting(False, bool, "write probe requests to the access log too"),
+    "log_filter": Setting(list(DEFAULT_LOG_FILTER), list,
+                          "route parameters whose name contains one of these are written "
+                          "as [FILTERED] in the access log (reset tokens, keys in paths)"),
     "trusted_proxies": Setting([], list, "addresses or networks of reverse proxies whose "
                                          "X-Forwarded-For/-Proto set request.client and "
                                          "request.scheme (e.g. [\"127.0.0.1\"])"),
@@ -80,6 +84,8 @@ class ServerSettings:
     health_path: str = "/_rum/health"
     ready_path: str = "/_rum/ready"
     log_probes: bool = False
+    #: parts of route parameter names whose values the access log leaves out
+    log_filter: tuple[str, ...] = DEFAULT_LOG_FILTER
     #: reverse proxies whose X-Forwarded-For/-Proto are believed (see rum_http.forwarded)
     trusted_proxies: tuple[str, ...] = ()
     backlog: int = 1024
@@ -118,6 +124,11 @@ class ServerSettings:
             values[key] = value
         if "trusted_proxies" in values:
             values["trusted_proxies"] = tuple(values["trusted_proxies"] or ())
+        if "log_filter" in values:
+            words = values["log_filter"] or ()
+            if not all(isinstance(w, str) for w in words):
+                raise ConfigError(f"[http] log_filter must be a list of strings, got {words!r}")
+            values["log_filter"] = tuple(words)
         settings = cls(**values)
         settings.check()
         return settings
@@ -125,6 +136,11 @@ class ServerSettings:
     def with_options(self, **options: Any) -> ServerSettings:
         """A copy with some values replaced."""
         return replace(self, **options)
+
+    @cached_property
+    def path_filter(self) -> PathFilter:
+        """``log_filter``, ready to filter logged paths."""
+        return PathFilter(self.log_filter)
 
     @cached_property
     def proxies(self) -> TrustedProxies:
