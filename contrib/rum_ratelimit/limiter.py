@@ -14,8 +14,6 @@ one count for every process and node.
 
 from __future__ import annotations
 
-import functools
-import ipaddress
 import math
 import time
 from collections.abc import Callable
@@ -198,23 +196,8 @@ class RateLimiter(Middleware):
 
 
 def _client_key(request: Request) -> str:
-    """The client's address; an IPv6 address stands for its /64 (one subscriber's network,
-    where a client picks any of 2**64 addresses) and an IPv4-mapped one for its IPv4 form."""
-    if not request.client:
-        return "unknown"
-    host = request.client[0]
-    return _ipv6_key(host) if ":" in host else host
-
-
-@functools.lru_cache(maxsize=4096)
-def _ipv6_key(host: str) -> str:
-    try:
-        address = ipaddress.IPv6Address(host.split("%", 1)[0])
-    except ValueError:
-        return host
-    if address.ipv4_mapped is not None:
-        return str(address.ipv4_mapped)
-    return str(ipaddress.IPv6Network((int(address) >> 64 << 64, 64)))
+    """The client's address, an IPv6 one by its /64 (``Request.client_network``)."""
+    return request.client_network
 
 
 def _session_key(request: Request) -> str:

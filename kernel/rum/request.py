@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import ipaddress
 import json
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -119,6 +121,17 @@ class _LazyAttribute:
 
     def __set__(self, request: Request, value: Any) -> None:
         setattr(request, self.slot, value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _ipv6_network(host: str) -> str:
+    try:
+        address = ipaddress.IPv6Address(host.split("%", 1)[0])
+    except ValueError:
+        return host
+    if address.ipv4_mapped is not None:
+        return str(address.ipv4_mapped)
+    return str(ipaddress.IPv6Network((int(address) >> 64 << 64, 64)))
 
 
 def current_request() -> Request | None:
@@ -310,6 +323,17 @@ class Request:
     def content_type(self) -> str:
         """The media type of the body, without parameters, lower case (``""`` when absent)."""
         return (self.headers.get("content-type") or "").split(";", 1)[0].strip().lower()
+
+    @property
+    def client_network(self) -> str:
+        """Who the request is counted as where clients are counted (rate limits, log-in
+        throttles): the client's IP address; an IPv6 address stands for its /64 (one
+        subscriber's network, in which a client may pick any of 2**64 addresses) and an
+        IPv4-mapped one for its IPv4 form; ``"unknown"`` without a client address."""
+        if not self.client:
+            return "unknown"
+        host = self.client[0]
+        return _ipv6_network(host) if ":" in host else host
 
     @property
     def host(self) -> str:

@@ -18,9 +18,7 @@ Where counts live is the store's business:
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import ipaddress
 import math
 import time
 from collections.abc import Callable
@@ -180,10 +178,7 @@ class LoginThrottle:
         """The address a request is counted under: the client's IP address, an IPv6 address
         by its /64 (one subscriber's network: counting each of its 2**64 addresses apart let
         one client try passwords without end) and an IPv4-mapped one as IPv4."""
-        if not request.client:
-            return "unknown"
-        host = request.client[0]
-        return _ipv6_network(host) if ":" in host else host
+        return request.client_network
 
     async def check(self, request: Request, account: str) -> None:
         """Raise :class:`LoginThrottled` when the client or the account is locked out."""
@@ -204,14 +199,3 @@ class LoginThrottle:
     async def succeeded(self, request: Request, account: str) -> None:
         """Forget the account's failures (the address's stay counted)."""
         await self.store.clear("account", self.account_key(account))
-
-
-@functools.lru_cache(maxsize=4096)
-def _ipv6_network(host: str) -> str:
-    try:
-        address = ipaddress.IPv6Address(host.split("%", 1)[0])
-    except ValueError:
-        return host
-    if address.ipv4_mapped is not None:
-        return str(address.ipv4_mapped)
-    return str(ipaddress.IPv6Network((int(address) >> 64 << 64, 64)))

@@ -99,3 +99,17 @@ def test_cookies_default_to_httponly_lax_and_delete_expires():
     assert r.headers["set-cookie"] == "sid=v; Path=/; Max-Age=60; Secure; HttpOnly; SameSite=Lax"
     d = Response.text("bye").delete_cookie("sid")
     assert "Max-Age=0" in d.headers["set-cookie"] and "1970" in d.headers["set-cookie"]
+
+
+def test_client_network_counts_an_ipv6_client_by_its_64() -> None:
+    def network(client: tuple[str, int] | None) -> str:
+        return Request("GET", "/", client=client).client_network
+
+    assert network(("203.0.113.7", 5000)) == "203.0.113.7"
+    assert network(("2001:db8:1:2:aaaa::1", 1)) == network(("2001:db8:1:2:ffff::9", 2)) \
+        == "2001:db8:1:2::/64"
+    assert network(("2001:db8:1:3::1", 1)) != network(("2001:db8:1:2::1", 1))
+    assert network(("::ffff:203.0.113.7", 1)) == "203.0.113.7"
+    assert network(("fe80::1%eth0", 1)) == "fe80::/64"
+    assert network(None) == "unknown"
+    assert network(("not:an:address", 1)) == "not:an:address"
