@@ -245,6 +245,23 @@ async def test_subprotocol_negotiation(rum_app_factory, ws_connect):
             assert ws.subprotocol is None
 
 
+
+async def raw_upgrade(url: str, path: str) -> trio.SocketStream:
+    """A raw socket to the server at ``url``, upgraded to a WebSocket on ``path`` (the
+    tests then write frames by hand)."""
+    import base64
+    import os
+
+    port = int(url.rsplit(":", 1)[1])
+    stream = await trio.open_tcp_stream("127.0.0.1", port)
+    key = base64.b64encode(os.urandom(16))
+    await stream.send_all(b"GET " + path.encode() + b" HTTP/1.1\r\nHost: x\r\n"
+                          b"Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                          b"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: " + key
+                          + b"\r\n\r\n")
+    assert (await stream.receive_some(4096)).startswith(b"HTTP/1.1 101 ")
+    return stream
+
 async def test_stuck_handler_is_cancelled_after_client_leaves(rum_app_factory, ws_connect,
                                                               monkeypatch):
     from rum_websockets import connection
@@ -415,8 +432,6 @@ async def test_a_client_that_outpaces_its_handler_is_held_back(rum_app_factory):
     """Messages wait for the handler in a queue bounded in bytes, after which the server stops
     reading (TCP pushes back). It held 64 messages: with 1 MiB messages a client that never
     read the echoes parked ~67 MiB in the server per connection (4 connections: +268 MiB)."""
-    import base64
-    import os
     import struct
 
     class Stuck(WebSocketController):
@@ -427,14 +442,8 @@ async def test_a_client_that_outpaces_its_handler_is_held_back(rum_app_factory):
     payload = b"x" * ((1 << 20) - 16)
     frame = struct.pack("!BBQ", 0x82, 0xFF, len(payload)) + b"\0\0\0\0" + payload  # masked
     async with serve_app(app) as url:
-        port = int(url.rsplit(":", 1)[1])
-        stream = await trio.open_tcp_stream("127.0.0.1", port)
+        stream = await raw_upgrade(url, "/stuck")
         async with stream:
-            key = base64.b64encode(os.urandom(16))
-            await stream.send_all(b"GET /stuck HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
-                                  b"Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
-                                  b"Sec-WebSocket-Key: " + key + b"\r\n\r\n")
-            assert (await stream.receive_some(4096)).startswith(b"HTTP/1.1 101 ")
             sent = 0
             while sent < 80:
                 with trio.move_on_after(1) as stalled:
@@ -450,9 +459,7 @@ async def test_a_subscriber_that_never_reads_is_reported_once(rum_app_factory, c
     """A socket whose client stops reading falls behind its subscription, whose newest
     messages are then dropped: that was one WARNING per dropped message, so a few idle sockets
     turned every broadcast into log lines. Now once when it falls behind."""
-    import base64
     import logging
-    import os
 
     from rum_websockets import broadcast, pubsub_for
 
@@ -463,14 +470,8 @@ async def test_a_subscriber_that_never_reads_is_reported_once(rum_app_factory, c
 
     app = rum_app_factory([Room.route("/room")], plugins=["http", "websockets"])
     async with serve_app(app) as url:
-        port = int(url.rsplit(":", 1)[1])
-        stream = await trio.open_tcp_stream("127.0.0.1", port)
+        stream = await raw_upgrade(url, "/room")
         async with stream:
-            key = base64.b64encode(os.urandom(16))
-            await stream.send_all(b"GET /room HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
-                                  b"Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
-                                  b"Sec-WebSocket-Key: " + key + b"\r\n\r\n")
-            assert (await stream.receive_some(4096)).startswith(b"HTTP/1.1 101 ")
             hub = pubsub_for(app)
             with trio.fail_after(5):
                 while hub.subscriber_count("room") < 1:
