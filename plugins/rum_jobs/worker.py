@@ -32,10 +32,9 @@ from rum_jobs.controls import CANCEL_NOTE, NOTE_PREFIX, QUEUES_NOTE
 from rum_jobs.eager import EagerClaim, Shot
 from rum_jobs.job import Job, job_class, jobs_by_name
 from rum_jobs.limits import ClaimOutcome, LimitedClaimer
-from rum_jobs.payload import to_json
 from rum_jobs.records import Claimed
 from rum_jobs.results import Cancel, Discard, Done, Retry, Snooze, seconds
-from rum_jobs.storable import storable_text
+from rum_jobs.storable import encode_result, refused_by_postgres, refused_note, storable_text
 from rum_jobs.store import stateless
 from rum_jobs.threads import run_in_thread
 
@@ -87,6 +86,8 @@ LIMITED_SLOT_FREED = "SELECT pg_notify('rum_jobs', $1)"
 
 #: Most completions written by one statement.
 COMPLETE_BATCH = 1000
+#: Most characters of results written by one statement (unless one result is bigger).
+COMPLETE_BATCH_CHARS = 32 * 1024 * 1024
 #: How long the event loop may be stuck before the worker says so (seconds).
 BLOCKED_AFTER = 0.5
 #: The smallest pool in which a worker holds its claim and completion lanes.
@@ -811,12 +812,12 @@ class Worker:
                                                                     kind="discarded"))
             return "discarded"
         result = value.result if isinstance(value, Done) else value
-        try:
-            encoded = None if result is None else to_json(result, f"{run.job} result")
-        except (TypeError, ValueError) as exc:
-            logger.warning("job %s #%s returned a result that cannot be stored (%s); storing "
-                           "its repr", run.job, run.id, exc)
-            encoded = dumps(repr(result))
+        encoded = None
+        if result is not None:
+            encoded, problem = encode_result(result, f"{run.job} result")
+            if problem is not None:
+                logger.warning("job %s #%s returned a result that cannot be stored (%s); "
+                               "storing its repr", run.job, run.id, problem)
         self._done.append({"id": run.id, "attempt": run.attempt,
                            "result": None if encoded is None else _Raw(encoded)})
         self._done_ready.set()
@@ -879,8 +880,7 @@ class Worker:
 
     async def _flush(self) -> None:
         while self._done:
-            batch = self._done[:COMPLETE_BATCH]
-            del self._done[:COMPLETE_BATCH]
+            batch = self._next_batch()
             ids = [d["id"] for d in batch]
             self._writing.update(ids)
             self._flushing += 1
@@ -892,9 +892,27 @@ class Worker:
                 self._flushed.set()
                 self._flushed = trio.Event()
 
+    def _next_batch(self) -> list[dict[str, Any]]:
+        """Take the next completions to write: up to COMPLETE_BATCH of them, and results
+        of up to COMPLETE_BATCH_CHARS in all (the batch's results are one jsonb value, which
+        PostgreSQL caps at 256 MiB), one at least."""
+        size = 0
+        n = 0
+        for n, item in enumerate(self._done[:COMPLETE_BATCH], 1):
+            result = item["result"]
+            size += 0 if result is None else len(result.text)
+            if size > COMPLETE_BATCH_CHARS and n > 1:
+                n -= 1
+                break
+        batch = self._done[:n]
+        del self._done[:n]
+        return batch
+
     async def _write_completions(self, batch: list[dict[str, Any]]) -> None:
         """One COMPLETE statement for ``batch``, retried while the database is unreachable
-        (the jobs stay leased to this worker meanwhile)."""
+        (the jobs stay leased to this worker meanwhile). When PostgreSQL refuses the data
+        (a result too big for jsonb), the batch is split to find the result it refuses,
+        which is replaced by a note: one such result does not hold back the others."""
         ids = [d["id"] for d in batch]
         results = "{" + ",".join(_encode_done(d) for d in batch) + "}"
         give_up = trio.current_time() + max(30.0, 2 * self.lease)
@@ -903,6 +921,11 @@ class Worker:
                 await self._complete_lane.fetch(sql.COMPLETE, ids, results, self.id)
                 return
             except Exception as exc:
+                if refused_by_postgres(exc):
+                    if not await self._write_refused(batch, exc):
+                        logger.error("worker %s: PostgreSQL refused the completion of job %s "
+                                     "even without its result: %s", self.id, ids, exc)
+                    return
                 if trio.current_time() > give_up:
                     logger.error("worker %s: marking %d job(s) complete failed for %gs; giving "
                                  "up (they are released when this worker stops): %s", self.id,
@@ -911,6 +934,22 @@ class Worker:
                 self._log_db_error(exc, f"marking {len(batch)} job(s) complete (try "
                                         f"{attempt + 1})")
                 await trio.sleep(min(0.05 * 2 ** attempt, 1.0))
+
+    async def _write_refused(self, batch: list[dict[str, Any]], exc: Exception) -> bool:
+        """PostgreSQL refused ``batch``'s data: write its halves apart, or, for one job,
+        its completion with a note instead of the result. False: nothing left to try."""
+        if len(batch) > 1:
+            half = len(batch) // 2
+            await self._write_completions(batch[:half])
+            await self._write_completions(batch[half:])
+            return True
+        item = batch[0]
+        if isinstance(item["result"], _Raw) and item["result"].text.startswith('"<result not'):
+            return False  # the note itself was refused
+        logger.warning("job #%s: PostgreSQL refused its result (%s); marking it complete with "
+                       "a note instead", item["id"], exc)
+        await self._write_completions([{**item, "result": _Raw(refused_note(exc))}])
+        return True
 
     async def _flush_all(self) -> None:
         await self._flush()

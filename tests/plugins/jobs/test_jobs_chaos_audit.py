@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import sys
 from typing import Any
 
 import pytest
@@ -202,3 +203,53 @@ async def test_an_error_text_jsonb_cannot_hold_is_recorded_escaped(
     assert f"bad {shown} byte" in record.errors[0]["error"]
     if how == "raise":
         assert shown in record.errors[0]["traceback"]
+
+
+class Unrepresentable:
+    def __repr__(self) -> str:
+        raise RuntimeError("no repr either")
+
+
+def _nested(depth: int) -> list[Any]:
+    value: list[Any] = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+class OddResult(Job):
+    async def execute(self, args: Any) -> Any:
+        return {"bigint": lambda: 10 ** 5000, "nested": lambda: _nested(5000),
+                "unrepresentable": Unrepresentable,
+                "numeric_overflow": lambda: 10 ** 140_000, "fine": lambda: "ok"}[args["kind"]]()
+
+
+@pytest.mark.parametrize(("kind", "stored"), [
+    ("bigint", "<int result that cannot be stored or shown"),
+    ("nested", "<list result that cannot be stored or shown"),
+    ("unrepresentable", "<Unrepresentable result that cannot be stored or shown"),
+    # refused by PostgreSQL itself (jsonb numbers stop at 131,072 digits)
+    ("numeric_overflow", "<result not stored: PostgreSQL refused it: value overflows")])
+async def test_a_result_that_cannot_be_stored_is_a_note_and_the_others_complete(
+        jdb: Any, kind: str, stored: str) -> None:
+    """Before: the first three raised out of the worker (it stopped, every job it ran left
+    'running'); the last made the whole completion batch fail, retried for 30 s, then left
+    every job of the batch 'running', to be run again."""
+    limit = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(0 if kind == "numeric_overflow" else limit)
+    try:
+        odd = await OddResult.enqueue({"kind": kind}, db=jdb)
+        fine = await OddResult.enqueue_many([{"kind": "fine"}] * 5, db=jdb)
+        worker = Worker([OddResult], db=jdb, lease=5, poll_interval=0.05)
+        async with trio.open_nursery() as nursery:
+            await nursery.start(worker.run)
+            with trio.fail_after(10):
+                while await jdb.fetchval("SELECT count(*) FROM rum_jobs WHERE status <> "
+                                         "'complete'"):
+                    await trio.sleep(0.05)
+            worker.stop()
+    finally:
+        sys.set_int_max_str_digits(limit)
+    record = await get_job(jdb, odd)
+    assert record.result.startswith(stored) and record.attempt == 1
+    assert [(await get_job(jdb, i)).result for i in fine] == ["ok"] * 5
