@@ -13,7 +13,13 @@ from typing import Any
 
 from rum import Authentication, Controller, Middleware, Request, Response, Route, jsonutil
 from rum.errorpage import problem, status_title
-from rum.errors import BadRequest, HTTPError, NotFound, UnprocessableEntity
+from rum.errors import (
+    BadRequest,
+    HTTPError,
+    NotFound,
+    UnprocessableEntity,
+    UnsupportedMediaType,
+)
 from rum.negotiation import PROBLEM_JSON
 from rum_orm import INT64_MAX
 from rum_rest.coerce import Invalid, checked, from_json, from_text, integer_text, shown
@@ -158,7 +164,12 @@ class _RestController(Controller):
 
     def body(self, request: Request) -> dict[str, Any]:
         """The request body as a JSON object (400 otherwise: empty, not JSON, nested deeper
-        than :data:`rum.jsonutil.MAX_DEPTH`, a number over Python's digit limit)."""
+        than :data:`rum.jsonutil.MAX_DEPTH`, a number over Python's digit limit; 415 for a
+        body declared as another media type, such as a form's)."""
+        media = request.content_type
+        if media and media != "application/json" and not media.endswith("+json"):
+            raise UnsupportedMediaType(f"the request body is {media}; send a JSON object "
+                                       "with Content-Type: application/json")
         if not request.body.strip():
             raise BadRequest("the request body is empty; send a JSON object")
         data = request.json()  # 400 for invalid JSON, too deep, too many digits, not UTF-8

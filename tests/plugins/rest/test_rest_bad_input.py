@@ -247,3 +247,21 @@ async def test_numbers_in_the_query_are_ascii_digits(api: httpx.AsyncClient) -> 
         body = clean(await api.post("/api/items", json={"price": price}), 422)
         assert list(body["errors"]) == ["price"], body
     assert (await api.post("/api/items", json={"price": "12.50"})).json()["price"] == "12.50"
+
+
+async def test_a_body_declared_as_another_media_type_is_a_415(api: httpx.AsyncClient) -> None:
+    """A form's body (what a cross-site HTML form can send) or text is refused before it is
+    read as JSON; JSON media types, and a body with no declared type, are read."""
+    doc = b'{"name": "typed", "qty": 3}'
+    for media in ("application/x-www-form-urlencoded", "text/plain", "multipart/form-data; "
+                  "boundary=x"):
+        r = await api.post("/api/items", content=doc, headers={"content-type": media})
+        assert r.status_code == 415, (media, r.text)
+        assert "Content-Type: application/json" in r.json()["detail"]
+    for media in ("application/json; charset=utf-8", "application/merge-patch+json"):
+        r = await api.post("/api/items", content=doc, headers={"content-type": media})
+        assert r.status_code == 201, (media, r.text)
+    r = await api.post("/api/items", content=doc)  # httpx sends no content type here
+    assert r.status_code == 201, r.text
+    listed = (await api.get("/api/items", params={"name": "typed"})).json()
+    assert len(listed["items"] if isinstance(listed, dict) else listed) == 3
