@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import logging
 import os
+import re
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -41,6 +42,17 @@ _current: ContextVar[App | None] = ContextVar("rum_app", default=None)
 def current_app() -> App | None:
     """The :class:`~rum.App` of the current task (set by ``app.running()`` and ``app.handle``)."""
     return _current.get()
+
+
+#: A client's ``X-Request-Id`` is used as it is when it matches this (what load balancers and
+#: tracing systems send); otherwise it is cleaned (:func:`_clean_request_id`).
+_SAFE_REQUEST_ID = re.compile(r"[\w\-.@:/+=]{1,200}", re.ASCII).fullmatch
+
+
+def _clean_request_id(rid: str) -> str:
+    """A client's request id kept to what logs and error pages show safely: letters, digits
+    and ``_-.@:/+=``, at most 200 of them (``""`` when nothing is left: one is made)."""
+    return re.sub(r"[^\w\-.@:/+=]", "", rid, flags=re.ASCII)[:200]
 
 
 class App:
@@ -171,7 +183,11 @@ class App:
         documented in ``docs/ARCHITECTURE.md``.
         """
         request.app = self
-        rid = request.headers.get("x-request-id") or f"{self._id_prefix}{next(self._ids)}"
+        rid = request.headers.get("x-request-id")
+        if rid is not None and not _SAFE_REQUEST_ID(rid):
+            rid = _clean_request_id(rid)
+        if not rid:
+            rid = f"{self._id_prefix}{next(self._ids)}"
         request.id = rid
         rid_token = _request_id.set(rid)
         # a server's tasks inherit the app from app.running(): setting it again costs a

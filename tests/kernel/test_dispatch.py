@@ -193,3 +193,28 @@ async def test_request_id_is_taken_or_generated(tmp_path):
     assert (await client.get("/", headers={"x-request-id": "abc"})).text_body() == "abc"
     first, second = (await client.get("/")).text_body(), (await client.get("/")).text_body()
     assert first and second and first != second
+
+
+async def test_a_clients_request_id_is_kept_to_safe_characters(tmp_path) -> None:
+    """X-Request-Id is echoed into logs and error pages: it is kept as sent when it looks
+    like an id (letters, digits, ``_-.@:/+=``, up to 200), cleaned otherwise, and replaced by a
+    generated one when nothing is left."""
+    from rum import App, Controller, Request, Response
+
+    class Id(Controller):
+        async def get(self, request: Request) -> Response:
+            return Response.text(request.id)
+
+    (tmp_path / "Rum.toml").write_text("[plugins]\nenabled = []\n")
+    app = App([Id.route("/id")], root=tmp_path)
+    async with app.test_client() as client:
+        async def rid(value: str) -> str:
+            return (await client.get("/id", headers={"x-request-id": value})).text_body()
+
+        assert await rid("req-42") == "req-42"
+        trace = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+        assert await rid(trace) == trace
+        assert await rid("a b<script>\u00e9") == "abscript"
+        assert await rid("x" * 5000) == "x" * 200
+        generated = await rid("<>\u00e9 ")
+        assert generated and generated.startswith(f"{__import__('os').getpid():x}-")
