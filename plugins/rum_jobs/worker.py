@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import inspect
+import itertools
 import logging
 import math
 import os
@@ -162,6 +163,7 @@ class Worker:
         self._running: dict[int, _Running] = {}
         self._wake = _Wake()
         self._stopping = False
+        self._stopping_since: float | None = None
         self._stopped = trio.Event()
         self._done: list[dict[str, Any]] = []
         self._done_ready = trio.Event()
@@ -240,6 +242,8 @@ class Worker:
     def stop(self) -> None:
         """Stop claiming; running jobs get ``shutdown_timeout`` seconds to finish, then are
         interrupted and released for another worker (without using up an attempt)."""
+        if not self._stopping:
+            self._stopping_since = trio.current_time()
         self._stopping = True
         self._wake.set()
 
@@ -851,23 +855,26 @@ class Worker:
 
     async def _finish(self, run: Claimed, status: str, delay: float | None,
                       entry: dict[str, Any] | None, *, refund: int = 0) -> None:
-        """Write how a run ended. Retried while the database is unreachable: until it is
-        written the job stays leased to this worker (covered by its heartbeat)."""
+        """Write how a run ended. Retried while the database is unreachable, however long:
+        until it is written the job stays leased to this worker (covered by its heartbeat;
+        if the heartbeat cannot renew either, other workers release the job once the lease
+        expires, and this write then finds the row changed and writes nothing)."""
         encoded = None if entry is None else dumps(entry)
-        give_up = trio.current_time() + max(30.0, 2 * self.lease)
-        for attempt in range(1_000_000):
+        give_up = _GiveUp(self)
+        for attempt in itertools.count():
             try:
                 await self.db.fetchrow(sql.FINISH, run.id, run.attempt, self.id, status,
                                        delay, encoded, refund, **stateless(self.db))
                 return
             except Exception as exc:
-                if trio.current_time() > give_up:
-                    logger.error("worker %s: recording the end of job %s failed for %gs; "
-                                 "giving up (it is released when this worker stops): %s",
-                                 self.id, run.id, max(30.0, 2 * self.lease), exc)
+                if give_up.now():
+                    logger.error("worker %s: recording the end of job %s failed while the "
+                                 "worker stops; giving up (it is released when this "
+                                 "worker's lease expires): %s", self.id, run.id, exc)
                     return
-                self._log_db_error(exc, f"recording the end of job {run.id} (try "
-                                        f"{attempt + 1})")
+                if _worth_logging(attempt):
+                    self._log_db_error(exc, f"recording the end of job {run.id} (try "
+                                            f"{attempt + 1})")
                 await trio.sleep(min(0.05 * 2 ** attempt, 1.0))
 
     # -- batched completion -----------------------------------------------------------------
@@ -915,8 +922,8 @@ class Worker:
         which is replaced by a note: one such result does not hold back the others."""
         ids = [d["id"] for d in batch]
         results = "{" + ",".join(_encode_done(d) for d in batch) + "}"
-        give_up = trio.current_time() + max(30.0, 2 * self.lease)
-        for attempt in range(1_000_000):
+        give_up = _GiveUp(self)
+        for attempt in itertools.count():
             try:
                 await self._complete_lane.fetch(sql.COMPLETE, ids, results, self.id)
                 return
@@ -926,13 +933,14 @@ class Worker:
                         logger.error("worker %s: PostgreSQL refused the completion of job %s "
                                      "even without its result: %s", self.id, ids, exc)
                     return
-                if trio.current_time() > give_up:
-                    logger.error("worker %s: marking %d job(s) complete failed for %gs; giving "
-                                 "up (they are released when this worker stops): %s", self.id,
-                                 len(batch), max(30.0, 2 * self.lease), exc)
+                if give_up.now():
+                    logger.error("worker %s: marking %d job(s) complete failed while the "
+                                 "worker stops; giving up (they are released when this "
+                                 "worker's lease expires): %s", self.id, len(batch), exc)
                     return
-                self._log_db_error(exc, f"marking {len(batch)} job(s) complete (try "
-                                        f"{attempt + 1})")
+                if _worth_logging(attempt):
+                    self._log_db_error(exc, f"marking {len(batch)} job(s) complete (try "
+                                            f"{attempt + 1})")
                 await trio.sleep(min(0.05 * 2 ** attempt, 1.0))
 
     async def _write_refused(self, batch: list[dict[str, Any]], exc: Exception) -> bool:
@@ -1052,6 +1060,32 @@ class _Raw:
 
     def __init__(self, text: str) -> None:
         self.text = text
+
+
+class _GiveUp:
+    """When a worker stops writing an outcome the database does not take: never while it
+    runs (a job whose outcome is dropped would be released as never received and run again
+    under the same attempt), and ``max(30 s, 2 × lease)`` after the write began or the
+    worker began stopping, whichever is later, once it stops."""
+
+    __slots__ = ("_began", "_worker")
+
+    def __init__(self, worker: Worker) -> None:
+        self._worker = worker
+        self._began = trio.current_time()
+
+    def now(self) -> bool:
+        worker = self._worker
+        if not worker._stopping:
+            return False
+        since = max(self._began, worker._stopping_since or self._began)
+        return trio.current_time() > since + max(30.0, 2 * worker.lease)
+
+
+def _worth_logging(attempt: int) -> bool:
+    """Log the first tries of a write the database does not take, then every power of
+    two (a long outage logs a few lines, not one a second per job)."""
+    return attempt < 3 or attempt & (attempt - 1) == 0
 
 
 def _being_cancelled() -> bool:

@@ -253,3 +253,53 @@ async def test_a_result_that_cannot_be_stored_is_a_note_and_the_others_complete(
     record = await get_job(jdb, odd)
     assert record.result.startswith(stored) and record.attempt == 1
     assert [(await get_job(jdb, i)).result for i in fine] == ["ok"] * 5
+
+
+class Once(Job):
+    runs: list[int] = []
+    release = trio.Event()
+
+    async def execute(self, args: Any) -> Any:
+        type(self).runs.append(self.attempt)
+        await type(self).release.wait()
+        return "done"
+
+
+REFUSE_COMPLETIONS = """
+CREATE OR REPLACE FUNCTION chaos_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION 'completions refused for a while'; END $$;
+CREATE TRIGGER chaos_refuse BEFORE UPDATE ON rum_jobs FOR EACH ROW
+    WHEN (NEW.status = 'complete') EXECUTE FUNCTION chaos_refuse();
+"""
+
+
+@pytest.mark.slow
+async def test_an_outcome_the_database_refuses_for_long_is_written_not_dropped(
+        jdb: Any) -> None:
+    """The database refuses the completion for 33 s while the worker's lease is renewed (a
+    long outage, as far as that write can tell). Before, the worker gave up after 30 s; its
+    heartbeat then took the job for one it had never received, released it without charging
+    the attempt, and it ran again under the same attempt number (error kind 'orphaned')."""
+    Once.runs, Once.release = [], trio.Event()
+    job_id = await Once.enqueue({}, db=jdb)
+    worker = Worker([Once], db=jdb, lease=3, poll_interval=0.1)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(worker.run)
+        with trio.fail_after(5):
+            while not Once.runs:
+                await trio.sleep(0.02)
+        await jdb.execute(REFUSE_COMPLETIONS)
+        try:
+            Once.release.set()
+            await trio.sleep(33)
+        finally:
+            await jdb.execute("DROP TRIGGER chaos_refuse ON rum_jobs; "
+                              "DROP FUNCTION chaos_refuse()")
+        with trio.fail_after(10):
+            while (await get_job(jdb, job_id)).status != "complete":
+                await trio.sleep(0.1)
+        await trio.sleep(2.5)  # a few heartbeats: nothing is released afterwards
+        worker.stop()
+    record = await get_job(jdb, job_id)
+    assert Once.runs == [1] and record.attempt == 1 and record.errors == []
+    assert record.result == "done"
