@@ -1,7 +1,9 @@
 """Defects found by the chaos audit of the job queue, each pinned by a real worker on a real
-PostgreSQL: a job raising a ``BaseException`` (which ended the worker), and a stalled worker
+PostgreSQL: a job raising a ``BaseException`` (which ended the worker); a stalled worker
 claiming its own released job again while the earlier attempt still ran in it; a cron fire
-the database refused, which was lost."""
+the database refused (lost); error texts and results ``jsonb`` cannot hold (the outcome never
+written, or the worker ended); an outcome the database refused for more than 30 s (dropped,
+then the job ran again under the same attempt)."""
 
 from __future__ import annotations
 
