@@ -130,7 +130,7 @@ class IdleConnections:
             if not self.waiting:
                 self.park(raw)
                 return
-        if clean:
+        if clean and _state(raw) != "released":  # a detached proxy has nothing to mark
             raw._rum_mark_clean()
         await self._to_pool(raw)
 
