@@ -294,13 +294,16 @@ async def test_stuck_handler_is_cancelled_after_client_leaves(rum_app_factory, w
                 await trio.sleep(0.01)
 
 
-async def test_json_messages(rum_app_factory, ws_connect, Closed):
-    class Adder(WebSocketController):
-        async def websocket(self, ws):
-            while True:
-                data = await ws.receive_json()
-                await ws.send_json({"sum": data["a"] + data["b"]})
+class Adder(WebSocketController):
+    """Answers each JSON message ``{"a": .., "b": ..}`` with their sum."""
 
+    async def websocket(self, ws):
+        while True:
+            data = await ws.receive_json()
+            await ws.send_json({"sum": data["a"] + data["b"]})
+
+
+async def test_json_messages(rum_app_factory, ws_connect, Closed):
     app = rum_app_factory([Adder.route("/add")], plugins=["http", "websockets"])
     async with serve_app(app) as url, ws_connect(url, "/add") as ws:
         await ws.send('{"a": 2, "b": 3}')
@@ -402,12 +405,6 @@ async def test_hostile_json_messages_close_with_1007_and_log_nothing(rum_app_fac
     """``receive_json`` on a message nested 100,000 deep raised RecursionError (not a
     ValueError) out of the handler: logged as a server error, closed with 1011."""
     import logging
-
-    class Adder(WebSocketController):
-        async def websocket(self, ws):
-            while True:
-                data = await ws.receive_json()
-                await ws.send_json({"sum": data["a"] + data["b"]})
 
     app = rum_app_factory([Adder.route("/add")], plugins=["http", "websockets"])
     async with serve_app(app) as url:
