@@ -370,13 +370,13 @@ class Database:
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         """Run ``sql`` once per row of parameters."""
+        conn = self.current()
+        if conn is not None:  # the transaction's connection checks them
+            return await conn.executemany(sql, rows)
         rows = list(rows)
         for row in rows:
             check_args(row, None, sql, ints=False)
-        conn = self.current()
         try:
-            if conn is not None:
-                return await conn._query_many(sql, rows)
             return await self._run_many(self.pool.executemany, sql, rows)
         except asyncpg.DataError as exc:
             raise explain_argument_error(exc, sql) or exc from None
